@@ -1,0 +1,88 @@
+"""Build of the compiled core (Cython) and of the generated protobuf modules.
+
+Generated C and generated protobuf code are build outputs: they are never
+committed. MDSTREAM_DEBUG=1 builds with line tracing and writes the Cython
+annotation HTML next to the sources.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).parent
+DEBUG = os.environ.get("MDSTREAM_DEBUG") == "1"
+
+
+class BuildPyWithProtos(build_py):
+    """Generate the *_pb2 modules from proto/ before packaging the Python code."""
+
+    def run(self):
+        generate_protos()
+        super().run()
+
+
+def generate_protos():
+    proto_root = ROOT / "proto"
+    protos = sorted(proto_root.rglob("*.proto"))
+    if not protos:
+        return
+    from grpc_tools import protoc
+    import grpc_tools
+
+    well_known = Path(grpc_tools.__file__).parent / "_proto"
+    out = ROOT / "src"
+    for proto in protos:
+        args = [
+            "grpc_tools.protoc",
+            f"-I{proto_root}",
+            f"-I{well_known}",
+            f"--python_out={out}",
+            f"--pyi_out={out}",
+            f"--grpc_python_out={out}",
+            str(proto),
+        ]
+        if protoc.main(args) != 0:
+            raise RuntimeError(f"protoc failed on {proto}")
+    # Generated packages mirror proto/: proto/mdstream/v1 -> src/mdstream/v1.
+    for pkg in {p.parent for p in (out / "mdstream").rglob("*_pb2.py")}:
+        (pkg / "__init__.py").touch()
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
+    macros = [("CYTHON_TRACE_NOGIL", "1")] if DEBUG else []
+    libraries = [] if sys.platform == "darwin" else ["pthread"]
+    modules = [
+        Extension(
+            "mdstream._core",
+            ["src/mdstream/_core.pyx"],
+            extra_compile_args=compile_args,
+            define_macros=macros,
+            libraries=libraries + ["m"],
+        ),
+    ]
+    if (ROOT / "src/mdstream/_codec.pyx").exists():
+        modules.append(
+            Extension(
+                "mdstream._codec",
+                ["src/mdstream/_codec.pyx"],
+                extra_compile_args=compile_args,
+                define_macros=macros,
+                libraries=["m"],
+            )
+        )
+    directives = {"linetrace": True, "profile": True} if DEBUG else {}
+    return cythonize(
+        modules,
+        include_path=["src"],
+        compiler_directives=directives,
+        annotate=DEBUG,
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_py": BuildPyWithProtos})

@@ -1,0 +1,57 @@
+"""mdstream: a market-data streaming engine with a compiled core.
+
+    import mdstream
+    feed = mdstream.SimulatedFeed(symbols=["AAPL", "MSFT"], rate=100_000, seed=7)
+    with mdstream.Engine(feed=feed, workers=2) as engine:
+        with engine.subscribe(symbols=["AAPL"]) as sub:
+            for batch in sub:
+                print(batch.price, batch.vwap)
+"""
+
+from mdstream._core import RESULT_DTYPE, TICK_DTYPE
+from mdstream.batch import QUOTE, TRADE, Gap, Record, ResultBatch
+from mdstream.engine import Engine, Quote, Trade
+from mdstream.errors import (
+    ChannelClosedError,
+    EngineStateError,
+    InvalidArgumentError,
+    MDStreamError,
+    SlowConsumerError,
+    SubscriptionClosedError,
+    TimeoutError,
+    TooManySubscribersError,
+    UnknownSymbolError,
+)
+from mdstream.feeds import Feed, SimulatedFeed
+from mdstream.stats import EngineStats, SubscriptionStats
+from mdstream.subscription import StreamEnded, Subscription
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Engine",
+    "SimulatedFeed",
+    "Feed",
+    "Subscription",
+    "ResultBatch",
+    "Gap",
+    "Record",
+    "Trade",
+    "Quote",
+    "TRADE",
+    "QUOTE",
+    "RESULT_DTYPE",
+    "TICK_DTYPE",
+    "EngineStats",
+    "SubscriptionStats",
+    "MDStreamError",
+    "EngineStateError",
+    "UnknownSymbolError",
+    "InvalidArgumentError",
+    "SubscriptionClosedError",
+    "SlowConsumerError",
+    "ChannelClosedError",
+    "TimeoutError",
+    "TooManySubscribersError",
+    "StreamEnded",
+]

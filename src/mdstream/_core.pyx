@@ -1,0 +1,39 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""mdstream's compiled core: channels, analytics, the result log, the simulated
+feed and the worker threads. Everything per tick runs on C structs without the
+GIL; the classes here are the thin Python-facing handles."""
+
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memcpy, memset
+from libc.math cimport log, sqrt, exp, floor, INFINITY, NAN
+from libc.time cimport time_t
+
+from mdstream._posix cimport *
+from mdstream._types cimport *
+
+import numpy as np
+
+from mdstream.errors import (
+    ChannelClosedError,
+    EngineStateError,
+    InvalidArgumentError,
+    MDStreamError,
+    SlowConsumerError,
+    SubscriptionClosedError,
+    TimeoutError,
+    TooManySubscribersError,
+)
+
+include "core/clock.pxi"
+include "core/channel.pxi"
+include "core/analytics.pxi"
+include "core/result_log.pxi"
+include "core/sim_feed.pxi"
+include "core/engine_core.pxi"
+include "core/dtypes.pxi"
+include "core/errors.pxi"
+include "core/tick_channel.pxi"
+include "core/engine_handle.pxi"
+include "core/reference_hooks.pxi"

@@ -1,0 +1,68 @@
+# The C structs that flow through the core. They are plain data: no Python
+# objects, so every stage can run without the GIL.
+#
+# Field order matters: the NumPy dtypes in _core.pyx are built from these
+# structs' real offsets, and the frame codec reads them.
+
+from libc.stdint cimport int32_t, int64_t
+
+cdef enum TickKind:
+    KIND_TRADE = 0
+    KIND_QUOTE = 1
+
+# Status codes returned by nogil functions; _core.check_status turns them
+# into mdstream exceptions (the one place that does).
+cdef enum Status:
+    ST_OK = 0
+    ST_TIMEOUT = -1
+    ST_CLOSED = -2
+    ST_INTERRUPTED = -3
+    ST_NO_MEMORY = -4
+    ST_SLOW_CONSUMER = -5
+    ST_THREAD_ERROR = -6
+
+ctypedef struct Tick:
+    int64_t seq          # engine sequence number, assigned at ingest, gap-free
+    int64_t ts_ns        # event time (ns since the Unix epoch), from the source
+    int64_t recv_ns      # when the engine ingested it (ns since the Unix epoch)
+    int32_t symbol_id
+    int32_t kind         # TickKind
+    double price         # trades: trade price; quotes: mid
+    double size          # trades: trade size; quotes: 0
+    double bid
+    double ask
+    double bid_size
+    double ask_size
+
+ctypedef struct Result:
+    Tick tick            # for trades, bid/ask fields carry the symbol's current quote
+    double value         # price x size of this trade (0 for quotes)
+    double volume        # session volume of the symbol
+    double vwap          # session volume-weighted average price
+    double high          # session high trade price
+    double low           # session low trade price
+    double ema           # exponential moving average of trade prices
+    double volatility    # sample std-dev of trade log returns (Welford)
+    double mid           # (bid + ask) / 2 of the current quote (NaN before the first quote)
+    double spread        # ask - bid of the current quote (NaN before the first quote)
+    int64_t trade_count  # session trade count of the symbol
+    int64_t done_ns      # when the worker finished this result
+
+# Per-symbol running state. Each symbol is owned by exactly one worker,
+# so it is only ever touched by that worker's thread.
+ctypedef struct SymbolState:
+    double volume
+    double notional
+    int64_t trade_count
+    double high
+    double low
+    double ema
+    double last_price
+    int64_t ret_count    # Welford: number of log returns seen
+    double ret_mean
+    double ret_m2
+    double bid
+    double ask
+    double bid_size
+    double ask_size
+    char _pad[16]        # 128 bytes: neighbours owned by other workers never share a cache line

@@ -1,0 +1,112 @@
+"""ResultBatch: a columnar batch of results, as NumPy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from mdstream._core import KIND_QUOTE_VALUE, KIND_TRADE_VALUE, RESULT_DTYPE
+
+__all__ = ["ResultBatch", "Gap", "Record", "TRADE", "QUOTE"]
+
+TRADE = KIND_TRADE_VALUE
+QUOTE = KIND_QUOTE_VALUE
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Results a `skip` subscription did not receive because it fell a ring behind.
+
+    Sequence numbers ``from_seq`` (inclusive) to ``to_seq`` (exclusive) were
+    jumped over; ``missed`` of them matched the subscription's symbols.
+    """
+
+    from_seq: int
+    to_seq: int
+    missed: int
+
+
+class Record(NamedTuple):
+    """One result as a plain record (see ResultBatch.records())."""
+
+    seq: int
+    ts_ns: int
+    recv_ns: int
+    symbol: str
+    kind: str
+    price: float
+    size: float
+    value: float
+    volume: float
+    vwap: float
+    high: float
+    low: float
+    ema: float
+    volatility: float
+    trade_count: int
+    bid: float
+    ask: float
+    bid_size: float
+    ask_size: float
+    mid: float
+    spread: float
+
+
+class ResultBatch:
+    """A batch of results in sequence order, one NumPy column per field.
+
+    Columns (each a NumPy array of len(batch)): ``seq``, ``ts_ns`` (event time),
+    ``recv_ns`` (engine receive time), ``done_ns`` (processed), ``symbol_id``,
+    ``kind`` (0 trade, 1 quote), ``price`` (quotes: mid), ``size``, ``value``
+    (price x size), ``volume``, ``vwap``, ``high``, ``low``, ``ema``,
+    ``volatility``, ``trade_count``, ``bid``, ``ask``, ``bid_size``,
+    ``ask_size``, ``mid``, ``spread``. ``symbols`` maps symbol ids to names.
+    ``gap`` is set when results were skipped just before this batch.
+    """
+
+    __slots__ = ("rows", "symbols", "gap")
+
+    def __init__(self, rows: np.ndarray, symbols: Sequence[str], gap: Gap | None = None):
+        if rows.dtype != RESULT_DTYPE:
+            raise TypeError(f"rows must have dtype RESULT_DTYPE, got {rows.dtype}")
+        self.rows = rows
+        self.symbols = symbols
+        self.gap = gap
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        if len(self.rows) == 0:
+            return f"<ResultBatch 0 results gap={self.gap}>"
+        return (f"<ResultBatch {len(self.rows)} results seq {self.rows['seq'][0]}.."
+                f"{self.rows['seq'][-1]}{' gap=' + str(self.gap) if self.gap else ''}>")
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # Columns are views into the rows: no copy.
+        try:
+            return self.rows[name]
+        except (ValueError, KeyError):
+            raise AttributeError(f"ResultBatch has no column {name!r}; columns: "
+                                 f"{', '.join(RESULT_DTYPE.names)}") from None
+
+    def symbol_names(self) -> np.ndarray:
+        """The symbol name of each result, as an object array."""
+        names = np.asarray(self.symbols, dtype=object)
+        return names[self.rows["symbol_id"]]
+
+    def records(self) -> list[Record]:
+        """The results as a list of Record named tuples (slow: for convenience, not volume)."""
+        r = self.rows
+        kinds = ("trade", "quote")
+        return [
+            Record(int(x["seq"]), int(x["ts_ns"]), int(x["recv_ns"]), self.symbols[x["symbol_id"]],
+                   kinds[x["kind"]], float(x["price"]), float(x["size"]), float(x["value"]),
+                   float(x["volume"]), float(x["vwap"]), float(x["high"]), float(x["low"]),
+                   float(x["ema"]), float(x["volatility"]), int(x["trade_count"]), float(x["bid"]),
+                   float(x["ask"]), float(x["bid_size"]), float(x["ask_size"]), float(x["mid"]),
+                   float(x["spread"]))
+            for x in r
+        ]

@@ -1,0 +1,256 @@
+# The engine's data plane: ingest (sequence numbers, sharding), the worker
+# threads, and the simulated feed's thread. All of it is plain C on pthreads.
+#
+# Lock order (outer to inner): ingest_lock -> channel lock. The log lock and
+# the channel locks are never held together, and no core lock is ever held
+# while the GIL is taken or waited for.
+
+cdef enum:
+    WORKER_BATCH = 1024       # ticks a worker takes from its channel at once
+    INGEST_CHUNK = 1024       # ticks sequenced and pushed per ingest step
+    FEED_BATCH_MAX = 1024
+
+ctypedef struct WorkerSlot:
+    EngineCore *core
+    int32_t index
+    pthread_t thread
+    bint running
+    int64_t processed         # written by this worker only
+    char _pad[64]
+
+ctypedef struct EngineCore:
+    int32_t n_workers
+    int32_t max_symbols
+    double ema_alpha
+    Channel *channels
+    WorkerSlot *workers
+    SymbolState *states
+    ResultLog log
+    pthread_mutex_t ingest_lock
+    int64_t next_seq          # guarded by ingest_lock
+    bint ingest_closed        # guarded by ingest_lock
+    Tick *shard_buf           # INGEST_CHUNK ticks per worker, guarded by ingest_lock
+    int64_t *shard_len
+    int32_t workers_alive     # guarded by log.lock
+    # simulated feed
+    SimFeed sim
+    bint has_sim
+    bint sim_running
+    volatile bint sim_stop
+    pthread_t sim_thread
+    bint close_on_feed_end
+
+
+cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
+                   int64_t ring_capacity, int64_t channel_capacity, double ema_alpha,
+                   int32_t max_readers) noexcept nogil:
+    cdef int32_t i
+    cdef int st
+    memset(c, 0, sizeof(EngineCore))
+    c.n_workers = n_workers
+    c.max_symbols = max_symbols
+    c.ema_alpha = ema_alpha
+    c.channels = <Channel *>calloc(n_workers, sizeof(Channel))
+    c.workers = <WorkerSlot *>calloc(n_workers, sizeof(WorkerSlot))
+    c.states = <SymbolState *>calloc(max_symbols, sizeof(SymbolState))
+    c.shard_buf = <Tick *>malloc(<size_t>n_workers * INGEST_CHUNK * sizeof(Tick))
+    c.shard_len = <int64_t *>calloc(n_workers, sizeof(int64_t))
+    if (c.channels == NULL or c.workers == NULL or c.states == NULL
+            or c.shard_buf == NULL or c.shard_len == NULL):
+        return ST_NO_MEMORY
+    for i in range(max_symbols):
+        symbol_state_reset(&c.states[i])
+    for i in range(n_workers):
+        st = channel_init(&c.channels[i], channel_capacity)
+        if st != ST_OK:
+            return st
+        c.workers[i].core = c
+        c.workers[i].index = i
+    st = log_init(&c.log, ring_capacity, max_symbols, max_readers)
+    if st != ST_OK:
+        return st
+    pthread_mutex_init(&c.ingest_lock, NULL)
+    return ST_OK
+
+
+cdef void core_destroy(EngineCore *c) noexcept nogil:
+    """Free everything; the threads must have been joined (core_stop)."""
+    cdef int32_t i
+    if c.channels != NULL:
+        for i in range(c.n_workers):
+            channel_destroy(&c.channels[i])
+    log_destroy(&c.log)
+    if c.has_sim:
+        sim_destroy(&c.sim)
+    pthread_mutex_destroy(&c.ingest_lock)
+    free(c.channels); free(c.workers); free(c.states); free(c.shard_buf); free(c.shard_len)
+    c.channels = NULL
+    c.workers = NULL
+
+
+cdef void core_close_ingest(EngineCore *c) noexcept nogil:
+    """No more ticks: workers drain their channels and then exit."""
+    cdef int32_t i
+    for i in range(c.n_workers):
+        channel_close(&c.channels[i])
+    pthread_mutex_lock(&c.ingest_lock)
+    c.ingest_closed = True
+    pthread_mutex_unlock(&c.ingest_lock)
+
+
+cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
+                     int64_t *accepted) noexcept nogil:
+    """Sequence ticks and hand each to the worker that owns its symbol.
+
+    Ticks are sequenced and pushed a chunk at a time under the ingest lock, so
+    every channel receives its ticks in sequence order and a chunk is never
+    half pushed (which would leave a hole in the sequence). Signals are
+    checked between chunks only. Sets *accepted to the ticks taken in.
+    """
+    cdef int64_t done = 0
+    cdef int64_t k, chunk, pushed, recv
+    cdef int32_t w
+    cdef int st = ST_OK
+    cdef Tick *t
+    accepted[0] = 0
+    while done < n:
+        chunk = n - done if n - done < INGEST_CHUNK else INGEST_CHUNK
+        pthread_mutex_lock(&c.ingest_lock)
+        if c.ingest_closed:
+            pthread_mutex_unlock(&c.ingest_lock)
+            return ST_CLOSED
+        recv = now_ns()
+        for w in range(c.n_workers):
+            c.shard_len[w] = 0
+        for k in range(done, done + chunk):
+            t = &ticks[k]
+            t.seq = c.next_seq
+            c.next_seq += 1
+            t.recv_ns = recv
+            w = t.symbol_id % c.n_workers
+            c.shard_buf[w * INGEST_CHUNK + c.shard_len[w]] = t[0]
+            c.shard_len[w] += 1
+        for w in range(c.n_workers):
+            if c.shard_len[w] > 0:
+                st = channel_push(&c.channels[w], &c.shard_buf[w * INGEST_CHUNK],
+                                  c.shard_len[w], -1, False, &pushed)
+                if st != ST_OK:
+                    break
+        pthread_mutex_unlock(&c.ingest_lock)
+        if st != ST_OK:
+            return st
+        done += chunk
+        accepted[0] = done
+        if interruptible and done < n:
+            st = check_signals_with_gil()
+            if st != ST_OK:
+                return st
+    return ST_OK
+
+
+cdef void *worker_main(void *arg) noexcept nogil:
+    cdef WorkerSlot *slot = <WorkerSlot *>arg
+    cdef EngineCore *c = slot.core
+    cdef Channel *ch = &c.channels[slot.index]
+    cdef Tick *inbox = <Tick *>malloc(WORKER_BATCH * sizeof(Tick))
+    cdef Result *outbox = <Result *>malloc(WORKER_BATCH * sizeof(Result))
+    cdef int64_t n, i, done
+    cdef int st
+    if inbox != NULL and outbox != NULL:
+        while True:
+            st = channel_pop(ch, inbox, WORKER_BATCH, -1, False, &n)
+            if st == ST_CLOSED:
+                break
+            if st != ST_OK:
+                continue
+            for i in range(n):
+                analytics_update(&c.states[inbox[i].symbol_id], &inbox[i], &outbox[i], c.ema_alpha)
+            done = now_ns()
+            for i in range(n):
+                outbox[i].done_ns = done
+            if log_write(&c.log, outbox, n) != ST_OK:
+                break           # the log was closed: the engine is stopping
+            slot.processed += n
+    free(inbox); free(outbox)
+    # The last worker out closes the log: readers drain it, then see the end.
+    pthread_mutex_lock(&c.log.lock)
+    c.workers_alive -= 1
+    if c.workers_alive == 0:
+        c.log.closed = True
+        pthread_cond_broadcast(&c.log.readable)
+        pthread_cond_broadcast(&c.log.writable)
+    pthread_mutex_unlock(&c.log.lock)
+    return NULL
+
+
+cdef void *sim_main(void *arg) noexcept nogil:
+    cdef EngineCore *c = <EngineCore *>arg
+    cdef SimFeed *f = &c.sim
+    cdef int64_t batch = FEED_BATCH_MAX
+    cdef int64_t start, n, accepted, due
+    cdef Tick *buf = <Tick *>malloc(FEED_BATCH_MAX * sizeof(Tick))
+    if buf == NULL:
+        return NULL
+    if f.rate > 0:
+        # Batches of about a millisecond of ticks keep pacing smooth.
+        batch = <int64_t>(f.rate / 1000.0)
+        if batch < 1:
+            batch = 1
+        if batch > FEED_BATCH_MAX:
+            batch = FEED_BATCH_MAX
+    start = mono_ns()
+    while not c.sim_stop:
+        if f.rate > 0:
+            due = start + <int64_t>(f.generated * 1e9 / f.rate)
+            while not c.sim_stop and mono_ns() < due:
+                sleep_ns(due - mono_ns() if due - mono_ns() < 50_000_000 else 50_000_000)
+        n = sim_generate(f, buf, batch, now_ns())
+        if n == 0:
+            break
+        if core_ingest(c, buf, n, False, &accepted) != ST_OK:
+            break
+    free(buf)
+    if f.limit > 0 and f.generated >= f.limit and c.close_on_feed_end:
+        core_close_ingest(c)
+    return NULL
+
+
+cdef int core_start(EngineCore *c) noexcept nogil:
+    cdef int32_t i
+    c.workers_alive = c.n_workers
+    for i in range(c.n_workers):
+        if pthread_create(&c.workers[i].thread, NULL, worker_main, &c.workers[i]) != 0:
+            c.workers_alive = i
+            return ST_THREAD_ERROR
+        c.workers[i].running = True
+    if c.has_sim:
+        if pthread_create(&c.sim_thread, NULL, sim_main, c) != 0:
+            return ST_THREAD_ERROR
+        c.sim_running = True
+    return ST_OK
+
+
+cdef void core_stop(EngineCore *c, double drain_timeout_s) noexcept nogil:
+    """Stop the feed, let the workers drain for up to drain_timeout_s, then
+    close the log (releasing anything still waiting on a slow reader) and join
+    every thread. Always returns."""
+    cdef int32_t i
+    cdef int64_t deadline = deadline_after(drain_timeout_s)
+    cdef int32_t alive
+    c.sim_stop = True
+    core_close_ingest(c)
+    if c.sim_running:
+        pthread_join(c.sim_thread, NULL)
+        c.sim_running = False
+    while True:
+        pthread_mutex_lock(&c.log.lock)
+        alive = c.workers_alive
+        pthread_mutex_unlock(&c.log.lock)
+        if alive == 0 or mono_ns() >= deadline:
+            break
+        sleep_ns(1_000_000)
+    log_close(&c.log)
+    for i in range(c.n_workers):
+        if c.workers[i].running:
+            pthread_join(c.workers[i].thread, NULL)
+            c.workers[i].running = False

@@ -1,0 +1,257 @@
+# Core and CoreReader: the Python handles on the engine's C data plane. The
+# Engine class (engine.py) adds symbols, feeds and the friendly API on top.
+
+
+cdef class Core:
+    """The C data plane of one engine: channels, workers, result log, sim feed."""
+    cdef EngineCore c
+    cdef bint ready
+    cdef bint started
+    cdef bint stopped
+
+    def __cinit__(self, int32_t workers, int32_t max_symbols, int64_t ring_capacity,
+                  int64_t channel_capacity, double ema_alpha, int32_t max_readers):
+        if workers < 1:
+            raise InvalidArgumentError(f"workers must be >= 1, got {workers}")
+        if max_symbols < 1:
+            raise InvalidArgumentError(f"max_symbols must be >= 1, got {max_symbols}")
+        if ring_capacity < 2 or (ring_capacity & (ring_capacity - 1)) != 0:
+            raise InvalidArgumentError(f"ring_size must be a power of two >= 2, got {ring_capacity}")
+        if channel_capacity < 1:
+            raise InvalidArgumentError(f"channel_capacity must be >= 1, got {channel_capacity}")
+        if not 0.0 < ema_alpha <= 1.0:
+            raise InvalidArgumentError(f"ema_alpha must be in (0, 1], got {ema_alpha}")
+        cdef int st = core_init(&self.c, workers, max_symbols, ring_capacity,
+                                channel_capacity, ema_alpha, max_readers)
+        self.ready = True
+        check_status(st, "Engine")
+
+    def __dealloc__(self):
+        if not self.ready:
+            return
+        if self.started and not self.stopped:
+            with nogil:
+                core_stop(&self.c, 0.0)
+        core_destroy(&self.c)
+
+    def set_sim_feed(self, symbol_ids, uint64_t seed, double rate, int64_t limit,
+                     double quote_ratio, double sigma, double spread_bps, bint close_on_end):
+        """Configure the simulated feed thread (before start)."""
+        cdef int32_t[::1] ids = np.ascontiguousarray(symbol_ids, dtype=np.int32)
+        if self.started:
+            raise EngineStateError("the feed must be set before the engine starts")
+        if ids.shape[0] == 0:
+            raise InvalidArgumentError("the simulated feed needs at least one symbol")
+        check_status(sim_init(&self.c.sim, seed, &ids[0], <int32_t>ids.shape[0], rate,
+                              limit, quote_ratio, sigma, spread_bps), "SimulatedFeed")
+        self.c.has_sim = True
+        self.c.close_on_feed_end = close_on_end
+
+    def start(self):
+        if self.started:
+            raise EngineStateError("the engine was already started; an Engine runs once")
+        self.started = True
+        cdef int st
+        with nogil:
+            st = core_start(&self.c)
+        if st != ST_OK:
+            with nogil:
+                core_stop(&self.c, 0.0)
+            self.stopped = True
+        check_status(st, "Engine.start")
+
+    def stop(self, double drain_timeout=1.0):
+        """Stop the feed, drain for up to drain_timeout s, close the log, join all threads."""
+        if not self.started or self.stopped:
+            self.stopped = True
+            return
+        self.stopped = True
+        with nogil:
+            core_stop(&self.c, drain_timeout)
+
+    def close_ingest(self):
+        """No more ticks will come: workers finish what they have, then subscriptions end."""
+        with nogil:
+            core_close_ingest(&self.c)
+
+    def ingest(self, ticks):
+        """Sequence and process an array of TICK_DTYPE (its seq and recv_ns are overwritten).
+
+        Waits while the workers' channels are full (backpressure). Returns the
+        first sequence number given and the number of ticks taken.
+        """
+        cdef int64_t n = len(ticks)
+        cdef int64_t accepted = 0
+        cdef int st
+        if n == 0:
+            return 0
+        cdef Tick *buf = <Tick *>array_data(ticks, TICK_DTYPE)
+        cdef int64_t first
+        cdef int32_t max_sym = self.c.max_symbols
+        cdef int64_t i
+        for i in range(n):
+            if buf[i].symbol_id < 0 or buf[i].symbol_id >= max_sym:
+                raise InvalidArgumentError(f"symbol id {buf[i].symbol_id} is out of range [0, {max_sym})")
+        with nogil:
+            st = core_ingest(&self.c, buf, n, True, &accepted)
+        if st == ST_CLOSED:
+            raise EngineStateError(
+                f"the engine is not accepting ticks (stopped, or its feed has ended); {accepted} of {n} were taken")
+        check_status(st, "Engine.publish")
+        return accepted
+
+    def reader(self, int32_t policy, filter_ids, int64_t max_batch):
+        """A new reader of the result log, starting at the next result."""
+        return CoreReader(self, policy, filter_ids, max_batch)
+
+    def counters(self) -> dict:
+        """A consistent-enough snapshot of the counters (each read is atomic)."""
+        cdef int32_t i
+        pthread_mutex_lock(&self.c.ingest_lock)
+        ingested = self.c.next_seq
+        pthread_mutex_unlock(&self.c.ingest_lock)
+        pthread_mutex_lock(&self.c.log.lock)
+        head = self.c.log.head
+        readers = self.c.log.n_readers
+        alive = self.c.workers_alive
+        log_closed = self.c.log.closed
+        pthread_mutex_unlock(&self.c.log.lock)
+        return {
+            "ingested": ingested,
+            "results": head,
+            "processed": [self.c.workers[i].processed for i in range(self.c.n_workers)],
+            "channel_depth": [self.c.channels[i].count for i in range(self.c.n_workers)],
+            "readers": readers,
+            "workers_alive": alive,
+            "finished": bool(log_closed),
+            "sim_generated": self.c.sim.generated if self.c.has_sim else 0,
+            "ring_size": self.c.log.capacity,
+        }
+
+    def symbol_result_counts(self, int32_t n) -> list:
+        """Committed results per symbol id, for ids [0, n)."""
+        pthread_mutex_lock(&self.c.log.lock)
+        counts = [self.c.log.symbol_counts[i] for i in range(min(n, self.c.max_symbols))]
+        pthread_mutex_unlock(&self.c.log.lock)
+        return counts
+
+
+cdef class CoreReader:
+    """One reader of the result log: a cursor, a symbol filter and a policy."""
+    cdef Core core
+    cdef Reader rd
+    cdef Result *buf
+    cdef int64_t max_batch
+    cdef bint registered
+    cdef bint busy
+
+    def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch):
+        cdef int32_t i, sid
+        if max_batch < 1:
+            raise InvalidArgumentError(f"max_batch must be >= 1, got {max_batch}")
+        if policy not in (POLICY_BLOCK, POLICY_SKIP, POLICY_DISCONNECT):
+            raise InvalidArgumentError(f"unknown policy code {policy}")
+        self.core = core
+        memset(&self.rd, 0, sizeof(Reader))
+        self.rd.policy = policy
+        self.max_batch = max_batch
+        self.buf = <Result *>malloc(<size_t>max_batch * sizeof(Result))
+        if self.buf == NULL:
+            raise MemoryError()
+        if filter_ids is not None:
+            ids = sorted(set(int(x) for x in filter_ids))
+            self.rd.filter = <uint8_t *>calloc(core.c.max_symbols, 1)
+            self.rd.filter_ids = <int32_t *>malloc(max(1, len(ids)) * sizeof(int32_t))
+            if self.rd.filter == NULL or self.rd.filter_ids == NULL:
+                raise MemoryError()
+            for i, sid in enumerate(ids):
+                if sid < 0 or sid >= core.c.max_symbols:
+                    raise InvalidArgumentError(f"symbol id {sid} is out of range")
+                self.rd.filter[sid] = 1
+                self.rd.filter_ids[i] = sid
+            self.rd.n_filter_ids = len(ids)
+        cdef int st
+        with nogil:
+            st = log_add_reader(&core.c.log, &self.rd)
+        if st == ST_NO_MEMORY:
+            raise TooManySubscribersError(
+                f"the engine already has {core.c.log.max_readers} readers; close some or raise max_subscribers")
+        self.registered = True
+
+    def __dealloc__(self):
+        if self.registered:
+            log_remove_reader(&self.core.c.log, &self.rd)
+        free(self.buf)
+        free(self.rd.filter)
+        free(self.rd.filter_ids)
+
+    def close(self):
+        """Leave the log; a read in progress in another thread returns at once."""
+        if self.registered:
+            self.registered = False
+            with nogil:
+                log_remove_reader(&self.core.c.log, &self.rd)
+
+    @property
+    def closed(self) -> bool:
+        return not self.registered
+
+    def read(self, timeout=None, int64_t max_n=0, double linger=0.0):
+        """Read the next batch.
+
+        Returns (rows, gap): rows is a RESULT_DTYPE array (possibly empty when
+        only a gap is reported) or None on timeout; gap is None or
+        (from_seq, to_seq, missed). Raises EOFError when the stream has ended,
+        SubscriptionClosedError when closed, SlowConsumerError when dropped.
+        """
+        cdef int64_t deadline = _deadline(timeout)
+        cdef int64_t linger_ns = <int64_t>(linger * 1e9)
+        cdef int64_t n = 0
+        cdef int st
+        if not self.registered:
+            raise SubscriptionClosedError("the subscription is closed; open a new one with engine.subscribe()")
+        if self.busy:
+            raise MDStreamError("a subscription can be read by one thread at a time")
+        if max_n <= 0 or max_n > self.max_batch:
+            max_n = self.max_batch
+        self.busy = True
+        try:
+            with nogil:
+                st = log_read(&self.core.c.log, &self.rd, self.buf, max_n, deadline,
+                              linger_ns, True, &n)
+        finally:
+            self.busy = False
+        if st == ST_TIMEOUT:
+            return None, None
+        if st == ST_CLOSED:
+            if not self.registered:
+                raise SubscriptionClosedError("the subscription was closed")
+            raise EOFError("the engine has stopped and every result was delivered")
+        if st == ST_SLOW_CONSUMER:
+            raise SlowConsumerError(
+                f"subscription was too slow: it fell {self.rd.failed_behind} results behind, more than "
+                f"the ring of {self.core.c.log.capacity} holds, and its policy is 'disconnect'. "
+                "Consume faster, raise ring_size, or use policy='skip' or 'block'.")
+        check_status(st, "Subscription.read")
+        rows = np.empty(n, dtype=RESULT_DTYPE)
+        if n > 0:
+            memcpy(array_data(rows, RESULT_DTYPE), self.buf, <size_t>n * sizeof(Result))
+        gap = None
+        if self.rd.gap_pending:
+            # Only this reader's own reads touch the gap fields: no lock needed.
+            gap = (self.rd.gap_from, self.rd.gap_to, self.rd.gap_missed)
+            self.rd.gap_pending = False
+        return rows, gap
+
+    def counters(self) -> dict:
+        pthread_mutex_lock(&self.core.c.log.lock)
+        d = {
+            "cursor": self.rd.cursor,
+            "lag": self.core.c.log.head - self.rd.cursor,
+            "delivered": self.rd.delivered,
+            "missed": self.rd.missed_total,
+            "gaps": self.rd.gaps_total,
+            "disconnected": bool(self.rd.failed),
+        }
+        pthread_mutex_unlock(&self.core.c.log.lock)
+        return d

@@ -1,0 +1,307 @@
+# The result log: one sequenced ring of results that the workers append to and
+# every reader (subscription, journal, ...) follows with its own cursor.
+#
+# Result seq s lives in slot s % capacity. Workers finish out of order across
+# workers, so `head` is the first seq not yet written: every seq below it is
+# readable. A writer may put s only when s < head + capacity (the slot's old
+# occupant s - capacity is committed) and, if `block` readers exist, when
+# s < slowest block cursor + capacity (the old occupant has been read).
+#
+# Readers copy outside the lock: a copy of [c, head) is valid unless a writer
+# has meanwhile written some seq >= c + capacity, which `max_written` tells.
+#
+# Lock order: the log lock is a leaf like the channel locks; the GIL is never
+# taken while it is held.
+
+cdef enum Policy:
+    POLICY_BLOCK = 0
+    POLICY_SKIP = 1
+    POLICY_DISCONNECT = 2
+
+ctypedef struct Reader:
+    int64_t cursor            # next seq to look at
+    int32_t policy
+    uint8_t *filter           # NULL: every symbol; else filter[symbol_id] != 0
+    int32_t *filter_ids       # the same filter as a list, to count gaps exactly
+    int32_t n_filter_ids
+    bint closed               # closed by its owner
+    bint failed               # disconnected for falling behind
+    int64_t failed_behind     # how far behind it was when disconnected
+    int64_t matched_base      # results matching the filter below the start cursor
+    int64_t delivered         # results handed out
+    # A pending gap notice (skip policy): seqs [gap_from, gap_to) were jumped
+    # over, gap_missed of them matched the filter. Taken by the reader's owner.
+    bint gap_pending
+    int64_t gap_from
+    int64_t gap_to
+    int64_t gap_missed
+    int64_t missed_total
+    int64_t gaps_total
+
+ctypedef struct ResultLog:
+    Result *ring
+    int64_t capacity          # a power of two
+    int64_t mask
+    int64_t head
+    int64_t max_written
+    int64_t *symbol_counts    # committed results per symbol id
+    int32_t max_symbols
+    Reader **readers
+    int32_t n_readers
+    int32_t max_readers
+    int32_t writers_waiting
+    bint closed
+    pthread_mutex_t lock
+    pthread_cond_t readable
+    pthread_cond_t writable
+
+
+cdef int log_init(ResultLog *log, int64_t capacity, int32_t max_symbols,
+                  int32_t max_readers) noexcept nogil:
+    cdef int64_t i
+    memset(log, 0, sizeof(ResultLog))
+    log.ring = <Result *>malloc(<size_t>capacity * sizeof(Result))
+    log.symbol_counts = <int64_t *>calloc(<size_t>max_symbols, sizeof(int64_t))
+    log.readers = <Reader **>calloc(<size_t>max_readers, sizeof(Reader *))
+    if log.ring == NULL or log.symbol_counts == NULL or log.readers == NULL:
+        free(log.ring); free(log.symbol_counts); free(log.readers)
+        log.ring = NULL
+        return ST_NO_MEMORY
+    for i in range(capacity):
+        log.ring[i].tick.seq = -1
+    log.capacity = capacity
+    log.mask = capacity - 1
+    log.max_written = -1
+    log.max_symbols = max_symbols
+    log.max_readers = max_readers
+    pthread_mutex_init(&log.lock, NULL)
+    pthread_cond_init(&log.readable, NULL)
+    pthread_cond_init(&log.writable, NULL)
+    return ST_OK
+
+
+cdef void log_destroy(ResultLog *log) noexcept nogil:
+    if log.ring == NULL:
+        return
+    pthread_mutex_destroy(&log.lock)
+    pthread_cond_destroy(&log.readable)
+    pthread_cond_destroy(&log.writable)
+    free(log.ring); free(log.symbol_counts); free(log.readers)
+    log.ring = NULL
+
+
+cdef void log_close(ResultLog *log) noexcept nogil:
+    pthread_mutex_lock(&log.lock)
+    log.closed = True
+    pthread_cond_broadcast(&log.readable)
+    pthread_cond_broadcast(&log.writable)
+    pthread_mutex_unlock(&log.lock)
+
+
+cdef inline int64_t matching_committed(ResultLog *log, Reader *rd) noexcept nogil:
+    """Results below head that match the reader's filter (lock held)."""
+    cdef int64_t total = 0
+    cdef int32_t i
+    if rd.filter == NULL:
+        return log.head
+    for i in range(rd.n_filter_ids):
+        total += log.symbol_counts[rd.filter_ids[i]]
+    return total
+
+
+cdef int log_add_reader(ResultLog *log, Reader *rd) noexcept nogil:
+    """Register a reader; it starts at the head (the next result written)."""
+    cdef int st = ST_OK
+    pthread_mutex_lock(&log.lock)
+    if log.n_readers == log.max_readers:
+        st = ST_NO_MEMORY
+    else:
+        rd.cursor = log.head
+        rd.matched_base = matching_committed(log, rd)
+        log.readers[log.n_readers] = rd
+        log.n_readers += 1
+    pthread_mutex_unlock(&log.lock)
+    return st
+
+
+cdef void log_remove_reader(ResultLog *log, Reader *rd) noexcept nogil:
+    cdef int32_t i
+    pthread_mutex_lock(&log.lock)
+    rd.closed = True
+    for i in range(log.n_readers):
+        if log.readers[i] == rd:
+            log.readers[i] = log.readers[log.n_readers - 1]
+            log.n_readers -= 1
+            break
+    # A departing block reader may be what writers were waiting for.
+    pthread_cond_broadcast(&log.writable)
+    pthread_cond_broadcast(&log.readable)
+    pthread_mutex_unlock(&log.lock)
+
+
+cdef inline int64_t write_limit(ResultLog *log) noexcept nogil:
+    """First seq a writer may not write yet (lock held)."""
+    cdef int64_t limit = log.head + log.capacity
+    cdef int32_t i
+    cdef Reader *rd
+    for i in range(log.n_readers):
+        rd = log.readers[i]
+        if rd.policy == POLICY_BLOCK and rd.cursor + log.capacity < limit:
+            limit = rd.cursor + log.capacity
+    return limit
+
+
+cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept nogil:
+    """Append n results, in ascending seq order, waiting for room as needed.
+
+    Called by worker threads (never by Python threads). Returns ST_CLOSED if
+    the log is closed before all are written.
+    """
+    cdef int64_t i = 0
+    cdef int64_t limit, seq, old_head
+    cdef int st = ST_OK
+    pthread_mutex_lock(&log.lock)
+    while i < n:
+        if log.closed:
+            st = ST_CLOSED
+            break
+        limit = write_limit(log)
+        if results[i].tick.seq >= limit:
+            log.writers_waiting += 1
+            timed_wait_slice(&log.writable, &log.lock, -1)
+            log.writers_waiting -= 1
+            continue
+        while i < n and results[i].tick.seq < limit:
+            seq = results[i].tick.seq
+            log.ring[seq & log.mask] = results[i]
+            if seq > log.max_written:
+                log.max_written = seq
+            i += 1
+        old_head = log.head
+        while log.ring[log.head & log.mask].tick.seq == log.head:
+            log.symbol_counts[log.ring[log.head & log.mask].tick.symbol_id] += 1
+            log.head += 1
+        if log.head != old_head:
+            pthread_cond_broadcast(&log.readable)
+    pthread_mutex_unlock(&log.lock)
+    return st
+
+
+cdef inline void note_gap(ResultLog *log, Reader *rd) noexcept nogil:
+    """Skip policy: jump a reader that fell a ring behind to the head (lock held)."""
+    cdef int64_t matched_before = rd.matched_base + rd.delivered
+    cdef int64_t missed = matching_committed(log, rd) - matched_before
+    if not rd.gap_pending:
+        rd.gap_pending = True
+        rd.gap_from = rd.cursor
+        rd.gap_missed = 0
+    rd.gap_to = log.head
+    rd.gap_missed += missed
+    rd.missed_total += missed
+    rd.gaps_total += 1
+    # Count the skipped results as accounted for, so the next gap counts from here.
+    rd.matched_base += missed
+    rd.cursor = log.head
+
+
+cdef inline int64_t copy_matching(ResultLog *log, Reader *rd, int64_t start, int64_t end,
+                                  Result *out, int64_t room, int64_t *copied) noexcept nogil:
+    """Copy results of seq [start, end) that pass the filter, at most room of them.
+
+    Runs without the log lock; returns the seq to continue from.
+    """
+    cdef int64_t s = start
+    cdef int64_t k = 0
+    cdef int64_t run
+    cdef const Result *slot
+    if rd.filter == NULL:
+        # No filter: copy contiguous runs of the ring at once.
+        while s < end and k < room:
+            run = end - s
+            if run > room - k:
+                run = room - k
+            if run > log.capacity - (s & log.mask):
+                run = log.capacity - (s & log.mask)
+            memcpy(&out[k], &log.ring[s & log.mask], <size_t>run * sizeof(Result))
+            k += run
+            s += run
+    else:
+        while s < end and k < room:
+            slot = &log.ring[s & log.mask]
+            if rd.filter[slot.tick.symbol_id]:
+                out[k] = slot[0]
+                k += 1
+            s += 1
+    copied[0] = k
+    return s
+
+
+cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_t deadline,
+                  int64_t linger_ns, bint interruptible, int64_t *popped) noexcept nogil:
+    """Read up to max_n results for a reader.
+
+    Waits until at least one result (or a gap notice) is there, then, for up
+    to linger_ns more, for the batch to fill. Returns ST_OK with *popped set
+    (0 only with a gap notice pending), ST_TIMEOUT, ST_CLOSED once the log is
+    closed and drained or the reader closed, or ST_SLOW_CONSUMER when a
+    `disconnect` reader fell a whole ring behind.
+    """
+    cdef int64_t n = 0
+    cdef int64_t start, end, nxt, copied
+    cdef int64_t linger_deadline = -1
+    cdef int st = ST_OK
+    pthread_mutex_lock(&log.lock)
+    while True:
+        if rd.closed:
+            st = ST_CLOSED
+            break
+        if rd.failed:
+            st = ST_SLOW_CONSUMER if n == 0 else ST_OK
+            break
+        if rd.policy != POLICY_BLOCK and log.max_written >= rd.cursor + log.capacity:
+            if rd.policy == POLICY_SKIP:
+                note_gap(log, rd)
+            else:
+                rd.failed = True
+                rd.failed_behind = log.max_written - rd.cursor
+                continue
+        if rd.cursor < log.head and n < max_n:
+            start = rd.cursor
+            end = log.head
+            pthread_mutex_unlock(&log.lock)
+            nxt = copy_matching(log, rd, start, end, &out[n], max_n - n, &copied)
+            pthread_mutex_lock(&log.lock)
+            if rd.policy != POLICY_BLOCK and log.max_written >= start + log.capacity:
+                continue    # overwritten while copying: discard, handle the lag above
+            rd.cursor = nxt
+            rd.delivered += copied
+            n += copied
+            if rd.policy == POLICY_BLOCK and log.writers_waiting > 0:
+                pthread_cond_broadcast(&log.writable)
+        if rd.gap_pending or n >= max_n:
+            break
+        if n > 0:
+            if linger_ns <= 0:
+                break
+            if linger_deadline < 0:
+                linger_deadline = mono_ns() + linger_ns
+                if deadline >= 0 and deadline < linger_deadline:
+                    linger_deadline = deadline
+            if log.closed:
+                break
+            # Not interruptible: results already taken must be handed out, and
+            # the linger is short anyway.
+            if wait_on(&log.readable, &log.lock, linger_deadline, False) != ST_OK:
+                break
+            continue
+        if log.closed and rd.cursor >= log.head:
+            st = ST_CLOSED
+            break
+        if rd.cursor < log.head:
+            continue        # filtered out so far but more to scan
+        st = wait_on(&log.readable, &log.lock, deadline, interruptible)
+        if st != ST_OK:
+            break
+    pthread_mutex_unlock(&log.lock)
+    popped[0] = n
+    return st

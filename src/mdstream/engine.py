@@ -1,0 +1,346 @@
+"""Engine: the in-process market-data engine (feeds -> workers -> subscriptions)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Iterable, NamedTuple, Sequence
+
+import numpy as np
+
+from mdstream import _core
+from mdstream.batch import QUOTE, TRADE
+from mdstream.errors import EngineStateError, InvalidArgumentError
+from mdstream.feeds.base import Feed
+from mdstream.stats import EngineStats, SubscriptionStats
+from mdstream.subscription import Subscription
+from mdstream.symbols import SymbolTable
+
+__all__ = ["Engine", "Trade", "Quote"]
+
+POLICIES = tuple(_core.POLICIES)
+
+
+class Trade(NamedTuple):
+    """A trade to publish: ``Trade("AAPL", 150.0, 10)``. ts_ns defaults to now."""
+
+    symbol: str | int
+    price: float
+    size: float
+    ts_ns: int | None = None
+
+
+class Quote(NamedTuple):
+    """A best bid/offer update to publish. ts_ns defaults to now."""
+
+    symbol: str | int
+    bid: float
+    ask: float
+    bid_size: float = 0.0
+    ask_size: float = 0.0
+    ts_ns: int | None = None
+
+
+class Engine:
+    """A market-data engine running in this process.
+
+    A feed (or your own code, through publish()) sends ticks in; the core
+    sequences them, shards them by symbol over ``workers`` threads that
+    compute per-symbol analytics without the GIL, and writes the results to
+    a ring that every subscription reads at its own pace.
+
+    Parameters
+    ----------
+    feed:
+        Where ticks come from (e.g. SimulatedFeed); None to publish only.
+    workers:
+        Worker threads; symbol id % workers picks a symbol's worker.
+    symbols:
+        Symbols to declare up front (the feed's are added automatically).
+    ring_size:
+        Results the ring holds (a power of two): how far a subscriber may fall
+        behind before its policy applies.
+    channel_capacity:
+        Ticks each worker's ingest channel holds before the feed waits.
+    ema_span:
+        Span N of the price EMA (alpha = 2 / (N + 1)); or give ``ema_alpha``.
+    max_symbols, max_subscribers:
+        Fixed capacities of the core's tables.
+    drain_timeout:
+        On stop(), how long workers may take to finish queued ticks when a
+        'block' subscriber holds them back.
+    """
+
+    def __init__(self, feed: Feed | None = None, *, workers: int = 2,
+                 symbols: Iterable[str] = (), ring_size: int = 1 << 16,
+                 channel_capacity: int = 1 << 15, ema_span: float = 20.0,
+                 ema_alpha: float | None = None, max_symbols: int = 4096,
+                 max_subscribers: int = 256, drain_timeout: float = 1.0):
+        if ema_alpha is None:
+            if ema_span < 1:
+                raise InvalidArgumentError(f"ema_span must be >= 1, got {ema_span}")
+            ema_alpha = 2.0 / (ema_span + 1.0)
+        self.ema_alpha = float(ema_alpha)
+        self.workers = int(workers)
+        self.drain_timeout = float(drain_timeout)
+        self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
+                                self.ema_alpha, max_subscribers)
+        self.symbol_table = SymbolTable(max_symbols)
+        self.feed = feed
+        if feed is not None:
+            self.symbol_table.add(feed.symbols)
+        self.symbol_table.add(symbols)
+        if feed is not None:
+            feed.bind(self)
+        self._subs: dict[int, Subscription] = {}
+        self._subs_lock = threading.Lock()
+        self._state = "new"
+        self._started_at = 0.0
+        self._stopped_at = 0.0
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> "Engine":
+        """Start the workers and the feed. An engine starts once."""
+        if self._state != "new":
+            raise EngineStateError(f"the engine is {self._state}; an Engine can be started once")
+        self._core.start()
+        self._state = "running"
+        self._started_at = time.monotonic()
+        if self.feed is not None:
+            self.feed.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the feed and the workers and join every thread.
+
+        Queued ticks are processed (up to drain_timeout when a 'block'
+        subscriber holds the workers back); subscriptions then deliver what is
+        left and end. Always returns; safe to call twice.
+        """
+        if self._state == "stopped":
+            return
+        if self.feed is not None and self._state == "running":
+            self.feed.stop()
+        self._core.stop(self.drain_timeout)
+        self._state = "stopped"
+        self._stopped_at = time.monotonic()
+
+    def __enter__(self) -> "Engine":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._state == "running"
+
+    @property
+    def finished(self) -> bool:
+        """True once the feed has ended (or stop()) and every result is in the log."""
+        return bool(self._core.counters()["finished"])
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the engine finishes (a finite feed ended and all was processed).
+
+        Returns True if it did within timeout seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.finished:
+            if self._state == "new":
+                raise EngineStateError("the engine was not started; call start() first")
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close_ingest(self) -> None:
+        """Declare that no more ticks will come: once processed, subscriptions end."""
+        self._core.close_ingest()
+
+    # -- symbols -----------------------------------------------------------
+
+    @property
+    def symbols(self) -> Sequence[str]:
+        """Symbol names by id."""
+        return self.symbol_table.names
+
+    def add_symbols(self, names: Iterable[str]) -> list[int]:
+        """Declare more symbols (usable while running); returns their ids."""
+        return self.symbol_table.add(names)
+
+    # -- subscriptions -----------------------------------------------------
+
+    def subscribe(self, symbols: Iterable[str] | str | None = None, policy: str = "block",
+                  max_batch: int = 4096) -> Subscription:
+        """Subscribe to results from now on.
+
+        ``symbols``: names to receive (None: all, including symbols added
+        later). ``policy`` says what happens if the subscription falls a whole
+        ring behind: 'block' (the engine waits for it), 'skip' (jump ahead,
+        with a Gap notice on the next batch) or 'disconnect' (SlowConsumerError).
+        Subscribe before start() to receive every result from the first.
+        """
+        if policy not in _core.POLICIES:
+            raise InvalidArgumentError(
+                f"unknown policy {policy!r}: choose one of {', '.join(POLICIES)}")
+        if self._state == "stopped":
+            raise EngineStateError("the engine is stopped; subscribe before or while it runs")
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        names = None
+        ids = None
+        if symbols is not None:
+            names = list(dict.fromkeys(symbols))
+            if not names:
+                raise InvalidArgumentError("symbols is empty: pass None to receive every symbol")
+            ids = self.symbol_table.ids(names)
+        reader = self._core.reader(_core.POLICIES[policy], ids, max_batch)
+        sub = Subscription(reader, self.symbol_table.names, names, policy, self._forget)
+        with self._subs_lock:
+            self._subs[sub.id] = sub
+        return sub
+
+    def _forget(self, sub: Subscription) -> None:
+        with self._subs_lock:
+            self._subs.pop(sub.id, None)
+
+    # -- publishing ----------------------------------------------------------
+
+    def _symbol_ids(self, symbol, n: int) -> np.ndarray:
+        if isinstance(symbol, (str, int, np.integer)):
+            symbol = [symbol]
+        arr = np.asarray(symbol)
+        if arr.dtype.kind in "iu":
+            ids = arr.astype(np.int32)
+            bad = ids[(ids < 0) | (ids >= len(self.symbol_table))]
+            if len(bad):
+                self.symbol_table.name(int(bad[0]))   # raises UnknownSymbolError
+        else:
+            uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
+            ids = np.asarray(self.symbol_table.ids(uniq.tolist()), dtype=np.int32)[inverse]
+        if len(ids) == 1 and n > 1:
+            ids = np.repeat(ids, n)
+        if len(ids) != n:
+            raise InvalidArgumentError(f"symbol has {len(ids)} entries but there are {n} ticks")
+        return ids
+
+    def _ingest(self, ticks: np.ndarray) -> int:
+        if self._state != "running":
+            raise EngineStateError(f"the engine is {self._state}: call start() before publishing")
+        return self._core.ingest(ticks)
+
+    @staticmethod
+    def _column(values, n: int, name: str) -> np.ndarray:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+        if arr.size == 1 and n > 1:
+            arr = np.repeat(arr, n)
+        if arr.size != n:
+            raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
+        if not np.all(np.isfinite(arr)):
+            raise InvalidArgumentError(f"{name} must be finite numbers (found NaN or infinity)")
+        return arr
+
+    def _timestamps(self, ts_ns, n: int) -> np.ndarray:
+        if ts_ns is None:
+            return np.full(n, time.time_ns(), dtype=np.int64)
+        arr = np.asarray(ts_ns, dtype=np.int64).reshape(-1)
+        if arr.size == 1 and n > 1:
+            arr = np.repeat(arr, n)
+        if arr.size != n:
+            raise InvalidArgumentError(f"ts_ns has {arr.size} entries but there are {n} ticks")
+        return arr
+
+    def publish_trades(self, symbol, price, size, ts_ns=None) -> int:
+        """Publish trades from arrays (or scalars, broadcast). Returns the count taken.
+
+        ``symbol``: names or ids (one for all, or one per trade); ``price`` and
+        ``size``: numbers; ``ts_ns``: event times in ns since the epoch
+        (default: now). Waits while the engine is saturated (backpressure).
+        """
+        price = np.asarray(price, dtype=np.float64).reshape(-1)
+        n = price.size
+        ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
+        ticks["symbol_id"] = self._symbol_ids(symbol, n)
+        ticks["kind"] = TRADE
+        ticks["price"] = self._column(price, n, "price")
+        ticks["size"] = self._column(size, n, "size")
+        if np.any(ticks["price"] <= 0) or np.any(ticks["size"] < 0):
+            raise InvalidArgumentError("trade prices must be > 0 and sizes >= 0")
+        ticks["ts_ns"] = self._timestamps(ts_ns, n)
+        return self._ingest(ticks)
+
+    def publish_quotes(self, symbol, bid, ask, bid_size=0.0, ask_size=0.0, ts_ns=None) -> int:
+        """Publish best bid/offer updates from arrays (or scalars). Returns the count taken."""
+        bid = np.asarray(bid, dtype=np.float64).reshape(-1)
+        n = bid.size
+        ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
+        ticks["symbol_id"] = self._symbol_ids(symbol, n)
+        ticks["kind"] = QUOTE
+        ticks["bid"] = self._column(bid, n, "bid")
+        ticks["ask"] = self._column(ask, n, "ask")
+        ticks["bid_size"] = self._column(bid_size, n, "bid_size")
+        ticks["ask_size"] = self._column(ask_size, n, "ask_size")
+        ticks["ts_ns"] = self._timestamps(ts_ns, n)
+        return self._ingest(ticks)
+
+    def publish(self, ticks: Iterable[Trade | Quote | tuple]) -> int:
+        """Publish a sequence of Trade / Quote tuples in order (plain tuples
+        ``(symbol, price, size[, ts_ns])`` are trades). Returns the count taken."""
+        rows = list(ticks)
+        n = len(rows)
+        arr = np.zeros(n, dtype=_core.TICK_DTYPE)
+        now = time.time_ns()
+        names = []
+        for i, row in enumerate(rows):
+            if isinstance(row, Quote):
+                names.append(row.symbol)
+                arr[i] = (0, now if row.ts_ns is None else row.ts_ns, 0, 0, QUOTE, 0.0, 0.0,
+                          row.bid, row.ask, row.bid_size, row.ask_size)
+            else:
+                if not 3 <= len(row) <= 4:
+                    raise InvalidArgumentError(
+                        f"tick {i}: expected (symbol, price, size[, ts_ns]) or a Quote, got {row!r}")
+                t = Trade(*row)
+                if not (t.price > 0 and t.size >= 0):
+                    raise InvalidArgumentError(f"tick {i}: trade price must be > 0 and size >= 0, got {row!r}")
+                names.append(t.symbol)
+                arr[i] = (0, now if t.ts_ns is None else t.ts_ns, 0, 0, TRADE, t.price, t.size,
+                          0.0, 0.0, 0.0, 0.0)
+        if n:
+            arr["symbol_id"] = self._symbol_ids(names, n)
+        return self._ingest(arr)
+
+    # -- statistics ----------------------------------------------------------
+
+    def stats(self) -> EngineStats:
+        """Counters of the engine and of each open subscription."""
+        c = self._core.counters()
+        with self._subs_lock:
+            subs = list(self._subs.values())
+        sub_stats = []
+        for s in subs:
+            k = s.counters()
+            sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy, k["delivered"], k["lag"],
+                                               k["missed"], k["gaps"], k["disconnected"]))
+        if self._state == "new":
+            uptime = 0.0
+        else:
+            end = self._stopped_at if self._state == "stopped" else time.monotonic()
+            uptime = end - self._started_at
+        processed = sum(c["processed"])
+        return EngineStats(
+            running=self._state == "running",
+            finished=c["finished"],
+            uptime_s=uptime,
+            ticks_in=c["ingested"],
+            processed=processed,
+            results=c["results"],
+            ticks_per_s=processed / uptime if uptime > 0 else 0.0,
+            processed_per_worker=c["processed"],
+            channel_depth=c["channel_depth"],
+            dropped=sum(s.missed for s in sub_stats),
+            disconnected=sum(1 for s in sub_stats if s.disconnected),
+            subscriptions=sub_stats,
+        )

@@ -1,0 +1,67 @@
+"""mdstream's exceptions. Every message says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "MDStreamError",
+    "EngineStateError",
+    "UnknownSymbolError",
+    "InvalidArgumentError",
+    "SubscriptionClosedError",
+    "SlowConsumerError",
+    "ChannelClosedError",
+    "TimeoutError",
+    "TooManySubscribersError",
+]
+
+import builtins
+
+
+class MDStreamError(Exception):
+    """Base class of every error mdstream raises."""
+
+
+class EngineStateError(MDStreamError):
+    """The engine is not in a state that allows the call (not started, stopped, ...)."""
+
+
+class UnknownSymbolError(MDStreamError, KeyError):
+    """A symbol name or id the engine does not know."""
+
+    def __init__(self, symbols, known=None):
+        self.symbols = list(symbols)
+        names = ", ".join(repr(s) for s in self.symbols)
+        msg = f"unknown symbol{'s' if len(self.symbols) > 1 else ''}: {names}"
+        if known is not None:
+            shown = ", ".join(list(known)[:20])
+            more = "" if len(known) <= 20 else f", ... ({len(known)} in all)"
+            msg += f"; the engine knows: {shown}{more}"
+        msg += ". Declare symbols with Engine(symbols=[...]) or engine.add_symbols([...])."
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class InvalidArgumentError(MDStreamError, ValueError):
+    """An argument has a value mdstream cannot use."""
+
+
+class SubscriptionClosedError(MDStreamError):
+    """The subscription was closed by its owner and cannot be read any more."""
+
+
+class SlowConsumerError(MDStreamError):
+    """A subscription with policy 'disconnect' fell a whole ring behind and was closed."""
+
+
+class ChannelClosedError(MDStreamError):
+    """The channel was closed: nothing more can be pushed, and it has been drained."""
+
+
+class TimeoutError(MDStreamError, builtins.TimeoutError):
+    """A wait with a timeout ran out."""
+
+
+class TooManySubscribersError(MDStreamError):
+    """The engine has as many subscriptions as it was configured to allow."""

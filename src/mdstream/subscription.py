@@ -1,0 +1,102 @@
+"""Subscription: one reader of the engine's results, as batches of NumPy columns."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from mdstream.batch import Gap, ResultBatch
+from mdstream.errors import MDStreamError, TimeoutError
+
+if TYPE_CHECKING:
+    from mdstream._core import CoreReader
+
+__all__ = ["Subscription", "StreamEnded"]
+
+_ids = itertools.count(1)
+
+
+class StreamEnded(MDStreamError, EOFError):
+    """The engine stopped (or its feed ended) and every result was delivered."""
+
+
+class Subscription:
+    """Results of the engine for some symbols, from the moment of subscribing.
+
+    Iterate over it for ResultBatch objects (iteration ends when the engine
+    stops and everything has been delivered), or call next_batch(). Close it
+    (or use it as a context manager) to leave: an open `block` subscription
+    holds the engine back when it falls a ring behind.
+    """
+
+    def __init__(self, reader: "CoreReader", symbols: Sequence[str], filter_names: list[str] | None,
+                 policy: str, on_close=None):
+        self.id = next(_ids)
+        self._reader = reader
+        self._symbols = symbols
+        self.filter = filter_names
+        self.policy = policy
+        self._on_close = on_close
+
+    def __repr__(self) -> str:
+        what = "all symbols" if self.filter is None else ",".join(self.filter)
+        return f"<Subscription #{self.id} {what} policy={self.policy}{' closed' if self.closed else ''}>"
+
+    def next_batch(self, timeout: float | None = None, max_batch: int = 0,
+                   linger: float = 0.0) -> ResultBatch | None:
+        """The next batch of results, waiting up to timeout seconds (None: forever).
+
+        Returns None if the timeout passed with nothing new. ``max_batch``
+        caps the batch (0: the subscription's maximum); ``linger`` waits up
+        to that many seconds after the first result for the batch to fill.
+        Raises StreamEnded when the engine has stopped and all was delivered,
+        SlowConsumerError when a 'disconnect' subscription fell behind, and
+        SubscriptionClosedError after close().
+        """
+        try:
+            rows, gap = self._reader.read(timeout, max_batch, linger)
+        except EOFError:
+            raise StreamEnded("the engine has stopped and every result was delivered") from None
+        if rows is None:
+            return None
+        return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None)
+
+    def batches(self, timeout: float | None = None, max_batch: int = 0,
+                linger: float = 0.0) -> Iterator[ResultBatch]:
+        """Iterate over batches until the stream ends.
+
+        With a timeout, raises mdstream.TimeoutError when no batch arrives
+        within that many seconds (a quiet market or a stopped feed).
+        """
+        while True:
+            try:
+                batch = self.next_batch(timeout, max_batch, linger)
+            except StreamEnded:
+                return
+            if batch is None:
+                raise TimeoutError(f"no results within {timeout} s on {self!r}")
+            yield batch
+
+    def __iter__(self) -> Iterator[ResultBatch]:
+        return self.batches()
+
+    def close(self) -> None:
+        """Leave the engine; safe to call more than once and from another thread."""
+        if not self._reader.closed:
+            self._reader.close()
+            if self._on_close is not None:
+                self._on_close(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._reader.closed
+
+    def counters(self) -> dict:
+        """cursor, lag (results not yet read), delivered, missed, gaps, disconnected."""
+        return self._reader.counters()
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
