@@ -9,7 +9,7 @@
 """
 
 from mdstream._core import RESULT_DTYPE, TICK_DTYPE
-from mdstream.batch import QUOTE, TRADE, Gap, Record, ResultBatch
+from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch
 from mdstream.engine import Engine, Quote, Trade
 from mdstream.errors import (
     ChannelClosedError,
@@ -40,6 +40,7 @@ __all__ = [
     "Quote",
     "TRADE",
     "QUOTE",
+    "BAR",
     "RESULT_DTYPE",
     "TICK_DTYPE",
     "EngineStats",

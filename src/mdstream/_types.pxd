@@ -9,6 +9,10 @@ from libc.stdint cimport int32_t, int64_t
 cdef enum TickKind:
     KIND_TRADE = 0
     KIND_QUOTE = 1
+    KIND_BAR = 2         # an OHLCV bar of one symbol and interval (made at ingest, see bars.pxi)
+
+cdef enum:
+    MAX_BAR_INTERVALS = 4
 
 # Status codes returned by nogil functions; _core.check_status turns them
 # into mdstream exceptions (the one place that does).
@@ -33,20 +37,33 @@ ctypedef struct Tick:
     double ask
     double bid_size
     double ask_size
+    int64_t interval_ns  # bars: the bar's interval (ts_ns is its start); 0 otherwise
 
 ctypedef struct Result:
-    Tick tick            # for trades, bid/ask fields carry the symbol's current quote
+    Tick tick            # trades carry the symbol's current quote in bid/ask; bars carry
+                         # close in price, bar volume in size, bar notional in value
     double value         # price x size of this trade (0 for quotes)
-    double volume        # session volume of the symbol
-    double vwap          # session volume-weighted average price
-    double high          # session high trade price
-    double low           # session low trade price
+    double volume        # session volume of the symbol (bars: the bar's volume)
+    double vwap          # session volume-weighted average price (bars: the bar's)
+    double high          # session high trade price (bars: the bar's)
+    double low           # session low trade price (bars: the bar's)
     double ema           # exponential moving average of trade prices
     double volatility    # sample std-dev of trade log returns (Welford)
     double mid           # (bid + ask) / 2 of the current quote (NaN before the first quote)
     double spread        # ask - bid of the current quote (NaN before the first quote)
-    int64_t trade_count  # session trade count of the symbol
+    int64_t trade_count  # session trade count of the symbol (bars: the bar's)
     int64_t done_ns      # when the worker finished this result
+    double open          # bars: first trade price of the bar (NaN otherwise)
+
+# The bar being built for one symbol and interval.
+ctypedef struct BarState:
+    double open
+    double high
+    double low
+    double close
+    double volume
+    double notional
+    int64_t count
 
 # Per-symbol running state. Each symbol is owned by exactly one worker,
 # so it is only ever touched by that worker's thread.
@@ -65,4 +82,5 @@ ctypedef struct SymbolState:
     double ask
     double bid_size
     double ask_size
-    char _pad[16]        # 128 bytes: neighbours owned by other workers never share a cache line
+    BarState bars[MAX_BAR_INTERVALS]
+    char _pad[48]        # 384 bytes: neighbours owned by other workers never share a cache line

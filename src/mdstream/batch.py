@@ -7,12 +7,14 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from mdstream._core import KIND_QUOTE_VALUE, KIND_TRADE_VALUE, RESULT_DTYPE
+from mdstream._core import KIND_BAR_VALUE, KIND_QUOTE_VALUE, KIND_TRADE_VALUE, RESULT_DTYPE
 
-__all__ = ["ResultBatch", "Gap", "Record", "TRADE", "QUOTE"]
+__all__ = ["ResultBatch", "Gap", "Record", "TRADE", "QUOTE", "BAR", "KIND_NAMES"]
 
 TRADE = KIND_TRADE_VALUE
 QUOTE = KIND_QUOTE_VALUE
+BAR = KIND_BAR_VALUE
+KIND_NAMES = {TRADE: "trade", QUOTE: "quote", BAR: "bar"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Record(NamedTuple):
     ask_size: float
     mid: float
     spread: float
+    open: float
+    interval_ns: int
 
 
 class ResultBatch:
@@ -62,7 +66,11 @@ class ResultBatch:
     ``kind`` (0 trade, 1 quote), ``price`` (quotes: mid), ``size``, ``value``
     (price x size), ``volume``, ``vwap``, ``high``, ``low``, ``ema``,
     ``volatility``, ``trade_count``, ``bid``, ``ask``, ``bid_size``,
-    ``ask_size``, ``mid``, ``spread``. ``symbols`` maps symbol ids to names.
+    ``ask_size``, ``mid``, ``spread``, and for bars (kind 2) ``open`` and
+    ``interval_ns``: a bar's ``ts_ns`` is its start, ``price`` its close,
+    ``size``/``volume`` its volume, ``value`` its notional, and ``high``,
+    ``low``, ``vwap``, ``trade_count`` are the bar's own. ``symbols`` maps
+    symbol ids to names.
     ``gap`` is set when results were skipped just before this batch.
     """
 
@@ -97,16 +105,19 @@ class ResultBatch:
         names = np.asarray(self.symbols, dtype=object)
         return names[self.rows["symbol_id"]]
 
+    def select(self, kind: int) -> "ResultBatch":
+        """The results of one kind (TRADE, QUOTE or BAR), as a new batch."""
+        return ResultBatch(self.rows[self.rows["kind"] == kind], self.symbols, self.gap)
+
     def records(self) -> list[Record]:
         """The results as a list of Record named tuples (slow: for convenience, not volume)."""
-        r = self.rows
-        kinds = ("trade", "quote")
         return [
             Record(int(x["seq"]), int(x["ts_ns"]), int(x["recv_ns"]), self.symbols[x["symbol_id"]],
-                   kinds[x["kind"]], float(x["price"]), float(x["size"]), float(x["value"]),
-                   float(x["volume"]), float(x["vwap"]), float(x["high"]), float(x["low"]),
-                   float(x["ema"]), float(x["volatility"]), int(x["trade_count"]), float(x["bid"]),
-                   float(x["ask"]), float(x["bid_size"]), float(x["ask_size"]), float(x["mid"]),
-                   float(x["spread"]))
-            for x in r
+                   KIND_NAMES[int(x["kind"])], float(x["price"]), float(x["size"]),
+                   float(x["value"]), float(x["volume"]), float(x["vwap"]), float(x["high"]),
+                   float(x["low"]), float(x["ema"]), float(x["volatility"]),
+                   int(x["trade_count"]), float(x["bid"]), float(x["ask"]), float(x["bid_size"]),
+                   float(x["ask_size"]), float(x["mid"]), float(x["spread"]), float(x["open"]),
+                   int(x["interval_ns"]))
+            for x in self.rows
         ]

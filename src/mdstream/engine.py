@@ -10,6 +10,7 @@ import numpy as np
 
 from mdstream import _core
 from mdstream.batch import QUOTE, TRADE
+from mdstream.durations import parse_duration_ns
 from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
 from mdstream.stats import EngineStats, SubscriptionStats
@@ -64,6 +65,10 @@ class Engine:
         Ticks each worker's ingest channel holds before the feed waits.
     ema_span:
         Span N of the price EMA (alpha = 2 / (N + 1)); or give ``ema_alpha``.
+    bars:
+        OHLCV bar intervals, e.g. ``("1s", "1m")`` (up to 4; numbers are
+        seconds). Bars are cut by event time and arrive in the stream as
+        results of kind BAR when their interval closes, and at end of data.
     max_symbols, max_subscribers:
         Fixed capacities of the core's tables.
     drain_timeout:
@@ -74,7 +79,8 @@ class Engine:
     def __init__(self, feed: Feed | None = None, *, workers: int = 2,
                  symbols: Iterable[str] = (), ring_size: int = 1 << 16,
                  channel_capacity: int = 1 << 15, ema_span: float = 20.0,
-                 ema_alpha: float | None = None, max_symbols: int = 4096,
+                 ema_alpha: float | None = None, bars: Iterable[str | float] = (),
+                 max_symbols: int = 4096,
                  max_subscribers: int = 256, drain_timeout: float = 1.0):
         if ema_alpha is None:
             if ema_span < 1:
@@ -83,8 +89,9 @@ class Engine:
         self.ema_alpha = float(ema_alpha)
         self.workers = int(workers)
         self.drain_timeout = float(drain_timeout)
+        self.bar_intervals_ns = [parse_duration_ns(b) for b in bars]
         self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
-                                self.ema_alpha, max_subscribers)
+                                self.ema_alpha, max_subscribers, self.bar_intervals_ns)
         self.symbol_table = SymbolTable(max_symbols)
         self.feed = feed
         if feed is not None:
@@ -156,7 +163,8 @@ class Engine:
         return True
 
     def close_ingest(self) -> None:
-        """Declare that no more ticks will come: once processed, subscriptions end."""
+        """Declare the end of data: open bars close, and once every result is
+        delivered, subscriptions end."""
         self._core.close_ingest()
 
     # -- symbols -----------------------------------------------------------

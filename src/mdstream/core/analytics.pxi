@@ -2,7 +2,16 @@
 # state needs no lock. The plain-Python reference is mdstream/reference.py;
 # the property tests hold the two to the same numbers.
 
+cdef void bar_reset(BarState *b) noexcept nogil:
+    memset(b, 0, sizeof(BarState))
+    b.open = NAN
+    b.high = NAN
+    b.low = NAN
+    b.close = NAN
+
+
 cdef void symbol_state_reset(SymbolState *s) noexcept nogil:
+    cdef int i
     memset(s, 0, sizeof(SymbolState))
     s.high = -INFINITY
     s.low = INFINITY
@@ -12,12 +21,76 @@ cdef void symbol_state_reset(SymbolState *s) noexcept nogil:
     s.ask = NAN
     s.bid_size = NAN
     s.ask_size = NAN
+    for i in range(MAX_BAR_INTERVALS):
+        bar_reset(&s.bars[i])
 
 
-cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r,
-                                  double ema_alpha) noexcept nogil:
+cdef inline void bar_add_trade(BarState *b, double price, double size) noexcept nogil:
+    if b.count == 0:
+        b.open = price
+        b.high = price
+        b.low = price
+    else:
+        if price > b.high:
+            b.high = price
+        if price < b.low:
+            b.low = price
+    b.close = price
+    b.volume += size
+    b.notional += price * size
+    b.count += 1
+
+
+cdef inline void fill_session_fields(const SymbolState *s, Result *r) noexcept nogil:
+    """The symbol's running values, carried by every result."""
+    r.volume = s.volume
+    r.vwap = s.notional / s.volume if s.volume > 0 else NAN
+    r.high = s.high if s.trade_count > 0 else NAN
+    r.low = s.low if s.trade_count > 0 else NAN
+    r.trade_count = s.trade_count
+    r.ema = s.ema
+    r.volatility = sqrt(s.ret_m2 / (s.ret_count - 1)) if s.ret_count > 1 else 0.0
+    r.mid = (s.bid + s.ask) * 0.5
+    r.spread = s.ask - s.bid
+    r.open = NAN
+
+
+cdef inline void emit_bar(SymbolState *s, const Tick *t, Result *r, const int64_t *intervals,
+                          int32_t n_intervals) noexcept nogil:
+    """A bar-close marker from ingest: write the finished bar and start the next."""
+    cdef int32_t i
+    cdef BarState *b = NULL
+    for i in range(n_intervals):
+        if intervals[i] == t.interval_ns:
+            b = &s.bars[i]
+    r.tick = t[0]
+    fill_session_fields(s, r)
+    r.tick.bid = s.bid
+    r.tick.ask = s.ask
+    r.tick.bid_size = s.bid_size
+    r.tick.ask_size = s.ask_size
+    if b == NULL:           # cannot happen: ingest only marks configured intervals
+        return
+    r.open = b.open
+    r.high = b.high
+    r.low = b.low
+    r.tick.price = b.close
+    r.tick.size = b.volume
+    r.volume = b.volume
+    r.value = b.notional
+    r.vwap = b.notional / b.volume if b.volume > 0 else NAN
+    r.trade_count = b.count
+    bar_reset(b)
+
+
+cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, double ema_alpha,
+                                  const int64_t *intervals, int32_t n_intervals) noexcept nogil:
     """Fold one tick into its symbol's state and write the tick's result."""
     cdef double ret, delta
+    cdef int32_t i
+    if t.kind == KIND_BAR:
+        emit_bar(s, t, r, intervals, n_intervals)
+        return
     r.tick = t[0]
     if t.kind == KIND_TRADE:
         s.volume += t.size
@@ -39,6 +112,8 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r,
             s.ret_mean += delta / s.ret_count
             s.ret_m2 += delta * (ret - s.ret_mean)
         s.last_price = t.price
+        for i in range(n_intervals):
+            bar_add_trade(&s.bars[i], t.price, t.size)
         r.value = t.price * t.size
         # A trade result carries the symbol's current quote.
         r.tick.bid = s.bid
@@ -53,12 +128,4 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r,
         r.tick.price = (t.bid + t.ask) * 0.5
         r.tick.size = 0.0
         r.value = 0.0
-    r.volume = s.volume
-    r.vwap = s.notional / s.volume if s.volume > 0 else NAN
-    r.high = s.high if s.trade_count > 0 else NAN
-    r.low = s.low if s.trade_count > 0 else NAN
-    r.ema = s.ema
-    r.volatility = sqrt(s.ret_m2 / (s.ret_count - 1)) if s.ret_count > 1 else 0.0
-    r.mid = (s.bid + s.ask) * 0.5
-    r.spread = s.ask - s.bid
-    r.trade_count = s.trade_count
+    fill_session_fields(s, r)

@@ -21,6 +21,7 @@ cdef list _tick_fields(Py_ssize_t base_offset, Tick *t, void *base):
         ("ask", "<f8", base_offset + _off(&t.ask, base)),
         ("bid_size", "<f8", base_offset + _off(&t.bid_size, base)),
         ("ask_size", "<f8", base_offset + _off(&t.ask_size, base)),
+        ("interval_ns", "<i8", base_offset + _off(&t.interval_ns, base)),
     ]
 
 
@@ -51,6 +52,7 @@ cdef object _result_dtype():
         ("spread", "<f8", _off(&r.spread, r)),
         ("trade_count", "<i8", _off(&r.trade_count, r)),
         ("done_ns", "<i8", _off(&r.done_ns, r)),
+        ("open", "<f8", _off(&r.open, r)),
     ]
     return _make_dtype(fields, sizeof(Result))
 
@@ -59,6 +61,8 @@ TICK_DTYPE = _tick_dtype()
 RESULT_DTYPE = _result_dtype()
 KIND_TRADE_VALUE = KIND_TRADE
 KIND_QUOTE_VALUE = KIND_QUOTE
+KIND_BAR_VALUE = KIND_BAR
+MAX_BAR_INTERVALS_VALUE = MAX_BAR_INTERVALS
 POLICIES = {"block": POLICY_BLOCK, "skip": POLICY_SKIP, "disconnect": POLICY_DISCONNECT}
 
 

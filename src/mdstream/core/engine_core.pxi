@@ -31,6 +31,7 @@ ctypedef struct EngineCore:
     bint ingest_closed        # guarded by ingest_lock
     Tick *shard_buf           # INGEST_CHUNK ticks per worker, guarded by ingest_lock
     int64_t *shard_len
+    BarClock bars             # guarded by ingest_lock
     int32_t workers_alive     # guarded by log.lock
     # simulated feed
     SimFeed sim
@@ -43,7 +44,8 @@ ctypedef struct EngineCore:
 
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
                    int64_t ring_capacity, int64_t channel_capacity, double ema_alpha,
-                   int32_t max_readers) noexcept nogil:
+                   int32_t max_readers, const int64_t *bar_intervals,
+                   int32_t n_bar_intervals) noexcept nogil:
     cdef int32_t i
     cdef int st
     memset(c, 0, sizeof(EngineCore))
@@ -69,6 +71,9 @@ cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
     st = log_init(&c.log, ring_capacity, max_symbols, max_readers)
     if st != ST_OK:
         return st
+    st = bar_clock_init(&c.bars, bar_intervals, n_bar_intervals, max_symbols)
+    if st != ST_OK:
+        return st
     pthread_mutex_init(&c.ingest_lock, NULL)
     return ST_OK
 
@@ -80,6 +85,7 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
         for i in range(c.n_workers):
             channel_destroy(&c.channels[i])
     log_destroy(&c.log)
+    bar_clock_destroy(&c.bars)
     if c.has_sim:
         sim_destroy(&c.sim)
     pthread_mutex_destroy(&c.ingest_lock)
@@ -88,8 +94,92 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
     c.workers = NULL
 
 
-cdef void core_close_ingest(EngineCore *c) noexcept nogil:
-    """No more ticks: workers drain their channels and then exit."""
+cdef inline int shard_flush(EngineCore *c) noexcept nogil:
+    """Push every worker's pending ticks to its channel (ingest_lock held)."""
+    cdef int32_t w
+    cdef int64_t pushed
+    cdef int st
+    for w in range(c.n_workers):
+        if c.shard_len[w] > 0:
+            st = channel_push(&c.channels[w], &c.shard_buf[w * INGEST_CHUNK],
+                              c.shard_len[w], -1, False, &pushed)
+            c.shard_len[w] = 0
+            if st != ST_OK:
+                return st
+    return ST_OK
+
+
+cdef inline int shard_add(EngineCore *c, Tick *t, int64_t recv) noexcept nogil:
+    """Sequence one tick and queue it for the worker owning its symbol (ingest_lock held)."""
+    cdef int32_t w = t.symbol_id % c.n_workers
+    t.seq = c.next_seq
+    c.next_seq += 1
+    t.recv_ns = recv
+    c.shard_buf[w * INGEST_CHUNK + c.shard_len[w]] = t[0]
+    c.shard_len[w] += 1
+    if c.shard_len[w] == INGEST_CHUNK:
+        return shard_flush(c)
+    return ST_OK
+
+
+cdef int close_bars(EngineCore *c, int32_t i, int64_t recv) noexcept nogil:
+    """Sequence the bar-close markers of interval i's open bars (ingest_lock held)."""
+    cdef BarClock *bc = &c.bars
+    cdef int32_t k, sid
+    cdef Tick marker
+    cdef int st
+    for k in range(bc.traded_n[i]):
+        sid = bc.traded_ids[i * bc.max_symbols + k]
+        bc.traded[i * bc.max_symbols + sid] = 0
+        bar_marker(&marker, sid, bc.open_start[i], bc.intervals[i])
+        st = shard_add(c, &marker, recv)
+        if st != ST_OK:
+            return st
+    bc.traded_n[i] = 0
+    return ST_OK
+
+
+cdef inline int bars_before_tick(EngineCore *c, const Tick *t, int64_t recv) noexcept nogil:
+    """Close the bars that this tick's event time ends, then note its trade (ingest_lock held)."""
+    cdef BarClock *bc = &c.bars
+    cdef int32_t i
+    cdef int64_t start
+    cdef int st
+    for i in range(bc.n_intervals):
+        start = floor_to(t.ts_ns, bc.intervals[i])
+        if start > bc.open_start[i]:
+            if bc.open_start[i] >= 0:
+                st = close_bars(c, i, recv)
+                if st != ST_OK:
+                    return st
+            bc.open_start[i] = start
+        if t.kind == KIND_TRADE and not bc.traded[i * bc.max_symbols + t.symbol_id]:
+            bc.traded[i * bc.max_symbols + t.symbol_id] = 1
+            bc.traded_ids[i * bc.max_symbols + bc.traded_n[i]] = t.symbol_id
+            bc.traded_n[i] += 1
+    return ST_OK
+
+
+cdef void core_finish_ingest(EngineCore *c) noexcept nogil:
+    """End of data: close the open bars, then the channels. Workers drain and
+    exit, and once the last result is read, subscriptions end."""
+    cdef int32_t i
+    cdef int64_t recv = now_ns()
+    pthread_mutex_lock(&c.ingest_lock)
+    if not c.ingest_closed:
+        c.ingest_closed = True
+        for i in range(c.bars.n_intervals):
+            if close_bars(c, i, recv) != ST_OK:
+                break
+        shard_flush(c)
+    pthread_mutex_unlock(&c.ingest_lock)
+    for i in range(c.n_workers):
+        channel_close(&c.channels[i])
+
+
+cdef void core_abort_ingest(EngineCore *c) noexcept nogil:
+    """Stop taking ticks now. The channels close first: that wakes a feed
+    blocked in a push while it holds the ingest lock."""
     cdef int32_t i
     for i in range(c.n_workers):
         channel_close(&c.channels[i])
@@ -108,10 +198,8 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
     checked between chunks only. Sets *accepted to the ticks taken in.
     """
     cdef int64_t done = 0
-    cdef int64_t k, chunk, pushed, recv
-    cdef int32_t w
+    cdef int64_t k, chunk, recv
     cdef int st = ST_OK
-    cdef Tick *t
     accepted[0] = 0
     while done < n:
         chunk = n - done if n - done < INGEST_CHUNK else INGEST_CHUNK
@@ -120,22 +208,16 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
             pthread_mutex_unlock(&c.ingest_lock)
             return ST_CLOSED
         recv = now_ns()
-        for w in range(c.n_workers):
-            c.shard_len[w] = 0
         for k in range(done, done + chunk):
-            t = &ticks[k]
-            t.seq = c.next_seq
-            c.next_seq += 1
-            t.recv_ns = recv
-            w = t.symbol_id % c.n_workers
-            c.shard_buf[w * INGEST_CHUNK + c.shard_len[w]] = t[0]
-            c.shard_len[w] += 1
-        for w in range(c.n_workers):
-            if c.shard_len[w] > 0:
-                st = channel_push(&c.channels[w], &c.shard_buf[w * INGEST_CHUNK],
-                                  c.shard_len[w], -1, False, &pushed)
+            if c.bars.n_intervals > 0:
+                st = bars_before_tick(c, &ticks[k], recv)
                 if st != ST_OK:
                     break
+            st = shard_add(c, &ticks[k], recv)
+            if st != ST_OK:
+                break
+        if st == ST_OK:
+            st = shard_flush(c)
         pthread_mutex_unlock(&c.ingest_lock)
         if st != ST_OK:
             return st
@@ -164,7 +246,8 @@ cdef void *worker_main(void *arg) noexcept nogil:
             if st != ST_OK:
                 continue
             for i in range(n):
-                analytics_update(&c.states[inbox[i].symbol_id], &inbox[i], &outbox[i], c.ema_alpha)
+                analytics_update(&c.states[inbox[i].symbol_id], &inbox[i], &outbox[i],
+                                 c.ema_alpha, c.bars.intervals, c.bars.n_intervals)
             done = now_ns()
             for i in range(n):
                 outbox[i].done_ns = done
@@ -211,7 +294,7 @@ cdef void *sim_main(void *arg) noexcept nogil:
             break
     free(buf)
     if f.limit > 0 and f.generated >= f.limit and c.close_on_feed_end:
-        core_close_ingest(c)
+        core_finish_ingest(c)
     return NULL
 
 
@@ -238,7 +321,7 @@ cdef void core_stop(EngineCore *c, double drain_timeout_s) noexcept nogil:
     cdef int64_t deadline = deadline_after(drain_timeout_s)
     cdef int32_t alive
     c.sim_stop = True
-    core_close_ingest(c)
+    core_abort_ingest(c)
     if c.sim_running:
         pthread_join(c.sim_thread, NULL)
         c.sim_running = False

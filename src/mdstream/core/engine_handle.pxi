@@ -10,7 +10,11 @@ cdef class Core:
     cdef bint stopped
 
     def __cinit__(self, int32_t workers, int32_t max_symbols, int64_t ring_capacity,
-                  int64_t channel_capacity, double ema_alpha, int32_t max_readers):
+                  int64_t channel_capacity, double ema_alpha, int32_t max_readers,
+                  bar_intervals_ns=()):
+        cdef int64_t intervals[MAX_BAR_INTERVALS]
+        cdef int32_t n_intervals = len(bar_intervals_ns)
+        cdef int32_t i
         if workers < 1:
             raise InvalidArgumentError(f"workers must be >= 1, got {workers}")
         if max_symbols < 1:
@@ -21,8 +25,16 @@ cdef class Core:
             raise InvalidArgumentError(f"channel_capacity must be >= 1, got {channel_capacity}")
         if not 0.0 < ema_alpha <= 1.0:
             raise InvalidArgumentError(f"ema_alpha must be in (0, 1], got {ema_alpha}")
+        if n_intervals > MAX_BAR_INTERVALS:
+            raise InvalidArgumentError(f"at most {MAX_BAR_INTERVALS} bar intervals, got {n_intervals}")
+        if len(set(bar_intervals_ns)) != n_intervals:
+            raise InvalidArgumentError(f"bar intervals must be distinct, got {list(bar_intervals_ns)}")
+        for i in range(n_intervals):
+            intervals[i] = bar_intervals_ns[i]
+            if intervals[i] <= 0:
+                raise InvalidArgumentError(f"bar intervals must be > 0, got {intervals[i]} ns")
         cdef int st = core_init(&self.c, workers, max_symbols, ring_capacity,
-                                channel_capacity, ema_alpha, max_readers)
+                                channel_capacity, ema_alpha, max_readers, intervals, n_intervals)
         self.ready = True
         check_status(st, "Engine")
 
@@ -70,9 +82,10 @@ cdef class Core:
             core_stop(&self.c, drain_timeout)
 
     def close_ingest(self):
-        """No more ticks will come: workers finish what they have, then subscriptions end."""
+        """End of data: open bars close, workers finish what they have, then
+        subscriptions end after the last result."""
         with nogil:
-            core_close_ingest(&self.c)
+            core_finish_ingest(&self.c)
 
     def ingest(self, ticks):
         """Sequence and process an array of TICK_DTYPE (its seq and recv_ns are overwritten).
@@ -92,6 +105,9 @@ cdef class Core:
         for i in range(n):
             if buf[i].symbol_id < 0 or buf[i].symbol_id >= max_sym:
                 raise InvalidArgumentError(f"symbol id {buf[i].symbol_id} is out of range [0, {max_sym})")
+            if buf[i].kind != KIND_TRADE and buf[i].kind != KIND_QUOTE:
+                raise InvalidArgumentError(f"tick {i}: kind must be trade (0) or quote (1), got {buf[i].kind}")
+            buf[i].interval_ns = 0
         with nogil:
             st = core_ingest(&self.c, buf, n, True, &accepted)
         if st == ST_CLOSED:
@@ -126,6 +142,7 @@ cdef class Core:
             "finished": bool(log_closed),
             "sim_generated": self.c.sim.generated if self.c.has_sim else 0,
             "ring_size": self.c.log.capacity,
+            "bar_intervals_ns": [self.c.bars.intervals[i] for i in range(self.c.bars.n_intervals)],
         }
 
     def symbol_result_counts(self, int32_t n) -> list:

@@ -19,6 +19,8 @@ def compute_analytics(ticks, double ema_alpha, int32_t n_symbols):
     for i in range(n):
         if src[i].symbol_id < 0 or src[i].symbol_id >= n_symbols:
             raise InvalidArgumentError(f"symbol id {src[i].symbol_id} is out of range [0, {n_symbols})")
+        if src[i].kind != KIND_TRADE and src[i].kind != KIND_QUOTE:
+            raise InvalidArgumentError(f"tick {i}: kind must be trade (0) or quote (1)")
     cdef SymbolState *states = <SymbolState *>malloc(<size_t>n_symbols * sizeof(SymbolState))
     if states == NULL:
         raise MemoryError()
@@ -27,7 +29,7 @@ def compute_analytics(ticks, double ema_alpha, int32_t n_symbols):
             symbol_state_reset(&states[i])
         t0 = mono_ns()
         for i in range(n):
-            analytics_update(&states[src[i].symbol_id], &src[i], &dst[i], ema_alpha)
+            analytics_update(&states[src[i].symbol_id], &src[i], &dst[i], ema_alpha, NULL, 0)
         t1 = mono_ns()
         for i in range(n):
             dst[i].done_ns = 0

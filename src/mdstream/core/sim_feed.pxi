@@ -83,6 +83,7 @@ cdef int64_t sim_generate(SimFeed *f, Tick *out, int64_t n, int64_t ts_ns) noexc
         t.seq = 0
         t.ts_ns = ts_ns
         t.recv_ns = 0
+        t.interval_ns = 0
         t.symbol_id = f.symbol_ids[i]
         if uniform01(&f.rng) < f.quote_ratio:
             half = p * f.spread_bps * 0.5e-4 * (0.5 + uniform01(&f.rng))

@@ -1,0 +1,58 @@
+# Bar boundaries, decided at ingest by event time.
+#
+# Bars are aligned to multiples of their interval since the Unix epoch. Ingest
+# sees every tick in sequence order, so it is where an interval is known to
+# have closed: the first tick whose event time falls in a later interval
+# closes the current one. Ingest then sequences one bar-close marker per
+# symbol that traded in that interval, before the tick itself; the worker
+# owning the symbol turns the marker into the bar's result. So bars are in
+# the sequenced stream, in order, and every bar precedes the ticks of the
+# next interval. A tick whose event time is older than the open interval
+# (out of order) counts in the open interval. At end of data, open bars are
+# closed the same way.
+
+ctypedef struct BarClock:
+    int32_t n_intervals
+    int64_t intervals[MAX_BAR_INTERVALS]    # ns
+    int64_t open_start[MAX_BAR_INTERVALS]   # start of the open interval; -1 before the first tick
+    uint8_t *traded                         # [interval][symbol]: traded in the open interval
+    int32_t *traded_ids                     # [interval][k]: those symbols, in first-trade order
+    int32_t traded_n[MAX_BAR_INTERVALS]
+    int32_t max_symbols
+
+
+cdef int bar_clock_init(BarClock *bc, const int64_t *intervals, int32_t n,
+                        int32_t max_symbols) noexcept nogil:
+    cdef int32_t i
+    memset(bc, 0, sizeof(BarClock))
+    bc.traded = <uint8_t *>calloc(<size_t>MAX_BAR_INTERVALS * max_symbols, 1)
+    bc.traded_ids = <int32_t *>malloc(<size_t>MAX_BAR_INTERVALS * max_symbols * sizeof(int32_t))
+    if bc.traded == NULL or bc.traded_ids == NULL:
+        return ST_NO_MEMORY
+    bc.n_intervals = n
+    bc.max_symbols = max_symbols
+    for i in range(n):
+        bc.intervals[i] = intervals[i]
+        bc.open_start[i] = -1
+    return ST_OK
+
+
+cdef void bar_clock_destroy(BarClock *bc) noexcept nogil:
+    free(bc.traded); free(bc.traded_ids)
+    bc.traded = NULL
+    bc.traded_ids = NULL
+
+
+cdef inline int64_t floor_to(int64_t ts, int64_t interval) noexcept nogil:
+    cdef int64_t q = ts // interval
+    if ts % interval != 0 and ts < 0:
+        q -= 1
+    return q * interval
+
+
+cdef inline void bar_marker(Tick *m, int32_t symbol_id, int64_t start, int64_t interval) noexcept nogil:
+    memset(m, 0, sizeof(Tick))
+    m.kind = KIND_BAR
+    m.symbol_id = symbol_id
+    m.ts_ns = start
+    m.interval_ns = interval
