@@ -8,6 +8,8 @@ TICK_DTYPE: np.dtype
 RESULT_DTYPE: np.dtype
 KIND_TRADE_VALUE: int
 KIND_QUOTE_VALUE: int
+KIND_BAR_VALUE: int
+MAX_BAR_INTERVALS_VALUE: int
 POLICIES: dict[str, int]
 
 class TickChannel:
@@ -27,7 +29,8 @@ def channel_pump(n_items: int, batch: int = 1024, capacity: int = 65536) -> tupl
 
 class Core:
     def __init__(self, workers: int, max_symbols: int, ring_capacity: int,
-                 channel_capacity: int, ema_alpha: float, max_readers: int) -> None: ...
+                 channel_capacity: int, ema_alpha: float, max_readers: int,
+                 bar_intervals_ns: Sequence[int] = ()) -> None: ...
     def set_sim_feed(self, symbol_ids: Sequence[int], seed: int, rate: float, limit: int,
                      quote_ratio: float, sigma: float, spread_bps: float,
                      close_on_end: bool) -> None: ...
