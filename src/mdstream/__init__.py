@@ -8,7 +8,7 @@
                 print(batch.price, batch.vwap)
 """
 
-from mdstream._core import RESULT_DTYPE, TICK_DTYPE
+from mdstream._core import RESULT_DTYPE, TICK_DTYPE, LatencyHistogram
 from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch
 from mdstream.engine import Engine, Quote, Trade
 from mdstream.errors import (
@@ -23,7 +23,7 @@ from mdstream.errors import (
     UnknownSymbolError,
 )
 from mdstream.feeds import Feed, SimulatedFeed
-from mdstream.stats import EngineStats, SubscriptionStats
+from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.subscription import StreamEnded, Subscription
 
 __version__ = "0.1.0"
@@ -45,6 +45,9 @@ __all__ = [
     "TICK_DTYPE",
     "EngineStats",
     "SubscriptionStats",
+    "Percentiles",
+    "StageLatency",
+    "LatencyHistogram",
     "MDStreamError",
     "EngineStateError",
     "UnknownSymbolError",

@@ -7,7 +7,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport log, sqrt, exp, floor, INFINITY, NAN
+from libc.math cimport log, sqrt, exp, floor, ceil, INFINITY, NAN
 from libc.time cimport time_t
 
 from mdstream._posix cimport *
@@ -27,6 +27,7 @@ from mdstream.errors import (
 )
 
 include "core/clock.pxi"
+include "core/histogram.pxi"
 include "core/channel.pxi"
 include "core/analytics.pxi"
 include "core/result_log.pxi"

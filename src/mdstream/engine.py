@@ -13,7 +13,7 @@ from mdstream.batch import QUOTE, TRADE
 from mdstream.durations import parse_duration_ns
 from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
-from mdstream.stats import EngineStats, SubscriptionStats
+from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.subscription import Subscription
 from mdstream.symbols import SymbolTable
 
@@ -71,6 +71,8 @@ class Engine:
         results of kind BAR when their interval closes, and at end of data.
     max_symbols, max_subscribers:
         Fixed capacities of the core's tables.
+    latency:
+        Keep latency histograms per stage (stats().latency); a few ns per tick.
     drain_timeout:
         On stop(), how long workers may take to finish queued ticks when a
         'block' subscriber holds them back.
@@ -81,7 +83,7 @@ class Engine:
                  channel_capacity: int = 1 << 15, ema_span: float = 20.0,
                  ema_alpha: float | None = None, bars: Iterable[str | float] = (),
                  max_symbols: int = 4096,
-                 max_subscribers: int = 256, drain_timeout: float = 1.0):
+                 max_subscribers: int = 256, drain_timeout: float = 1.0, latency: bool = True):
         if ema_alpha is None:
             if ema_span < 1:
                 raise InvalidArgumentError(f"ema_span must be >= 1, got {ema_span}")
@@ -91,7 +93,7 @@ class Engine:
         self.drain_timeout = float(drain_timeout)
         self.bar_intervals_ns = [parse_duration_ns(b) for b in bars]
         self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
-                                self.ema_alpha, max_subscribers, self.bar_intervals_ns)
+                                self.ema_alpha, max_subscribers, self.bar_intervals_ns, latency)
         self.symbol_table = SymbolTable(max_symbols)
         self.feed = feed
         if feed is not None:
@@ -328,10 +330,23 @@ class Engine:
         with self._subs_lock:
             subs = list(self._subs.values())
         sub_stats = []
+        merged = {"processed_to_sent": [_core.LatencyHistogram(), _core.LatencyHistogram()],
+                  "age_at_send": [_core.LatencyHistogram(), _core.LatencyHistogram()]}
         for s in subs:
             k = s.counters()
+            lat = {}
+            for stage, (window, total) in merged.items():
+                hw, ht = s.latency(stage, window=True), s.latency(stage, window=False)
+                window.merge(hw)
+                total.merge(ht)
+                lat[stage] = StageLatency(Percentiles.of(hw), Percentiles.of(ht))
             sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy, k["delivered"], k["lag"],
-                                               k["missed"], k["gaps"], k["disconnected"]))
+                                               k["missed"], k["gaps"], k["disconnected"], lat))
+        latency = {stage: StageLatency(Percentiles.of(self._core.latency(stage, True)),
+                                       Percentiles.of(self._core.latency(stage, False)))
+                   for stage in ("feed_to_ingest", "ingest_to_processed")}
+        for stage, (window, total) in merged.items():
+            latency[stage] = StageLatency(Percentiles.of(window), Percentiles.of(total))
         if self._state == "new":
             uptime = 0.0
         else:
@@ -351,4 +366,5 @@ class Engine:
             dropped=sum(s.missed for s in sub_stats),
             disconnected=sum(1 for s in sub_stats if s.disconnected),
             subscriptions=sub_stats,
+            latency=latency,
         )

@@ -4,7 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["EngineStats", "SubscriptionStats"]
+__all__ = ["EngineStats", "SubscriptionStats", "Percentiles", "StageLatency"]
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    """Latency percentiles in ns over some set of results (0 when there were none)."""
+
+    count: int
+    p50: int
+    p90: int
+    p99: int
+    p999: int
+    max: int
+
+    @classmethod
+    def of(cls, hist) -> "Percentiles":
+        """From a LatencyHistogram."""
+        return cls(hist.count, hist.percentile(50), hist.percentile(90), hist.percentile(99),
+                   hist.percentile(99.9), hist.max)
+
+    def __str__(self) -> str:
+        us = lambda ns: f"{ns / 1000:,.1f}"
+        return (f"p50={us(self.p50)}us p99={us(self.p99)}us p999={us(self.p999)}us "
+                f"max={us(self.max)}us n={self.count:,}")
+
+
+@dataclass(frozen=True)
+class StageLatency:
+    """A stage's latency over the last 10 seconds (window) and since start (total)."""
+
+    window: Percentiles
+    total: Percentiles
 
 
 @dataclass(frozen=True)
@@ -17,6 +48,7 @@ class SubscriptionStats:
     missed: int                 # results skipped by the 'skip' policy
     gaps: int                   # gap notices given
     disconnected: bool          # dropped by the 'disconnect' policy
+    latency: dict[str, StageLatency] = field(default_factory=dict)  # processed_to_sent, age_at_send
 
 
 @dataclass(frozen=True)
@@ -33,6 +65,9 @@ class EngineStats:
     dropped: int                # results 'skip' subscribers missed
     disconnected: int           # subscriptions dropped as too slow
     subscriptions: list[SubscriptionStats] = field(default_factory=list)
+    # Per stage: feed_to_ingest (event time -> engine receive), ingest_to_processed,
+    # and over all subscriptions processed_to_sent and age_at_send (event time -> handed out).
+    latency: dict[str, StageLatency] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return (f"ticks in={self.ticks_in:,} processed={self.processed:,} results={self.results:,} "

@@ -91,6 +91,11 @@ class Subscription:
     def closed(self) -> bool:
         return self._reader.closed
 
+    def latency(self, stage: str, window: bool = False):
+        """LatencyHistogram of 'processed_to_sent' or 'age_at_send' (event time
+        to hand-out) for this subscription; window=True: the last 10 s only."""
+        return self._reader.latency(stage, window)
+
     def counters(self) -> dict:
         """cursor, lag (results not yet read), delivered, missed, gaps, disconnected."""
         return self._reader.counters()

@@ -16,12 +16,15 @@ ctypedef struct WorkerSlot:
     pthread_t thread
     bint running
     int64_t processed         # written by this worker only
+    WindowedHistogram *lat_ingest     # event time -> ingest (NULL: not recorded)
+    WindowedHistogram *lat_process    # ingest -> processed
     char _pad[64]
 
 ctypedef struct EngineCore:
     int32_t n_workers
     int32_t max_symbols
     double ema_alpha
+    bint record_latency
     Channel *channels
     WorkerSlot *workers
     SymbolState *states
@@ -45,7 +48,7 @@ ctypedef struct EngineCore:
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
                    int64_t ring_capacity, int64_t channel_capacity, double ema_alpha,
                    int32_t max_readers, const int64_t *bar_intervals,
-                   int32_t n_bar_intervals) noexcept nogil:
+                   int32_t n_bar_intervals, bint record_latency) noexcept nogil:
     cdef int32_t i
     cdef int st
     memset(c, 0, sizeof(EngineCore))
@@ -68,6 +71,12 @@ cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
             return st
         c.workers[i].core = c
         c.workers[i].index = i
+        if record_latency:
+            c.workers[i].lat_ingest = whist_new()
+            c.workers[i].lat_process = whist_new()
+            if c.workers[i].lat_ingest == NULL or c.workers[i].lat_process == NULL:
+                return ST_NO_MEMORY
+    c.record_latency = record_latency
     st = log_init(&c.log, ring_capacity, max_symbols, max_readers)
     if st != ST_OK:
         return st
@@ -84,6 +93,9 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
     if c.channels != NULL:
         for i in range(c.n_workers):
             channel_destroy(&c.channels[i])
+    if c.workers != NULL:
+        for i in range(c.n_workers):
+            free(c.workers[i].lat_ingest); free(c.workers[i].lat_process)
     log_destroy(&c.log)
     bar_clock_destroy(&c.bars)
     if c.has_sim:
@@ -230,6 +242,16 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
     return ST_OK
 
 
+cdef void record_worker_latency(WorkerSlot *slot, const Tick *ticks, int64_t n,
+                                int64_t done) noexcept nogil:
+    cdef int64_t i
+    cdef int64_t second = done // 1_000_000_000
+    for i in range(n):
+        if ticks[i].kind != KIND_BAR:      # a bar's ts_ns is its start, not an event
+            whist_record(slot.lat_ingest, ticks[i].recv_ns - ticks[i].ts_ns, second)
+            whist_record(slot.lat_process, done - ticks[i].recv_ns, second)
+
+
 cdef void *worker_main(void *arg) noexcept nogil:
     cdef WorkerSlot *slot = <WorkerSlot *>arg
     cdef EngineCore *c = slot.core
@@ -251,6 +273,8 @@ cdef void *worker_main(void *arg) noexcept nogil:
             done = now_ns()
             for i in range(n):
                 outbox[i].done_ns = done
+            if c.record_latency:
+                record_worker_latency(slot, inbox, n, done)
             if log_write(&c.log, outbox, n) != ST_OK:
                 break           # the log was closed: the engine is stopping
             slot.processed += n

@@ -11,7 +11,7 @@ cdef class Core:
 
     def __cinit__(self, int32_t workers, int32_t max_symbols, int64_t ring_capacity,
                   int64_t channel_capacity, double ema_alpha, int32_t max_readers,
-                  bar_intervals_ns=()):
+                  bar_intervals_ns=(), bint record_latency=True):
         cdef int64_t intervals[MAX_BAR_INTERVALS]
         cdef int32_t n_intervals = len(bar_intervals_ns)
         cdef int32_t i
@@ -34,7 +34,8 @@ cdef class Core:
             if intervals[i] <= 0:
                 raise InvalidArgumentError(f"bar intervals must be > 0, got {intervals[i]} ns")
         cdef int st = core_init(&self.c, workers, max_symbols, ring_capacity,
-                                channel_capacity, ema_alpha, max_readers, intervals, n_intervals)
+                                channel_capacity, ema_alpha, max_readers, intervals, n_intervals,
+                                record_latency)
         self.ready = True
         check_status(st, "Engine")
 
@@ -145,6 +146,21 @@ cdef class Core:
             "bar_intervals_ns": [self.c.bars.intervals[i] for i in range(self.c.bars.n_intervals)],
         }
 
+    def latency(self, str stage, bint window=False) -> LatencyHistogram:
+        """Merged latency histogram of a worker stage: 'feed_to_ingest' (event
+        time to engine receive) or 'ingest_to_processed'. window=True: the
+        last seconds only; else since start."""
+        cdef LatencyHistogram out = LatencyHistogram()
+        cdef int32_t i
+        if stage not in ("feed_to_ingest", "ingest_to_processed"):
+            raise InvalidArgumentError(f"unknown stage {stage!r}")
+        if not self.c.record_latency:
+            return out
+        for i in range(self.c.n_workers):
+            out.merge(whist_snapshot(self.c.workers[i].lat_ingest if stage == "feed_to_ingest"
+                                     else self.c.workers[i].lat_process, window))
+        return out
+
     def symbol_result_counts(self, int32_t n) -> list:
         """Committed results per symbol id, for ids [0, n)."""
         pthread_mutex_lock(&self.c.log.lock)
@@ -161,6 +177,8 @@ cdef class CoreReader:
     cdef int64_t max_batch
     cdef bint registered
     cdef bint busy
+    cdef WindowedHistogram *lat_send     # processed -> handed to the subscriber
+    cdef WindowedHistogram *lat_age      # event time -> handed to the subscriber
 
     def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch):
         cdef int32_t i, sid
@@ -175,6 +193,11 @@ cdef class CoreReader:
         self.buf = <Result *>malloc(<size_t>max_batch * sizeof(Result))
         if self.buf == NULL:
             raise MemoryError()
+        if core.c.record_latency:
+            self.lat_send = whist_new()
+            self.lat_age = whist_new()
+            if self.lat_send == NULL or self.lat_age == NULL:
+                raise MemoryError()
         if filter_ids is not None:
             ids = sorted(set(int(x) for x in filter_ids))
             self.rd.filter = <uint8_t *>calloc(core.c.max_symbols, 1)
@@ -199,6 +222,8 @@ cdef class CoreReader:
         if self.registered:
             log_remove_reader(&self.core.c.log, &self.rd)
         free(self.buf)
+        free(self.lat_send)
+        free(self.lat_age)
         free(self.rd.filter)
         free(self.rd.filter_ids)
 
@@ -236,6 +261,8 @@ cdef class CoreReader:
             with nogil:
                 st = log_read(&self.core.c.log, &self.rd, self.buf, max_n, deadline,
                               linger_ns, True, &n)
+                if self.lat_send != NULL and n > 0:
+                    self._record_latency(n)
         finally:
             self.busy = False
         if st == ST_TIMEOUT:
@@ -259,6 +286,23 @@ cdef class CoreReader:
             gap = (self.rd.gap_from, self.rd.gap_to, self.rd.gap_missed)
             self.rd.gap_pending = False
         return rows, gap
+
+    cdef void _record_latency(self, int64_t n) noexcept nogil:
+        cdef int64_t i
+        cdef int64_t now = now_ns()
+        cdef int64_t second = now // 1_000_000_000
+        for i in range(n):
+            if self.buf[i].tick.kind != KIND_BAR:
+                whist_record(self.lat_send, now - self.buf[i].done_ns, second)
+                whist_record(self.lat_age, now - self.buf[i].tick.ts_ns, second)
+
+    def latency(self, str stage, bint window=False) -> LatencyHistogram:
+        """This reader's latency histogram: 'processed_to_sent' or 'age_at_send'."""
+        if stage == "processed_to_sent":
+            return whist_snapshot(self.lat_send, window)
+        if stage == "age_at_send":
+            return whist_snapshot(self.lat_age, window)
+        raise InvalidArgumentError(f"unknown stage {stage!r}")
 
     def counters(self) -> dict:
         pthread_mutex_lock(&self.core.c.log.lock)
