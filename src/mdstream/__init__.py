@@ -10,12 +10,13 @@
 
 from mdstream._core import RESULT_DTYPE, TICK_DTYPE, LatencyHistogram
 from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch
-from mdstream.engine import Engine, Quote, Trade
+from mdstream.engine import Engine, Quote, Snapshot, Trade
 from mdstream.errors import (
     ChannelClosedError,
     EngineStateError,
     InvalidArgumentError,
     MDStreamError,
+    OutOfRangeError,
     SlowConsumerError,
     SubscriptionClosedError,
     TimeoutError,
@@ -38,6 +39,7 @@ __all__ = [
     "Record",
     "Trade",
     "Quote",
+    "Snapshot",
     "TRADE",
     "QUOTE",
     "BAR",
@@ -57,5 +59,6 @@ __all__ = [
     "ChannelClosedError",
     "TimeoutError",
     "TooManySubscribersError",
+    "OutOfRangeError",
     "StreamEnded",
 ]

@@ -20,6 +20,7 @@ from mdstream.errors import (
     EngineStateError,
     InvalidArgumentError,
     MDStreamError,
+    OutOfRangeError,
     SlowConsumerError,
     SubscriptionClosedError,
     TimeoutError,

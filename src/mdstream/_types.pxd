@@ -24,6 +24,9 @@ cdef enum Status:
     ST_NO_MEMORY = -4
     ST_SLOW_CONSUMER = -5
     ST_THREAD_ERROR = -6
+    ST_OUT_OF_RANGE = -7
+    ST_IO_ERROR = -8
+    ST_CORRUPT = -9
 
 ctypedef struct Tick:
     int64_t seq          # engine sequence number, assigned at ingest, gap-free

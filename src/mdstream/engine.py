@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
 from mdstream import _core
-from mdstream.batch import QUOTE, TRADE
+from mdstream.batch import QUOTE, TRADE, ResultBatch
 from mdstream.durations import parse_duration_ns
 from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
@@ -17,7 +18,7 @@ from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionS
 from mdstream.subscription import Subscription
 from mdstream.symbols import SymbolTable
 
-__all__ = ["Engine", "Trade", "Quote"]
+__all__ = ["Engine", "Trade", "Quote", "Snapshot"]
 
 POLICIES = tuple(_core.POLICIES)
 
@@ -40,6 +41,15 @@ class Quote(NamedTuple):
     bid_size: float = 0.0
     ask_size: float = 0.0
     ts_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest result of each symbol as of sequence number ``as_of_seq``
+    (-1: nothing yet). ``results`` holds one row per symbol that has one."""
+
+    as_of_seq: int
+    results: ResultBatch
 
 
 class Engine:
@@ -183,14 +193,21 @@ class Engine:
     # -- subscriptions -----------------------------------------------------
 
     def subscribe(self, symbols: Iterable[str] | str | None = None, policy: str = "block",
-                  max_batch: int = 4096) -> Subscription:
-        """Subscribe to results from now on.
+                  max_batch: int = 4096, from_seq: int | None = None,
+                  snapshot: bool = False) -> Subscription:
+        """Subscribe to results from now on (or from ``from_seq``).
 
         ``symbols``: names to receive (None: all, including symbols added
         later). ``policy`` says what happens if the subscription falls a whole
         ring behind: 'block' (the engine waits for it), 'skip' (jump ahead,
         with a Gap notice on the next batch) or 'disconnect' (SlowConsumerError).
         Subscribe before start() to receive every result from the first.
+
+        ``from_seq``: start at this sequence number: one the ring still holds
+        is replayed from memory, one beyond the newest is waited for, an older
+        one raises OutOfRangeError (with ``.oldest``). ``snapshot=True``: the
+        subscription's ``snapshot`` holds the newest result of each symbol,
+        and the stream starts exactly at the next sequence number after it.
         """
         if policy not in _core.POLICIES:
             raise InvalidArgumentError(
@@ -206,8 +223,18 @@ class Engine:
             if not names:
                 raise InvalidArgumentError("symbols is empty: pass None to receive every symbol")
             ids = self.symbol_table.ids(names)
-        reader = self._core.reader(_core.POLICIES[policy], ids, max_batch)
+        if from_seq is not None and (from_seq < 0 or snapshot):
+            raise InvalidArgumentError(
+                "from_seq must be >= 0, and cannot be combined with snapshot=True")
+        reader = self._core.reader(_core.POLICIES[policy], ids, max_batch,
+                                   -1 if from_seq is None else from_seq, snapshot)
+        first = None
+        if snapshot:
+            snap_ids = ids if ids is not None else list(range(len(self.symbol_table)))
+            head, rows, _ = reader.snapshot_and_register(snap_ids)
+            first = Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
         sub = Subscription(reader, self.symbol_table.names, names, policy, self._forget)
+        sub.snapshot = first
         with self._subs_lock:
             self._subs[sub.id] = sub
         return sub
@@ -215,6 +242,16 @@ class Engine:
     def _forget(self, sub: Subscription) -> None:
         with self._subs_lock:
             self._subs.pop(sub.id, None)
+
+    def snapshot(self, symbols: Iterable[str] | str | None = None) -> "Snapshot":
+        """The newest result of each symbol (last trade, VWAP, volume, quote,
+        ...), all as of one sequence number: ``as_of_seq``."""
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        ids = (list(range(len(self.symbol_table))) if symbols is None
+               else self.symbol_table.ids(list(symbols)))
+        head, rows, _ = self._core.snapshot(ids)
+        return Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
 
     # -- publishing ----------------------------------------------------------
 

@@ -12,6 +12,7 @@ __all__ = [
     "ChannelClosedError",
     "TimeoutError",
     "TooManySubscribersError",
+    "OutOfRangeError",
 ]
 
 import builtins
@@ -65,3 +66,11 @@ class TimeoutError(MDStreamError, builtins.TimeoutError):
 
 class TooManySubscribersError(MDStreamError):
     """The engine has as many subscriptions as it was configured to allow."""
+
+
+class OutOfRangeError(MDStreamError):
+    """A sequence number older than anything the engine still holds (ring and journal)."""
+
+    def __init__(self, message: str, oldest: int):
+        super().__init__(message)
+        self.oldest = oldest

@@ -37,6 +37,8 @@ class Subscription:
         self.filter = filter_names
         self.policy = policy
         self._on_close = on_close
+        #: With subscribe(snapshot=True): the Snapshot the stream continues from.
+        self.snapshot = None
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)

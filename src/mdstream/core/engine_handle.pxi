@@ -117,9 +117,38 @@ cdef class Core:
         check_status(st, "Engine.publish")
         return accepted
 
-    def reader(self, int32_t policy, filter_ids, int64_t max_batch):
-        """A new reader of the result log, starting at the next result."""
-        return CoreReader(self, policy, filter_ids, max_batch)
+    def reader(self, int32_t policy, filter_ids, int64_t max_batch, int64_t from_seq=-1,
+               bint with_snapshot=False):
+        """A new reader of the result log, starting at the next result or at
+        from_seq (OutOfRangeError if the ring no longer holds it); with
+        with_snapshot=True it is registered by its snapshot_and_register()."""
+        return CoreReader(self, policy, filter_ids, max_batch, from_seq, with_snapshot)
+
+    def snapshot(self, symbol_ids):
+        """(head, rows, present): the newest result of each symbol as of head."""
+        cdef int32_t[::1] ids = np.ascontiguousarray(symbol_ids, dtype=np.int32)
+        cdef int32_t n = <int32_t>ids.shape[0]
+        cdef int64_t head, oldest = 0
+        cdef int32_t i
+        rows = np.zeros(max(n, 1), dtype=RESULT_DTYPE)
+        present = np.zeros(max(n, 1), dtype=np.uint8)
+        cdef uint8_t[::1] pv = present
+        cdef Result *out = <Result *>array_data(rows, RESULT_DTYPE)
+        for i in range(n):
+            if ids[i] < 0 or ids[i] >= self.c.max_symbols:
+                raise InvalidArgumentError(f"symbol id {ids[i]} is out of range")
+        with nogil:
+            head = log_snapshot(&self.c.log, &ids[0] if n > 0 else NULL, n, out, &pv[0],
+                                NULL, &oldest)
+        keep = present[:n].astype(bool)
+        return head, rows[:n][keep], keep
+
+    def oldest_in_memory(self) -> int:
+        """Oldest seq the ring still holds."""
+        pthread_mutex_lock(&self.c.log.lock)
+        oldest = log_oldest(&self.c.log)
+        pthread_mutex_unlock(&self.c.log.lock)
+        return oldest
 
     def counters(self) -> dict:
         """A consistent-enough snapshot of the counters (each read is atomic)."""
@@ -180,7 +209,8 @@ cdef class CoreReader:
     cdef WindowedHistogram *lat_send     # processed -> handed to the subscriber
     cdef WindowedHistogram *lat_age      # event time -> handed to the subscriber
 
-    def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch):
+    def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch,
+                  int64_t from_seq=-1, bint with_snapshot=False):
         cdef int32_t i, sid
         if max_batch < 1:
             raise InvalidArgumentError(f"max_batch must be >= 1, got {max_batch}")
@@ -210,13 +240,49 @@ cdef class CoreReader:
                 self.rd.filter[sid] = 1
                 self.rd.filter_ids[i] = sid
             self.rd.n_filter_ids = len(ids)
+        if with_snapshot:
+            return      # registered by snapshot_and_register()
         cdef int st
+        cdef int64_t oldest = 0
         with nogil:
-            st = log_add_reader(&core.c.log, &self.rd)
+            st = log_add_reader(&core.c.log, &self.rd, from_seq, &oldest)
+        self._check_registration(st, oldest, from_seq)
+        self.registered = True
+
+    cdef int _check_registration(self, int st, int64_t oldest, int64_t from_seq) except -1:
         if st == ST_NO_MEMORY:
             raise TooManySubscribersError(
-                f"the engine already has {core.c.log.max_readers} readers; close some or raise max_subscribers")
+                f"the engine already has {self.core.c.log.max_readers} subscriptions; "
+                "close some or raise max_subscribers")
+        if st == ST_OUT_OF_RANGE:
+            raise OutOfRangeError(
+                f"from_seq {from_seq} is no longer held in memory (the oldest is {oldest})", oldest)
+        return check_status(st, "subscribe")
+
+    def snapshot_and_register(self, symbol_ids):
+        """Take the newest result of each symbol and register this reader right
+        after them, in one step: returns (head, rows, present) where the
+        stream then starts exactly at seq head."""
+        cdef int32_t[::1] ids = np.ascontiguousarray(symbol_ids, dtype=np.int32)
+        cdef int32_t n = <int32_t>ids.shape[0]
+        cdef int64_t head, oldest = 0
+        rows = np.zeros(max(n, 1), dtype=RESULT_DTYPE)
+        present = np.zeros(max(n, 1), dtype=np.uint8)
+        cdef uint8_t[::1] pv = present
+        cdef Result *out = <Result *>array_data(rows, RESULT_DTYPE)
+        if self.registered:
+            raise MDStreamError("this reader is already registered")
+        for i in range(n):
+            if ids[i] < 0 or ids[i] >= self.core.c.max_symbols:
+                raise InvalidArgumentError(f"symbol id {ids[i]} is out of range")
+        with nogil:
+            head = log_snapshot(&self.core.c.log, &ids[0] if n > 0 else NULL, n, out,
+                                &pv[0], &self.rd, &oldest)
+        if head < 0:
+            self._check_registration(ST_NO_MEMORY, 0, -1)
         self.registered = True
+        keep = present[:n].astype(bool)
+        return head, rows[:n][keep], keep
 
     def __dealloc__(self):
         if self.registered:

@@ -37,6 +37,7 @@ ctypedef struct Reader:
     int64_t gap_missed
     int64_t missed_total
     int64_t gaps_total
+    int64_t skip_below        # results below this seq are passed over (resume ahead of head)
 
 ctypedef struct ResultLog:
     Result *ring
@@ -44,7 +45,10 @@ ctypedef struct ResultLog:
     int64_t mask
     int64_t head
     int64_t max_written
+    int64_t first_seq         # the seq this ring started at (0, or after a restart)
     int64_t *symbol_counts    # committed results per symbol id
+    int64_t *last_seq         # per symbol: seq of its newest committed result, -1: none
+    Result *last_evicted      # per symbol: its newest result once the ring overwrote it
     int32_t max_symbols
     Reader **readers
     int32_t n_readers
@@ -63,12 +67,18 @@ cdef int log_init(ResultLog *log, int64_t capacity, int32_t max_symbols,
     log.ring = <Result *>malloc(<size_t>capacity * sizeof(Result))
     log.symbol_counts = <int64_t *>calloc(<size_t>max_symbols, sizeof(int64_t))
     log.readers = <Reader **>calloc(<size_t>max_readers, sizeof(Reader *))
-    if log.ring == NULL or log.symbol_counts == NULL or log.readers == NULL:
+    log.last_seq = <int64_t *>malloc(<size_t>max_symbols * sizeof(int64_t))
+    log.last_evicted = <Result *>malloc(<size_t>max_symbols * sizeof(Result))
+    if (log.ring == NULL or log.symbol_counts == NULL or log.readers == NULL
+            or log.last_seq == NULL or log.last_evicted == NULL):
         free(log.ring); free(log.symbol_counts); free(log.readers)
+        free(log.last_seq); free(log.last_evicted)
         log.ring = NULL
         return ST_NO_MEMORY
     for i in range(capacity):
         log.ring[i].tick.seq = -1
+    for i in range(max_symbols):
+        log.last_seq[i] = -1
     log.capacity = capacity
     log.mask = capacity - 1
     log.max_written = -1
@@ -87,7 +97,27 @@ cdef void log_destroy(ResultLog *log) noexcept nogil:
     pthread_cond_destroy(&log.readable)
     pthread_cond_destroy(&log.writable)
     free(log.ring); free(log.symbol_counts); free(log.readers)
+    free(log.last_seq); free(log.last_evicted)
     log.ring = NULL
+
+
+cdef void log_start_at(ResultLog *log, int64_t seq) noexcept nogil:
+    """Start an empty log at seq (after a restart from a journal)."""
+    pthread_mutex_lock(&log.lock)
+    log.head = seq
+    log.first_seq = seq
+    log.max_written = seq - 1
+    pthread_mutex_unlock(&log.lock)
+
+
+cdef inline int64_t log_oldest(ResultLog *log) noexcept nogil:
+    """Oldest seq still readable from the ring (lock held): a slot is intact
+    until a seq one capacity later is written; nothing before first_seq was
+    ever in this ring."""
+    cdef int64_t oldest = log.max_written - log.capacity + 1
+    if oldest < log.first_seq:
+        oldest = log.first_seq
+    return oldest if oldest <= log.head else log.head
 
 
 cdef void log_close(ResultLog *log) noexcept nogil:
@@ -109,15 +139,41 @@ cdef inline int64_t matching_committed(ResultLog *log, Reader *rd) noexcept nogi
     return total
 
 
-cdef int log_add_reader(ResultLog *log, Reader *rd) noexcept nogil:
-    """Register a reader; it starts at the head (the next result written)."""
+cdef inline int64_t count_matching(ResultLog *log, Reader *rd, int64_t start,
+                                   int64_t end) noexcept nogil:
+    """Results of seq [start, end) in the ring that match the reader's filter (lock held)."""
+    cdef int64_t s, k = 0
+    if rd.filter == NULL:
+        return end - start
+    for s in range(start, end):
+        if rd.filter[log.ring[s & log.mask].tick.symbol_id]:
+            k += 1
+    return k
+
+
+cdef int log_add_reader(ResultLog *log, Reader *rd, int64_t from_seq,
+                        int64_t *oldest) noexcept nogil:
+    """Register a reader starting at from_seq (-1: at the head, the next result).
+
+    A from_seq still held by the ring starts there; one beyond the head waits
+    for it. One the ring no longer holds gives ST_OUT_OF_RANGE, with *oldest
+    set to the oldest seq the ring holds (older ones must come from the journal).
+    """
     cdef int st = ST_OK
     pthread_mutex_lock(&log.lock)
+    oldest[0] = log_oldest(log)
     if log.n_readers == log.max_readers:
         st = ST_NO_MEMORY
+    elif from_seq >= 0 and from_seq < oldest[0]:
+        st = ST_OUT_OF_RANGE
     else:
         rd.cursor = log.head
         rd.matched_base = matching_committed(log, rd)
+        if from_seq >= 0 and from_seq < log.head:
+            rd.cursor = from_seq
+            rd.matched_base -= count_matching(log, rd, from_seq, log.head)
+        elif from_seq > log.head:
+            rd.skip_below = from_seq
         log.readers[log.n_readers] = rd
         log.n_readers += 1
     pthread_mutex_unlock(&log.lock)
@@ -159,6 +215,7 @@ cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept no
     """
     cdef int64_t i = 0
     cdef int64_t limit, seq, old_head
+    cdef Result *slot
     cdef int st = ST_OK
     pthread_mutex_lock(&log.lock)
     while i < n:
@@ -173,13 +230,19 @@ cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept no
             continue
         while i < n and results[i].tick.seq < limit:
             seq = results[i].tick.seq
-            log.ring[seq & log.mask] = results[i]
+            slot = &log.ring[seq & log.mask]
+            # Overwriting a symbol's newest result: keep a copy for snapshots.
+            if slot.tick.seq >= 0 and log.last_seq[slot.tick.symbol_id] == slot.tick.seq:
+                log.last_evicted[slot.tick.symbol_id] = slot[0]
+            slot[0] = results[i]
             if seq > log.max_written:
                 log.max_written = seq
             i += 1
         old_head = log.head
         while log.ring[log.head & log.mask].tick.seq == log.head:
-            log.symbol_counts[log.ring[log.head & log.mask].tick.symbol_id] += 1
+            slot = &log.ring[log.head & log.mask]
+            log.symbol_counts[slot.tick.symbol_id] += 1
+            log.last_seq[slot.tick.symbol_id] = log.head
             log.head += 1
         if log.head != old_head:
             pthread_cond_broadcast(&log.readable)
@@ -214,6 +277,12 @@ cdef inline int64_t copy_matching(ResultLog *log, Reader *rd, int64_t start, int
     cdef int64_t k = 0
     cdef int64_t run
     cdef const Result *slot
+    if rd.skip_below > s:
+        # Resuming ahead of the head: pass over what comes before, as read.
+        while s < end and s < rd.skip_below:
+            if rd.filter == NULL or rd.filter[log.ring[s & log.mask].tick.symbol_id]:
+                rd.matched_base += 1
+            s += 1
     if rd.filter == NULL:
         # No filter: copy contiguous runs of the ring at once.
         while s < end and k < room:
@@ -305,3 +374,40 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
     pthread_mutex_unlock(&log.lock)
     popped[0] = n
     return st
+
+
+cdef int64_t log_snapshot(ResultLog *log, const int32_t *symbol_ids, int32_t n,
+                          Result *out, uint8_t *present, Reader *fence_reader,
+                          int64_t *oldest) noexcept nogil:
+    """The newest committed result of each symbol, as of one instant.
+
+    Returns the head at that instant: the snapshot holds every result below
+    it. If fence_reader is given, it is registered in the same critical
+    section at that head, so the stream it reads starts exactly after the
+    snapshot. present[i] is 0 for a symbol with no result yet.
+    Returns -1 if the reader table is full.
+    """
+    cdef int32_t i, sid
+    cdef int64_t seq, head
+    pthread_mutex_lock(&log.lock)
+    head = log.head
+    if fence_reader != NULL:
+        if log.n_readers == log.max_readers:
+            pthread_mutex_unlock(&log.lock)
+            return -1
+        fence_reader.cursor = head
+        fence_reader.matched_base = matching_committed(log, fence_reader)
+        log.readers[log.n_readers] = fence_reader
+        log.n_readers += 1
+    for i in range(n):
+        sid = symbol_ids[i]
+        seq = log.last_seq[sid]
+        present[i] = seq >= 0
+        if seq < 0:
+            continue
+        if log.ring[seq & log.mask].tick.seq == seq:
+            out[i] = log.ring[seq & log.mask]
+        else:
+            out[i] = log.last_evicted[sid]
+    pthread_mutex_unlock(&log.lock)
+    return head
