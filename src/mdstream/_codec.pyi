@@ -1,0 +1,27 @@
+"""Type stub of the compiled wire codec (mdstream._codec)."""
+
+from typing import Any, Sequence
+
+import numpy as np
+
+MAX_FRAME_TICKS: int
+MAX_SYMBOL_ID: int
+BATCH_FIELD_NUMBERS: dict[str, int]
+RESULT_FIELD_NUMBERS: dict[str, int]
+
+class FrameError(ValueError): ...
+
+class BatchEncoder:
+    def __init__(self, names: Sequence[str]) -> None: ...
+    @property
+    def frames(self) -> int: ...
+    def encode(self, rows: np.ndarray, gap: Any = None,
+               heartbeat: tuple[int, int] | None = None) -> bytes: ...
+    def heartbeat(self, last_seq: int, server_time_ns: int) -> bytes: ...
+
+class ResultEncoder:
+    def __init__(self, names: Sequence[str]) -> None: ...
+    def encode(self, rows: np.ndarray, missed_before: int = 0) -> list[bytes]: ...
+
+def decode_batch(data: bytes) -> tuple[np.ndarray, dict[int, str], tuple[int, int, int] | None,
+                                       tuple[int, int] | None]: ...
