@@ -4,7 +4,7 @@ feed and the worker threads. Everything per tick runs on C structs without the
 GIL; the classes here are the thin Python-facing handles."""
 
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport log, sqrt, exp, floor, ceil, INFINITY, NAN
@@ -19,6 +19,7 @@ from mdstream.errors import (
     ChannelClosedError,
     EngineStateError,
     InvalidArgumentError,
+    JournalCorruptError,
     MDStreamError,
     OutOfRangeError,
     SlowConsumerError,
@@ -34,6 +35,8 @@ include "core/analytics.pxi"
 include "core/result_log.pxi"
 include "core/sim_feed.pxi"
 include "core/bars.pxi"
+include "core/crc32c.pxi"
+include "core/journal.pxi"
 include "core/engine_core.pxi"
 include "core/dtypes.pxi"
 include "core/errors.pxi"

@@ -3,6 +3,9 @@
 
 from libc.time cimport time_t
 
+cdef extern from "<sys/types.h>" nogil:
+    ctypedef long ssize_t
+
 cdef extern from "<time.h>" nogil:
     cdef struct timespec:
         time_t tv_sec
@@ -49,3 +52,25 @@ cdef extern from "<pthread.h>" nogil:
 cdef extern from "<errno.h>" nogil:
     enum:
         ETIMEDOUT
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        O_WRONLY
+        O_CREAT
+        O_APPEND
+        O_RDONLY
+    int open(const char *path, int flags, ...)
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t write(int fd, const void *buf, size_t n)
+    ssize_t read(int fd, void *buf, size_t n)
+    int close(int fd)
+    int fsync(int fd)
+
+cdef extern from "<errno.h>" nogil:
+    int errno
+    enum:
+        EINTR
+
+cdef extern from "<stdio.h>" nogil:
+    int snprintf(char *buf, size_t n, const char *fmt, ...)

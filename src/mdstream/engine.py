@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ import numpy as np
 from mdstream import _core
 from mdstream.batch import QUOTE, TRADE, ResultBatch
 from mdstream.durations import parse_duration_ns
-from mdstream.errors import EngineStateError, InvalidArgumentError
+from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
+from mdstream.catchup import JournalCatchUp
 from mdstream.feeds.base import Feed
+from mdstream.journal import Journal, JournalConfig
 from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.subscription import Subscription
 from mdstream.symbols import SymbolTable
@@ -83,6 +86,12 @@ class Engine:
         Fixed capacities of the core's tables.
     latency:
         Keep latency histograms per stage (stats().latency); a few ns per tick.
+    journal:
+        A directory (or a JournalConfig) to journal every result into. On a
+        directory that already holds a journal the engine recovers: it cuts a
+        torn tail, rebuilds the analytics and continues the sequence, and
+        subscriptions can resume from any journaled seq (``from_seq``).
+        Subscribers see a result once it is journaled.
     drain_timeout:
         On stop(), how long workers may take to finish queued ticks when a
         'block' subscriber holds them back.
@@ -93,7 +102,8 @@ class Engine:
                  channel_capacity: int = 1 << 15, ema_span: float = 20.0,
                  ema_alpha: float | None = None, bars: Iterable[str | float] = (),
                  max_symbols: int = 4096,
-                 max_subscribers: int = 256, drain_timeout: float = 1.0, latency: bool = True):
+                 max_subscribers: int = 256, drain_timeout: float = 1.0, latency: bool = True,
+                 journal: "str | os.PathLike | JournalConfig | None" = None):
         if ema_alpha is None:
             if ema_span < 1:
                 raise InvalidArgumentError(f"ema_span must be >= 1, got {ema_span}")
@@ -104,7 +114,22 @@ class Engine:
         self.bar_intervals_ns = [parse_duration_ns(b) for b in bars]
         self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
                                 self.ema_alpha, max_subscribers, self.bar_intervals_ns, latency)
-        self.symbol_table = SymbolTable(max_symbols)
+        self._journal = None
+        self._retention = None
+        self.recovery = None
+        if journal is not None:
+            config = journal if isinstance(journal, JournalConfig) else JournalConfig(journal)
+            self._journal = Journal(config, {"ema_alpha": self.ema_alpha,
+                                             "bar_intervals_ns": self.bar_intervals_ns})
+            self.symbol_table = SymbolTable(max_symbols, on_new=self._journal.append_symbols,
+                                            existing=self._journal.load_symbols())
+            self._core.enable_journal(str(config.directory), config.segment_bytes,
+                                      _core.DURABILITY[config.durability],
+                                      int(config.fsync_interval_ms * 1e6))
+            #: What the start on an existing journal found (a RecoveryReport).
+            self.recovery = self._journal.recover(self._core)
+        else:
+            self.symbol_table = SymbolTable(max_symbols)
         self.feed = feed
         if feed is not None:
             self.symbol_table.add(feed.symbols)
@@ -124,6 +149,9 @@ class Engine:
         if self._state != "new":
             raise EngineStateError(f"the engine is {self._state}; an Engine can be started once")
         self._core.start()
+        if self._journal is not None:
+            self._journal.attach(self._core)
+            self._retention = _RetentionThread(self._journal)
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
@@ -142,6 +170,10 @@ class Engine:
         if self.feed is not None and self._state == "running":
             self.feed.stop()
         self._core.stop(self.drain_timeout)
+        if self._journal is not None:
+            if self._retention is not None:
+                self._retention.stop()
+            self._journal.close()
         self._state = "stopped"
         self._stopped_at = time.monotonic()
 
@@ -226,14 +258,25 @@ class Engine:
         if from_seq is not None and (from_seq < 0 or snapshot):
             raise InvalidArgumentError(
                 "from_seq must be >= 0, and cannot be combined with snapshot=True")
-        reader = self._core.reader(_core.POLICIES[policy], ids, max_batch,
-                                   -1 if from_seq is None else from_seq, snapshot)
+        code = _core.POLICIES[policy]
+        catchup = None
+        try:
+            reader = self._core.reader(code, ids, max_batch, -1 if from_seq is None else from_seq,
+                                       snapshot)
+        except OutOfRangeError:
+            if self._journal is None:
+                raise
+            # Older than the ring: replay from the journal, then go live.
+            reader = None
+            catchup = JournalCatchUp(
+                self._journal, lambda pos: self._core.reader(code, ids, max_batch, pos, False),
+                from_seq, ids)
         first = None
         if snapshot:
             snap_ids = ids if ids is not None else list(range(len(self.symbol_table)))
             head, rows, _ = reader.snapshot_and_register(snap_ids)
             first = Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
-        sub = Subscription(reader, self.symbol_table.names, names, policy, self._forget)
+        sub = Subscription(reader, self.symbol_table.names, names, policy, self._forget, catchup)
         sub.snapshot = first
         with self._subs_lock:
             self._subs[sub.id] = sub
@@ -405,3 +448,24 @@ class Engine:
             subscriptions=sub_stats,
             latency=latency,
         )
+
+
+class _RetentionThread:
+    """Applies the journal's retention once a second, off the data path."""
+
+    def __init__(self, journal: Journal):
+        self._journal = journal
+        self._stop = threading.Event()
+        self._thread = None
+        if journal.config.retain_bytes is not None or journal.config.retain_age_s is not None:
+            self._thread = threading.Thread(target=self._run, name="mdstream-retention", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self._journal.apply_retention()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

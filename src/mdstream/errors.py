@@ -13,6 +13,8 @@ __all__ = [
     "TimeoutError",
     "TooManySubscribersError",
     "OutOfRangeError",
+    "JournalCorruptError",
+    "JournalError",
 ]
 
 import builtins
@@ -74,3 +76,21 @@ class OutOfRangeError(MDStreamError):
     def __init__(self, message: str, oldest: int):
         super().__init__(message)
         self.oldest = oldest
+
+
+class JournalError(MDStreamError):
+    """The journal cannot be used (unwritable directory, other settings, write failure)."""
+
+
+class JournalCorruptError(JournalError):
+    """A journal block that fails its checks. ``torn`` is True for a block cut
+    short at the end of a file (what a crash mid-write leaves: recovery cuts
+    it); False for damage, which is never served."""
+
+    def __init__(self, path: str, offset: int, reason: str, torn: bool):
+        kind = "torn tail" if torn else "damaged journal"
+        super().__init__(f"{kind}: {path} at byte offset {offset}: {reason}")
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+        self.torn = torn

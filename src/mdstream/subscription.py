@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Iterator, Sequence
 
+from mdstream._core import LatencyHistogram
 from mdstream.batch import Gap, ResultBatch
-from mdstream.errors import MDStreamError, TimeoutError
+from mdstream.errors import MDStreamError, SubscriptionClosedError, TimeoutError
 
 if TYPE_CHECKING:
     from mdstream._core import CoreReader
@@ -29,10 +30,12 @@ class Subscription:
     holds the engine back when it falls a ring behind.
     """
 
-    def __init__(self, reader: "CoreReader", symbols: Sequence[str], filter_names: list[str] | None,
-                 policy: str, on_close=None):
+    def __init__(self, reader: "CoreReader | None", symbols: Sequence[str],
+                 filter_names: list[str] | None, policy: str, on_close=None, catchup=None):
         self.id = next(_ids)
         self._reader = reader
+        self._catchup = catchup      # a JournalCatchUp while replaying from the journal
+        self._closed = False
         self._symbols = symbols
         self.filter = filter_names
         self.policy = policy
@@ -55,6 +58,16 @@ class Subscription:
         SlowConsumerError when a 'disconnect' subscription fell behind, and
         SubscriptionClosedError after close().
         """
+        if self._catchup is not None:
+            if self._closed:
+                raise SubscriptionClosedError("the subscription was closed")
+            rows, reader = self._catchup.next()
+            if rows is not None:
+                return ResultBatch(rows, self._symbols)
+            self._reader = reader
+            self._catchup = None
+            if self._closed:            # closed from another thread meanwhile
+                reader.close()
         try:
             rows, gap = self._reader.read(timeout, max_batch, linger)
         except EOFError:
@@ -84,22 +97,30 @@ class Subscription:
 
     def close(self) -> None:
         """Leave the engine; safe to call more than once and from another thread."""
-        if not self._reader.closed:
+        if self._closed:
+            return
+        self._closed = True
+        if self._reader is not None:
             self._reader.close()
-            if self._on_close is not None:
-                self._on_close(self)
+        if self._on_close is not None:
+            self._on_close(self)
 
     @property
     def closed(self) -> bool:
-        return self._reader.closed
+        return self._closed or (self._reader is not None and self._reader.closed)
 
     def latency(self, stage: str, window: bool = False):
         """LatencyHistogram of 'processed_to_sent' or 'age_at_send' (event time
         to hand-out) for this subscription; window=True: the last 10 s only."""
+        if self._reader is None:
+            return LatencyHistogram()
         return self._reader.latency(stage, window)
 
     def counters(self) -> dict:
         """cursor, lag (results not yet read), delivered, missed, gaps, disconnected."""
+        if self._reader is None:
+            return {"cursor": self._catchup.position, "lag": 0, "delivered": self._catchup.replayed,
+                    "missed": 0, "gaps": 0, "disconnected": False}
         return self._reader.counters()
 
     def __enter__(self) -> "Subscription":

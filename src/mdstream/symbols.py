@@ -13,31 +13,36 @@ __all__ = ["SymbolTable"]
 class SymbolTable:
     """Names to ids 0, 1, 2, ... in the order they were added. Ids never change."""
 
-    def __init__(self, max_symbols: int):
+    def __init__(self, max_symbols: int, on_new=None, existing: Iterable[str] = ()):
         self._max = max_symbols
         self._ids: dict[str, int] = {}
         self._names: list[str] = []
         self._lock = threading.Lock()
+        self._on_new = None
+        self.add(existing)          # names known from before (a journal), not new
+        self._on_new = on_new       # called with new names before their ids are handed out
 
     def add(self, names: Iterable[str]) -> list[int]:
         """Add names (existing ones keep their id); returns the id of each."""
-        ids = []
         with self._lock:
+            names = list(names)
+            new: dict[str, int] = {}
             for name in names:
                 if not isinstance(name, str) or not name or name != name.strip():
                     raise InvalidArgumentError(
                         f"a symbol must be a non-empty string without surrounding spaces, got {name!r}")
-                sid = self._ids.get(name)
-                if sid is None:
-                    if len(self._names) >= self._max:
-                        raise InvalidArgumentError(
-                            f"cannot add {name!r}: the engine holds at most {self._max} symbols "
-                            "(raise max_symbols)")
-                    sid = len(self._names)
-                    self._ids[name] = sid
-                    self._names.append(name)
-                ids.append(sid)
-        return ids
+                if name not in self._ids and name not in new:
+                    new[name] = len(self._names) + len(new)
+            if len(self._names) + len(new) > self._max:
+                raise InvalidArgumentError(
+                    f"cannot add {len(new)} symbols: the engine holds at most {self._max} "
+                    "(raise max_symbols)")
+            if new and self._on_new is not None:
+                self._on_new(list(new))
+            for name, sid in new.items():
+                self._ids[name] = sid
+                self._names.append(name)
+            return [self._ids[name] for name in names]
 
     def ids(self, names: Iterable[str]) -> list[int]:
         """The ids of names; UnknownSymbolError naming every unknown one."""

@@ -56,3 +56,31 @@ cdef inline void bar_marker(Tick *m, int32_t symbol_id, int64_t start, int64_t i
     m.symbol_id = symbol_id
     m.ts_ns = start
     m.interval_ns = interval
+
+
+cdef void bar_clock_replay(BarClock *bc, const Tick *t) noexcept nogil:
+    """Bring the clock to where it was after this journaled result (restart).
+
+    Trades and quotes move the open interval and mark traded symbols as at
+    ingest; a bar result (its marker, sequenced at ingest) unmarks its symbol.
+    """
+    cdef int32_t i, k
+    cdef int64_t start
+    for i in range(bc.n_intervals):
+        if t.kind == KIND_BAR:
+            if t.interval_ns == bc.intervals[i] and bc.traded[i * bc.max_symbols + t.symbol_id]:
+                bc.traded[i * bc.max_symbols + t.symbol_id] = 0
+                for k in range(bc.traded_n[i]):
+                    if bc.traded_ids[i * bc.max_symbols + k] == t.symbol_id:
+                        bc.traded_ids[i * bc.max_symbols + k] = bc.traded_ids[
+                            i * bc.max_symbols + bc.traded_n[i] - 1]
+                        bc.traded_n[i] -= 1
+                        break
+            continue
+        start = floor_to(t.ts_ns, bc.intervals[i])
+        if start > bc.open_start[i]:
+            bc.open_start[i] = start
+        if t.kind == KIND_TRADE and not bc.traded[i * bc.max_symbols + t.symbol_id]:
+            bc.traded[i * bc.max_symbols + t.symbol_id] = 1
+            bc.traded_ids[i * bc.max_symbols + bc.traded_n[i]] = t.symbol_id
+            bc.traded_n[i] += 1

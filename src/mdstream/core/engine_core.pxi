@@ -43,6 +43,7 @@ ctypedef struct EngineCore:
     volatile bint sim_stop
     pthread_t sim_thread
     bint close_on_feed_end
+    JournalWriter *journal    # NULL: no journal
 
 
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
@@ -98,6 +99,10 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
             free(c.workers[i].lat_ingest); free(c.workers[i].lat_process)
     log_destroy(&c.log)
     bar_clock_destroy(&c.bars)
+    if c.journal != NULL:
+        journal_destroy(c.journal)
+        free(c.journal)
+        c.journal = NULL
     if c.has_sim:
         sim_destroy(&c.sim)
     pthread_mutex_destroy(&c.ingest_lock)
@@ -322,8 +327,28 @@ cdef void *sim_main(void *arg) noexcept nogil:
     return NULL
 
 
+cdef void core_restore(EngineCore *c, const Result *rows, int64_t n) noexcept nogil:
+    """Replay journaled results (in seq order) into the per-symbol state and the
+    bar clock, so that processing continues as if never interrupted. Before start."""
+    cdef int64_t i
+    cdef Result scratch
+    cdef Tick t
+    for i in range(n):
+        t = rows[i].tick
+        analytics_update(&c.states[t.symbol_id], &t, &scratch, c.ema_alpha,
+                         c.bars.intervals, c.bars.n_intervals)
+        bar_clock_replay(&c.bars, &t)
+        c.next_seq = t.seq + 1
+    log_start_at(&c.log, c.next_seq)
+
+
 cdef int core_start(EngineCore *c) noexcept nogil:
     cdef int32_t i
+    cdef int st
+    if c.journal != NULL:
+        st = journal_start(c.journal)
+        if st != ST_OK:
+            return st
     c.workers_alive = c.n_workers
     for i in range(c.n_workers):
         if pthread_create(&c.workers[i].thread, NULL, worker_main, &c.workers[i]) != 0:
@@ -361,3 +386,6 @@ cdef void core_stop(EngineCore *c, double drain_timeout_s) noexcept nogil:
         if c.workers[i].running:
             pthread_join(c.workers[i].thread, NULL)
             c.workers[i].running = False
+    if c.journal != NULL and c.journal.running:
+        pthread_join(c.journal.thread, NULL)    # it writes what is left, then exits
+        c.journal.running = False

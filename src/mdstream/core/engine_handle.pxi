@@ -60,6 +60,69 @@ cdef class Core:
         self.c.has_sim = True
         self.c.close_on_feed_end = close_on_end
 
+    def enable_journal(self, str directory, int64_t roll_bytes, int durability,
+                       int64_t fsync_interval_ns):
+        """Journal every result into directory (before start); subscribers then
+        see results once they are journaled."""
+        if self.started:
+            raise EngineStateError("the journal must be set up before the engine starts")
+        if self.c.journal != NULL:
+            raise EngineStateError("the journal is already set up")
+        if durability not in (DUR_WRITE, DUR_INTERVAL, DUR_FSYNC):
+            raise InvalidArgumentError(f"unknown durability code {durability}")
+        cdef bytes d = directory.encode()
+        if len(d) >= 3800:
+            raise InvalidArgumentError("the journal directory path is too long")
+        self.c.journal = <JournalWriter *>calloc(1, sizeof(JournalWriter))
+        if self.c.journal == NULL:
+            raise MemoryError()
+        check_status(journal_init(self.c.journal, &self.c, d, roll_bytes, durability,
+                                  fsync_interval_ns), "journal")
+        self.c.log.gated = True
+
+    def restore(self, rows):
+        """Replay journaled results (RESULT_DTYPE, in seq order, continuing the
+        previous call) into the analytics state; before start."""
+        cdef int64_t n = len(rows)
+        cdef int64_t i
+        if self.started:
+            raise EngineStateError("restore() must run before start()")
+        if n == 0:
+            return
+        cdef Result *src = <Result *>array_data(np.ascontiguousarray(rows), RESULT_DTYPE)
+        for i in range(n):
+            if src[i].tick.seq != self.c.next_seq and not (self.c.next_seq == 0 and i == 0):
+                raise MDStreamError(
+                    f"journal replay out of order: expected seq {self.c.next_seq}, got {src[i].tick.seq}")
+            if src[i].tick.symbol_id < 0 or src[i].tick.symbol_id >= self.c.max_symbols:
+                raise MDStreamError(f"journaled symbol id {src[i].tick.symbol_id} is out of range")
+            self.c.next_seq = src[i].tick.seq + 1
+        self.c.next_seq = src[0].tick.seq
+        with nogil:
+            core_restore(&self.c, src, n)
+
+    def journal_status(self) -> dict | None:
+        """Counters of the journal writer, or None without a journal."""
+        cdef JournalWriter *jw = self.c.journal
+        if jw == NULL:
+            return None
+        pthread_mutex_lock(&jw.lock)
+        d = {
+            "written_seq": jw.written_seq,
+            "active_first_seq": jw.active_first_seq,
+            "active_bytes": jw.active_bytes,
+            "error": jw.error,
+            "blocks": jw.blocks,
+            "bytes": jw.bytes,
+            "fsyncs": jw.fsyncs,
+        }
+        pthread_mutex_unlock(&jw.lock)
+        return d
+
+    @property
+    def next_seq(self) -> int:
+        return self.c.next_seq
+
     def start(self):
         if self.started:
             raise EngineStateError("the engine was already started; an Engine runs once")
@@ -157,7 +220,7 @@ cdef class Core:
         ingested = self.c.next_seq
         pthread_mutex_unlock(&self.c.ingest_lock)
         pthread_mutex_lock(&self.c.log.lock)
-        head = self.c.log.head
+        head = self.c.log.visible
         readers = self.c.log.n_readers
         alive = self.c.workers_alive
         log_closed = self.c.log.closed
@@ -374,7 +437,7 @@ cdef class CoreReader:
         pthread_mutex_lock(&self.core.c.log.lock)
         d = {
             "cursor": self.rd.cursor,
-            "lag": self.core.c.log.head - self.rd.cursor,
+            "lag": max(0, self.core.c.log.visible - self.rd.cursor),
             "delivered": self.rd.delivered,
             "missed": self.rd.missed_total,
             "gaps": self.rd.gaps_total,

@@ -10,6 +10,11 @@
 # Readers copy outside the lock: a copy of [c, head) is valid unless a writer
 # has meanwhile written some seq >= c + capacity, which `max_written` tells.
 #
+# With a journal the log is `gated`: subscribers see results only up to
+# `visible`, which the journal writer advances once a result is in the
+# journal, so no subscriber ever sees a result that a crash could take back.
+# Without one, visible == head.
+#
 # Lock order: the log lock is a leaf like the channel locks; the GIL is never
 # taken while it is held.
 
@@ -38,6 +43,7 @@ ctypedef struct Reader:
     int64_t missed_total
     int64_t gaps_total
     int64_t skip_below        # results below this seq are passed over (resume ahead of head)
+    bint ungated              # reads up to head, not visible (the journal writer)
 
 ctypedef struct ResultLog:
     Result *ring
@@ -46,6 +52,9 @@ ctypedef struct ResultLog:
     int64_t head
     int64_t max_written
     int64_t first_seq         # the seq this ring started at (0, or after a restart)
+    int64_t visible           # subscribers read below this (== head unless gated)
+    bint gated
+    bint gate_done            # the journal writer has exited: visible moves no more
     int64_t *symbol_counts    # committed results per symbol id
     int64_t *last_seq         # per symbol: seq of its newest committed result, -1: none
     Result *last_evicted      # per symbol: its newest result once the ring overwrote it
@@ -106,6 +115,7 @@ cdef void log_start_at(ResultLog *log, int64_t seq) noexcept nogil:
     pthread_mutex_lock(&log.lock)
     log.head = seq
     log.first_seq = seq
+    log.visible = seq
     log.max_written = seq - 1
     pthread_mutex_unlock(&log.lock)
 
@@ -117,7 +127,24 @@ cdef inline int64_t log_oldest(ResultLog *log) noexcept nogil:
     cdef int64_t oldest = log.max_written - log.capacity + 1
     if oldest < log.first_seq:
         oldest = log.first_seq
-    return oldest if oldest <= log.head else log.head
+    return oldest if oldest <= log.visible else log.visible
+
+
+cdef inline int64_t reader_end(ResultLog *log, Reader *rd) noexcept nogil:
+    return log.head if rd.ungated else log.visible
+
+
+cdef void log_advance_visible(ResultLog *log, int64_t upto) noexcept nogil:
+    """Make results below upto visible to subscribers (lock held)."""
+    cdef const Result *slot
+    if upto <= log.visible:
+        return
+    while log.visible < upto:
+        slot = &log.ring[log.visible & log.mask]
+        log.symbol_counts[slot.tick.symbol_id] += 1
+        log.last_seq[slot.tick.symbol_id] = log.visible
+        log.visible += 1
+    pthread_cond_broadcast(&log.readable)
 
 
 cdef void log_close(ResultLog *log) noexcept nogil:
@@ -129,11 +156,11 @@ cdef void log_close(ResultLog *log) noexcept nogil:
 
 
 cdef inline int64_t matching_committed(ResultLog *log, Reader *rd) noexcept nogil:
-    """Results below head that match the reader's filter (lock held)."""
+    """Visible results that match the reader's filter (lock held)."""
     cdef int64_t total = 0
     cdef int32_t i
     if rd.filter == NULL:
-        return log.head
+        return log.visible
     for i in range(rd.n_filter_ids):
         total += log.symbol_counts[rd.filter_ids[i]]
     return total
@@ -167,12 +194,12 @@ cdef int log_add_reader(ResultLog *log, Reader *rd, int64_t from_seq,
     elif from_seq >= 0 and from_seq < oldest[0]:
         st = ST_OUT_OF_RANGE
     else:
-        rd.cursor = log.head
+        rd.cursor = reader_end(log, rd)
         rd.matched_base = matching_committed(log, rd)
-        if from_seq >= 0 and from_seq < log.head:
+        if from_seq >= 0 and from_seq < rd.cursor:
+            rd.matched_base -= count_matching(log, rd, from_seq, rd.cursor)
             rd.cursor = from_seq
-            rd.matched_base -= count_matching(log, rd, from_seq, log.head)
-        elif from_seq > log.head:
+        elif from_seq > rd.cursor:
             rd.skip_below = from_seq
         log.readers[log.n_readers] = rd
         log.n_readers += 1
@@ -200,6 +227,8 @@ cdef inline int64_t write_limit(ResultLog *log) noexcept nogil:
     cdef int64_t limit = log.head + log.capacity
     cdef int32_t i
     cdef Reader *rd
+    if log.gated and log.visible + log.capacity < limit:
+        limit = log.visible + log.capacity     # keep what snapshots may still need
     for i in range(log.n_readers):
         rd = log.readers[i]
         if rd.policy == POLICY_BLOCK and rd.cursor + log.capacity < limit:
@@ -240,12 +269,12 @@ cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept no
             i += 1
         old_head = log.head
         while log.ring[log.head & log.mask].tick.seq == log.head:
-            slot = &log.ring[log.head & log.mask]
-            log.symbol_counts[slot.tick.symbol_id] += 1
-            log.last_seq[slot.tick.symbol_id] = log.head
             log.head += 1
         if log.head != old_head:
-            pthread_cond_broadcast(&log.readable)
+            if log.gated:
+                pthread_cond_broadcast(&log.readable)   # wakes the journal writer
+            else:
+                log_advance_visible(log, log.head)
     pthread_mutex_unlock(&log.lock)
     return st
 
@@ -258,13 +287,13 @@ cdef inline void note_gap(ResultLog *log, Reader *rd) noexcept nogil:
         rd.gap_pending = True
         rd.gap_from = rd.cursor
         rd.gap_missed = 0
-    rd.gap_to = log.head
+    rd.gap_to = log.visible
     rd.gap_missed += missed
     rd.missed_total += missed
     rd.gaps_total += 1
     # Count the skipped results as accounted for, so the next gap counts from here.
     rd.matched_base += missed
-    rd.cursor = log.head
+    rd.cursor = log.visible
 
 
 cdef inline int64_t copy_matching(ResultLog *log, Reader *rd, int64_t start, int64_t end,
@@ -334,9 +363,9 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
                 rd.failed = True
                 rd.failed_behind = log.max_written - rd.cursor
                 continue
-        if rd.cursor < log.head and n < max_n:
+        if rd.cursor < reader_end(log, rd) and n < max_n:
             start = rd.cursor
-            end = log.head
+            end = reader_end(log, rd)
             pthread_mutex_unlock(&log.lock)
             nxt = copy_matching(log, rd, start, end, &out[n], max_n - n, &copied)
             pthread_mutex_lock(&log.lock)
@@ -363,10 +392,11 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
             if wait_on(&log.readable, &log.lock, linger_deadline, False) != ST_OK:
                 break
             continue
-        if log.closed and rd.cursor >= log.head:
+        if (log.closed and rd.cursor >= reader_end(log, rd)
+                and (rd.ungated or not log.gated or log.gate_done)):
             st = ST_CLOSED
             break
-        if rd.cursor < log.head:
+        if rd.cursor < reader_end(log, rd):
             continue        # filtered out so far but more to scan
         st = wait_on(&log.readable, &log.lock, deadline, interruptible)
         if st != ST_OK:
@@ -390,7 +420,7 @@ cdef int64_t log_snapshot(ResultLog *log, const int32_t *symbol_ids, int32_t n,
     cdef int32_t i, sid
     cdef int64_t seq, head
     pthread_mutex_lock(&log.lock)
-    head = log.head
+    head = log.visible
     if fence_reader != NULL:
         if log.n_readers == log.max_readers:
             pthread_mutex_unlock(&log.lock)

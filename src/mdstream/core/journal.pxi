@@ -1,0 +1,320 @@
+# The journal: every result, in sequence order, appended to segment files by
+# its own thread, which reads the result log like a subscriber (never on the
+# workers' path). Subscribers of a journaled engine see a result only once it
+# is in the journal (the log's gate), so a crash never takes back a result
+# anyone has seen.
+#
+# A segment is named after its first seq (00000000000000001234.mdj) and holds
+# blocks: a 32-byte header (magic, count, first seq, record size, CRC-32C of
+# the payload, CRC-32C of the header) and `count` Result records. Blocks are
+# written with one write() each; a crash can leave only a prefix of the last
+# one (a torn tail), which recovery finds and cuts.
+
+
+
+cdef enum:
+    JOURNAL_MAGIC = 0x424A444D      # "MDJB" little-endian
+    JOURNAL_BLOCK_MAX = 4096        # results per block
+    JOURNAL_HEADER_SIZE = 32
+
+cdef enum Durability:
+    DUR_WRITE = 0           # write() every block: survives a process crash
+    DUR_INTERVAL = 1        # ... and fsync() every interval: a power loss costs at most that
+    DUR_FSYNC = 2           # fsync() every block before it becomes visible
+
+ctypedef struct BlockHeader:
+    uint32_t magic
+    uint32_t count
+    int64_t first_seq
+    uint32_t record_size
+    uint32_t payload_crc
+    uint32_t flags
+    uint32_t header_crc     # CRC-32C of the 28 bytes before it
+
+ctypedef struct JournalWriter:
+    void *core              # the EngineCore (declared after this file)
+    Reader rd               # an ungated, `block` reader of the result log
+    char dir[3900]
+    int fd
+    int64_t roll_bytes
+    int durability
+    int64_t fsync_interval_ns
+    int64_t last_fsync_ns
+    bint unsynced
+    unsigned char *block    # header + JOURNAL_BLOCK_MAX records
+    pthread_t thread
+    bint running
+    pthread_mutex_t lock    # guards the fields below, read by replays and stats
+    int64_t written_seq     # every seq below is in the journal files
+    int64_t active_first_seq
+    int64_t active_bytes    # complete bytes of the active segment
+    int error               # errno of a failed open/write/fsync; 0 while healthy
+    int64_t blocks
+    int64_t bytes
+    int64_t fsyncs
+
+
+cdef int write_all(int fd, const unsigned char *p, size_t n) noexcept nogil:
+    cdef ssize_t k
+    while n > 0:
+        k = write(fd, p, n)
+        if k < 0:
+            if errno == EINTR:
+                continue
+            return errno
+        p += k
+        n -= <size_t>k
+    return 0
+
+
+cdef int journal_sync(JournalWriter *jw) noexcept nogil:
+    if fsync(jw.fd) != 0:
+        return errno
+    jw.unsynced = False
+    jw.last_fsync_ns = mono_ns()
+    pthread_mutex_lock(&jw.lock)
+    jw.fsyncs += 1
+    pthread_mutex_unlock(&jw.lock)
+    return 0
+
+
+cdef int journal_open_segment(JournalWriter *jw, int64_t first_seq) noexcept nogil:
+    cdef char path[4096]
+    cdef int err = 0
+    if jw.fd >= 0:
+        if jw.durability != DUR_WRITE and jw.unsynced:
+            err = journal_sync(jw)
+        close(jw.fd)
+        jw.fd = -1
+        if err != 0:
+            return err
+    snprintf(path, sizeof(path), "%s/%020lld.mdj", jw.dir, <long long>first_seq)
+    jw.fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    if jw.fd < 0:
+        return errno
+    pthread_mutex_lock(&jw.lock)
+    jw.active_first_seq = first_seq
+    jw.active_bytes = 0
+    pthread_mutex_unlock(&jw.lock)
+    return 0
+
+
+cdef int journal_append(JournalWriter *jw, int64_t n) noexcept nogil:
+    """Write the block of n results staged in jw.block; returns errno or 0."""
+    cdef BlockHeader *h = <BlockHeader *>jw.block
+    cdef const Result *first = <const Result *>(jw.block + JOURNAL_HEADER_SIZE)
+    cdef size_t size = JOURNAL_HEADER_SIZE + <size_t>n * sizeof(Result)
+    cdef int err
+    if jw.fd < 0 or jw.active_bytes >= jw.roll_bytes:
+        err = journal_open_segment(jw, first.tick.seq)
+        if err != 0:
+            return err
+    h.magic = JOURNAL_MAGIC
+    h.count = <uint32_t>n
+    h.first_seq = first.tick.seq
+    h.record_size = sizeof(Result)
+    h.payload_crc = crc32c_update(0, jw.block + JOURNAL_HEADER_SIZE, size - JOURNAL_HEADER_SIZE)
+    h.flags = 0
+    h.header_crc = crc32c_update(0, jw.block, JOURNAL_HEADER_SIZE - 4)
+    err = write_all(jw.fd, jw.block, size)
+    if err != 0:
+        return err
+    jw.unsynced = True
+    if jw.durability == DUR_FSYNC or (
+            jw.durability == DUR_INTERVAL and mono_ns() - jw.last_fsync_ns >= jw.fsync_interval_ns):
+        err = journal_sync(jw)
+        if err != 0:
+            return err
+    pthread_mutex_lock(&jw.lock)
+    jw.written_seq = first.tick.seq + n
+    jw.active_bytes += size
+    jw.blocks += 1
+    jw.bytes += size
+    pthread_mutex_unlock(&jw.lock)
+    return 0
+
+
+cdef void *journal_main(void *arg) noexcept nogil:
+    cdef JournalWriter *jw = <JournalWriter *>arg
+    cdef EngineCore *core = <EngineCore *>jw.core
+    cdef ResultLog *log = &core.log
+    cdef int64_t n, deadline
+    cdef int st, err = 0
+    while True:
+        deadline = mono_ns() + 100_000_000
+        if jw.durability == DUR_INTERVAL and jw.unsynced:
+            deadline = jw.last_fsync_ns + jw.fsync_interval_ns
+        st = log_read(log, &jw.rd, <Result *>(jw.block + JOURNAL_HEADER_SIZE),
+                      JOURNAL_BLOCK_MAX, deadline, 0, False, &n)
+        if st == ST_CLOSED:
+            break
+        if st == ST_TIMEOUT or n == 0:
+            if jw.durability == DUR_INTERVAL and jw.unsynced:
+                err = journal_sync(jw)
+                if err != 0:
+                    break
+            continue
+        err = journal_append(jw, n)
+        if err != 0:
+            break
+        pthread_mutex_lock(&log.lock)
+        log_advance_visible(log, jw.written_seq)
+        pthread_mutex_unlock(&log.lock)
+    if err == 0 and jw.fd >= 0 and jw.unsynced:
+        err = journal_sync(jw)           # a clean stop leaves everything on disk
+    if jw.fd >= 0:
+        close(jw.fd)
+        jw.fd = -1
+    if err != 0:
+        pthread_mutex_lock(&jw.lock)
+        jw.error = err
+        pthread_mutex_unlock(&jw.lock)
+        # Without a journal nothing more may be published: stop taking ticks.
+        core_abort_ingest(core)
+    log_remove_reader(log, &jw.rd)
+    pthread_mutex_lock(&log.lock)
+    log.gate_done = True
+    pthread_cond_broadcast(&log.readable)
+    pthread_cond_broadcast(&log.writable)
+    pthread_mutex_unlock(&log.lock)
+    return NULL
+
+
+cdef int journal_init(JournalWriter *jw, void *core, const char *dir, int64_t roll_bytes,
+                      int durability, int64_t fsync_interval_ns) noexcept nogil:
+    memset(jw, 0, sizeof(JournalWriter))
+    jw.core = core
+    jw.fd = -1
+    snprintf(jw.dir, sizeof(jw.dir), "%s", dir)
+    jw.roll_bytes = roll_bytes
+    jw.durability = durability
+    jw.fsync_interval_ns = fsync_interval_ns
+    jw.block = <unsigned char *>malloc(JOURNAL_HEADER_SIZE + JOURNAL_BLOCK_MAX * sizeof(Result))
+    if jw.block == NULL:
+        return ST_NO_MEMORY
+    jw.rd.policy = POLICY_BLOCK
+    jw.rd.ungated = True
+    pthread_mutex_init(&jw.lock, NULL)
+    return ST_OK
+
+
+cdef int journal_start(JournalWriter *jw) noexcept nogil:
+    """Join the log at its start and begin writing (before any result exists)."""
+    cdef int64_t oldest
+    cdef int st = log_add_reader(&(<EngineCore *>jw.core).log, &jw.rd, -1, &oldest)
+    if st != ST_OK:
+        return st
+    jw.written_seq = jw.rd.cursor
+    jw.active_first_seq = jw.rd.cursor
+    jw.last_fsync_ns = mono_ns()
+    if pthread_create(&jw.thread, NULL, journal_main, jw) != 0:
+        return ST_THREAD_ERROR
+    jw.running = True
+    return ST_OK
+
+
+cdef void journal_destroy(JournalWriter *jw) noexcept nogil:
+    if jw.block == NULL:
+        return
+    pthread_mutex_destroy(&jw.lock)
+    free(jw.block)
+    jw.block = NULL
+
+
+cdef ssize_t read_full(int fd, unsigned char *p, size_t n) noexcept nogil:
+    """Read up to n bytes (fewer only at end of file); -1 on error."""
+    cdef ssize_t k
+    cdef size_t got = 0
+    while got < n:
+        k = read(fd, p + got, n - got)
+        if k < 0:
+            if errno == EINTR:
+                continue
+            return -1
+        if k == 0:
+            break
+        got += <size_t>k
+    return <ssize_t>got
+
+
+cdef class SegmentScanner:
+    """Reads the blocks of one journal segment in order, checking every one.
+
+    next_block() returns (first_seq, rows) for each whole, intact block and
+    None at the end (or at `limit` bytes: the complete part of a segment still
+    being written). A damaged block raises JournalCorruptError with the file,
+    the offset and whether it is a torn tail (a prefix of a block at the end
+    of the file, as a crash mid-write leaves) or damage (never served).
+    """
+    cdef int fd
+    cdef readonly object path
+    cdef readonly int64_t offset
+    cdef readonly int64_t expected_seq
+    cdef int64_t limit
+
+    def __cinit__(self, path, int64_t expected_first_seq=-1, int64_t limit=-1):
+        self.fd = -1
+        self.path = str(path)
+        self.offset = 0
+        self.expected_seq = expected_first_seq
+        self.limit = limit
+        cdef bytes p = self.path.encode()
+        self.fd = open(p, O_RDONLY)
+        if self.fd < 0:
+            raise FileNotFoundError(errno, f"cannot open journal segment {self.path}")
+
+    def __dealloc__(self):
+        if self.fd >= 0:
+            close(self.fd)
+
+    def close(self):
+        if self.fd >= 0:
+            close(self.fd)
+            self.fd = -1
+
+    cdef _damage(self, str reason, bint torn):
+        raise JournalCorruptError(self.path, self.offset, reason, torn)
+
+    def next_block(self):
+        cdef BlockHeader h
+        cdef ssize_t k
+        cdef size_t size
+        cdef uint32_t crc
+        cdef unsigned char *dst
+        if self.fd < 0:
+            raise ValueError("the scanner is closed")
+        if self.limit >= 0 and self.offset >= self.limit:
+            return None
+        with nogil:
+            k = read_full(self.fd, <unsigned char *>&h, JOURNAL_HEADER_SIZE)
+        if k < 0:
+            raise OSError(errno, f"cannot read {self.path}")
+        if k == 0:
+            return None
+        if k < JOURNAL_HEADER_SIZE:
+            self._damage(f"block header cut short ({k} of {JOURNAL_HEADER_SIZE} bytes)", True)
+        if h.magic == 0 and h.count == 0 and h.header_crc == 0 and h.first_seq == 0:
+            self._damage("zero-filled bytes where a block should start", True)
+        if h.magic != JOURNAL_MAGIC or h.header_crc != crc32c_update(0, <unsigned char *>&h, JOURNAL_HEADER_SIZE - 4):
+            self._damage("block header fails its checksum", False)
+        if h.record_size != sizeof(Result):
+            self._damage(f"records of {h.record_size} bytes; this version reads {sizeof(Result)}", False)
+        if h.count == 0 or h.count > JOURNAL_BLOCK_MAX:
+            self._damage(f"block of {h.count} records", False)
+        if self.expected_seq >= 0 and h.first_seq != self.expected_seq:
+            self._damage(f"sequence jumps from {self.expected_seq} to {h.first_seq}", False)
+        rows = np.empty(h.count, dtype=RESULT_DTYPE)
+        dst = array_data(rows, RESULT_DTYPE)
+        size = <size_t>h.count * sizeof(Result)
+        with nogil:
+            k = read_full(self.fd, dst, size)
+            crc = crc32c_update(0, dst, <size_t>k) if k > 0 else 0
+        if k < 0:
+            raise OSError(errno, f"cannot read {self.path}")
+        if <size_t>k < size:
+            self._damage(f"block of {h.count} records cut short ({k} of {size} bytes)", True)
+        if crc != h.payload_crc:
+            self._damage("block payload fails its checksum", False)
+        self.offset += JOURNAL_HEADER_SIZE + <int64_t>size
+        self.expected_seq = h.first_seq + h.count
+        return h.first_seq, rows

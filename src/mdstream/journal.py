@@ -1,0 +1,289 @@
+"""The journal directory: settings, recovery after a crash or restart, replay
+for resuming subscribers, and retention.
+
+The writing itself happens in the core (core/journal.pxi), on its own thread.
+A journal directory holds:
+
+- ``NNNNNNNNNNNNNNNNNNNN.mdj``: segments named after their first sequence
+  number, each a series of checksummed blocks of results;
+- ``journal.json``: the settings the results depend on (record layout, EMA,
+  bar intervals), checked on every start;
+- ``symbols.txt``: symbol names, one per line, line i being symbol id i;
+- ``LOCK``: held while an engine uses the directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from mdstream import _core
+from mdstream.errors import InvalidArgumentError, JournalCorruptError, JournalError, OutOfRangeError
+
+__all__ = ["JournalConfig", "Journal", "RecoveryReport", "crc32c_reference"]
+
+log = logging.getLogger("mdstream.journal")
+
+SEGMENT_SUFFIX = ".mdj"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    """How an engine journals its results.
+
+    durability:
+        ``"write"``: each block is handed to the operating system as it is
+        written; everything survives a crash of the process (kill -9), a power
+        loss or kernel crash may lose what the OS had not yet written out.
+        ``"interval"``: also fsync() every ``fsync_interval_ms``; a power loss
+        loses at most about that much. ``"fsync"``: fsync() every block before
+        any subscriber sees it; nothing a subscriber saw is lost to a power
+        loss (slowest).
+    segment_bytes:
+        A segment file is closed and a new one started past this size.
+    retain_bytes, retain_age_s:
+        Delete the oldest whole segments while the journal is larger than
+        retain_bytes, or when their last write is older than retain_age_s
+        (None: keep). The active segment is never deleted.
+    """
+
+    directory: str | os.PathLike
+    durability: str = "write"
+    fsync_interval_ms: float = 100.0
+    segment_bytes: int = 64 << 20
+    retain_bytes: int | None = None
+    retain_age_s: float | None = None
+
+    def __post_init__(self):
+        if self.durability not in _core.DURABILITY:
+            raise InvalidArgumentError(
+                f"unknown durability {self.durability!r}: choose one of {', '.join(_core.DURABILITY)}")
+        if self.fsync_interval_ms <= 0:
+            raise InvalidArgumentError(f"fsync_interval_ms must be > 0, got {self.fsync_interval_ms}")
+        if self.segment_bytes < 1 << 16:
+            raise InvalidArgumentError(f"segment_bytes must be >= 65536, got {self.segment_bytes}")
+        if self.retain_bytes is not None and self.retain_bytes <= 0:
+            raise InvalidArgumentError("retain_bytes must be > 0 or None")
+        if self.retain_age_s is not None and self.retain_age_s <= 0:
+            raise InvalidArgumentError("retain_age_s must be > 0 or None")
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What a start on an existing journal found."""
+
+    segments: int
+    results: int                 # results replayed into the analytics state
+    next_seq: int                # where the sequence continues
+    torn_bytes_cut: int          # bytes of a torn tail that were cut off
+    torn_file: str | None
+
+
+def segment_path(directory: Path, first_seq: int) -> Path:
+    return directory / f"{first_seq:020d}{SEGMENT_SUFFIX}"
+
+
+def list_segments(directory: Path) -> list[tuple[int, Path]]:
+    """(first_seq, path) of every segment, oldest first."""
+    out = []
+    for p in directory.iterdir():
+        if p.suffix == SEGMENT_SUFFIX and p.stem.isdigit():
+            out.append((int(p.stem), p))
+    return sorted(out)
+
+
+class Journal:
+    """An engine's journal directory (see the module docstring)."""
+
+    def __init__(self, config: JournalConfig, record_settings: dict):
+        self.config = config
+        self.directory = Path(config.directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.directory / "LOCK", "a+")
+        except OSError as e:
+            raise JournalError(f"cannot use journal directory {self.directory}: {e.strerror}") from e
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            raise JournalError(
+                f"journal directory {self.directory} is in use by another engine (its LOCK is held)") from None
+        self._check_settings(record_settings)
+        self._symbols_file = open(self.directory / "symbols.txt", "a+", encoding="utf-8")
+        self._core = None
+
+    # -- settings and symbols ---------------------------------------------------
+
+    def _check_settings(self, settings: dict) -> None:
+        settings = {"format": FORMAT_VERSION, "record_size": _core.RESULT_DTYPE.itemsize, **settings}
+        path = self.directory / "journal.json"
+        if path.exists():
+            try:
+                stored = json.loads(path.read_text())
+            except ValueError as e:
+                raise JournalError(f"{path} is not valid JSON: {e}") from e
+            if stored != settings:
+                diff = {k: (stored.get(k), settings.get(k)) for k in set(stored) | set(settings)
+                        if stored.get(k) != settings.get(k)}
+                raise JournalError(
+                    f"journal {self.directory} was written with other settings "
+                    f"(setting: (journal, now) = {diff}); restart with the same settings "
+                    "or use a new journal directory")
+        elif list_segments(self.directory):
+            raise JournalError(f"{path} is missing: {self.directory} holds segments of unknown settings")
+        else:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(settings, indent=2) + "\n")
+            os.replace(tmp, path)
+
+    def load_symbols(self) -> list[str]:
+        """Symbol names by id, as journaled."""
+        self._symbols_file.seek(0)
+        names = self._symbols_file.read().splitlines()
+        self._symbols_file.seek(0, os.SEEK_END)
+        return names
+
+    def append_symbols(self, names: list[str]) -> None:
+        """Record new symbols durably before any result can refer to them."""
+        if names:
+            self._symbols_file.write("".join(n + "\n" for n in names))
+            self._symbols_file.flush()
+            os.fsync(self._symbols_file.fileno())
+
+    # -- recovery ---------------------------------------------------------------
+
+    def recover(self, core) -> RecoveryReport:
+        """Check every segment, cut a torn tail, and replay all results into
+        core (a not yet started _core.Core). Damage anywhere else raises
+        JournalCorruptError naming the file and offset."""
+        segments = list_segments(self.directory)
+        expected = None
+        results = 0
+        torn_cut = 0
+        torn_file = None
+        for i, (first, path) in enumerate(segments):
+            last = i == len(segments) - 1
+            if expected is not None and first != expected:
+                raise JournalCorruptError(str(path), 0,
+                                          f"segment starts at seq {first}, the previous one ended at {expected}",
+                                          False)
+            scanner = _core.SegmentScanner(str(path), first)
+            try:
+                while True:
+                    try:
+                        block = scanner.next_block()
+                    except JournalCorruptError as e:
+                        if not (e.torn and last):
+                            raise
+                        size = path.stat().st_size
+                        torn_cut = size - scanner.offset
+                        torn_file = str(path)
+                        log.warning("journal: cutting a torn tail of %d bytes from %s at offset %d (%s)",
+                                    torn_cut, path, scanner.offset, e.reason)
+                        os.truncate(path, scanner.offset)
+                        break
+                    if block is None:
+                        break
+                    core.restore(block[1])
+                    results += len(block[1])
+            finally:
+                scanner.close()
+            expected = scanner.expected_seq
+            if last and scanner.offset == 0:
+                path.unlink()               # nothing whole in it: the next start writes anew
+        return RecoveryReport(len(segments), results, core.next_seq, torn_cut, torn_file)
+
+    # -- replay -----------------------------------------------------------------
+
+    def attach(self, core) -> None:
+        """Follow a running core's journal writer (for replay limits)."""
+        self._core = core
+
+    def oldest_seq(self) -> int | None:
+        segments = list_segments(self.directory)
+        return segments[0][0] if segments else None
+
+    def replay(self, from_seq: int) -> Iterator[np.ndarray]:
+        """Results from from_seq up to what the journal holds now, in blocks
+        (RESULT_DTYPE arrays, the first one trimmed to start at from_seq)."""
+        status = self._core.journal_status() if self._core is not None else None
+        end = status["written_seq"] if status else None
+        segments = list_segments(self.directory)
+        if not segments or from_seq < segments[0][0]:
+            oldest = segments[0][0] if segments else (end if end is not None else 0)
+            raise OutOfRangeError(
+                f"from_seq {from_seq} is older than the oldest result kept (seq {oldest})", oldest)
+        start = max(i for i, (first, _) in enumerate(segments) if first <= from_seq)
+        for first, path in segments[start:]:
+            if end is not None and first >= end:
+                return
+            limit = status["active_bytes"] if status and first == status["active_first_seq"] else -1
+            try:
+                scanner = _core.SegmentScanner(str(path), first, limit)
+            except FileNotFoundError:
+                # Retention removed it meanwhile.
+                raise OutOfRangeError(f"from_seq {from_seq} was just removed by retention",
+                                      self.oldest_seq() or 0) from None
+            try:
+                while True:
+                    block = scanner.next_block()
+                    if block is None:
+                        break
+                    first_seq, rows = block
+                    if first_seq + len(rows) <= from_seq:
+                        continue
+                    if first_seq < from_seq:
+                        rows = rows[from_seq - first_seq:]
+                    if end is not None and first_seq + len(rows) > end:
+                        rows = rows[: max(0, end - first_seq)]
+                    if len(rows):
+                        yield rows
+            finally:
+                scanner.close()
+
+    # -- retention --------------------------------------------------------------
+
+    def apply_retention(self) -> list[Path]:
+        """Delete the oldest whole segments past the size or age limits."""
+        cfg = self.config
+        if cfg.retain_bytes is None and cfg.retain_age_s is None:
+            return []
+        segments = list_segments(self.directory)[:-1]       # never the active one
+        total = sum(p.stat().st_size for _, p in list_segments(self.directory))
+        now = time.time()
+        removed = []
+        for _, path in segments:
+            st = path.stat()
+            too_big = cfg.retain_bytes is not None and total > cfg.retain_bytes
+            too_old = cfg.retain_age_s is not None and now - st.st_mtime > cfg.retain_age_s
+            if not (too_big or too_old):
+                break
+            path.unlink()
+            total -= st.st_size
+            removed.append(path)
+            log.info("journal: retention removed %s", path)
+        return removed
+
+    def close(self) -> None:
+        self._symbols_file.close()
+        self._lock_file.close()
+
+
+def crc32c_reference(data: bytes) -> int:
+    """CRC-32C, bit by bit: the plain reference the core's version is tested against."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
