@@ -111,8 +111,10 @@ class ServerProcess:
 
 def mdstream_server(rate: float = 0.0, workers: int = 2, symbols: int = 8,
                     ring_size: int = 1 << 16) -> ServerProcess:
-    argv = [sys.executable, "-m", "benchmarks._grpc_server", "--rate", str(rate),
-            "--workers", str(workers), "--symbols", str(symbols), "--ring-size", str(ring_size)]
+    """``mdstream serve`` on a free port, as a user would start it."""
+    argv = [sys.executable, "-m", "mdstream", "serve", "--port", "0", "--rate", repr(rate),
+            "--workers", str(workers), "--symbols", ",".join(f"SYM{i}" for i in range(symbols)),
+            "--ring-size", str(ring_size)]
     return ServerProcess(argv, "mdstream")
 
 

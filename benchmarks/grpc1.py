@@ -1,7 +1,7 @@
 """gRPC, 1 client process: ticks per second received over loopback.
 
-mdstream: a server process (Engine(SimulatedFeed(rate=0), workers=2) served by
-mdstream.server) and one client process using mdstream.Client:
+mdstream: a server process (``mdstream serve --port 0 --rate 0 --workers 2``,
+8 symbols) and one client process using mdstream.Client:
 - ``stream_batches``: StreamBatches, columnar frames of up to 4096 ticks
   (max_wait 2 ms), decoded into NumPy batches; the client sums a column;
 - ``stream_results``: StreamResults, one protobuf Result per tick.

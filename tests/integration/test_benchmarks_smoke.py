@@ -1,0 +1,110 @@
+"""The benchmark suite keeps working: every benchmark runs for a fraction of
+a second and prints well-formed JSON result lines. Numbers are not checked:
+benchmarks are not tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency", "memory"]
+
+pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
+                                reason="benchmarks/ is in the source tree only")
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def _session_processes(sid: int) -> list[str]:
+    """Processes still alive in the session the suite ran in (servers, clients)."""
+    left = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            left.append(stat.split(" ", 1)[1][:60])
+    return left
+
+
+def check_line(line: dict) -> None:
+    for key in ("benchmark", "case", "unit", "params", "machine", "median", "min", "max",
+                "iqr", "runs", "baseline"):
+        assert key in line, f"{line.get('benchmark')}/{line.get('case')} has no {key!r}"
+    for key in ("cpu", "cores", "python", "numpy"):
+        assert key in line["machine"]
+    assert line["runs"], line
+    assert "median" in line["baseline"] and line["baseline"]["runs"], line
+
+
+@pytest.mark.timeout(180)
+def test_whole_suite_quick():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks", "--quick", "--repeat", "1", "--clients", "2",
+         "--rates", "100000", "--memory-duration", "0.5"],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=170)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err[-3000:]
+    lines = _lines(out)
+    seen = {line["benchmark"] for line in lines}
+    assert seen == set(BENCHMARKS), f"missing: {set(BENCHMARKS) - seen}\n{err[-3000:]}"
+    for line in lines:
+        check_line(line)
+    assert not _session_processes(proc.pid), "server or client processes left running"
+
+
+@pytest.mark.timeout(60)
+def test_one_benchmark_on_its_own():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.channel", "--quick", "--repeat", "1"],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=50)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = _lines(out.stdout)
+    assert {line["case"] for line in lines} == {"per_item_python_threads", "batched_c_threads"}
+    for line in lines:
+        check_line(line)
+
+
+def test_list_and_unknown_names():
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--list"], cwd=ROOT, env=_env(),
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    assert [l.split()[0] for l in out.stdout.splitlines()] == BENCHMARKS
+    bad = subprocess.run([sys.executable, "-m", "benchmarks", "nosuch"], cwd=ROOT, env=_env(),
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "nosuch" in bad.stderr
+
+
+@pytest.mark.timeout(60)
+def test_mdstream_bench_in_package(capsys):
+    from mdstream import benchmarking
+
+    assert benchmarking.main(["channel", "engine", "--repeat", "1", "--duration", "0.05"]) == 0
+    lines = _lines(capsys.readouterr().out)
+    assert {line["benchmark"] for line in lines} == {"channel", "engine"}
+    for line in lines:
+        check_line(line)
