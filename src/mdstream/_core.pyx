@@ -13,6 +13,8 @@ from libc.time cimport time_t
 from mdstream._posix cimport *
 from mdstream._types cimport *
 
+import io
+
 import numpy as np
 
 from mdstream.errors import (
@@ -36,10 +38,12 @@ include "core/result_log.pxi"
 include "core/sim_feed.pxi"
 include "core/bars.pxi"
 include "core/crc32c.pxi"
+include "core/state.pxi"
 include "core/journal.pxi"
 include "core/engine_core.pxi"
 include "core/dtypes.pxi"
 include "core/errors.pxi"
 include "core/tick_channel.pxi"
 include "core/engine_handle.pxi"
+include "core/state_file.pxi"
 include "core/reference_hooks.pxi"

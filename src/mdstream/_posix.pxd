@@ -74,3 +74,10 @@ cdef extern from "<errno.h>" nogil:
 
 cdef extern from "<stdio.h>" nogil:
     int snprintf(char *buf, size_t n, const char *fmt, ...)
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        O_TRUNC
+
+cdef extern from "<stdio.h>" nogil:
+    int rename(const char *old, const char *new)

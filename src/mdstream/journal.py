@@ -6,6 +6,9 @@ A journal directory holds:
 
 - ``NNNNNNNNNNNNNNNNNNNN.mdj``: segments named after their first sequence
   number, each a series of checksummed blocks of results;
+- ``state-NNNNNNNNNNNNNNNNNNNN.mds``: the analytics state as of the start of
+  each segment, so a restart can begin there once retention removed what
+  came before;
 - ``journal.json``: the settings the results depend on (record layout, EMA,
   bar intervals), checked on every start;
 - ``symbols.txt``: symbol names, one per line, line i being symbol id i;
@@ -33,6 +36,7 @@ __all__ = ["JournalConfig", "Journal", "RecoveryReport", "crc32c_reference"]
 log = logging.getLogger("mdstream.journal")
 
 SEGMENT_SUFFIX = ".mdj"
+STATE_SUFFIX = ".mds"
 FORMAT_VERSION = 1
 
 
@@ -101,6 +105,15 @@ def list_segments(directory: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
+def list_states(directory: Path) -> list[tuple[int, Path]]:
+    """(seq, path) of every state file, oldest first."""
+    out = []
+    for p in directory.iterdir():
+        if p.suffix == STATE_SUFFIX and p.stem.startswith("state-") and p.stem[6:].isdigit():
+            out.append((int(p.stem[6:]), p))
+    return sorted(out)
+
+
 class Journal:
     """An engine's journal directory (see the module docstring)."""
 
@@ -163,45 +176,98 @@ class Journal:
     # -- recovery ---------------------------------------------------------------
 
     def recover(self, core) -> RecoveryReport:
-        """Check every segment, cut a torn tail, and replay all results into
-        core (a not yet started _core.Core). Damage anywhere else raises
-        JournalCorruptError naming the file and offset."""
+        """Bring a not yet started _core.Core to where the journal ends.
+
+        Cuts a torn tail off the newest segment, loads the newest usable state
+        file, and replays the results after it (all results when there is no
+        state file). Damage anywhere else raises JournalCorruptError naming
+        the file and offset; it is never served.
+        """
         segments = list_segments(self.directory)
-        expected = None
+        for (first, path), (nxt, _) in zip(segments, segments[1:]):
+            if nxt <= first:
+                raise JournalCorruptError(str(path), 0, "segments overlap", False)
+        torn_cut, torn_file, end = 0, None, 0
+        if segments:
+            torn_cut, torn_file, end = self._check_tail(*segments[-1])
+            segments = list_segments(self.directory)
+        start = self._load_state(core, end)
+        if start is None:
+            if segments and segments[0][0] != 0:
+                raise JournalError(
+                    f"journal {self.directory} starts at seq {segments[0][0]} and no state file "
+                    "covers what came before: the analytics cannot be rebuilt")
+            start = 0
         results = 0
-        torn_cut = 0
-        torn_file = None
-        for i, (first, path) in enumerate(segments):
-            last = i == len(segments) - 1
-            if expected is not None and first != expected:
-                raise JournalCorruptError(str(path), 0,
-                                          f"segment starts at seq {first}, the previous one ended at {expected}",
-                                          False)
-            scanner = _core.SegmentScanner(str(path), first)
+        for rows in self._blocks_from(segments, start):
+            core.restore(rows)
+            results += len(rows)
+        return RecoveryReport(len(segments), results, core.next_seq, torn_cut, torn_file)
+
+    def _check_tail(self, first: int, path: Path) -> tuple[int, str | None, int]:
+        """Scan the newest segment, cut a torn tail; (bytes cut, file, end seq)."""
+        scanner = _core.SegmentScanner(str(path), first)
+        cut, where = 0, None
+        try:
+            while True:
+                try:
+                    if scanner.next_block() is None:
+                        break
+                except JournalCorruptError as e:
+                    if not e.torn:
+                        raise
+                    cut, where = path.stat().st_size - scanner.offset, str(path)
+                    log.warning("journal: cutting a torn tail of %d bytes from %s at offset %d (%s)",
+                                cut, path, scanner.offset, e.reason)
+                    os.truncate(path, scanner.offset)
+                    break
+        finally:
+            scanner.close()
+        end = scanner.expected_seq
+        if scanner.offset == 0:
+            path.unlink()               # nothing whole in it
+        return cut, where, end
+
+    def _load_state(self, core, end: int) -> int | None:
+        """Load the newest state file not ahead of the journal's end; its seq, or None."""
+        for seq, path in reversed(list_states(self.directory)):
+            if seq > end and list_segments(self.directory):
+                # Written before the segments' data reached the disk (power loss): unusable.
+                log.warning("journal: ignoring %s, which is ahead of the journal's end (seq %d)",
+                            path, end)
+                continue
+            try:
+                return _core.StateFile.load(str(path), core)
+            except JournalCorruptError as e:
+                log.warning("journal: ignoring a damaged state file: %s", e)
+        return None
+
+    def _blocks_from(self, segments, from_seq: int, end: int | None = None,
+                     active: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+        """Results from from_seq (to end), over the given segments; `active`
+        is (first_seq, complete bytes) of a segment still being written."""
+        before = [i for i, (first, _) in enumerate(segments) if first <= from_seq]
+        for first, path in segments[before[-1] if before else 0:]:
+            if end is not None and first >= end:
+                return
+            limit = active[1] if active is not None and first == active[0] else -1
+            scanner = _core.SegmentScanner(str(path), first, limit)
             try:
                 while True:
-                    try:
-                        block = scanner.next_block()
-                    except JournalCorruptError as e:
-                        if not (e.torn and last):
-                            raise
-                        size = path.stat().st_size
-                        torn_cut = size - scanner.offset
-                        torn_file = str(path)
-                        log.warning("journal: cutting a torn tail of %d bytes from %s at offset %d (%s)",
-                                    torn_cut, path, scanner.offset, e.reason)
-                        os.truncate(path, scanner.offset)
-                        break
+                    block = scanner.next_block()
                     if block is None:
                         break
-                    core.restore(block[1])
-                    results += len(block[1])
+                    first_seq, rows = block
+                    if first_seq + len(rows) <= from_seq:
+                        continue
+                    if first_seq < from_seq:
+                        rows = rows[from_seq - first_seq:]
+                    if end is not None and int(rows["seq"][-1]) >= end:
+                        rows = rows[rows["seq"] < end]
+                    if len(rows):
+                        yield rows
             finally:
                 scanner.close()
-            expected = scanner.expected_seq
-            if last and scanner.offset == 0:
-                path.unlink()               # nothing whole in it: the next start writes anew
-        return RecoveryReport(len(segments), results, core.next_seq, torn_cut, torn_file)
 
     # -- replay -----------------------------------------------------------------
 
@@ -218,60 +284,52 @@ class Journal:
         (RESULT_DTYPE arrays, the first one trimmed to start at from_seq)."""
         status = self._core.journal_status() if self._core is not None else None
         end = status["written_seq"] if status else None
+        active = (status["active_first_seq"], status["active_bytes"]) if status else None
         segments = list_segments(self.directory)
         if not segments or from_seq < segments[0][0]:
             oldest = segments[0][0] if segments else (end if end is not None else 0)
             raise OutOfRangeError(
                 f"from_seq {from_seq} is older than the oldest result kept (seq {oldest})", oldest)
-        start = max(i for i, (first, _) in enumerate(segments) if first <= from_seq)
-        for first, path in segments[start:]:
-            if end is not None and first >= end:
-                return
-            limit = status["active_bytes"] if status and first == status["active_first_seq"] else -1
-            try:
-                scanner = _core.SegmentScanner(str(path), first, limit)
-            except FileNotFoundError:
-                # Retention removed it meanwhile.
-                raise OutOfRangeError(f"from_seq {from_seq} was just removed by retention",
-                                      self.oldest_seq() or 0) from None
-            try:
-                while True:
-                    block = scanner.next_block()
-                    if block is None:
-                        break
-                    first_seq, rows = block
-                    if first_seq + len(rows) <= from_seq:
-                        continue
-                    if first_seq < from_seq:
-                        rows = rows[from_seq - first_seq:]
-                    if end is not None and first_seq + len(rows) > end:
-                        rows = rows[: max(0, end - first_seq)]
-                    if len(rows):
-                        yield rows
-            finally:
-                scanner.close()
+        try:
+            yield from self._blocks_from(segments, from_seq, end, active)
+        except FileNotFoundError:
+            raise OutOfRangeError(f"from_seq {from_seq} was just removed by the journal's retention",
+                                  self.oldest_seq() or 0) from None
 
     # -- retention --------------------------------------------------------------
 
     def apply_retention(self) -> list[Path]:
-        """Delete the oldest whole segments past the size or age limits."""
+        """Delete the oldest whole segments past the size or age limits.
+
+        A segment goes only if a state file at or after the next segment's
+        start exists (so a restart can still rebuild the analytics); the
+        active segment never goes. State files older than the oldest segment
+        left are removed too.
+        """
         cfg = self.config
         if cfg.retain_bytes is None and cfg.retain_age_s is None:
             return []
-        segments = list_segments(self.directory)[:-1]       # never the active one
-        total = sum(p.stat().st_size for _, p in list_segments(self.directory))
+        segments = list_segments(self.directory)
+        states = list_states(self.directory)
+        newest_state = states[-1][0] if states else -1
+        total = sum(p.stat().st_size for _, p in segments)
         now = time.time()
         removed = []
-        for _, path in segments:
+        for (first, path), (nxt, _) in zip(segments, segments[1:]):
             st = path.stat()
             too_big = cfg.retain_bytes is not None and total > cfg.retain_bytes
             too_old = cfg.retain_age_s is not None and now - st.st_mtime > cfg.retain_age_s
-            if not (too_big or too_old):
+            if not (too_big or too_old) or nxt > newest_state:
                 break
             path.unlink()
             total -= st.st_size
             removed.append(path)
             log.info("journal: retention removed %s", path)
+        oldest = self.oldest_seq()
+        for seq, path in states:
+            if oldest is not None and seq < oldest:
+                path.unlink()
+                removed.append(path)
         return removed
 
     def close(self) -> None:

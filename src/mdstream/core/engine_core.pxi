@@ -328,17 +328,12 @@ cdef void *sim_main(void *arg) noexcept nogil:
 
 
 cdef void core_restore(EngineCore *c, const Result *rows, int64_t n) noexcept nogil:
-    """Replay journaled results (in seq order) into the per-symbol state and the
-    bar clock, so that processing continues as if never interrupted. Before start."""
-    cdef int64_t i
-    cdef Result scratch
-    cdef Tick t
-    for i in range(n):
-        t = rows[i].tick
-        analytics_update(&c.states[t.symbol_id], &t, &scratch, c.ema_alpha,
-                         c.bars.intervals, c.bars.n_intervals)
-        bar_clock_replay(&c.bars, &t)
-        c.next_seq = t.seq + 1
+    """Replay journaled results (in seq order) so that processing continues as
+    if never interrupted. Before start."""
+    if n == 0:
+        return
+    state_replay(c.states, &c.bars, c.ema_alpha, rows, n)
+    c.next_seq = rows[n - 1].tick.seq + 1
     log_start_at(&c.log, c.next_seq)
 
 

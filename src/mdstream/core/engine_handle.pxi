@@ -115,6 +115,7 @@ cdef class Core:
             "blocks": jw.blocks,
             "bytes": jw.bytes,
             "fsyncs": jw.fsyncs,
+            "state_files": jw.state_files,
         }
         pthread_mutex_unlock(&jw.lock)
         return d

@@ -52,6 +52,12 @@ ctypedef struct JournalWriter:
     int64_t blocks
     int64_t bytes
     int64_t fsyncs
+    int64_t state_files
+    # The analytics state as of written_seq, kept by replaying what is written,
+    # and saved at every new segment so retention can drop older segments.
+    SymbolState *shadow
+    BarClock shadow_bars
+    double ema_alpha
 
 
 cdef int write_all(int fd, const unsigned char *p, size_t n) noexcept nogil:
@@ -78,6 +84,20 @@ cdef int journal_sync(JournalWriter *jw) noexcept nogil:
     return 0
 
 
+cdef int journal_save_state(JournalWriter *jw, int64_t seq) noexcept nogil:
+    cdef char path[4096]
+    cdef char tmp[4096]
+    cdef int err
+    snprintf(path, sizeof(path), "%s/state-%020lld.mds", jw.dir, <long long>seq)
+    snprintf(tmp, sizeof(tmp), "%s/state.tmp", jw.dir)
+    err = state_save(path, tmp, jw.shadow, &jw.shadow_bars, seq)
+    if err == 0:
+        pthread_mutex_lock(&jw.lock)
+        jw.state_files += 1
+        pthread_mutex_unlock(&jw.lock)
+    return err
+
+
 cdef int journal_open_segment(JournalWriter *jw, int64_t first_seq) noexcept nogil:
     cdef char path[4096]
     cdef int err = 0
@@ -88,6 +108,11 @@ cdef int journal_open_segment(JournalWriter *jw, int64_t first_seq) noexcept nog
         jw.fd = -1
         if err != 0:
             return err
+    # The state as of the segment's first seq: what a restart needs once
+    # retention has removed the segments before this one.
+    err = journal_save_state(jw, first_seq)
+    if err != 0:
+        return err
     snprintf(path, sizeof(path), "%s/%020lld.mdj", jw.dir, <long long>first_seq)
     jw.fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     if jw.fd < 0:
@@ -157,6 +182,8 @@ cdef void *journal_main(void *arg) noexcept nogil:
         err = journal_append(jw, n)
         if err != 0:
             break
+        state_replay(jw.shadow, &jw.shadow_bars, jw.ema_alpha,
+                     <Result *>(jw.block + JOURNAL_HEADER_SIZE), n)
         pthread_mutex_lock(&log.lock)
         log_advance_visible(log, jw.written_seq)
         pthread_mutex_unlock(&log.lock)
@@ -182,7 +209,16 @@ cdef void *journal_main(void *arg) noexcept nogil:
 
 cdef int journal_init(JournalWriter *jw, void *core, const char *dir, int64_t roll_bytes,
                       int durability, int64_t fsync_interval_ns) noexcept nogil:
+    cdef EngineCore *c = <EngineCore *>core
+    cdef int st
     memset(jw, 0, sizeof(JournalWriter))
+    jw.shadow = <SymbolState *>malloc(<size_t>c.max_symbols * sizeof(SymbolState))
+    if jw.shadow == NULL:
+        return ST_NO_MEMORY
+    st = bar_clock_init(&jw.shadow_bars, c.bars.intervals, c.bars.n_intervals, c.max_symbols)
+    if st != ST_OK:
+        return st
+    jw.ema_alpha = c.ema_alpha
     jw.core = core
     jw.fd = -1
     snprintf(jw.dir, sizeof(jw.dir), "%s", dir)
@@ -200,10 +236,20 @@ cdef int journal_init(JournalWriter *jw, void *core, const char *dir, int64_t ro
 
 cdef int journal_start(JournalWriter *jw) noexcept nogil:
     """Join the log at its start and begin writing (before any result exists)."""
+    cdef EngineCore *c = <EngineCore *>jw.core
     cdef int64_t oldest
-    cdef int st = log_add_reader(&(<EngineCore *>jw.core).log, &jw.rd, -1, &oldest)
+    cdef int32_t i
+    cdef int st = log_add_reader(&c.log, &jw.rd, -1, &oldest)
     if st != ST_OK:
         return st
+    # The shadow state starts as the engine's (fresh, or restored from the journal).
+    memcpy(jw.shadow, c.states, <size_t>c.max_symbols * sizeof(SymbolState))
+    memcpy(jw.shadow_bars.traded, c.bars.traded, <size_t>MAX_BAR_INTERVALS * c.max_symbols)
+    memcpy(jw.shadow_bars.traded_ids, c.bars.traded_ids,
+           <size_t>MAX_BAR_INTERVALS * c.max_symbols * sizeof(int32_t))
+    for i in range(MAX_BAR_INTERVALS):
+        jw.shadow_bars.open_start[i] = c.bars.open_start[i]
+        jw.shadow_bars.traded_n[i] = c.bars.traded_n[i]
     jw.written_seq = jw.rd.cursor
     jw.active_first_seq = jw.rd.cursor
     jw.last_fsync_ns = mono_ns()
@@ -218,6 +264,8 @@ cdef void journal_destroy(JournalWriter *jw) noexcept nogil:
         return
     pthread_mutex_destroy(&jw.lock)
     free(jw.block)
+    free(jw.shadow)
+    bar_clock_destroy(&jw.shadow_bars)
     jw.block = NULL
 
 
