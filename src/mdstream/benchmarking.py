@@ -117,6 +117,11 @@ def result_line(benchmark: str, case: str, unit: str, params: dict, runs: Sequen
         "params": params,
         "machine": machine if machine is not None else machine_info(),
     }
+    try:
+        # How busy the machine was while this result was measured (others' work shows here).
+        line["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
     line.update(summarize(runs))
     if baseline_runs:
         b = summarize(baseline_runs)
