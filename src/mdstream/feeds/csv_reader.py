@@ -1,0 +1,700 @@
+"""CSVFileReader: one recorded trade or quote file, read in chunks into validated tick arrays.
+
+The rows are parsed by pandas' C parser (no Python call per row) a chunk at a
+time, checked column by column with NumPy, and turned into TICK_DTYPE arrays.
+A chunk is checked whole before any of it is handed on, so with
+``on_bad_row="raise"`` nothing of a chunk holding a bad row goes further.
+
+Line numbers are those a text editor shows: the header is line 1, the first
+row line 2, and blank lines count (they are otherwise ignored). They assume one
+line per row: quoted fields holding line breaks are not supported.
+
+Two read modes: a fast one that asks pandas for exact integer timestamps and
+categorical symbols, and a checked one that reads those columns as text and
+finds the bad values itself. A file starts fast and switches (from the chunk
+where it happened, for the rest of the file) if pandas rejects a value, so the
+common case pays nothing for the error reporting.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import lzma
+import os
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import warnings
+
+import numpy as np
+
+from mdstream._core import TICK_DTYPE
+from mdstream.batch import QUOTE, TRADE
+from mdstream.errors import InvalidArgumentError
+from mdstream.feeds.csv_errors import BadFileError, BadRowError
+from mdstream.feeds.csv_format import TRADES, CSVFormat, FormatMismatch, resolve_format
+from mdstream.feeds.symbol_index import INVALID, MISSING, UNKNOWN, SymbolIndex
+from mdstream.feeds.timestamps import epoch_to_ns, epoch_unit_band, epoch_unit_of, iso_to_ns
+
+__all__ = ["CSVFileReader", "ReadStats", "BAD_ROW_POLICIES", "OUT_OF_ORDER_RULES"]
+
+BAD_ROW_POLICIES = ("raise", "skip")
+OUT_OF_ORDER_RULES = ("keep", "reject")
+
+#: Aggressor sides a side column may hold (case-insensitive); an empty one is allowed too.
+SIDES = frozenset({"buy", "sell", "b", "s", "unknown"})
+
+# A row with more fields than the header fills this column; when it is the
+# first row, pandas also warns (that the extra fields are dropped): the row is
+# reported as bad anyway, so the warning says nothing to the user.
+warnings.filterwarnings("ignore", message="Length of header or names does not match",
+                        module=r"mdstream\.feeds\.csv_reader")
+
+_EXTRA = "\x00extra"          # a column past the header's: filled only by rows with too many fields
+_MAX_EXAMPLES = 10
+_INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
+_FLOAT_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_LINE_RE = re.compile(r"\bline (\d+)")
+
+
+@dataclass
+class ReadStats:
+    """What one pass over the files found."""
+
+    rows: int = 0              # ticks produced
+    bad_rows: int = 0          # rows skipped as bad (on_bad_row="skip")
+    late_rows: int = 0         # rows older than an earlier row of their file
+    first_ts: int | None = None    # earliest pacing time (ns)
+    last_ts: int | None = None     # latest pacing time (ns)
+    examples: list = field(default_factory=list)   # the first BadRowErrors skipped
+
+    def note_bad(self, err: BadRowError, count: int = 1) -> None:
+        self.bad_rows += count
+        if len(self.examples) < _MAX_EXAMPLES:
+            self.examples.append(err)
+
+
+class _Fallback(Exception):
+    """The fast read mode cannot read this chunk: re-read it in checked mode."""
+
+
+class _Prefixed(io.RawIOBase):
+    """A binary stream that yields ``head`` and then the rest of ``tail``."""
+
+    def __init__(self, head: bytes, tail):
+        self._head = memoryview(head)
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if len(self._head):
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._tail.close()
+        super().close()
+
+
+class CSVFileReader:
+    """One file of trades or quotes (plain text, or gzip, bz2 or xz compressed).
+
+    The header is read and checked against the column mapping when the reader
+    is made (a BadFileError if it does not fit); ``chunks()`` reads the rows,
+    once per call. See CSVFeed for the parameters.
+    """
+
+    def __init__(self, path: str | os.PathLike, symbols: SymbolIndex, *,
+                 preset: str | CSVFormat | None = None,
+                 columns: Mapping[str, str | None] | None = None, kind: str | None = None,
+                 time_unit: str | None = None, symbol: str | None = None,
+                 on_bad_row: str = "raise", out_of_order: str = "keep",
+                 chunk_rows: int = 1 << 16, delimiter: str | None = None,
+                 encoding: str = "utf-8"):
+        if on_bad_row not in BAD_ROW_POLICIES:
+            raise InvalidArgumentError(f"on_bad_row must be 'raise' or 'skip', got {on_bad_row!r}")
+        if out_of_order not in OUT_OF_ORDER_RULES:
+            raise InvalidArgumentError(
+                f"out_of_order must be 'keep' or 'reject', got {out_of_order!r}")
+        if int(chunk_rows) < 1:
+            raise InvalidArgumentError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        self.path = os.fspath(path)
+        self.symbols = symbols
+        self.on_bad_row = on_bad_row
+        self.out_of_order = out_of_order
+        self.chunk_rows = int(chunk_rows)
+        self.encoding = encoding
+        self.compression = self._detect_compression()
+        header_line, sample = self._read_head()
+        self.delimiter = delimiter or _sniff_delimiter(header_line)
+        self.header = [c.strip() for c in next(csv.reader([header_line], delimiter=self.delimiter))]
+        dupes = sorted({c for c in self.header if self.header.count(c) > 1})
+        if dupes:
+            raise BadFileError(self.path, 1, f"the header names column{'s' if len(dupes) > 1 else ''} "
+                                             f"{', '.join(map(repr, dupes))} more than once")
+        try:
+            self.format = resolve_format(self.header, preset, columns, kind, time_unit,
+                                         fixed_symbol=symbol is not None)
+        except FormatMismatch as e:
+            raise BadFileError(self.path, 1, str(e)) from None
+        self.fixed_symbol = symbol
+        if symbol is not None and (not isinstance(symbol, str) or not symbol or symbol != symbol.strip()):
+            raise InvalidArgumentError(
+                f"a symbol must be a non-empty string without surrounding spaces, got {symbol!r}")
+        self._cols = self.format.columns()
+        self._ts_col = self._cols["timestamp"]
+        # Resolved on the first timestamp read (and kept for later passes).
+        self._unit: str | None = None if self.format.time_unit == "auto" else self.format.time_unit
+        self._unit_line: int | None = None
+        self._ts_fast_dtype = self._sniff_ts_dtype(sample)
+        self._names = self.header + [_EXTRA]
+
+    def __repr__(self) -> str:
+        return f"CSVFileReader({self.path!r}, format={self.format.name}, kind={self.format.kind})"
+
+    # -- opening -----------------------------------------------------------
+
+    def _detect_compression(self) -> str | None:
+        try:
+            with open(self.path, "rb") as f:
+                magic = f.read(6)
+        except OSError as e:
+            raise BadFileError(self.path, None, f"cannot open the file: {e.strerror or e}") from None
+        if magic[:2] == b"\x1f\x8b":
+            return "gzip"
+        if magic[:3] == b"BZh":
+            return "bz2"
+        if magic == b"\xfd7zXZ\x00":
+            return "xz"
+        return None
+
+    def _open_raw(self):
+        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(self.compression, open)
+        return opener(self.path, "rb")
+
+    def _io_error(self, e: BaseException, after_line: int) -> BadFileError:
+        """A BadFileError for an error of the (decompressing) input stream."""
+        read = f"the rows up to line {after_line} were read" if after_line > 1 else "no row was read"
+        if isinstance(e, EOFError):
+            what = f"the {self.compression or 'file'} data ends early: the file is truncated"
+        elif isinstance(e, UnicodeDecodeError):
+            what = f"the file is not {self.encoding} text ({e.reason})"
+        elif self.compression and isinstance(e, (OSError, zlib.error, lzma.LZMAError)):
+            what = f"the {self.compression} data is damaged ({e})"
+        else:
+            what = f"cannot read the file ({e})"
+        return BadFileError(self.path, None, f"{what}; {read}")
+
+    def _read_head(self) -> tuple[str, str | None]:
+        """The header line and the first non-blank data line (or None)."""
+        try:
+            with self._open_raw() as fh:
+                first = fh.readline()
+                if not first:
+                    raise BadFileError(self.path, None,
+                                       "the file is empty: expected a header line naming the columns")
+                header = first.decode("utf-8-sig" if self.encoding.lower().replace("-", "") == "utf8"
+                                      else self.encoding).rstrip("\r\n")
+                if not header.strip():
+                    raise BadFileError(self.path, 1,
+                                       "the first line is blank: expected a header line naming the columns")
+                sample = None
+                for _ in range(1000):
+                    line = fh.readline()
+                    if not line:
+                        break
+                    if line.strip():
+                        sample = line.decode(self.encoding, errors="replace").rstrip("\r\n")
+                        break
+        except BadFileError:
+            raise
+        except (OSError, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as e:
+            raise self._io_error(e, 1) from None
+        if sample is None:
+            raise BadFileError(self.path, None, "the file has a header but no rows")
+        return header, sample
+
+    def _sniff_ts_dtype(self, sample: str | None):
+        """The dtype the fast mode asks pandas for, from the first row's timestamp."""
+        if self._unit == "iso":
+            return object
+        try:
+            row = next(csv.reader([sample or ""], delimiter=self.delimiter))
+            value = row[self.header.index(self._ts_col)]
+        except (StopIteration, IndexError, ValueError):
+            return object
+        if _INT_RE.match(value):
+            return "Int64"        # exact int64 with missing values allowed
+        if _FLOAT_RE.match(value):
+            return "float64"
+        return object             # ISO 8601 text (or junk that the checked mode reports)
+
+    def _open_at(self, line: int):
+        """A binary stream of the (decompressed) file from the start of ``line`` (1-based)."""
+        fh = self._open_raw()
+        to_skip = line - 1
+        consumed_to = 1
+        try:
+            while to_skip > 0:
+                block = fh.read(1 << 20)
+                if not block:
+                    return io.BufferedReader(_Prefixed(b"", fh))
+                n = block.count(b"\n")
+                if n < to_skip:
+                    to_skip -= n
+                    consumed_to += n
+                    continue
+                pos = -1
+                for _ in range(to_skip):
+                    pos = block.index(b"\n", pos + 1)
+                return io.BufferedReader(_Prefixed(block[pos + 1:], fh), buffer_size=1 << 20)
+            return fh
+        except BaseException as e:
+            fh.close()
+            if isinstance(e, (OSError, EOFError, zlib.error, lzma.LZMAError)):
+                raise self._io_error(e, consumed_to) from None
+            raise
+
+    def _read_kwargs(self, checked: bool) -> dict:
+        dtype: dict = {_EXTRA: object}
+        if checked:
+            dtype[self._ts_col] = object
+        else:
+            dtype[self._ts_col] = self._ts_fast_dtype
+        for f in ("symbol", "side"):
+            col = self._cols.get(f)
+            if col is not None:
+                dtype[col] = object if checked else "category"
+        return dict(header=None, names=self._names, index_col=False, sep=self.delimiter,
+                    skip_blank_lines=False, keep_default_na=False, na_values=[""],
+                    encoding=self.encoding, engine="c", dtype=dtype)
+
+    # -- reading -----------------------------------------------------------
+
+    def chunks(self, stats: ReadStats | None = None) -> Iterator[np.ndarray]:
+        """Read the file once: TICK_DTYPE arrays of its good rows, in file order.
+
+        ``symbol_id`` holds ids of the SymbolIndex; ``recv_ns`` holds the
+        pacing time (the latest timestamp so far in the file: see CSVFeed's
+        out-of-order rule). Raises BadRowError for a bad row (unless skipping)
+        and BadFileError for a damaged file. Counts go to ``stats``.
+        """
+        import pandas as pd
+
+        stats = stats if stats is not None else ReadStats()
+        state: dict = {"carry": None}
+        line = 2                       # the next line to read (the header is line 1)
+        checked = False
+        stop_at: int | None = None     # a line the tokenizer rejected (read up to it, skip it)
+        while True:
+            if stop_at is not None and line >= stop_at:
+                line, stop_at = stop_at + 1, None
+            start = line
+            fh = self._open_at(start)
+            ended = False
+            try:
+                kwargs = self._read_kwargs(checked)
+                if stop_at is None:
+                    frames = pd.read_csv(fh, chunksize=self.chunk_rows, **kwargs)
+                else:
+                    frames = pd.read_csv(fh, chunksize=self.chunk_rows, nrows=stop_at - line, **kwargs)
+                while True:
+                    try:
+                        frame = next(frames, None)
+                    except pd.errors.ParserError as e:
+                        bad = self._parser_error_line(e, start)
+                        if bad is None or bad < line:
+                            raise BadFileError(self.path, line, f"cannot parse the CSV: {e}") from None
+                        err = BadRowError(self.path, bad, _tokenizer_problem(e, len(self.header)))
+                        if self.on_bad_row == "raise":
+                            raise err from None
+                        stats.note_bad(err)
+                        stop_at = bad
+                        break
+                    except UnicodeDecodeError as e:
+                        found = self._undecodable_line(line)
+                        if found is None:
+                            raise self._io_error(e, line - 1) from None
+                        bad, problem = found
+                        err = BadRowError(self.path, bad, problem)
+                        if self.on_bad_row == "raise":
+                            raise err from None
+                        stats.note_bad(err)
+                        stop_at = bad
+                        break
+                    except (OSError, EOFError, zlib.error, lzma.LZMAError) as e:
+                        raise self._io_error(e, line - 1) from None
+                    except (ValueError, TypeError, OverflowError) as e:
+                        if checked:
+                            raise BadFileError(self.path, line,
+                                               f"cannot read the rows from here: {e}") from None
+                        raise _Fallback() from None
+                    if frame is None:
+                        ended = True
+                        break
+                    if len(frame) == 0:
+                        continue
+                    if not checked and not self._fast_frame_ok(frame):
+                        raise _Fallback()
+                    ticks = self._convert(frame, line, stats, state)
+                    line += len(frame)
+                    if len(ticks):
+                        yield ticks
+            except _Fallback:
+                checked = True        # re-read from the start of this chunk, as text
+                continue
+            finally:
+                fh.close()
+            if ended and (stop_at is None or line < stop_at):
+                return                 # the end of the file
+
+    def _undecodable_line(self, start: int) -> tuple[int, str] | None:
+        """The first line from ``start`` on that is not text in the file's
+        encoding (pandas decodes whole blocks, so it cannot say), and why."""
+        with self._open_at(start) as fh:
+            for k, raw in enumerate(fh, start):
+                try:
+                    raw.decode(self.encoding)
+                except UnicodeDecodeError as e:
+                    return k, (f"not {self.encoding} text: byte {raw[e.start]:#04x} at "
+                               f"character {e.start + 1} ({e.reason})")
+        return None
+
+    def _parser_error_line(self, e: Exception, start: int) -> int | None:
+        m = _LINE_RE.search(str(e))
+        return None if m is None else start - 1 + int(m.group(1))
+
+    def _fast_frame_ok(self, frame) -> bool:
+        """The fast mode's categorical symbol column holds text (pandas turns
+        numeric-looking categories into numbers, losing e.g. leading zeros)."""
+        col = self._cols.get("symbol")
+        if col is None:
+            return True
+        cats = frame[col].cat.categories
+        return cats.dtype == object or str(cats.dtype) in ("str", "string")
+
+    # -- one chunk: check every value, then build the ticks ------------------
+
+    def _convert(self, frame, first_line: int, stats: ReadStats, state: dict) -> np.ndarray:
+        n = len(frame)
+        fmt = self.format
+        # (mask of bad rows, problem(i)) per check, in the order a row's problem is reported
+        checks: list[tuple[np.ndarray, Callable[[int], str]]] = []
+
+        blank = frame.isna().to_numpy().all(axis=1)
+        extra = frame[_EXTRA].notna().to_numpy()
+        if extra.any():
+            checks.append((extra, lambda i: f"too many fields: the header has {len(self.header)}"))
+
+        ts_ns, ts_bad, ts_problem = self._timestamps(frame[self._ts_col], first_line)
+        checks.append((ts_bad, ts_problem))
+
+        if self.fixed_symbol is not None:
+            sym = np.full(n, self.symbols.lookup([self.fixed_symbol])[0], dtype=np.int32)
+        else:
+            sym_col = frame[self._cols["symbol"]]
+            sym = self._symbol_ids(sym_col)
+            if (sym < 0).any():
+                checks.append((sym < 0, lambda i: self._symbol_problem(sym[i], sym_col.iloc[i])))
+        if self.fixed_symbol is not None and n and sym[0] < 0:
+            checks.append((sym < 0, lambda i: self._symbol_problem(sym[i], self.fixed_symbol)))
+
+        values: dict[str, np.ndarray] = {}
+        if fmt.kind == TRADES:
+            wanted = [("price", True), ("size", False)]
+        else:
+            wanted = [("bid", True), ("ask", True), ("bid_size", False), ("ask_size", False)]
+        for fld, positive in wanted:
+            col = self._cols.get(fld)
+            if col is None:
+                values[fld] = np.zeros(n)
+                continue
+            vals, bad_vals, problem = _numbers(frame[col], fld, col, positive)
+            values[fld] = vals
+            if bad_vals.any():
+                checks.append((bad_vals, problem))
+
+        side_col = self._cols.get("side") if fmt.kind == TRADES else None
+        if side_col is not None:
+            bad_side, side_problem = _sides(frame[side_col], side_col)
+            if bad_side.any():
+                checks.append((bad_side, side_problem))
+
+        bad = np.zeros(n, dtype=bool)
+        for mask, _ in checks:
+            bad |= mask
+        bad &= ~blank                  # blank lines are ignored, not bad
+        keep_idx = np.flatnonzero(~bad & ~blank)
+
+        # The out-of-order rule: each row is paced at the latest timestamp of
+        # its file so far (its own, unless an earlier row's is later).
+        ts_keep = ts_ns[keep_idx]
+        carry = state["carry"]
+        pace = np.maximum.accumulate(ts_keep) if len(ts_keep) else ts_keep
+        if carry is not None and len(pace):
+            pace = np.maximum(pace, carry)
+        latest_before = np.empty_like(pace)
+        if len(pace):
+            latest_before[0] = carry if carry is not None else ts_keep[0]
+            latest_before[1:] = pace[:-1]
+        late = ts_keep < latest_before
+        if self.out_of_order == "reject" and late.any():
+            late_mask = np.zeros(n, dtype=bool)
+            late_mask[keep_idx[late]] = True
+            before_row = np.zeros(n, dtype=np.int64)
+            before_row[keep_idx] = latest_before
+            checks.append((late_mask, lambda i: _late_problem(ts_ns[i], before_row[i])))
+            bad |= late_mask
+            # A rejected row is older than the running maximum, so dropping it
+            # leaves the pacing times of the others unchanged.
+            keep_idx, ts_keep, pace = keep_idx[~late], ts_keep[~late], pace[~late]
+            late = np.zeros(len(keep_idx), dtype=bool)
+
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            if self.on_bad_row == "raise":
+                i = int(rows[0])
+                problem = next(p for m, p in checks if m[i])
+                raise BadRowError(self.path, first_line + i, problem(i))
+            for i in rows[:max(0, _MAX_EXAMPLES - len(stats.examples))]:
+                problem = next(p for m, p in checks if m[i])
+                stats.examples.append(BadRowError(self.path, first_line + int(i), problem(int(i))))
+            stats.bad_rows += len(rows)
+        stats.late_rows += int(late.sum())
+
+        m = len(keep_idx)
+        ticks = np.zeros(m, dtype=TICK_DTYPE)
+        if m == 0:
+            return ticks
+        ticks["ts_ns"] = ts_keep
+        ticks["recv_ns"] = pace
+        ticks["symbol_id"] = sym[keep_idx]
+        if fmt.kind == TRADES:
+            ticks["kind"] = TRADE
+            ticks["price"] = values["price"][keep_idx]
+            ticks["size"] = values["size"][keep_idx]
+        else:
+            ticks["kind"] = QUOTE
+            for fld in ("bid", "ask", "bid_size", "ask_size"):
+                ticks[fld] = values[fld][keep_idx]
+        state["carry"] = int(pace[-1])
+        stats.rows += m
+        stats.first_ts = int(pace[0]) if stats.first_ts is None else min(stats.first_ts, int(pace[0]))
+        stats.last_ts = int(pace[-1]) if stats.last_ts is None else max(stats.last_ts, int(pace[-1]))
+        return ticks
+
+    def _symbol_ids(self, col) -> np.ndarray:
+        import pandas as pd
+
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = col.cat.codes.to_numpy()
+            names = [str(c) for c in col.cat.categories]
+        else:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            names = [str(c) for c in uniques]
+        lut = np.append(self.symbols.lookup(names), np.int32(MISSING))
+        return lut[codes]    # code -1 (missing) picks the last entry: MISSING
+
+    def _symbol_problem(self, code: int, value) -> str:
+        col = self._cols.get("symbol")
+        if col is None:
+            return f"symbol {str(value)!r} (given for the file) is not among the feed's symbols"
+        if code == MISSING:
+            return f"missing symbol (column '{col}')"
+        if code == INVALID:
+            return (f"bad symbol {str(value)!r} in column '{col}': a symbol is non-empty, "
+                    "without spaces around it")
+        if code == UNKNOWN:
+            shown = ", ".join(self.symbols.names[:10]) + (", ..." if len(self.symbols) > 10 else "")
+            return (f"unknown symbol {str(value)!r} in column '{col}': not among the feed's "
+                    f"symbols ({shown})")
+        return f"bad symbol {str(value)!r}"
+
+    def _timestamps(self, col, first_line: int):
+        """ns, bad mask, problem(i) for a chunk's timestamp column."""
+        import pandas as pd
+
+        name = self._ts_col
+        n = len(col)
+        missing = col.isna().to_numpy()
+        kind = col.dtype.kind if not isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else None
+        if isinstance(col.dtype, pd.Int64Dtype):
+            raw = col.to_numpy(dtype=np.int64, na_value=0)
+            numeric, numeric_ok = raw, ~missing
+        elif kind in ("i", "u", "f"):
+            raw = col.to_numpy()
+            numeric, numeric_ok = raw, ~missing
+        elif kind == "b":
+            numeric, numeric_ok = np.zeros(n), np.zeros(n, dtype=bool)
+        else:
+            numeric, numeric_ok = None, None
+
+        if self._unit is None:
+            # auto: the first value decides, for the whole file
+            first = int(np.argmax(~missing)) if (~missing).any() else None
+            if first is not None:
+                if numeric is not None:
+                    self._unit = epoch_unit_of(numeric[first])
+                else:
+                    text = str(col.iloc[first])
+                    self._unit = epoch_unit_of(float(text)) if _FLOAT_RE.match(text) else "iso"
+                self._unit_line = first_line + first
+
+        unit = self._unit
+        if unit is None:       # every value missing
+            ns = np.zeros(n, dtype=np.int64)
+            ok = np.zeros(n, dtype=bool)
+        elif unit == "iso":
+            if numeric is not None:
+                ns, ok = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+            else:
+                ns, ok = iso_to_ns(col)
+        else:
+            if numeric is None:
+                numeric, numeric_ok = _text_to_numbers(col, missing)
+            ns, ok = epoch_to_ns(numeric, unit)
+            ok &= numeric_ok
+            if self.format.time_unit == "auto":
+                ok &= epoch_unit_band(numeric, unit)
+        bad = ~ok
+
+        def problem(i: int) -> str:
+            if missing[i]:
+                return f"missing timestamp (column '{name}')"
+            value = col.iloc[i]
+            if unit == "iso":
+                return (f"bad timestamp {str(value)!r} in column '{name}': expected ISO 8601 "
+                        "(e.g. 2020-02-22T00:00:01.5Z or 2013-01-01 22:00:00.295+00:00)")
+            if numeric_ok is not None and not numeric_ok[i]:
+                return (f"bad timestamp {str(value)!r} in column '{name}': expected a number of "
+                        f"{unit} since the Unix epoch")
+            if self.format.time_unit == "auto" and not epoch_unit_band(np.asarray([numeric[i]]), unit)[0]:
+                return (f"bad timestamp {str(value)!r} in column '{name}': its magnitude is that of "
+                        f"{epoch_unit_of(float(numeric[i]))}, but this file's timestamps are in {unit} "
+                        f"(from line {self._unit_line}); pass time_unit=... to fix the unit")
+            return (f"bad timestamp {str(value)!r} in column '{name}': outside 1970 to 2262 "
+                    f"when read as {unit} since the Unix epoch")
+
+        return ns, bad, problem
+
+
+def _text_to_numbers(col, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers from a text column (the checked mode only), and a mask of the
+    readable ones. Integers stay exact int64 unless the chunk also holds fractions."""
+    n = len(col)
+    ints = np.zeros(n, dtype=np.int64)
+    floats = np.full(n, np.nan)
+    is_int = np.zeros(n, dtype=bool)
+    ok = np.zeros(n, dtype=bool)
+    for i, value in enumerate(col.to_numpy(dtype=object)):
+        if missing[i]:
+            continue
+        text = str(value).strip()
+        if _INT_RE.match(text):
+            v = int(text)
+            if -(1 << 63) <= v < (1 << 63):
+                ints[i] = v
+                is_int[i] = ok[i] = True
+            continue
+        try:
+            f = float(text)
+        except ValueError:
+            continue
+        if np.isfinite(f):
+            floats[i] = f
+            ok[i] = True
+    if (ok & ~is_int).any():
+        return np.where(is_int, ints.astype(np.float64), floats), ok
+    return ints, ok
+
+
+def _late_problem(ts: int, latest: int) -> str:
+    return (f"timestamp {_fmt_ns(ts)} is earlier than an earlier row's {_fmt_ns(latest)} "
+            "(out of order, and out_of_order='reject')")
+
+
+def _numbers(col, fld: str, name: str, positive: bool):
+    """float64 values, bad mask and problem(i) for a price or size column."""
+    import pandas as pd
+
+    missing = col.isna().to_numpy()
+    if col.dtype.kind in "iuf":
+        vals = col.to_numpy(dtype=np.float64)
+        unreadable = np.zeros(len(col), dtype=bool)
+    else:
+        vals = pd.to_numeric(col.astype(object).where(~missing, None), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+        unreadable = ~missing & np.isnan(vals)
+    with np.errstate(invalid="ignore"):
+        if positive:
+            out_of_range = ~missing & ~unreadable & ~(vals > 0)
+        else:
+            out_of_range = ~missing & ~unreadable & ~(vals >= 0)
+        out_of_range |= ~missing & ~unreadable & ~np.isfinite(vals)
+    bad = missing | unreadable | out_of_range
+
+    def problem(i: int) -> str:
+        if missing[i]:
+            return f"missing {fld} (column '{name}')"
+        if unreadable[i]:
+            return f"bad number {str(col.iloc[i])!r} for the {fld} (column '{name}')"
+        v = vals[i]
+        if not np.isfinite(v):
+            return f"the {fld} must be a finite number, got {str(col.iloc[i])!r} (column '{name}')"
+        return (f"{'non-positive' if positive else 'negative'} {fld} {v:g} (column '{name}'): "
+                f"{'prices must be > 0' if positive else 'sizes must be >= 0'}")
+
+    return vals, bad, problem
+
+
+def _sides(col, name: str):
+    import pandas as pd
+
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [str(c).strip().lower() for c in col.cat.categories]
+        ok_cat = np.append(np.array([c in SIDES for c in cats], dtype=bool), True)
+        bad = ~ok_cat[col.cat.codes.to_numpy()]
+    else:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        ok_u = np.append(np.array([str(u).strip().lower() in SIDES for u in uniques], dtype=bool), True)
+        bad = ~ok_u[codes]
+
+    def problem(i: int) -> str:
+        return f"bad side {str(col.iloc[i])!r} (column '{name}'): expected buy or sell"
+
+    return bad, problem
+
+
+def _tokenizer_problem(e: Exception, n_header: int) -> str:
+    msg = str(e)
+    m = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", msg)
+    if m:
+        return f"too many fields: {m.group(2)}, the header has {n_header}"
+    m = re.search(r"C error: (.*)", msg)
+    return f"cannot parse the row: {(m.group(1) if m else msg).strip()}"
+
+
+def _sniff_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _fmt_ns(ns: int) -> str:
+    import datetime as _dt
+
+    secs, rem = divmod(int(ns), 1_000_000_000)
+    t = _dt.datetime.fromtimestamp(secs, tz=_dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{rem:09d}Z"
