@@ -218,6 +218,11 @@ class _Client:
             self.proc.wait()
 
 
+def frame_args(opts) -> list[str]:
+    """Client arguments for StreamBatches' frame size and wait, from the suite's options."""
+    return ["--frame", str(opts.frame), "--max-wait", repr(opts.max_wait)]
+
+
 def cpu_summary(run: dict) -> dict:
     """How the window's CPU time was shared, in cores (CPU seconds per second)."""
     w = run["window_s"]

@@ -40,7 +40,8 @@ def run(opts, machine):
     batches, results, baseline = [], [], []
     for _ in range(opts.repeat):
         with _grpc.mdstream_server() as server:
-            batches.append(_grpc.run_clients(server, "batches", 1, d, warmup))
+            batches.append(_grpc.run_clients(server, "batches", 1, d, warmup,
+                                             extra=_grpc.frame_args(opts)))
             results.append(_grpc.run_clients(server, "results", 1, d, warmup))
         with _grpc.baseline_server() as server:
             baseline.append(_grpc.run_clients(server, "baseline", 1, d, warmup))
@@ -49,7 +50,7 @@ def run(opts, machine):
               "policy": "block", "transport": "loopback TCP", "duration_s": d}
     base_name = "plain grpcio server, one protobuf Result per tick from a queue.Queue pipeline"
     yield result_line(NAME, "stream_batches", "ticks/s",
-                      {**params, "max_ticks_per_frame": 4096, "max_wait_s": 0.002},
+                      {**params, "max_ticks_per_frame": opts.frame, "max_wait_s": opts.max_wait},
                       rate(batches), rate(baseline), base_name,
                       target=">= 3,000,000 ticks/s and >= 50x the baseline",
                       extra={"cpu": _cpu(batches), "baseline_cpu": _cpu(baseline)}, machine=machine)

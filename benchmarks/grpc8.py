@@ -38,7 +38,8 @@ def run(opts, machine):
     md, base = [], []
     for _ in range(opts.repeat):
         with _grpc.mdstream_server() as server:
-            md.append(_grpc.run_clients(server, "batches", n, d, warmup))
+            md.append(_grpc.run_clients(server, "batches", n, d, warmup,
+                                        extra=_grpc.frame_args(opts)))
         with _grpc.baseline_server() as server:
             base.append(_grpc.run_clients(server, "baseline", n, d, warmup))
     total = lambda runs: [sum(c["rate"] for c in r["clients"]) for r in runs]

@@ -23,13 +23,14 @@ NAME = "memory"
 MB = 1024 * 1024
 
 
-def measure(server: _grpc.ServerProcess, kind: str, n: int, duration: float, warmup: float) -> dict:
+def measure(server: _grpc.ServerProcess, kind: str, n: int, duration: float, warmup: float,
+            extra=()) -> dict:
     samples: list[tuple[float, int]] = []
 
     def sample():
         samples.append((time.monotonic(), server.memory()["rss"]))
 
-    run = _grpc.run_clients(server, kind, n, duration, warmup, sample=sample)
+    run = _grpc.run_clients(server, kind, n, duration, warmup, sample=sample, extra=extra)
     mem = server.memory()
     samples.append((time.monotonic(), mem["rss"]))
     t0 = samples[0][0]
@@ -50,10 +51,11 @@ def run(opts, machine):
     md, base = [], []
     for _ in range(opts.repeat):
         with _grpc.mdstream_server() as server:
-            md.append(measure(server, "batches", n, d, warmup))
+            md.append(measure(server, "batches", n, d, warmup, _grpc.frame_args(opts)))
         with _grpc.baseline_server() as server:
             base.append(measure(server, "baseline", n, d, warmup))
-    params = {"subscribers": n, "client_processes": n, "server_workers": 2, "ring_size": 65536,
+    params = {"subscribers": n, "client_processes": n, "max_ticks_per_frame": opts.frame,
+              "max_wait_s": opts.max_wait, "server_workers": 2, "ring_size": 65536,
               "feed": "SimulatedFeed(rate=0)", "policy": "block", "run_s": d, "warmup_s": warmup,
               "sample_every_s": 0.25}
     base_name = "plain grpcio server (queue.Queue pipeline) with the same subscribers"
