@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from mdstream.benchmarking import emit, machine_info
@@ -83,10 +85,24 @@ def finish_options(opts: argparse.Namespace) -> argparse.Namespace:
     return opts
 
 
+def _source_version() -> dict:
+    """The commit the suite runs from, and whether the tree had local changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                                capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               text=True, capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"git_commit": commit, "git_dirty": bool(dirty)} if commit else {}
+
+
 def run(names: Iterable[str], opts: argparse.Namespace) -> int:
     """Run benchmarks by name, printing each result line as it is measured."""
     names = list(names)
     machine = machine_info()
+    machine.update(_source_version())
     out = open(opts.output, "a") if opts.output else None
     failed = []
     try:
