@@ -249,9 +249,11 @@ class CSVFeed(Feed):
         self._stats_complete = True
         if self._stats.rows == 0:
             first = self._stats.examples[0] if self._stats.examples else None
-            raise BadFileError(first.path if first else self.paths[0], None,
-                               f"no good rows: all {self._stats.bad_rows} rows are bad"
-                               + (f"; the first: line {first.line}: {first.problem}" if first else ""))
+            if first is None:
+                raise BadFileError(self.paths[0], None, "no rows: the files hold only blank lines")
+            raise BadFileError(first.path, None,
+                               f"no good rows: all {self._stats.bad_rows} rows are bad; the first: "
+                               f"line {first.line}: {first.problem}")
         if self._stats.bad_rows:
             log.warning("CSVFeed skipped %d bad rows; the first: %s", self._stats.bad_rows,
                         self._stats.examples[0])

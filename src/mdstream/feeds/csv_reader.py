@@ -130,6 +130,11 @@ class CSVFileReader:
                 f"out_of_order must be 'keep' or 'reject', got {out_of_order!r}")
         if int(chunk_rows) < 1:
             raise InvalidArgumentError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        try:
+            import pandas  # noqa: F401  # the C parser every chunk goes through
+        except ImportError:
+            raise ImportError("reading recorded CSV files needs pandas (its C parser): "
+                              "pip install pandas") from None
         self.path = os.fspath(path)
         self.symbols = symbols
         self.on_bad_row = on_bad_row
@@ -393,7 +398,11 @@ class CSVFileReader:
         # (mask of bad rows, problem(i)) per check, in the order a row's problem is reported
         checks: list[tuple[np.ndarray, Callable[[int], str]]] = []
 
-        blank = frame.isna().to_numpy().all(axis=1)
+        # A blank line has every field empty; look only where the timestamp is.
+        blank = frame[self._ts_col].isna().to_numpy().copy()
+        if blank.any():
+            cand = np.flatnonzero(blank)
+            blank[cand] = frame.iloc[cand].isna().to_numpy().all(axis=1)
         extra = frame[_EXTRA].notna().to_numpy()
         if extra.any():
             checks.append((extra, lambda i: f"too many fields: the header has {len(self.header)}"))
