@@ -260,3 +260,34 @@ def test_replay_at_a_speed_factor_takes_the_recorded_span_over_the_speed(tmp_pat
     for wall, first_ev, last_ev, _ in arrivals:
         assert wall >= (first_ev - ev0) / 1e9 / speed - 1e-3
         assert wall <= (last_ev - ev0) / 1e9 / speed + tolerance
+
+
+@pytest.mark.timeout(30)
+def test_stop_while_a_block_subscriber_holds_the_feed_back(no_thread_leak):
+    feed = CSVFeed(TRADES, speed=0, chunk_rows=1000)
+    engine = Engine(feed=feed, workers=2, ring_size=1024, channel_capacity=256)
+    sub = engine.subscribe(policy="block")       # never read: the engine fills up and waits
+    engine.start()
+    deadline = time.monotonic() + 10
+    last = -1
+    while time.monotonic() < deadline:          # wait until publishing has stalled
+        time.sleep(0.1)
+        if feed.published == last:
+            break
+        last = feed.published
+    assert 0 < feed.published < 9999
+    t0 = time.monotonic()
+    engine.stop()
+    assert time.monotonic() - t0 < 5.0
+    assert threading_wait(lambda: feed.done, 5.0)
+    assert feed.error is None
+    sub.close()
+
+
+def threading_wait(predicate, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
