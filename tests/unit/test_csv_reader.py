@@ -350,3 +350,17 @@ def test_out_of_order_rows_can_be_rejected(tmp_path):
     ticks, stats, _ = read(_ooo(tmp_path), out_of_order="reject", on_bad_row="skip", chunk_rows=4)
     assert ticks["price"].tolist() == [1, 2, 4, 6]
     assert stats.bad_rows == 2 and [e.line for e in stats.examples] == [4, 6]
+
+
+def test_restarts_inside_a_gzip_file(tmp_path):
+    # skipping a row the tokenizer rejects, and re-reading a chunk as text, both
+    # reopen the stream at a line: check that inside compressed data too
+    lines = [f"{1582329602 + i},A,{i + 1},1\n" for i in range(40)]
+    lines[15] = "1582329617,A,16,1,x,y,z\n"          # line 17: too many fields
+    lines[30] = "1582329632.5,A,31,1\n"               # line 32: a fraction, in int timestamps
+    p = tmp_path / "rows.csv.gz"
+    p.write_bytes(gzip.compress(("ts,sym,px,qty\n" + "".join(lines)).encode()))
+    ticks, stats, _ = read(p, on_bad_row="skip", chunk_rows=8)
+    assert stats.bad_rows == 1 and stats.examples[0].line == 17
+    assert ticks["price"].tolist() == [i + 1 for i in range(40) if i != 15]
+    assert ticks["ts_ns"][29] == 1582329632500000000
