@@ -102,8 +102,9 @@ class CSVFeed(Feed):
     chunk_rows:
         Rows parsed (and checked) at a time.
     cache_mb:
-        Up to this much parsed data (about 100 bytes a tick) is kept from
-        the scan and replayed without parsing again.
+        Up to this much parsed data (88 bytes a tick) is kept from the scan
+        and replayed without parsing again (freed after the replay unless
+        looping); larger data is parsed again for the replay.
     delimiter, encoding:
         Of the files; the delimiter is sniffed from the header (, ; tab |) by
         default.
@@ -343,6 +344,7 @@ class CSVFeed(Feed):
                                     stats.examples[0])
                 first_pass = False
                 if not self.loop or self._stats.rows == 0:
+                    self._cache = None        # replayed once: free the parsed data
                     break
                 offset += self._loop_period()
             if not self._stop.is_set():

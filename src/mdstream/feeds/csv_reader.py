@@ -303,9 +303,13 @@ class CSVFileReader:
         line = 2                       # the next line to read (the header is line 1)
         checked = False
         stop_at: int | None = None     # a line the tokenizer rejected (read up to it, skip it)
+        tried: set[tuple[int, int | None, bool]] = set()
         while True:
             if stop_at is not None and line >= stop_at:
                 line, stop_at = stop_at + 1, None
+            if (line, stop_at, checked) in tried:   # a restart that would not get further
+                raise BadFileError(self.path, line, "cannot read the rows from this line on")
+            tried.add((line, stop_at, checked))
             start = line
             fh = self._open_at(start)
             ended = False
