@@ -318,6 +318,7 @@ def test_skip_counts_bad_rows_and_keeps_the_rest(tmp_path):
     assert ticks["price"].tolist() == [100, 102, 103, 105, 106, 108, 110, 111]
 
 
+@pytest.mark.filterwarnings("ignore:Length of header or names")  # pandas, on a first row too long
 def test_skip_with_only_tokenizer_errors(tmp_path):
     lines = [row(ts=1582329602111000 + i) for i in range(6)]
     lines[0] = row(extra=",a,b")

@@ -86,6 +86,7 @@ def read_all(text: str, **kw):
     return ticks, stats, index
 
 
+@pytest.mark.filterwarnings("ignore:Length of header or names")  # pandas, on a first row too long
 @given(st.lists(rows(), min_size=1, max_size=60), st.integers(min_value=1, max_value=25))
 @example(["1600000000000000,A,1.0,1.0", "", "1500000000000000,A,2.0,1.0,z", "x,A,1,1"], 2)
 @example(["1600000000000000,A,1.0,1.0,z,z", "1600000000000001,BB,1.0,1.0"], 1)
