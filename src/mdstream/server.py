@@ -99,6 +99,9 @@ _POLICIES = {
 class PortInUseError(MDStreamError, OSError):
     """The server could not listen on the address (in use, or not available here)."""
 
+    def __str__(self) -> str:   # the message alone, without OSError's "[Errno N]"
+        return self.strerror or super().__str__()
+
 
 @dataclass(frozen=True)
 class StreamParams:
@@ -294,6 +297,9 @@ class MDStreamServicer:
         params = self._params(request, context)
         sub = self._open(params, context)
         encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
+        # Results skipped (policy skip) are reported in the next Result sent;
+        # a gap may come alone, so it waits for the next row.
+        missed = 0
         try:
             while True:
                 try:
@@ -307,8 +313,16 @@ class MDStreamServicer:
                     self._too_slow(context, exc)
                 if batch is None:
                     continue
-                missed = batch.gap.missed if batch.gap is not None else 0
-                yield from encoder.encode(batch.rows, missed)
+                if batch.gap is not None:
+                    missed += batch.gap.missed
+                if len(batch.rows):
+                    for message in encoder.encode(batch.rows, missed):
+                        # Closed under us (client gone, or shutdown): stop
+                        # sending this batch; the next read reports why.
+                        if sub.closed:
+                            break
+                        yield message
+                    missed = 0
         finally:
             self._release(sub)
 

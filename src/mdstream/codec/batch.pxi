@@ -260,7 +260,10 @@ cdef tuple _decode_symbol_entry(const uint8_t *p, const uint8_t *end):
             p = get_len(p, end, &length)
             if p == NULL:
                 raise FrameError("truncated symbol name")
-            name = (<const char *>p)[:length].decode("utf-8")
+            try:
+                name = (<const char *>p)[:length].decode("utf-8")
+            except UnicodeDecodeError:
+                raise FrameError("a symbol name is not valid UTF-8") from None
             p += length
         else:
             p = skip_value(p, end, key & 7)
