@@ -205,7 +205,10 @@ class LatencyMeter:
         self.kept = 0
 
     def add(self, recv_ns: np.ndarray, now_ns: int) -> None:
-        lat = now_ns - recv_ns
+        """Results received at now_ns, by the engine's receive times."""
+        self.add_latencies(now_ns - recv_ns)
+
+    def add_latencies(self, lat: np.ndarray) -> None:
         self.interval.append(lat)
         if self.kept < self.keep:
             self.all.append(lat)
@@ -305,6 +308,7 @@ def cmd_subscribe(args) -> int:
     start = time.monotonic()
     end_reason = "the stream ended"
     stream = None
+    pending: list[int] = []
     try:
         client.wait_ready(args.connect_timeout)
         start = time.monotonic()
@@ -336,11 +340,15 @@ def cmd_subscribe(args) -> int:
                     break
         else:
             stream = client.stream_results(args.symbols, args.policy)
+            pending.clear()                 # latencies, handed to the meter in chunks
             for m in stream:
                 now = time.time_ns()
                 frames += 1
                 missed += m.missed_before
-                meter.add(np.array([m.recv_ns], dtype=np.int64), now)
+                pending.append(now - m.recv_ns)
+                if len(pending) >= 4096:
+                    meter.add_latencies(np.asarray(pending, dtype=np.int64))
+                    pending.clear()
                 if not args.quiet:
                     print(format_result(m.symbol, m.kind, m.price, m.size, m.value, m.vwap,
                                         m.volume, m.bid, m.ask, m.seq, m.interval_ns), flush=True)
@@ -354,7 +362,7 @@ def cmd_subscribe(args) -> int:
     except KeyboardInterrupt:
         end_reason = "interrupted"
     except RemoteError as exc:
-        if exc.code.name == "UNAVAILABLE" and received == 0:
+        if exc.code.name == "UNAVAILABLE" and received == 0 and frames == 0:
             client.close()
             return _error(f"cannot reach an mdstream server at {args.target}: {exc.details}")
         client.close()
@@ -365,6 +373,8 @@ def cmd_subscribe(args) -> int:
     finally:
         if stream is not None:
             stream.cancel()
+        if not args.batches and pending:
+            meter.add_latencies(np.asarray(pending, dtype=np.int64))
     client.close()
     elapsed = max(time.monotonic() - start, 1e-9)
     kind = "frames" if args.batches else "messages"

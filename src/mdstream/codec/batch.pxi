@@ -371,7 +371,11 @@ def decode_batch(data):
     if count > MAX_FRAME_TICKS:
         raise FrameError(f"frame of {count} ticks exceeds the limit of {MAX_FRAME_TICKS}")
     n = count
-    rows = np.zeros(n, dtype=RESULT_DTYPE)
+    # Every column present (the usual case): each byte of the rows is written
+    # below, so skip zeroing them. Padding bytes of the struct stay undefined,
+    # as in the engine's own arrays.
+    complete = all(col_data[c] != NULL for c in range(N_BATCH_COLUMNS))
+    rows = (np.empty if complete else np.zeros)(n, dtype=RESULT_DTYPE)
     cdef Result *out = NULL
     if n > 0:
         out = rows_pointer(rows, &n)
