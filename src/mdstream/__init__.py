@@ -23,7 +23,7 @@ from mdstream.errors import (
     TooManySubscribersError,
     UnknownSymbolError,
 )
-from mdstream.feeds import Feed, SimulatedFeed
+from mdstream.feeds import BadFileError, BadRowError, CSVFeed, CSVFeedError, CSVFormat, Feed, SimulatedFeed
 from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.subscription import StreamEnded, Subscription
 
@@ -33,6 +33,11 @@ __all__ = [
     "Engine",
     "SimulatedFeed",
     "Feed",
+    "CSVFeed",
+    "CSVFormat",
+    "CSVFeedError",
+    "BadFileError",
+    "BadRowError",
     "Subscription",
     "ResultBatch",
     "Gap",

@@ -176,6 +176,14 @@ class Engine:
             self._journal.close()
         self._state = "stopped"
         self._stopped_at = time.monotonic()
+        self._raise_feed_error()
+
+    def _raise_feed_error(self) -> None:
+        """A feed that failed in its own thread (e.g. a bad input row) has its
+        error raised here, so it is never silent."""
+        error = getattr(self.feed, "error", None)
+        if error is not None:
+            raise error
 
     def __enter__(self) -> "Engine":
         return self.start()
@@ -204,6 +212,7 @@ class Engine:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
+        self._raise_feed_error()
         return True
 
     def close_ingest(self) -> None:
@@ -445,6 +454,7 @@ class Engine:
             channel_depth=c["channel_depth"],
             dropped=sum(s.missed for s in sub_stats),
             disconnected=sum(1 for s in sub_stats if s.disconnected),
+            bad_rows=getattr(self.feed, "bad_rows", 0),
             subscriptions=sub_stats,
             latency=latency,
         )

@@ -64,6 +64,7 @@ class EngineStats:
     channel_depth: list[int]    # ticks waiting in each worker's channel
     dropped: int                # results 'skip' subscribers missed
     disconnected: int           # subscriptions dropped as too slow
+    bad_rows: int               # input rows a feed skipped as malformed (on_bad_row="skip")
     subscriptions: list[SubscriptionStats] = field(default_factory=list)
     # Per stage: feed_to_ingest (event time -> engine receive), ingest_to_processed,
     # and over all subscriptions processed_to_sent and age_at_send (event time -> handed out).
