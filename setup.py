@@ -24,11 +24,20 @@ class BuildPyWithProtos(build_py):
         super().run()
 
 
-def generate_protos():
+def generate_protos(build_cmd=None):
+    """Generate the protobuf and gRPC modules of every .proto under proto/.
+
+    proto/mdstream/v1/mdstream.proto becomes src/mdstream/v1/mdstream_pb2.py,
+    mdstream_pb2.pyi and mdstream_pb2_grpc.py (and an __init__.py), so the
+    generated package mirrors proto/. Returns the dotted names of the
+    generated packages. In a fresh clone those packages do not exist yet when
+    setuptools discovers packages, so a build_py command passed as build_cmd
+    gets them added to its package list (else the wheel would lack them).
+    """
     proto_root = ROOT / "proto"
     protos = sorted(proto_root.rglob("*.proto"))
     if not protos:
-        return
+        return []
     from grpc_tools import protoc
     import grpc_tools
 
@@ -46,9 +55,21 @@ def generate_protos():
         ]
         if protoc.main(args) != 0:
             raise RuntimeError(f"protoc failed on {proto}")
-    # Generated packages mirror proto/: proto/mdstream/v1 -> src/mdstream/v1.
-    for pkg in {p.parent for p in (out / "mdstream").rglob("*_pb2.py")}:
-        (pkg / "__init__.py").touch()
+    packages = []
+    for proto in protos:
+        parts = proto.parent.relative_to(proto_root).parts
+        # Every level must be a regular package (src/mdstream/ already is).
+        for depth in range(1, len(parts) + 1):
+            init = out.joinpath(*parts[:depth], "__init__.py")
+            if not init.exists():
+                init.touch()
+        packages.append(".".join(parts))
+    packages = sorted(set(packages))
+    if build_cmd is not None and build_cmd.packages is not None:
+        for name in packages:
+            if name not in build_cmd.packages:
+                build_cmd.packages.append(name)
+    return packages
 
 
 def extensions():
