@@ -413,6 +413,10 @@ class Engine:
 
     # -- statistics ----------------------------------------------------------
 
+    def journal_status(self) -> dict | None:
+        """The journal writer's counters (written_seq, bytes, fsyncs, error, ...), or None."""
+        return self._core.journal_status()
+
     def stats(self) -> EngineStats:
         """Counters of the engine and of each open subscription."""
         c = self._core.counters()
