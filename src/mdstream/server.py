@@ -272,8 +272,8 @@ class MDStreamServicer:
         """Columnar ResultBatch frames, as bytes encoded by the core."""
         params = self._params(request, context)
         sub = self._open(params, context)
-        encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
         try:
+            encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
             while True:
                 try:
                     batch = sub.next_batch(timeout=params.heartbeat, max_batch=params.max_ticks,
@@ -296,11 +296,11 @@ class MDStreamServicer:
         """One Result message per tick, each encoded by the core."""
         params = self._params(request, context)
         sub = self._open(params, context)
-        encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
         # Results skipped (policy skip) are reported in the next Result sent;
         # a gap may come alone, so it waits for the next row.
         missed = 0
         try:
+            encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
             while True:
                 try:
                     batch = sub.next_batch(timeout=1.0, max_batch=params.max_ticks)
