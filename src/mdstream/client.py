@@ -19,11 +19,13 @@ the gRPC status in ``.code``; anything else is a :class:`RemoteError`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Iterable, Iterator, Sequence
 
 import grpc
+import grpc.aio
 import grpc.experimental
 import numpy as np
 
@@ -45,7 +47,8 @@ try:
 except ImportError:  # pragma: no cover - older engines
     OutOfRangeError = None
 
-__all__ = ["Client", "BatchStream", "ResultStream", "RemoteError", "Heartbeat", "POLICIES"]
+__all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
+           "AsyncResultStream", "RemoteError", "Heartbeat", "POLICIES", "translate_error"]
 
 SERVICE = "/mdstream.v1.MDStream/"
 
@@ -130,6 +133,28 @@ def _request(symbols, policy: str, max_ticks_per_frame: int = 0, max_wait: float
     return req
 
 
+
+def _snapshot(resp: pb.Snapshot) -> Snapshot:
+    """A Snapshot message as an mdstream.Snapshot (rows of RESULT_DTYPE)."""
+    rows = np.zeros(len(resp.results), dtype=RESULT_DTYPE)
+    names: list[str | None] = []
+    for i, r in enumerate(resp.results):
+        for field in RESULT_DTYPE.names:
+            rows[field][i] = getattr(r, field)
+        if r.symbol_id >= len(names):
+            names.extend([None] * (r.symbol_id + 1 - len(names)))
+        names[r.symbol_id] = r.symbol
+    return Snapshot(resp.as_of_seq, ResultBatch(rows, names))
+
+
+def _symbol_names(resp: pb.ListSymbolsResponse) -> list[str]:
+    names = [""] * len(resp.symbols)
+    for s in resp.symbols:
+        if s.id >= len(names):
+            names.extend([""] * (s.id + 1 - len(names)))
+        names[s.id] = s.name
+    return names
+
 class _Stream:
     """Common part of a server stream: iteration, errors, cancel."""
 
@@ -170,7 +195,50 @@ class _Stream:
         self.cancel()
 
 
-class BatchStream(_Stream):
+class _Frames:
+    """Decoding of a StreamBatches stream's frames, and what the stream learns
+    from them (symbol names, the watermark, heartbeats, gaps)."""
+
+    def _init_frames(self, heartbeats: bool) -> None:
+        self._heartbeats = heartbeats
+        self.symbols: list[str | None] = []
+        self.last_seq = -1
+        self.heartbeat: Heartbeat | None = None
+        self.frames = 0
+        self.bytes = 0
+        self.received = 0
+        self.missed = 0              # results skipped (policy 'skip'), from gap notices
+
+    def _learn(self, names: dict[int, str]) -> None:
+        top = max(names)
+        if top >= len(self.symbols):
+            self.symbols.extend([None] * (top + 1 - len(self.symbols)))
+        for sid, name in names.items():
+            self.symbols[sid] = name
+
+    def _frame(self, data: bytes) -> ResultBatch | None:
+        """The batch of a frame, or None for a heartbeat that is not to be yielded."""
+        rows, names, gap, hb = _codec.decode_batch(data)
+        self.frames += 1
+        self.bytes += len(data)
+        if names:
+            self._learn(names)
+        n = len(rows)
+        if n:
+            self.received += n
+            self.last_seq = int(rows["seq"][n - 1])
+        if gap is not None:
+            self.missed += gap[2]
+            self.last_seq = max(self.last_seq, gap[1] - 1)
+        if hb is not None:
+            self.heartbeat = Heartbeat(hb[0], hb[1], time.time_ns())
+            self.last_seq = max(self.last_seq, hb[0])
+            if not self._heartbeats and n == 0 and gap is None:
+                return None
+        return ResultBatch(rows, self.symbols, Gap(*gap) if gap is not None else None)
+
+
+class BatchStream(_Frames, _Stream):
     """The ResultBatch objects of one StreamBatches call (an iterator).
 
     ``symbols`` is this stream's id -> name list (it grows as names arrive;
@@ -182,43 +250,14 @@ class BatchStream(_Stream):
     """
 
     def __init__(self, call, heartbeats: bool = False):
-        super().__init__(call)
-        self._heartbeats = heartbeats
-        self.symbols: list[str | None] = []
-        self.last_seq = -1
-        self.heartbeat: Heartbeat | None = None
-        self.frames = 0
-        self.bytes = 0
-        self.missed = 0              # results skipped (policy 'skip'), from gap notices
-
-    def _learn(self, names: dict[int, str]) -> None:
-        top = max(names)
-        if top >= len(self.symbols):
-            self.symbols.extend([None] * (top + 1 - len(self.symbols)))
-        for sid, name in names.items():
-            self.symbols[sid] = name
+        _Stream.__init__(self, call)
+        self._init_frames(heartbeats)
 
     def __next__(self) -> ResultBatch:
         while True:
-            data = self._next_message()
-            rows, names, gap, hb = _codec.decode_batch(data)
-            self.frames += 1
-            self.bytes += len(data)
-            if names:
-                self._learn(names)
-            n = len(rows)
-            if n:
-                self.received += n
-                self.last_seq = int(rows["seq"][n - 1])
-            if gap is not None:
-                self.missed += gap[2]
-                self.last_seq = max(self.last_seq, gap[1] - 1)
-            if hb is not None:
-                self.heartbeat = Heartbeat(hb[0], hb[1], time.time_ns())
-                self.last_seq = max(self.last_seq, hb[0])
-                if not self._heartbeats and n == 0 and gap is None:
-                    continue
-            return ResultBatch(rows, self.symbols, Gap(*gap) if gap is not None else None)
+            batch = self._frame(self._next_message())
+            if batch is not None:
+                return batch
 
     def raw_frames(self) -> Iterator[bytes]:
         """The undecoded frames (for measuring transport alone, or relaying)."""
@@ -331,15 +370,7 @@ class Client:
                                       timeout=self.timeout)
         except grpc.RpcError as exc:
             raise translate_error(exc) from exc
-        rows = np.zeros(len(resp.results), dtype=RESULT_DTYPE)
-        names: list[str | None] = []
-        for i, r in enumerate(resp.results):
-            for field in RESULT_DTYPE.names:
-                rows[field][i] = getattr(r, field)
-            if r.symbol_id >= len(names):
-                names.extend([None] * (r.symbol_id + 1 - len(names)))
-            names[r.symbol_id] = r.symbol
-        return Snapshot(resp.as_of_seq, ResultBatch(rows, names))
+        return _snapshot(resp)
 
     def list_symbols(self) -> list[str]:
         """The server's symbol names, by id."""
@@ -347,12 +378,7 @@ class Client:
             resp = self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
         except grpc.RpcError as exc:
             raise translate_error(exc) from exc
-        names = [""] * len(resp.symbols)
-        for s in resp.symbols:
-            if s.id >= len(names):
-                names.extend([""] * (s.id + 1 - len(names)))
-            names[s.id] = s.name
-        return names
+        return _symbol_names(resp)
 
     def close(self) -> None:
         """Close the channel (open streams end)."""
@@ -363,3 +389,161 @@ class Client:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# -- asyncio -------------------------------------------------------------------
+
+class _AsyncStream:
+    """Common part of an asyncio server stream."""
+
+    def __init__(self, call):
+        self._call = call
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        """Leave the stream (the server frees the subscription at once)."""
+        if not self._cancelled:
+            self._cancelled = True
+            self._call.cancel()
+
+    close = cancel
+
+    async def _read(self):
+        if self._cancelled:
+            raise StopAsyncIteration
+        try:
+            message = await self._call.read()
+        except asyncio.CancelledError:
+            if self._cancelled:
+                raise StopAsyncIteration from None
+            raise
+        except grpc.RpcError as exc:
+            if self._cancelled and exc.code() == grpc.StatusCode.CANCELLED:
+                raise StopAsyncIteration from None
+            raise translate_error(exc) from exc
+        if message is grpc.aio.EOF:
+            raise StopAsyncIteration
+        return message
+
+    def __aiter__(self):
+        return self
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.cancel()
+
+
+class AsyncBatchStream(_Frames, _AsyncStream):
+    """The ResultBatch objects of one StreamBatches call, for ``async for``
+    (the same attributes as BatchStream)."""
+
+    def __init__(self, call, heartbeats: bool = False):
+        _AsyncStream.__init__(self, call)
+        self._init_frames(heartbeats)
+
+    async def __anext__(self) -> ResultBatch:
+        while True:
+            batch = self._frame(await self._read())
+            if batch is not None:
+                return batch
+
+
+class AsyncResultStream(_AsyncStream):
+    """The Result messages of one StreamResults call, for ``async for``."""
+
+    def __init__(self, call):
+        super().__init__(call)
+        self.received = 0
+
+    async def __anext__(self) -> pb.Result:
+        message = await self._read()
+        self.received += 1
+        return message
+
+
+class AsyncClient:
+    """The Client for asyncio programs: the same calls, awaited.
+
+        async with mdstream.client.AsyncClient("127.0.0.1:50051") as client:
+            async for batch in client.stream_batches(["AAPL"]):
+                ...
+
+    Create it inside the running event loop. Frames are decoded by the same
+    compiled codec as Client's; the decode of a frame runs in the loop
+    (about 40 ns per tick).
+    """
+
+    def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence = (),
+                 timeout: float = 10.0):
+        self.target = target
+        self.timeout = timeout
+        self._channel = grpc.aio.insecure_channel(target, options=[
+            ("grpc.max_receive_message_length", 64 << 20), *options])
+        self._stream_batches = self._channel.unary_stream(
+            SERVICE + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
+            response_deserializer=None)
+        self._stream_results = self._channel.unary_stream(
+            SERVICE + "StreamResults", request_serializer=pb.SubscribeRequest.SerializeToString,
+            response_deserializer=pb.Result.FromString)
+        self._get_snapshot = self._channel.unary_unary(
+            SERVICE + "GetSnapshot", request_serializer=pb.SnapshotRequest.SerializeToString,
+            response_deserializer=pb.Snapshot.FromString)
+        self._list_symbols = self._channel.unary_unary(
+            SERVICE + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
+            response_deserializer=pb.ListSymbolsResponse.FromString)
+
+    def __repr__(self) -> str:
+        return f"<mdstream.AsyncClient {self.target}>"
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until the channel is connected; RemoteError(UNAVAILABLE) if not in time."""
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), timeout)
+        except asyncio.TimeoutError:
+            raise RemoteError(grpc.StatusCode.UNAVAILABLE,
+                              f"no mdstream server answered at {self.target} within {timeout} s") from None
+
+    def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
+                       max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
+                       heartbeat_interval: float = 1.0, from_seq: int | None = None,
+                       heartbeats: bool = False, timeout: float | None = None) -> AsyncBatchStream:
+        """Subscribe to columnar frames (see Client.stream_batches)."""
+        req = _request(symbols, policy, max_ticks_per_frame, max_wait, heartbeat_interval, from_seq)
+        return AsyncBatchStream(self._stream_batches(req, timeout=timeout), heartbeats)
+
+    def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
+                       from_seq: int | None = None, timeout: float | None = None) -> AsyncResultStream:
+        """Subscribe to one Result message per tick (see Client.stream_results)."""
+        req = _request(symbols, policy, from_seq=from_seq)
+        return AsyncResultStream(self._stream_results(req, timeout=timeout))
+
+    async def snapshot(self, symbols: Iterable[str] | str | None = None) -> Snapshot:
+        """The newest result of each symbol as of one sequence number."""
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        try:
+            resp = await self._get_snapshot(pb.SnapshotRequest(symbols=list(symbols or ())),
+                                            timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise translate_error(exc) from exc
+        return _snapshot(resp)
+
+    async def list_symbols(self) -> list[str]:
+        """The server's symbol names, by id."""
+        try:
+            resp = await self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise translate_error(exc) from exc
+        return _symbol_names(resp)
+
+    async def close(self) -> None:
+        """Close the channel (open streams end)."""
+        await self._channel.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

@@ -50,8 +50,14 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+# grpc.aio starts one poller thread for the whole process on first use and
+# keeps it: not something a test leaves behind.
+_PROCESS_WIDE = ("_poll_wrapper",)
+
+
 def _threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.is_alive()}
+    return {t for t in threading.enumerate()
+            if t.is_alive() and not any(name in t.name for name in _PROCESS_WIDE)}
 
 
 @pytest.fixture
