@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from mdstream import RESULT_DTYPE, _codec, _core
 from mdstream.v1 import mdstream_pb2 as pb
