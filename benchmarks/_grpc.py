@@ -23,7 +23,6 @@ from typing import Callable, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 _LISTENING = re.compile(r"listening on (\S+)")
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _env() -> dict:
@@ -48,7 +47,6 @@ class ServerProcess:
     def _collect_stderr(self):
         for line in self.proc.stderr:
             self._stderr.append(line)
-            # The address may be logged on stderr too.
 
     def _drain_stdout(self):
         for _ in self.proc.stdout:
@@ -68,9 +66,6 @@ class ServerProcess:
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         while not result and time.monotonic() < deadline and self.proc.poll() is None:
-            m = next((_LISTENING.search(l) for l in self._stderr if _LISTENING.search(l)), None)
-            if m:
-                return m.group(1)
             reader.join(0.05)
         if result:
             return result[0]
