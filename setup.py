@@ -20,7 +20,7 @@ class BuildPyWithProtos(build_py):
     """Generate the *_pb2 modules from proto/ before packaging the Python code."""
 
     def run(self):
-        generate_protos()
+        generate_protos(self)
         super().run()
 
 
@@ -55,6 +55,9 @@ def generate_protos(build_cmd=None):
         ]
         if protoc.main(args) != 0:
             raise RuntimeError(f"protoc failed on {proto}")
+        # Ship the contract itself next to its generated code.
+        target = out / proto.relative_to(proto_root)
+        target.write_bytes(proto.read_bytes())
     packages = []
     for proto in protos:
         parts = proto.parent.relative_to(proto_root).parts

@@ -29,8 +29,19 @@ from mdstream.subscription import StreamEnded, Subscription
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # The gRPC client loads grpc and the generated protobuf code: only on first use.
+    if name in ("Client", "AsyncClient"):
+        from mdstream import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'mdstream' has no attribute {name!r}")
+
 __all__ = [
     "Engine",
+    "Client",
+    "AsyncClient",
     "SimulatedFeed",
     "Feed",
     "CSVFeed",
