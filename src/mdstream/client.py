@@ -380,6 +380,21 @@ class Client:
             raise translate_error(exc) from exc
         return _symbol_names(resp)
 
+    def get_stats(self):
+        """The server's statistics (GetStats): a mdstream.server_stats.RemoteStats,
+        whose ``engine`` is the engine's EngineStats, with recent and average
+        rates, the journal, and what each stream of the server has sent."""
+        from mdstream.server_stats import read_stats
+
+        call = self._channel.unary_unary(
+            SERVICE + "GetStats", request_serializer=pb.StatsRequest.SerializeToString,
+            response_deserializer=pb.Stats.FromString)
+        try:
+            resp = call(pb.StatsRequest(), timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise translate_error(exc) from exc
+        return read_stats(resp)
+
     def close(self) -> None:
         """Close the channel (open streams end)."""
         self._channel.close()

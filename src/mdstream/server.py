@@ -48,6 +48,7 @@ from mdstream.errors import (
     TooManySubscribersError,
     UnknownSymbolError,
 )
+from mdstream.server_stats import RateTracker, SendCounters, stats_message
 from mdstream.subscription import StreamEnded, Subscription
 from mdstream.v1 import mdstream_pb2 as pb
 
@@ -148,6 +149,9 @@ class MDStreamServicer:
         self._reserved = 0          # stream slots taken (including ones still opening)
         self._closing = False
         self.streams_served = 0
+        #: What the streams sent, per RPC and per stream (GetStats, metrics).
+        self.send_counters = SendCounters()
+        self._rates = RateTracker()
 
     # -- requests ------------------------------------------------------------
 
@@ -272,6 +276,7 @@ class MDStreamServicer:
         """Columnar ResultBatch frames, as bytes encoded by the core."""
         params = self._params(request, context)
         sub = self._open(params, context)
+        sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
         try:
             encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
             while True:
@@ -286,16 +291,20 @@ class MDStreamServicer:
                 except SlowConsumerError as exc:
                     self._too_slow(context, exc)
                 if batch is None:
-                    yield encoder.heartbeat(self._last_seq(sub), time.time_ns())
+                    frame = encoder.heartbeat(self._last_seq(sub), time.time_ns())
                 else:
-                    yield encoder.encode(batch.rows, batch.gap)
+                    frame = encoder.encode(batch.rows, batch.gap)
+                sent.sent(frame)
+                yield frame
         finally:
             self._release(sub)
+            self.send_counters.close(sent)
 
     def StreamResults(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
         """One Result message per tick, each encoded by the core."""
         params = self._params(request, context)
         sub = self._open(params, context)
+        sent = self.send_counters.open("StreamResults", context.peer(), sub.id)
         # Results skipped (policy skip) are reported in the next Result sent;
         # a gap may come alone, so it waits for the next row.
         missed = 0
@@ -316,15 +325,19 @@ class MDStreamServicer:
                 if batch.gap is not None:
                     missed += batch.gap.missed
                 if len(batch.rows):
-                    for message in encoder.encode(batch.rows, missed):
+                    messages = encoder.encode(batch.rows, missed)
+                    sent.sent_many(messages)        # counted per batch, not per tick
+                    for i, message in enumerate(messages):
                         # Closed under us (client gone, or shutdown): stop
                         # sending this batch; the next read reports why.
                         if sub.closed:
+                            sent.unsent(messages[i:])
                             break
                         yield message
                     missed = 0
         finally:
             self._release(sub)
+            self.send_counters.close(sent)
 
     def GetSnapshot(self, request: pb.SnapshotRequest, context) -> pb.Snapshot:
         """The newest result of each symbol, as of one sequence number."""
@@ -342,6 +355,10 @@ class MDStreamServicer:
         results = [pb.Result.FromString(m) for m in encoder.encode(rows)]
         return pb.Snapshot(as_of_seq=snap.as_of_seq, results=results,
                            server_time_ns=time.time_ns())
+
+    def GetStats(self, request: pb.StatsRequest, context) -> pb.Stats:
+        """The engine's statistics (engine.stats()) and what this server's streams sent."""
+        return stats_message(self.engine, self.send_counters, self._rates, self.max_streams)
 
     def ListSymbols(self, request: pb.ListSymbolsRequest, context) -> pb.ListSymbolsResponse:
         """The engine's symbols with their ids."""
@@ -362,6 +379,9 @@ class MDStreamServicer:
             "GetSnapshot": grpc.unary_unary_rpc_method_handler(
                 self.GetSnapshot, request_deserializer=pb.SnapshotRequest.FromString,
                 response_serializer=pb.Snapshot.SerializeToString),
+            "GetStats": grpc.unary_unary_rpc_method_handler(
+                self.GetStats, request_deserializer=pb.StatsRequest.FromString,
+                response_serializer=pb.Stats.SerializeToString),
             "ListSymbols": grpc.unary_unary_rpc_method_handler(
                 self.ListSymbols, request_deserializer=pb.ListSymbolsRequest.FromString,
                 response_serializer=pb.ListSymbolsResponse.SerializeToString),
