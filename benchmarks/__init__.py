@@ -22,6 +22,7 @@ import importlib
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -116,9 +117,10 @@ def run(names: Iterable[str], opts: argparse.Namespace) -> int:
                         emit(line, out)
             except Exception as exc:   # keep going: one broken benchmark should not hide the rest
                 failed.append(name)
-                print(f"benchmark {name} failed: {exc!r}", file=sys.stderr)
                 if len(names) == 1:
                     raise
+                traceback.print_exc()
+                print(f"benchmark {name} failed: {exc!r}", file=sys.stderr)
             print(f"# {name}: {time.monotonic() - t0:.1f} s", file=sys.stderr)
     finally:
         if out is not None:
@@ -137,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     unknown = [n for n in opts.names if n not in BENCHMARKS]
     if unknown:
-        raise SystemExit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        raise SystemExit(f"unknown benchmark {', '.join(unknown)}; "
+                         f"choose from {', '.join(BENCHMARKS)}")
     return run(opts.names or list(BENCHMARKS), finish_options(opts))
 
 

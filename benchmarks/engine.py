@@ -60,7 +60,8 @@ def run(opts, machine):
             {"workers": w, "symbols": N_SYMBOLS, "feed": "SimulatedFeed(rate=0)", "policy": "block",
              "max_batch": 4096, "ring_size": 65536, "duration_s": opts.duration},
             [r["rate"] for r in md], [r["rate"] for r in base],
-            f"queue.Queue pipeline, {w} worker thread{'s' if w > 1 else ''}, plain-Python analytics",
+            f"queue.Queue pipeline, {w} worker thread{'s' if w > 1 else ''}, "
+            "plain-Python analytics",
             target=">= 5,000,000 ticks/s",
             extra={"cpu_cores": statistics.median(r["cpu_cores"] for r in md),
                    "baseline_cpu_cores": statistics.median(r["cpu_cores"] for r in base),

@@ -9,7 +9,7 @@ import grpc
 from benchmarks.baselines import grpc_proto
 
 
-def stream_results(target: str, symbols=(), on_result=None):
+def stream_results(target: str, symbols=()):
     """Iterate over the server's Result messages (cancel by closing the iterator)."""
     pb2, pb2_grpc = grpc_proto.load()
     with grpc.insecure_channel(target) as channel:

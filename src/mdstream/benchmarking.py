@@ -306,10 +306,11 @@ def queue_pipeline_ticks_per_s(workers: int, duration: float, n_symbols: int = 8
             s = rng.randrange(n_symbols)
             prices[s] *= math.exp(0.0005 * rng.gauss(0.0, 1.0))
             p = round(prices[s], 2)
+            now = time.time_ns()
             if rng.random() < 0.2:
-                tick = (seq, time.time_ns(), s, 1, 0.0, 0.0, p - 0.01, p + 0.01, 100.0, 100.0)
+                tick = (seq, now, s, 1, 0.0, 0.0, p - 0.01, p + 0.01, 100.0, 100.0)
             else:
-                tick = (seq, time.time_ns(), s, 0, p, float(rng.randint(1, 100)), 0.0, 0.0, 0.0, 0.0)
+                tick = (seq, now, s, 0, p, float(rng.randint(1, 100)), 0.0, 0.0, 0.0, 0.0)
             inboxes[s % workers].put(tick)
             seq += 1
         for q in inboxes:
@@ -404,7 +405,8 @@ def _bench_engine(repeat: int, duration: float, machine: dict, workers=(1, 2)) -
             runs_q.append(queue_pipeline_ticks_per_s(w, duration))
         lines.append(result_line(
             "engine", f"inprocess_{w}_worker{'s' if w > 1 else ''}", "ticks/s",
-            {"workers": w, "symbols": 8, "max_batch": 4096, "policy": "block", "duration_s": duration},
+            {"workers": w, "symbols": 8, "max_batch": 4096, "policy": "block",
+             "duration_s": duration},
             [r["rate"] for r in runs_md], [r["rate"] for r in runs_q],
             "queue.Queue pipeline, pure-Python analytics", target=">= 5,000,000 ticks/s",
             extra={"cpu_cores": statistics.median(r["cpu_cores"] for r in runs_md),
