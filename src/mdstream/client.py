@@ -35,6 +35,7 @@ from mdstream.batch import Gap, ResultBatch
 from mdstream.engine import Snapshot
 from mdstream.errors import (
     InvalidArgumentError,
+    JournalCorruptError,
     MDStreamError,
     SlowConsumerError,
     TooManySubscribersError,
@@ -108,6 +109,12 @@ def translate_error(error: grpc.RpcError) -> MDStreamError:
         exc = TooManySubscribersError(details)
     elif kind == "OutOfRangeError" and OutOfRangeError is not None:
         exc = OutOfRangeError(details, int(meta.get("mdstream-oldest-seq", -1)))
+    elif kind == "JournalCorruptError" and code == grpc.StatusCode.DATA_LOSS:
+        # The server's journal is damaged at this file and offset; the
+        # message is the server's (it names both).
+        exc = JournalCorruptError(meta.get("mdstream-journal-path", "?"),
+                                  int(meta.get("mdstream-journal-offset", -1)), details, False)
+        exc.args = (f"DATA_LOSS from the server: {details}",)
     else:
         return RemoteError(code, details)
     exc.code = code
@@ -116,7 +123,8 @@ def translate_error(error: grpc.RpcError) -> MDStreamError:
 
 
 def _request(symbols, policy: str, max_ticks_per_frame: int = 0, max_wait: float = 0.0,
-             heartbeat_interval: float = 0.0, from_seq: int | None = None) -> pb.SubscribeRequest:
+             heartbeat_interval: float = 0.0, from_seq: int | None = None,
+             snapshot: bool = False) -> pb.SubscribeRequest:
     if isinstance(symbols, str):
         symbols = [s for s in symbols.split(",") if s]
     if policy not in POLICIES:
@@ -129,7 +137,14 @@ def _request(symbols, policy: str, max_ticks_per_frame: int = 0, max_wait: float
         max_ticks_per_frame=int(max_ticks_per_frame), max_wait_us=round(max_wait * 1e6),
         heartbeat_interval_ms=round(heartbeat_interval * 1000))
     if from_seq is not None:
+        if from_seq < 0:
+            raise InvalidArgumentError(f"from_seq must be >= 0, got {from_seq}")
+        if snapshot:
+            raise InvalidArgumentError(
+                "snapshot=True and from_seq cannot be combined: a snapshot starts the stream "
+                "at the newest results")
         req.from_seq = int(from_seq)
+    req.snapshot = bool(snapshot)
     return req
 
 
@@ -145,6 +160,12 @@ def _snapshot(resp: pb.Snapshot) -> Snapshot:
             names.extend([None] * (r.symbol_id + 1 - len(names)))
         names[r.symbol_id] = r.symbol
     return Snapshot(resp.as_of_seq, ResultBatch(rows, names))
+
+
+def _channel_options(defaults: list, options: Sequence) -> list:
+    """The defaults, with the caller's options replacing those of the same name."""
+    given = {name for name, _ in options}
+    return [o for o in defaults if o[0] not in given] + list(options)
 
 
 def _symbol_names(resp: pb.ListSymbolsResponse) -> list[str]:
@@ -199,8 +220,11 @@ class _Frames:
     """Decoding of a StreamBatches stream's frames, and what the stream learns
     from them (symbol names, the watermark, heartbeats, gaps)."""
 
-    def _init_frames(self, heartbeats: bool) -> None:
+    def _init_frames(self, heartbeats: bool, snapshot: bool = False) -> None:
         self._heartbeats = heartbeats
+        #: With snapshot=True: the Snapshot the stream began with, once received.
+        self.snapshot: Snapshot | None = None
+        self._snapshot_parts: list | None = [] if snapshot else None
         self.symbols: list[str | None] = []
         self.last_seq = -1
         self.heartbeat: Heartbeat | None = None
@@ -216,8 +240,31 @@ class _Frames:
         for sid, name in names.items():
             self.symbols[sid] = name
 
+    def _snapshot_frame(self, data: bytes) -> None:
+        """Take in a frame of the snapshot a stream with snapshot=True starts with."""
+        fence = pb.ResultBatch.FromString(data)
+        if not fence.HasField("snapshot"):
+            raise MDStreamError(
+                "the server did not send the snapshot it was asked for first (a server that "
+                "does not know SubscribeRequest.snapshot?); subscribe without snapshot=True "
+                "and call snapshot() instead")
+        rows, names, _, _ = _codec.decode_batch(data)
+        self.frames += 1
+        self.bytes += len(data)
+        if names:
+            self._learn(names)
+        self._snapshot_parts.append(rows)
+        if fence.snapshot.last:
+            parts, self._snapshot_parts = self._snapshot_parts, None
+            as_of = fence.snapshot.as_of_seq
+            self.snapshot = Snapshot(as_of, ResultBatch(np.concatenate(parts), self.symbols))
+            self.last_seq = max(self.last_seq, as_of)
+
     def _frame(self, data: bytes) -> ResultBatch | None:
         """The batch of a frame, or None for a heartbeat that is not to be yielded."""
+        if self._snapshot_parts is not None:
+            self._snapshot_frame(data)
+            return None
         rows, names, gap, hb = _codec.decode_batch(data)
         self.frames += 1
         self.bytes += len(data)
@@ -247,17 +294,33 @@ class BatchStream(_Frames, _Stream):
     newest Heartbeat. Gap notices arrive as ``batch.gap`` (possibly on an
     empty batch). With ``heartbeats=True`` idle heartbeats are yielded as
     empty batches too, so a loop can act while the market is quiet.
+
+    A stream opened with ``snapshot=True`` begins with a snapshot: read it
+    with ``read_snapshot()`` (or the first next() takes it in); it is then
+    in ``snapshot`` (an mdstream.Snapshot: ``as_of_seq`` and ``results``,
+    the newest result of each symbol), and the batches that follow start at
+    exactly ``snapshot.as_of_seq + 1``.
     """
 
-    def __init__(self, call, heartbeats: bool = False):
+    def __init__(self, call, heartbeats: bool = False, snapshot: bool = False):
         _Stream.__init__(self, call)
-        self._init_frames(heartbeats)
+        self._init_frames(heartbeats, snapshot)
 
     def __next__(self) -> ResultBatch:
         while True:
             batch = self._frame(self._next_message())
             if batch is not None:
                 return batch
+
+    def read_snapshot(self) -> Snapshot | None:
+        """The snapshot this stream began with (snapshot=True), receiving it
+        if need be (it comes first, at once); None without snapshot=True."""
+        while self._snapshot_parts is not None:
+            try:
+                self._frame(self._next_message())
+            except StopIteration:
+                raise MDStreamError("the stream ended before its snapshot was received") from None
+        return self.snapshot
 
     def raw_frames(self) -> Iterator[bytes]:
         """The undecoded frames (for measuring transport alone, or relaying)."""
@@ -302,13 +365,18 @@ class Client:
                  timeout: float = 10.0):
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target, options=[
+        self._channel = grpc.insecure_channel(target, options=_channel_options([
             # Server streams read on the calling thread, without grpc's
             # polling thread: the fastest grpcio setting for this pattern.
             (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
             ("grpc.max_receive_message_length", 64 << 20),
-            *options,
-        ])
+            # After losing the server, grpc tries to reconnect the channel
+            # after 1 s, then ever longer (up to 120 s), and calls fail at
+            # once in between: a resuming stream (resume=True) would wait for
+            # that, not for its own backoff. Retry sooner, and at least every second.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
+        ], options))
         self._stream_batches = self._channel.unary_stream(
             SERVICE + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
             response_deserializer=None)     # frames are decoded by the codec
@@ -336,7 +404,8 @@ class Client:
     def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
                        max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
                        heartbeat_interval: float = 1.0, from_seq: int | None = None,
-                       heartbeats: bool = False, timeout: float | None = None) -> BatchStream:
+                       snapshot: bool = False, resume=False, heartbeats: bool = False,
+                       timeout: float | None = None):
         """Subscribe to columnar frames: an iterator of ResultBatch.
 
         ``symbols``: names (None: all); ``policy``: 'block', 'skip' or
@@ -344,17 +413,49 @@ class Client:
         size (1 to 16384); ``max_wait``: seconds a result may wait for its
         frame to fill (latency against frame size); ``heartbeat_interval``:
         seconds of quiet before the server sends a heartbeat; ``from_seq``:
-        resume at this sequence number; ``timeout``: end the call after that
-        many seconds (DEADLINE_EXCEEDED). Errors in the request are raised at
-        the first next().
+        start at this sequence number (replayed from the server's ring or
+        journal); ``snapshot``: begin with the newest result of each symbol
+        (``stream.read_snapshot()``, then ``stream.snapshot``), the batches
+        starting at exactly its ``as_of_seq + 1``; ``timeout``: end the call
+        after that many seconds (DEADLINE_EXCEEDED). Errors in the request
+        are raised at the first next().
+
+        ``resume=True`` (or an mdstream.resume.Reconnect): the stream
+        reconnects by itself when the connection drops or the server
+        restarts, resumes from the last sequence number it received, never
+        yields a duplicate and reports what it could not get back as a gap
+        (a ResumingBatchStream; see mdstream.resume).
         """
-        req = _request(symbols, policy, max_ticks_per_frame, max_wait, heartbeat_interval, from_seq)
-        return BatchStream(self._stream_batches(req, timeout=timeout), heartbeats)
+        if resume:
+            from mdstream.resume import Reconnect, ResumingBatchStream
+
+            if timeout is not None:
+                raise InvalidArgumentError("timeout cannot be combined with resume")
+            req = _request(symbols, policy, max_ticks_per_frame, max_wait, heartbeat_interval)
+            return ResumingBatchStream(self, req, resume if isinstance(resume, Reconnect)
+                                       else Reconnect(), from_seq, snapshot, heartbeats)
+        req = _request(symbols, policy, max_ticks_per_frame, max_wait, heartbeat_interval, from_seq,
+                       snapshot)
+        return BatchStream(self._stream_batches(req, timeout=timeout), heartbeats, snapshot)
 
     def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
-                       from_seq: int | None = None, timeout: float | None = None) -> ResultStream:
-        """Subscribe to one Result message per tick (the original contract)."""
-        req = _request(symbols, policy, from_seq=from_seq)
+                       from_seq: int | None = None, snapshot: bool = False, resume=False,
+                       timeout: float | None = None):
+        """Subscribe to one Result message per tick (the original contract).
+
+        ``from_seq`` and ``resume`` as for stream_batches; with ``snapshot``
+        the first messages are the newest result of each symbol, flagged
+        ``snapshot`` with their ``as_of_seq``.
+        """
+        if resume:
+            from mdstream.resume import Reconnect, ResumingResultStream
+
+            if timeout is not None:
+                raise InvalidArgumentError("timeout cannot be combined with resume")
+            req = _request(symbols, policy)
+            return ResumingResultStream(self, req, resume if isinstance(resume, Reconnect)
+                                        else Reconnect(), from_seq, snapshot)
+        req = _request(symbols, policy, from_seq=from_seq, snapshot=snapshot)
         return ResultStream(self._stream_results(req, timeout=timeout))
 
     def snapshot(self, symbols: Iterable[str] | str | None = None):

@@ -42,6 +42,8 @@ from mdstream import _codec
 from mdstream.errors import (
     EngineStateError,
     InvalidArgumentError,
+    JournalCorruptError,
+    JournalError,
     MDStreamError,
     SlowConsumerError,
     SubscriptionClosedError,
@@ -88,6 +90,10 @@ HEARTBEAT_RANGE_MS = (10, 60_000)
 ERROR_KEY = "mdstream-error"
 UNKNOWN_SYMBOLS_KEY = "mdstream-unknown-symbols-bin"     # JSON list of names
 OLDEST_SEQ_KEY = "mdstream-oldest-seq"
+JOURNAL_PATH_KEY = "mdstream-journal-path"             # DATA_LOSS: the damaged file
+JOURNAL_OFFSET_KEY = "mdstream-journal-offset"         # and the byte offset of the damage
+#: What a resumed stream's replay from the journal may raise mid-stream.
+_REPLAY_ERRORS = tuple(e for e in (JournalError, OutOfRangeError) if e is not None)
 
 _POLICIES = {
     pb.POLICY_UNSPECIFIED: "block",
@@ -114,6 +120,7 @@ class StreamParams:
     linger: float            # seconds a result may wait for its frame
     heartbeat: float         # seconds without results before a heartbeat
     from_seq: int | None
+    snapshot: bool = False   # send a snapshot first, fenced (not with from_seq)
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str,
@@ -188,8 +195,13 @@ class MDStreamServicer:
         if from_seq is not None and from_seq < 0:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
                    f"from_seq must be >= 0, got {from_seq}", "InvalidArgumentError")
+        if request.snapshot and from_seq is not None:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
+                   "snapshot and from_seq cannot be combined: a snapshot starts the stream at "
+                   "the newest results; to resume from a sequence number, leave snapshot unset",
+                   "InvalidArgumentError")
         return StreamParams(symbols, policy, frame, request.max_wait_us / 1e6, hb / 1000.0,
-                            from_seq)
+                            from_seq, bool(request.snapshot))
 
     def _unknown_symbols(self, context, unknown: list[str]) -> None:
         message = str(UnknownSymbolError(unknown, self.engine.symbol_table.names))
@@ -214,6 +226,8 @@ class MDStreamServicer:
             kwargs = {"policy": params.policy, "max_batch": params.max_ticks}
             if params.from_seq is not None:
                 kwargs["from_seq"] = params.from_seq
+            if params.snapshot:
+                kwargs["snapshot"] = True
             sub = self.engine.subscribe(params.symbols, **kwargs)
         except BaseException as exc:
             self._release(None)
@@ -241,6 +255,8 @@ class MDStreamServicer:
                    ((OLDEST_SEQ_KEY, str(exc.oldest)),))
         if isinstance(exc, InvalidArgumentError):
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc), "InvalidArgumentError")
+        if isinstance(exc, JournalError):
+            self._replay_failed(context, exc)
         if isinstance(exc, EngineStateError):
             _abort(context, grpc.StatusCode.UNAVAILABLE, f"the engine cannot serve: {exc}",
                    "EngineStateError")
@@ -264,6 +280,39 @@ class MDStreamServicer:
         _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED,
                f"too slow: {exc}", "SlowConsumerError")
 
+    def _replay_failed(self, context, exc: MDStreamError) -> None:
+        """A resumed stream could not be served from the journal: a damaged
+        block (DATA_LOSS, naming the file and offset; nothing of it is sent),
+        results removed by retention meanwhile (OUT_OF_RANGE), or a journal
+        that cannot be read."""
+        if OutOfRangeError is not None and isinstance(exc, OutOfRangeError):
+            _abort(context, grpc.StatusCode.OUT_OF_RANGE, str(exc), "OutOfRangeError",
+                   ((OLDEST_SEQ_KEY, str(exc.oldest)),))
+        if isinstance(exc, JournalCorruptError):
+            log.error("a resumed stream reached a damaged journal block: %s", exc)
+            _abort(context, grpc.StatusCode.DATA_LOSS, f"{exc}; it is not served",
+                   "JournalCorruptError",
+                   ((JOURNAL_PATH_KEY, exc.path), (JOURNAL_OFFSET_KEY, str(exc.offset))))
+        log.error("a resumed stream could not read the journal: %s", exc)
+        _abort(context, grpc.StatusCode.DATA_LOSS, f"the journal cannot be read: {exc}",
+               type(exc).__name__)
+
+    @staticmethod
+    def _snapshot_frames(sub: Subscription, encoder, max_ticks: int) -> Iterator[bytes]:
+        """The frames of a subscription's snapshot (SubscribeRequest.snapshot):
+        its rows, max_ticks at a time, each frame marked with the fence; at
+        least one frame, the last one flagged."""
+        snap = sub.snapshot
+        rows = snap.results.rows
+        starts = range(0, len(rows), max_ticks) if len(rows) else [0]
+        for start in starts:
+            chunk = rows[start:start + max_ticks]
+            fence = pb.ResultBatch(snapshot=pb.SnapshotFence(
+                as_of_seq=snap.as_of_seq, last=start + max_ticks >= len(rows)))
+            # A serialized message followed by more fields is the merged
+            # message: the fence goes first, then the codec's frame.
+            yield fence.SerializeToString() + (encoder.encode(chunk) if len(chunk) else b"")
+
     @staticmethod
     def _last_seq(sub: Subscription) -> int:
         # The cursor is the next seq the subscription looks at: all below it
@@ -279,6 +328,10 @@ class MDStreamServicer:
         sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
         try:
             encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
+            if params.snapshot:
+                for frame in self._snapshot_frames(sub, encoder, params.max_ticks):
+                    sent.sent(frame)
+                    yield frame
             while True:
                 try:
                     batch = sub.next_batch(timeout=params.heartbeat, max_batch=params.max_ticks,
@@ -290,6 +343,8 @@ class MDStreamServicer:
                     return
                 except SlowConsumerError as exc:
                     self._too_slow(context, exc)
+                except _REPLAY_ERRORS as exc:
+                    self._replay_failed(context, exc)
                 if batch is None:
                     frame = encoder.heartbeat(self._last_seq(sub), time.time_ns())
                 else:
@@ -310,6 +365,13 @@ class MDStreamServicer:
         missed = 0
         try:
             encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
+            if params.snapshot and len(sub.snapshot.results):
+                # Snapshot messages: the codec's Result plus the flag and as_of_seq
+                # (appended fields merge into the message).
+                flag = pb.Result(snapshot=True, as_of_seq=sub.snapshot.as_of_seq).SerializeToString()
+                messages = [m + flag for m in encoder.encode(sub.snapshot.results.rows)]
+                sent.sent_many(messages)
+                yield from messages
             while True:
                 try:
                     batch = sub.next_batch(timeout=1.0, max_batch=params.max_ticks)
@@ -320,6 +382,8 @@ class MDStreamServicer:
                     return
                 except SlowConsumerError as exc:
                     self._too_slow(context, exc)
+                except _REPLAY_ERRORS as exc:
+                    self._replay_failed(context, exc)
                 if batch is None:
                     continue
                 if batch.gap is not None:

@@ -61,11 +61,16 @@ def test_every_result_field_is_on_the_wire():
     assert result_fields == set(RESULT_DTYPE.names)
 
 
+# Fields of a subscription's opening snapshot: the servicer appends them to
+# the codec's bytes (server.py), the codec itself never writes them.
+SNAPSHOT_FIELDS = {"ResultBatch": {"snapshot": 50}, "Result": {"snapshot": 50, "as_of_seq": 51}}
+
+
 def test_field_numbers_match_the_generated_descriptors():
     batch = {f.name: f.number for f in pb.ResultBatch.DESCRIPTOR.fields}
-    assert batch == _codec.BATCH_FIELD_NUMBERS
+    assert batch == {**_codec.BATCH_FIELD_NUMBERS, **SNAPSHOT_FIELDS["ResultBatch"]}
     result = {f.name: f.number for f in pb.Result.DESCRIPTOR.fields}
-    assert result == _codec.RESULT_FIELD_NUMBERS
+    assert result == {**_codec.RESULT_FIELD_NUMBERS, **SNAPSHOT_FIELDS["Result"]}
 
 
 # -- ResultBatch ------------------------------------------------------------------
