@@ -374,7 +374,7 @@ except KeyboardInterrupt:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("op", ["get", "put"])
 def test_blocked_call_on_main_thread_is_interrupted_by_sigint(op, run_snippet):
-    proc = run_snippet(SIGINT_WHILE_BLOCKED.format(op=op), timeout=10)
+    proc = run_snippet(SIGINT_WHILE_BLOCKED.format(op=op), timeout=8)
     assert proc is not None, f"channel.{op}() ignored SIGINT and never returned"
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["interrupted", "1" if op == "put" else "0"], proc.stderr
