@@ -8,9 +8,10 @@ Run as a script:
 It opens an Engine on the journal directory (recovering whatever an earlier,
 possibly killed, run left there), serves it on 127.0.0.1 and prints
 
-    ready PORT NEXT_SEQ
+    ready PORT NEXT_SEQ TORN_BYTES_CUT
 
-once connections are accepted. It then publishes ticks[NEXT_SEQ:TOTAL] of
+once connections are accepted (TORN_BYTES_CUT: what recovery cut off a torn
+tail left by a kill). It then publishes ticks[NEXT_SEQ:TOTAL] of
 tick_stream(TOTAL) in small batches, so that result seq i is always the
 result of tick i: the whole stream, across any number of kills and restarts,
 equals reference_results(tick_stream(TOTAL)). After the last tick it declares
@@ -78,7 +79,11 @@ def publish(engine: mdstream.Engine, ticks: np.ndarray) -> None:
 
 
 def _publisher(engine: mdstream.Engine, ticks: np.ndarray, first: int, batch: int,
-               pace: float) -> None:
+               pace: float, server=None, wait_streams: int = 0) -> None:
+    # Clients that must see the writes live (they hold the writer back with
+    # policy 'block') are given the time to connect first.
+    while server is not None and server.servicer.active_streams < wait_streams:
+        time.sleep(0.005)
     position = first
     started = time.monotonic()
     try:
@@ -110,6 +115,8 @@ def main(argv=None) -> None:
     p.add_argument("--durability", default="write")
     p.add_argument("--segment-bytes", type=int, default=1 << 20)
     p.add_argument("--ring-size", type=int, default=1 << 12)
+    p.add_argument("--wait-streams", type=int, default=0,
+                   help="publish once this many streams are open")
     args = p.parse_args(argv)
 
     ticks = tick_stream(args.total)
@@ -118,8 +125,9 @@ def main(argv=None) -> None:
     first = engine.recovery.next_seq
 
     def on_ready(server) -> None:
-        print("ready", server.port, first, flush=True)
-        threading.Thread(target=_publisher, args=(engine, ticks, first, args.batch, args.pace),
+        print("ready", server.port, first, engine.recovery.torn_bytes_cut, flush=True)
+        threading.Thread(target=_publisher, args=(engine, ticks, first, args.batch, args.pace,
+                                                  server, args.wait_streams),
                          name="publisher", daemon=True).start()
 
     serve(engine, "127.0.0.1", args.port, grace=0.5, on_ready=on_ready)

@@ -140,7 +140,14 @@ def test_an_error_in_the_feed_thread_ends_the_stream_and_is_kept(tmp_path, caplo
     p = tmp_path / "trades.csv"
     p.write_text("".join(lines))
     feed = CSVFeed(p, speed=0, prescan=False, symbols=["BTCUSDT"], chunk_rows=100)
-    rows, _ = replay(feed)          # the subscription ends instead of waiting forever
+    engine = Engine(feed=feed, workers=2)
+    sub = engine.subscribe()
+    engine.start()
+    # The subscription ends instead of waiting forever...
+    rows = np.concatenate([b.rows.copy() for b in sub.batches(timeout=30)])
+    # ...and stopping the engine raises the feed's error: it is never silent.
+    with pytest.raises(BadRowError, match="trades.csv:251"):
+        engine.stop()
     assert isinstance(feed.error, BadRowError)
     assert feed.error.line == 251 and "bad number 'x" in feed.error.problem
     # the chunks before the bad one went through, nothing of the bad chunk did
