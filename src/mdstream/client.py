@@ -555,15 +555,25 @@ class AsyncBatchStream(_Frames, _AsyncStream):
     """The ResultBatch objects of one StreamBatches call, for ``async for``
     (the same attributes as BatchStream)."""
 
-    def __init__(self, call, heartbeats: bool = False):
+    def __init__(self, call, heartbeats: bool = False, snapshot: bool = False):
         _AsyncStream.__init__(self, call)
-        self._init_frames(heartbeats)
+        self._init_frames(heartbeats, snapshot)
 
     async def __anext__(self) -> ResultBatch:
         while True:
             batch = self._frame(await self._read())
             if batch is not None:
                 return batch
+
+    async def read_snapshot(self) -> Snapshot | None:
+        """The snapshot this stream began with (snapshot=True; see
+        BatchStream.read_snapshot)."""
+        while self._snapshot_parts is not None:
+            try:
+                self._frame(await self._read())
+            except StopAsyncIteration:
+                raise MDStreamError("the stream ended before its snapshot was received") from None
+        return self.snapshot
 
 
 class AsyncResultStream(_AsyncStream):
@@ -624,15 +634,19 @@ class AsyncClient:
     def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
                        max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
                        heartbeat_interval: float = 1.0, from_seq: int | None = None,
-                       heartbeats: bool = False, timeout: float | None = None) -> AsyncBatchStream:
-        """Subscribe to columnar frames (see Client.stream_batches)."""
-        req = _request(symbols, policy, max_ticks_per_frame, max_wait, heartbeat_interval, from_seq)
-        return AsyncBatchStream(self._stream_batches(req, timeout=timeout), heartbeats)
+                       snapshot: bool = False, heartbeats: bool = False,
+                       timeout: float | None = None) -> AsyncBatchStream:
+        """Subscribe to columnar frames (see Client.stream_batches; resume=True
+        is for Client only)."""
+        req = _request(symbols, policy, max_ticks_per_frame, max_wait, heartbeat_interval, from_seq,
+                       snapshot)
+        return AsyncBatchStream(self._stream_batches(req, timeout=timeout), heartbeats, snapshot)
 
     def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
-                       from_seq: int | None = None, timeout: float | None = None) -> AsyncResultStream:
+                       from_seq: int | None = None, snapshot: bool = False,
+                       timeout: float | None = None) -> AsyncResultStream:
         """Subscribe to one Result message per tick (see Client.stream_results)."""
-        req = _request(symbols, policy, from_seq=from_seq)
+        req = _request(symbols, policy, from_seq=from_seq, snapshot=snapshot)
         return AsyncResultStream(self._stream_results(req, timeout=timeout))
 
     async def snapshot(self, symbols: Iterable[str] | str | None = None) -> Snapshot:

@@ -512,3 +512,39 @@ def test_reconnect_settings_are_checked():
         Reconnect(initial_backoff=3, max_backoff=1)
     with pytest.raises(mdstream.InvalidArgumentError):
         Reconnect(give_up_after=0)
+
+
+def test_async_client_snapshot_first(make_server):
+    import asyncio
+
+    from mdstream.client import AsyncClient
+
+    engine = mdstream.Engine(symbols=SYMBOLS)
+    server = make_server(engine, start_engine=True)
+    ticks = gjs.tick_stream(3000)
+    ref = gjs.reference_results(ticks)
+    gjs.publish(engine, ticks[:2000])
+    assert gjs_wait(lambda: engine.snapshot().as_of_seq == 1999)
+
+    async def main():
+        async with AsyncClient(server.address) as client:
+            stream = client.stream_batches(["AAA", "CCC"], snapshot=True, max_wait=0.0)
+            snap = await stream.read_snapshot()
+            gjs.publish(engine, ticks[2000:])
+            rows = []
+            async for batch in stream:
+                rows.append(batch.rows)
+                if batch.seq[-1] >= 2990:
+                    break
+            stream.cancel()
+            return snap, np.concatenate(rows)
+
+    snap, live = asyncio.run(main())
+    assert snap.as_of_seq == 1999
+    want = last_per_symbol(ref, 1999, ["AAA", "CCC"])
+    assert snap.results.seq.tolist() == want
+    gjs.assert_same_analytics(snap.results.rows, ref[want])
+    assert snap.results.symbol_names().tolist() == ["AAA", "CCC"]
+    expected = [i for i in range(2000, 3000) if SYMBOLS[ref["symbol_id"][i]] in ("AAA", "CCC")]
+    assert live["seq"].tolist() == [s for s in expected if s <= live["seq"][-1]]
+    assert live["seq"][-1] >= 2990
