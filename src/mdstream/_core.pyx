@@ -3,7 +3,11 @@
 feed and the worker threads. Everything per tick runs on C structs without the
 GIL; the classes here are the thin Python-facing handles."""
 
-from cpython.exc cimport PyErr_CheckSignals
+# PyErr_CheckSignals without Cython's `except -1`: the exception it sets must
+# stay pending for the caller to report, not be printed and cleared here.
+cdef extern from "Python.h":
+    int PyErr_CheckSignals()
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset

@@ -39,6 +39,7 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_mutex_destroy(pthread_mutex_t *m)
     int pthread_mutex_lock(pthread_mutex_t *m)
     int pthread_mutex_unlock(pthread_mutex_t *m)
+    int pthread_mutex_trylock(pthread_mutex_t *m)
 
     int pthread_condattr_init(pthread_condattr_t *attr)
     int pthread_condattr_destroy(pthread_condattr_t *attr)

@@ -78,6 +78,7 @@ ctypedef struct SymbolState:
     double low
     double ema
     double last_price
+    double last_log      # log(last_price), kept so each return costs one log()
     int64_t ret_count    # Welford: number of log returns seen
     double ret_mean
     double ret_m2
@@ -86,4 +87,4 @@ ctypedef struct SymbolState:
     double bid_size
     double ask_size
     BarState bars[MAX_BAR_INTERVALS]
-    char _pad[48]        # 384 bytes: neighbours owned by other workers never share a cache line
+    char _pad[40]        # 384 bytes: neighbours owned by other workers never share a cache line

@@ -395,8 +395,11 @@ class Engine:
         for i, row in enumerate(rows):
             if isinstance(row, Quote):
                 names.append(row.symbol)
-                arr[i] = (0, now if row.ts_ns is None else row.ts_ns, 0, 0, QUOTE, 0.0, 0.0,
-                          row.bid, row.ask, row.bid_size, row.ask_size)
+                r = arr[i]
+                r["ts_ns"] = now if row.ts_ns is None else row.ts_ns
+                r["kind"] = QUOTE
+                r["bid"], r["ask"], r["bid_size"], r["ask_size"] = (
+                    row.bid, row.ask, row.bid_size, row.ask_size)
             else:
                 if not 3 <= len(row) <= 4:
                     raise InvalidArgumentError(
@@ -405,8 +408,10 @@ class Engine:
                 if not (t.price > 0 and t.size >= 0):
                     raise InvalidArgumentError(f"tick {i}: trade price must be > 0 and size >= 0, got {row!r}")
                 names.append(t.symbol)
-                arr[i] = (0, now if t.ts_ns is None else t.ts_ns, 0, 0, TRADE, t.price, t.size,
-                          0.0, 0.0, 0.0, 0.0)
+                r = arr[i]
+                r["ts_ns"] = now if t.ts_ns is None else t.ts_ns
+                r["kind"] = TRADE
+                r["price"], r["size"] = t.price, t.size
         if n:
             arr["symbol_id"] = self._symbol_ids(names, n)
         return self._ingest(arr)

@@ -86,7 +86,7 @@ cdef inline void emit_bar(SymbolState *s, const Tick *t, Result *r, const int64_
 cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, double ema_alpha,
                                   const int64_t *intervals, int32_t n_intervals) noexcept nogil:
     """Fold one tick into its symbol's state and write the tick's result."""
-    cdef double ret, delta
+    cdef double ret, delta, logp
     cdef int32_t i
     if t.kind == KIND_BAR:
         emit_bar(s, t, r, intervals, n_intervals)
@@ -105,13 +105,15 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, doub
         else:
             s.ema += ema_alpha * (t.price - s.ema)
         # Welford's online variance of log returns between consecutive trades.
+        logp = log(t.price) if t.price > 0 else NAN
         if s.last_price > 0 and t.price > 0:
-            ret = log(t.price / s.last_price)
+            ret = logp - s.last_log
             s.ret_count += 1
             delta = ret - s.ret_mean
             s.ret_mean += delta / s.ret_count
             s.ret_m2 += delta * (ret - s.ret_mean)
         s.last_price = t.price
+        s.last_log = logp
         for i in range(n_intervals):
             bar_add_trade(&s.bars[i], t.price, t.size)
         r.value = t.price * t.size

@@ -11,6 +11,8 @@ ctypedef struct Channel:
     int64_t head          # index of the oldest item
     int64_t count
     bint closed
+    int32_t waiting_pop       # threads waiting for items: only then is not_empty signalled
+    int32_t waiting_push      # threads waiting for room: only then is not_full signalled
     pthread_mutex_t lock
     pthread_cond_t not_empty
     pthread_cond_t not_full
@@ -62,6 +64,35 @@ cdef inline int wait_on(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t dea
     return st
 
 
+cdef inline void ring_put(Channel *ch, const Tick *items, int64_t n) noexcept nogil:
+    """Append n items that fit (lock held) and wake a waiting consumer."""
+    cdef int64_t tail = (ch.head + ch.count) % ch.capacity
+    cdef int64_t first = ch.capacity - tail if ch.capacity - tail < n else n
+    memcpy(&ch.buf[tail], items, <size_t>first * sizeof(Tick))
+    if n > first:
+        memcpy(&ch.buf[0], &items[first], <size_t>(n - first) * sizeof(Tick))
+    ch.count += n
+    # Signalling costs a system call only when someone waits: skip it otherwise.
+    if ch.waiting_pop > 0:
+        pthread_cond_signal(&ch.not_empty)
+
+
+cdef inline int64_t ring_take(Channel *ch, Tick *out, int64_t max_n) noexcept nogil:
+    """Remove up to max_n items (lock held, count > 0) and wake waiting producers."""
+    cdef int64_t chunk = ch.count if ch.count < max_n else max_n
+    cdef int64_t first = ch.capacity - ch.head if ch.capacity - ch.head < chunk else chunk
+    memcpy(out, &ch.buf[ch.head], <size_t>first * sizeof(Tick))
+    if chunk > first:
+        memcpy(&out[first], &ch.buf[0], <size_t>(chunk - first) * sizeof(Tick))
+    ch.head = (ch.head + chunk) % ch.capacity
+    ch.count -= chunk
+    if ch.waiting_push > 0:
+        pthread_cond_broadcast(&ch.not_full)
+    if ch.count > 0 and ch.waiting_pop > 0:
+        pthread_cond_signal(&ch.not_empty)      # items left for another consumer
+    return chunk
+
+
 cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
                       bint interruptible, int64_t *pushed) noexcept nogil:
     """Push all n items, waiting while the channel is full.
@@ -70,7 +101,7 @@ cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadlin
     with *pushed telling how many made it in (a prefix of items).
     """
     cdef int64_t done = 0
-    cdef int64_t room, chunk, tail, first
+    cdef int64_t room, chunk
     cdef int st = ST_OK
     pthread_mutex_lock(&ch.lock)
     while done < n:
@@ -79,19 +110,15 @@ cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadlin
             break
         room = ch.capacity - ch.count
         if room == 0:
+            ch.waiting_push += 1
             st = wait_on(&ch.not_full, &ch.lock, deadline, interruptible)
+            ch.waiting_push -= 1
             if st != ST_OK:
                 break
             continue
         chunk = n - done if n - done < room else room
-        tail = (ch.head + ch.count) % ch.capacity
-        first = ch.capacity - tail if ch.capacity - tail < chunk else chunk
-        memcpy(&ch.buf[tail], &items[done], <size_t>first * sizeof(Tick))
-        if chunk > first:
-            memcpy(&ch.buf[0], &items[done + first], <size_t>(chunk - first) * sizeof(Tick))
-        ch.count += chunk
+        ring_put(ch, &items[done], chunk)
         done += chunk
-        pthread_cond_signal(&ch.not_empty)
     pthread_mutex_unlock(&ch.lock)
     pushed[0] = done
     return st
@@ -103,7 +130,6 @@ cdef int channel_pop(Channel *ch, Tick *out, int64_t max_n, int64_t deadline,
 
     A closed channel still hands out what it holds; once empty it returns ST_CLOSED.
     """
-    cdef int64_t chunk, first
     cdef int st = ST_OK
     popped[0] = 0
     pthread_mutex_lock(&ch.lock)
@@ -111,18 +137,44 @@ cdef int channel_pop(Channel *ch, Tick *out, int64_t max_n, int64_t deadline,
         if ch.closed:
             pthread_mutex_unlock(&ch.lock)
             return ST_CLOSED
+        ch.waiting_pop += 1
         st = wait_on(&ch.not_empty, &ch.lock, deadline, interruptible)
+        ch.waiting_pop -= 1
         if st != ST_OK:
             pthread_mutex_unlock(&ch.lock)
             return st
-    chunk = ch.count if ch.count < max_n else max_n
-    first = ch.capacity - ch.head if ch.capacity - ch.head < chunk else chunk
-    memcpy(out, &ch.buf[ch.head], <size_t>first * sizeof(Tick))
-    if chunk > first:
-        memcpy(&out[first], &ch.buf[0], <size_t>(chunk - first) * sizeof(Tick))
-    ch.head = (ch.head + chunk) % ch.capacity
-    ch.count -= chunk
-    pthread_cond_broadcast(&ch.not_full)
+    popped[0] = ring_take(ch, out, max_n)
     pthread_mutex_unlock(&ch.lock)
-    popped[0] = chunk
     return ST_OK
+
+
+cdef int channel_try_push(Channel *ch, const Tick *items, int64_t n) noexcept nogil:
+    """Push all n items now, or nothing: ST_TIMEOUT if the lock is busy or
+    there is not room for all, ST_CLOSED if closed. Never waits, so it may be
+    called with the GIL held (the fast path of a call from Python)."""
+    cdef int st = ST_TIMEOUT
+    if pthread_mutex_trylock(&ch.lock) != 0:
+        return ST_TIMEOUT
+    if ch.closed:
+        st = ST_CLOSED
+    elif ch.capacity - ch.count >= n:
+        ring_put(ch, items, n)
+        st = ST_OK
+    pthread_mutex_unlock(&ch.lock)
+    return st
+
+
+cdef int channel_try_pop(Channel *ch, Tick *out, int64_t max_n, int64_t *popped) noexcept nogil:
+    """Pop up to max_n items now: ST_TIMEOUT if the lock is busy or the
+    channel is empty (ST_CLOSED once closed and drained). Never waits."""
+    cdef int st = ST_TIMEOUT
+    popped[0] = 0
+    if pthread_mutex_trylock(&ch.lock) != 0:
+        return ST_TIMEOUT
+    if ch.count > 0:
+        popped[0] = ring_take(ch, out, max_n)
+        st = ST_OK
+    elif ch.closed:
+        st = ST_CLOSED
+    pthread_mutex_unlock(&ch.lock)
+    return st

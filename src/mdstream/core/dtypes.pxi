@@ -69,8 +69,14 @@ POLICIES = {"block": POLICY_BLOCK, "skip": POLICY_SKIP, "disconnect": POLICY_DIS
 
 
 cdef inline unsigned char *array_data(object arr, object dtype) except NULL:
-    """Pointer to the first element of a C-contiguous, non-empty array of dtype."""
+    """Pointer to the first element of a C-contiguous, non-empty array of dtype.
+
+    The caller must keep `arr` alive while using the pointer: pass a variable,
+    never a temporary such as np.ascontiguousarray(x).
+    """
     if arr.dtype != dtype:
         raise InvalidArgumentError(f"expected an array of dtype {dtype}, got {arr.dtype}")
+    if not arr.flags.c_contiguous:
+        raise InvalidArgumentError("expected a C-contiguous array (use np.ascontiguousarray)")
     cdef unsigned char[::1] raw = arr.reshape(-1).view(np.uint8)
     return &raw[0]

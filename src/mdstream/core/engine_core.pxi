@@ -32,8 +32,13 @@ ctypedef struct EngineCore:
     pthread_mutex_t ingest_lock
     int64_t next_seq          # guarded by ingest_lock
     bint ingest_closed        # guarded by ingest_lock
-    Tick *shard_buf           # INGEST_CHUNK ticks per worker, guarded by ingest_lock
+    # Sequenced ticks on their way to each worker's channel: shard_cap per
+    # worker (a chunk plus the bar markers it may close), guarded by ingest_lock.
+    # shard_pos..shard_len is still to push (left over if a push was interrupted).
+    Tick *shard_buf
+    int64_t shard_cap
     int64_t *shard_len
+    int64_t *shard_pos
     BarClock bars             # guarded by ingest_lock
     int32_t workers_alive     # guarded by log.lock
     # simulated feed
@@ -59,10 +64,14 @@ cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
     c.channels = <Channel *>calloc(n_workers, sizeof(Channel))
     c.workers = <WorkerSlot *>calloc(n_workers, sizeof(WorkerSlot))
     c.states = <SymbolState *>calloc(max_symbols, sizeof(SymbolState))
-    c.shard_buf = <Tick *>malloc(<size_t>n_workers * INGEST_CHUNK * sizeof(Tick))
+    # A chunk, plus the bar markers it can close: one per (interval, symbol)
+    # that traded, before the chunk or in it.
+    c.shard_cap = INGEST_CHUNK + <int64_t>n_bar_intervals * (max_symbols + INGEST_CHUNK)
+    c.shard_buf = <Tick *>malloc(<size_t>n_workers * c.shard_cap * sizeof(Tick))
     c.shard_len = <int64_t *>calloc(n_workers, sizeof(int64_t))
+    c.shard_pos = <int64_t *>calloc(n_workers, sizeof(int64_t))
     if (c.channels == NULL or c.workers == NULL or c.states == NULL
-            or c.shard_buf == NULL or c.shard_len == NULL):
+            or c.shard_buf == NULL or c.shard_len == NULL or c.shard_pos == NULL):
         return ST_NO_MEMORY
     for i in range(max_symbols):
         symbol_state_reset(&c.states[i])
@@ -107,74 +116,108 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
         sim_destroy(&c.sim)
     pthread_mutex_destroy(&c.ingest_lock)
     free(c.channels); free(c.workers); free(c.states); free(c.shard_buf); free(c.shard_len)
+    free(c.shard_pos)
     c.channels = NULL
     c.workers = NULL
 
 
-cdef inline int shard_flush(EngineCore *c) noexcept nogil:
-    """Push every worker's pending ticks to its channel (ingest_lock held)."""
-    cdef int32_t w
-    cdef int64_t pushed
+cdef int push_some(Channel *ch, const Tick *items, int64_t n, bint interruptible,
+                   int64_t *pushed) noexcept nogil:
+    """Push as many of n items as there is room for, waiting only while there is none."""
+    cdef int st = ST_OK
+    cdef int64_t room
+    pushed[0] = 0
+    pthread_mutex_lock(&ch.lock)
+    while True:
+        if ch.closed:
+            st = ST_CLOSED
+            break
+        room = ch.capacity - ch.count
+        if room > 0:
+            pushed[0] = n if n < room else room
+            ring_put(ch, items, pushed[0])
+            break
+        ch.waiting_push += 1
+        st = wait_on(&ch.not_full, &ch.lock, -1, interruptible)
+        ch.waiting_push -= 1
+        if st != ST_OK:
+            break
+    pthread_mutex_unlock(&ch.lock)
+    return st
+
+
+cdef int shard_flush(EngineCore *c, bint interruptible) noexcept nogil:
+    """Push every worker's sequenced ticks to its channel (ingest_lock held).
+
+    Ticks go out in sequence order across the workers, as room allows: the
+    pending tick with the lowest seq is always pushed next. Pushing one
+    worker's whole share first could deadlock: that worker may be waiting in
+    the result ring for a lower seq still sitting in another worker's share.
+    An interrupted push leaves the rest pending; it goes out first next time,
+    so a sequence number is never lost.
+    """
+    cdef int32_t w, best
+    cdef int64_t pushed, lowest
     cdef int st
+    while True:
+        best = -1
+        lowest = 0
+        for w in range(c.n_workers):
+            if c.shard_pos[w] < c.shard_len[w]:
+                if best < 0 or c.shard_buf[w * c.shard_cap + c.shard_pos[w]].seq < lowest:
+                    best = w
+                    lowest = c.shard_buf[w * c.shard_cap + c.shard_pos[w]].seq
+        if best < 0:
+            break
+        st = push_some(&c.channels[best], &c.shard_buf[best * c.shard_cap + c.shard_pos[best]],
+                       c.shard_len[best] - c.shard_pos[best], interruptible, &pushed)
+        c.shard_pos[best] += pushed
+        if st != ST_OK:
+            return st
     for w in range(c.n_workers):
-        if c.shard_len[w] > 0:
-            st = channel_push(&c.channels[w], &c.shard_buf[w * INGEST_CHUNK],
-                              c.shard_len[w], -1, False, &pushed)
-            c.shard_len[w] = 0
-            if st != ST_OK:
-                return st
+        c.shard_len[w] = 0
+        c.shard_pos[w] = 0
     return ST_OK
 
 
-cdef inline int shard_add(EngineCore *c, Tick *t, int64_t recv) noexcept nogil:
+cdef inline void shard_add(EngineCore *c, Tick *t, int64_t recv) noexcept nogil:
     """Sequence one tick and queue it for the worker owning its symbol (ingest_lock held)."""
     cdef int32_t w = t.symbol_id % c.n_workers
     t.seq = c.next_seq
     c.next_seq += 1
     t.recv_ns = recv
-    c.shard_buf[w * INGEST_CHUNK + c.shard_len[w]] = t[0]
+    c.shard_buf[w * c.shard_cap + c.shard_len[w]] = t[0]
     c.shard_len[w] += 1
-    if c.shard_len[w] == INGEST_CHUNK:
-        return shard_flush(c)
-    return ST_OK
 
 
-cdef int close_bars(EngineCore *c, int32_t i, int64_t recv) noexcept nogil:
+cdef void close_bars(EngineCore *c, int32_t i, int64_t recv) noexcept nogil:
     """Sequence the bar-close markers of interval i's open bars (ingest_lock held)."""
     cdef BarClock *bc = &c.bars
     cdef int32_t k, sid
     cdef Tick marker
-    cdef int st
     for k in range(bc.traded_n[i]):
         sid = bc.traded_ids[i * bc.max_symbols + k]
         bc.traded[i * bc.max_symbols + sid] = 0
         bar_marker(&marker, sid, bc.open_start[i], bc.intervals[i])
-        st = shard_add(c, &marker, recv)
-        if st != ST_OK:
-            return st
+        shard_add(c, &marker, recv)
     bc.traded_n[i] = 0
-    return ST_OK
 
 
-cdef inline int bars_before_tick(EngineCore *c, const Tick *t, int64_t recv) noexcept nogil:
+cdef inline void bars_before_tick(EngineCore *c, const Tick *t, int64_t recv) noexcept nogil:
     """Close the bars that this tick's event time ends, then note its trade (ingest_lock held)."""
     cdef BarClock *bc = &c.bars
     cdef int32_t i
     cdef int64_t start
-    cdef int st
     for i in range(bc.n_intervals):
         start = floor_to(t.ts_ns, bc.intervals[i])
         if start > bc.open_start[i]:
             if bc.open_start[i] >= 0:
-                st = close_bars(c, i, recv)
-                if st != ST_OK:
-                    return st
+                close_bars(c, i, recv)
             bc.open_start[i] = start
         if t.kind == KIND_TRADE and not bc.traded[i * bc.max_symbols + t.symbol_id]:
             bc.traded[i * bc.max_symbols + t.symbol_id] = 1
             bc.traded_ids[i * bc.max_symbols + bc.traded_n[i]] = t.symbol_id
             bc.traded_n[i] += 1
-    return ST_OK
 
 
 cdef void core_finish_ingest(EngineCore *c) noexcept nogil:
@@ -186,9 +229,8 @@ cdef void core_finish_ingest(EngineCore *c) noexcept nogil:
     if not c.ingest_closed:
         c.ingest_closed = True
         for i in range(c.bars.n_intervals):
-            if close_bars(c, i, recv) != ST_OK:
-                break
-        shard_flush(c)
+            close_bars(c, i, recv)
+        shard_flush(c, False)
     pthread_mutex_unlock(&c.ingest_lock)
     for i in range(c.n_workers):
         channel_close(&c.channels[i])
@@ -209,10 +251,11 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
                      int64_t *accepted) noexcept nogil:
     """Sequence ticks and hand each to the worker that owns its symbol.
 
-    Ticks are sequenced and pushed a chunk at a time under the ingest lock, so
-    every channel receives its ticks in sequence order and a chunk is never
-    half pushed (which would leave a hole in the sequence). Signals are
-    checked between chunks only. Sets *accepted to the ticks taken in.
+    A chunk at a time, under the ingest lock: the chunk is sequenced, then
+    pushed in sequence order (shard_flush). Waits for room can be interrupted
+    (Ctrl-C); the sequenced rest of that chunk then stays pending and is
+    pushed first by the next ingest, so no sequence number is ever skipped.
+    *accepted counts the ticks sequenced (pending ones included).
     """
     cdef int64_t done = 0
     cdef int64_t k, chunk, recv
@@ -224,22 +267,21 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
         if c.ingest_closed:
             pthread_mutex_unlock(&c.ingest_lock)
             return ST_CLOSED
+        st = shard_flush(c, interruptible)      # what an interrupted push left
+        if st != ST_OK:
+            pthread_mutex_unlock(&c.ingest_lock)
+            return st
         recv = now_ns()
         for k in range(done, done + chunk):
             if c.bars.n_intervals > 0:
-                st = bars_before_tick(c, &ticks[k], recv)
-                if st != ST_OK:
-                    break
-            st = shard_add(c, &ticks[k], recv)
-            if st != ST_OK:
-                break
-        if st == ST_OK:
-            st = shard_flush(c)
+                bars_before_tick(c, &ticks[k], recv)
+            shard_add(c, &ticks[k], recv)
+        done += chunk
+        accepted[0] = done
+        st = shard_flush(c, interruptible)
         pthread_mutex_unlock(&c.ingest_lock)
         if st != ST_OK:
             return st
-        done += chunk
-        accepted[0] = done
         if interruptible and done < n:
             st = check_signals_with_gil()
             if st != ST_OK:

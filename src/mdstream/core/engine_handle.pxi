@@ -89,7 +89,8 @@ cdef class Core:
             raise EngineStateError("restore() must run before start()")
         if n == 0:
             return
-        cdef Result *src = <Result *>array_data(np.ascontiguousarray(rows), RESULT_DTYPE)
+        rows = np.ascontiguousarray(rows)      # kept alive: src points into it
+        cdef Result *src = <Result *>array_data(rows, RESULT_DTYPE)
         for i in range(n):
             if src[i].tick.seq != self.c.next_seq and not (self.c.next_seq == 0 and i == 0):
                 raise MDStreamError(
@@ -156,13 +157,14 @@ cdef class Core:
         """Sequence and process an array of TICK_DTYPE (its seq and recv_ns are overwritten).
 
         Waits while the workers' channels are full (backpressure). Returns the
-        first sequence number given and the number of ticks taken.
+        number of ticks taken.
         """
         cdef int64_t n = len(ticks)
         cdef int64_t accepted = 0
         cdef int st
         if n == 0:
             return 0
+        ticks = np.ascontiguousarray(ticks)    # kept alive: buf points into it
         cdef Tick *buf = <Tick *>array_data(ticks, TICK_DTYPE)
         cdef int64_t first
         cdef int32_t max_sym = self.c.max_symbols
@@ -263,6 +265,9 @@ cdef class Core:
         return counts
 
 
+# The reader's __dealloc__ leaves the core's log through self.core: the cycle
+# collector must not clear that reference first.
+@cython.no_gc_clear
 cdef class CoreReader:
     """One reader of the result log: a cursor, a symbol filter and a policy."""
     cdef Core core
@@ -409,8 +414,11 @@ cdef class CoreReader:
                 "Consume faster, raise ring_size, or use policy='skip' or 'block'.")
         check_status(st, "Subscription.read")
         rows = np.empty(n, dtype=RESULT_DTYPE)
+        cdef unsigned char *dst
         if n > 0:
-            memcpy(array_data(rows, RESULT_DTYPE), self.buf, <size_t>n * sizeof(Result))
+            dst = array_data(rows, RESULT_DTYPE)
+            with nogil:     # up to ~750 KB: let other threads have the GIL meanwhile
+                memcpy(dst, self.buf, <size_t>n * sizeof(Result))
         gap = None
         if self.rd.gap_pending:
             # Only this reader's own reads touch the gap fields: no lock needed.

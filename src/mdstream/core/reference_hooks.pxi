@@ -14,7 +14,8 @@ def compute_analytics(ticks, double ema_alpha, int32_t n_symbols):
     results = np.empty(n, dtype=RESULT_DTYPE)
     if n == 0:
         return results, 0.0
-    cdef Tick *src = <Tick *>array_data(np.ascontiguousarray(ticks), TICK_DTYPE)
+    ticks = np.ascontiguousarray(ticks)        # kept alive: src points into it
+    cdef Tick *src = <Tick *>array_data(ticks, TICK_DTYPE)
     cdef Result *dst = <Result *>array_data(results, RESULT_DTYPE)
     for i in range(n):
         if src[i].symbol_id < 0 or src[i].symbol_id >= n_symbols:

@@ -145,6 +145,8 @@ cdef void log_advance_visible(ResultLog *log, int64_t upto) noexcept nogil:
         log.last_seq[slot.tick.symbol_id] = log.visible
         log.visible += 1
     pthread_cond_broadcast(&log.readable)
+    if log.gated and log.writers_waiting > 0:
+        pthread_cond_broadcast(&log.writable)   # the write limit follows visible
 
 
 cdef void log_close(ResultLog *log) noexcept nogil:
@@ -275,6 +277,9 @@ cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept no
                 pthread_cond_broadcast(&log.readable)   # wakes the journal writer
             else:
                 log_advance_visible(log, log.head)
+            # Another worker may be waiting for the head to move (s < head + capacity).
+            if log.writers_waiting > 0:
+                pthread_cond_broadcast(&log.writable)
     pthread_mutex_unlock(&log.lock)
     return st
 

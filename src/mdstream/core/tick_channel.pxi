@@ -53,8 +53,11 @@ cdef class TickChannel:
         cdef int64_t deadline = _deadline(timeout)
         cdef int st
         t.seq = value
-        with nogil:
-            st = channel_push(&self.ch, &t, 1, deadline, True, &pushed)
+        # Fast path: room now and the lock free, so no need to give up the GIL.
+        st = channel_try_push(&self.ch, &t, 1)
+        if st == ST_TIMEOUT:
+            with nogil:
+                st = channel_push(&self.ch, &t, 1, deadline, True, &pushed)
         check_status(st, "TickChannel.put")
 
     def get(self, timeout=None) -> int:
@@ -63,8 +66,10 @@ cdef class TickChannel:
         cdef int64_t popped
         cdef int64_t deadline = _deadline(timeout)
         cdef int st
-        with nogil:
-            st = channel_pop(&self.ch, &t, 1, deadline, True, &popped)
+        st = channel_try_pop(&self.ch, &t, 1, &popped)     # fast path, GIL kept
+        if st == ST_TIMEOUT:
+            with nogil:
+                st = channel_pop(&self.ch, &t, 1, deadline, True, &popped)
         check_status(st, "TickChannel.get")
         return t.seq
 
