@@ -548,10 +548,6 @@ print("ok")
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine_handle.pxi CoreReader.__dealloc__ uses self.core after Cython's tp_clear "
-    "set it to None: locks a mutex inside Py_None's type (hang or corruption); needs "
-    "@cython.no_gc_clear"))
 @pytest.mark.timeout(60)
 def test_unclosed_subscription_collected_in_a_cycle(run_snippet):
     """A subscription nobody closed, freed by the cycle collector (as happens
