@@ -543,8 +543,11 @@ def _journal_line(engine, directory: str) -> str:
     durability = engine._journal.config.durability if getattr(engine, "_journal", None) else ""
     if r is None or r.segments == 0:
         return f"journal {directory}: new ({durability} durability)"
-    line = (f"journal {directory}: recovered {r.results:,} results from {r.segments} "
-            f"segment{'s' if r.segments != 1 else ''}, continuing at seq {r.next_seq:,}")
+    oldest = engine._journal.oldest_seq() if getattr(engine, "_journal", None) else None
+    held = "" if oldest is None else f"seq {oldest:,} to {r.next_seq - 1:,} "
+    line = (f"journal {directory}: recovered {held}from {_plural(r.segments, 'segment')} "
+            f"({_plural(r.results, 'result')} replayed into the analytics), continuing at seq "
+            f"{r.next_seq:,}")
     if r.torn_bytes_cut:
         line += f"; cut a torn tail of {r.torn_bytes_cut:,} bytes from {r.torn_file}"
     else:

@@ -186,6 +186,15 @@ def run(fetch: Callable[[], "RemoteStats"], target: str, *, interval: float = 1.
     if once:
         console.print(render(fetch(), target))
         return
+    if not console.is_terminal:
+        # A pipe or a file: frames one after the other (a live region needs a terminal).
+        try:
+            while True:
+                console.print(render(fetch(), target))
+                console.file.flush()
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            return
     with Live(render(fetch(), target), console=console, auto_refresh=False,
               screen=False, transient=False) as live:
         try:
