@@ -331,6 +331,13 @@ class Engine:
         return self._core.ingest(ticks)
 
     @staticmethod
+    def _count(symbol, *columns) -> int:
+        """The number of ticks: the longest of the given columns (scalars count 1)."""
+        lengths = [1 if isinstance(symbol, (str, int, np.integer)) else len(symbol)]
+        lengths += [np.size(c) for c in columns]
+        return max(lengths)
+
+    @staticmethod
     def _column(values, n: int, name: str) -> np.ndarray:
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
         if arr.size == 1 and n > 1:
@@ -358,8 +365,7 @@ class Engine:
         ``size``: numbers; ``ts_ns``: event times in ns since the epoch
         (default: now). Waits while the engine is saturated (backpressure).
         """
-        price = np.asarray(price, dtype=np.float64).reshape(-1)
-        n = price.size
+        n = self._count(symbol, price, size)
         ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
         ticks["symbol_id"] = self._symbol_ids(symbol, n)
         ticks["kind"] = TRADE
@@ -372,8 +378,7 @@ class Engine:
 
     def publish_quotes(self, symbol, bid, ask, bid_size=0.0, ask_size=0.0, ts_ns=None) -> int:
         """Publish best bid/offer updates from arrays (or scalars). Returns the count taken."""
-        bid = np.asarray(bid, dtype=np.float64).reshape(-1)
-        n = bid.size
+        n = self._count(symbol, bid, ask, bid_size, ask_size)
         ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
         ticks["symbol_id"] = self._symbol_ids(symbol, n)
         ticks["kind"] = QUOTE
