@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -22,7 +23,10 @@ import grpc
 import numpy as np
 import pytest
 
+from mdstream import RESULT_DTYPE, _core
 from mdstream.client import Client, RemoteError
+from mdstream.errors import JournalCorruptError
+from mdstream.journal import list_segments
 from mdstream.resume import Reconnect
 
 import grpc_journal_server as gjs
@@ -111,6 +115,39 @@ def server(tmp_path):
         s.stop()
 
 
+JOURNAL_MAGIC = 0x424A444D           # a block header: magic, count, first_seq, record
+HEADER = struct.Struct("<IIqIII")        # size, payload CRC, flags; then the header's CRC
+
+
+def tear_the_tail(directory: Path, rng: random.Random, where: str) -> int:
+    """Append to the newest segment what a kill in the middle of writing the
+    next block leaves (cut inside its header or inside one of its records);
+    returns the bytes appended (0 if the kill itself left a torn tail)."""
+    first, path = list_segments(directory)[-1]
+    scanner = _core.SegmentScanner(str(path), first)
+    try:
+        while scanner.next_block() is not None:
+            pass
+    except JournalCorruptError as exc:
+        assert exc.torn, exc
+        return 0
+    finally:
+        scanner.close()
+    seq, count, size = scanner.expected_seq, 40, RESULT_DTYPE.itemsize
+    rows = REFERENCE[seq:seq + count].copy()
+    rows["seq"] = np.arange(seq, seq + len(rows))
+    payload = rows.tobytes()
+    header = HEADER.pack(JOURNAL_MAGIC, len(rows), seq, size, _core.crc32c(payload), 0)
+    block = header + struct.pack("<I", _core.crc32c(header)) + payload
+    if where == "header":
+        cut = rng.randrange(1, 32)
+    else:
+        cut = 32 + rng.randrange(0, len(rows) - 1) * size + rng.randrange(1, size)
+    with open(path, "ab") as f:
+        f.write(block[:cut])
+    return cut
+
+
 def check_stream(rows: np.ndarray) -> None:
     assert rows["seq"].tolist() == list(range(TOTAL)), "not every seq exactly once"
     gjs.assert_same_analytics(rows, REFERENCE)
@@ -125,6 +162,9 @@ def full_replay(address: str) -> np.ndarray:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("durability", ["write", "fsync"])
 def test_kill_9_during_writes_then_resume_from_the_last_seq(server, durability):
+    """Three kills at random moments; after each, the remains of a block
+    write cut short (inside a header, inside a record) are added to the
+    journal's tail, as a kill in the middle of that write() leaves them."""
     rng = random.Random(durability)
     srv = server(durability=durability, pace=30_000)
     assert srv.start() == 0
@@ -153,8 +193,11 @@ def test_kill_9_during_writes_then_resume_from_the_last_seq(server, durability):
                 killer.join()
             client.close()
         if round_ < kills:
+            torn = tear_the_tail(srv.directory, rng, "header" if round_ == 0 else "record")
             next_seq = srv.start()
             assert last < next_seq < TOTAL      # killed during writes; nothing seen was lost
+            if torn:
+                assert srv.starts[-1][1] == torn    # the restart cut exactly the torn block
     rows = np.concatenate(parts)
     check_stream(rows)
     # The journal after all the kills, read back in full, is the same stream.
