@@ -285,6 +285,13 @@ def test_damaged_journal_block_ends_a_resumed_stream_with_data_loss(tmp_path, ma
         assert rows["seq"].tolist() == list(range(len(rows)))
         assert first <= len(rows) < second
         gjs.assert_same_analytics(rows, ref[:len(rows)])
+    # The per-result stream ends the same way, after the same results.
+    seqs = []
+    with pytest.raises(JournalCorruptError) as info:
+        for message in client.stream_results(from_seq=0):
+            seqs.append(message.seq)
+    assert info.value.code == grpc.StatusCode.DATA_LOSS and info.value.path == str(path)
+    assert seqs == list(range(len(rows)))
 
 
 # -- a large replay does not stall live subscribers ------------------------------------
