@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import logging
 import os
 import signal
@@ -695,7 +696,7 @@ def cmd_serve(args) -> int:
         port = args.metrics_port if which == "metrics" else args.dashboard_port
         return _error(f"cannot serve the {which} on {args.host}:{port}: {exc.strerror or exc}"
                       + (" (pick another port, or 0 for a free one)"
-                         if exc.errno in (98, 48) else ""))
+                         if exc.errno == errno.EADDRINUSE else ""))
 
     started = time.monotonic()
     watcher = _DataEndWatcher(engine, started)

@@ -335,3 +335,18 @@ def test_mistaken_options_are_one_line_errors(capsys, tmp_path):
             cli.main(argv)
         assert info.value.code == 2, argv
         assert "error:" in capsys.readouterr().err
+
+
+def test_an_http_port_in_use_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        for option, what in (("--metrics-port", "metrics"), ("--dashboard-port", "dashboard")):
+            assert cli.main(["serve", "--port", "0", option, str(port)]) == 1
+            captured = capsys.readouterr()
+            assert captured.out == ""
+            assert captured.err == (f"mdstream: error: cannot serve the {what} on 127.0.0.1:{port}: "
+                                    "Address already in use (pick another port, or 0 for a free one)\n")
