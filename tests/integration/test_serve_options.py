@@ -350,3 +350,17 @@ def test_an_http_port_in_use_is_one_line(capsys):
             assert captured.out == ""
             assert captured.err == (f"mdstream: error: cannot serve the {what} on 127.0.0.1:{port}: "
                                     "Address already in use (pick another port, or 0 for a free one)\n")
+
+
+def test_journal_options_make_the_journal_config(tmp_path):
+    args = cli.build_parser().parse_args([
+        "serve", "--journal", str(tmp_path), "--durability", "fsync", "--fsync-interval-ms", "5",
+        "--segment-mb", "0.5", "--retain-mb", "100", "--retain-age", "1h"])
+    config = cli._journal_config(args)
+    assert (config.directory, config.durability, config.fsync_interval_ms) == (str(tmp_path), "fsync", 5)
+    assert (config.segment_bytes, config.retain_bytes, config.retain_age_s) == (1 << 19, 100 << 20, 3600)
+    args = cli.build_parser().parse_args(["serve", "--journal", str(tmp_path), "--retain-age", "90"])
+    config = cli._journal_config(args)
+    assert (config.durability, config.segment_bytes, config.retain_bytes, config.retain_age_s) == (
+        "write", 64 << 20, None, 90)
+    assert cli._journal_config(cli.build_parser().parse_args(["serve"])) is None
