@@ -38,6 +38,8 @@ BENCHMARKS = {
     "grpc8": "ticks/s to 8 gRPC client processes; slowest vs fastest",
     "latency": "feed timestamp to client receipt p50/p99/p999 at fixed rates",
     "memory": "server RSS with 8 subscribers at full rate, and its growth over a run",
+    "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
+    "journal": "ticks/s with the journal at each durability vs none, and replay speed",
 }
 
 

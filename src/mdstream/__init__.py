@@ -15,6 +15,8 @@ from mdstream.errors import (
     ChannelClosedError,
     EngineStateError,
     InvalidArgumentError,
+    JournalCorruptError,
+    JournalError,
     MDStreamError,
     OutOfRangeError,
     SlowConsumerError,
@@ -76,5 +78,7 @@ __all__ = [
     "TimeoutError",
     "TooManySubscribersError",
     "OutOfRangeError",
+    "JournalError",
+    "JournalCorruptError",
     "StreamEnded",
 ]
