@@ -10,6 +10,7 @@ __all__ = ["parse_duration_ns", "format_duration_ns"]
 
 _UNITS_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
              "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
+MAX_DURATION_NS = 366 * 86_400 * 1_000_000_000
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|min|m|h)\s*$")
 
 
@@ -25,6 +26,8 @@ def parse_duration_ns(value: str | int | float) -> int:
         ns = int(round(float(m.group(1)) * _UNITS_NS[m.group(2)]))
     if ns <= 0:
         raise InvalidArgumentError(f"a duration must be > 0, got {value!r}")
+    if ns > MAX_DURATION_NS:
+        raise InvalidArgumentError(f"a duration must be at most 366 days, got {value!r}")
     return ns
 
 

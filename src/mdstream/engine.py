@@ -138,6 +138,9 @@ class Engine:
             feed.bind(self)
         self._subs: dict[int, Subscription] = {}
         self._subs_lock = threading.Lock()
+        #: Since-start latency of subscriptions already closed.
+        self._closed_latency = {"processed_to_sent": _core.LatencyHistogram(),
+                                "age_at_send": _core.LatencyHistogram()}
         self._state = "new"
         self._started_at = 0.0
         self._stopped_at = 0.0
@@ -293,7 +296,10 @@ class Engine:
 
     def _forget(self, sub: Subscription) -> None:
         with self._subs_lock:
-            self._subs.pop(sub.id, None)
+            if self._subs.pop(sub.id, None) is not None:
+                # Keep its latency in the engine's since-start totals.
+                for stage, hist in self._closed_latency.items():
+                    hist.merge(sub.latency(stage, window=False))
 
     def snapshot(self, symbols: Iterable[str] | str | None = None) -> "Snapshot":
         """The newest result of each symbol (last trade, VWAP, volume, quote,
@@ -430,11 +436,13 @@ class Engine:
     def stats(self) -> EngineStats:
         """Counters of the engine and of each open subscription."""
         c = self._core.counters()
-        with self._subs_lock:
-            subs = list(self._subs.values())
         sub_stats = []
-        merged = {"processed_to_sent": [_core.LatencyHistogram(), _core.LatencyHistogram()],
-                  "age_at_send": [_core.LatencyHistogram(), _core.LatencyHistogram()]}
+        merged = {stage: [_core.LatencyHistogram(), _core.LatencyHistogram()]
+                  for stage in self._closed_latency}
+        with self._subs_lock:     # one step: a subscription is either open or closed here
+            subs = list(self._subs.values())
+            for stage, (_, total) in merged.items():
+                total.merge(self._closed_latency[stage])
         for s in subs:
             k = s.counters()
             lat = {}

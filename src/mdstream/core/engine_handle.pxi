@@ -227,7 +227,9 @@ cdef class Core:
         head = self.c.log.visible
         readers = self.c.log.n_readers
         alive = self.c.workers_alive
-        log_closed = self.c.log.closed
+        # Finished: no more results will come and every one is visible (with a
+        # journal, once the journal writer has written the last of them).
+        log_closed = self.c.log.closed and (not self.c.log.gated or self.c.log.gate_done)
         pthread_mutex_unlock(&self.c.log.lock)
         return {
             "ingested": ingested,

@@ -109,6 +109,8 @@ cdef inline int64_t hist_percentile(const Histogram *h, double q) noexcept nogil
     for i in range(HIST_BUCKETS):
         seen += h.counts[i]
         if seen >= rank:
+            if i == HIST_BUCKETS - 1:
+                return h.max_value      # the last bucket holds everything past 2**36 ns
             high = hist_bucket_high(i)
             return high if high < h.max_value else h.max_value
     return h.max_value
