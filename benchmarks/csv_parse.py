@@ -3,7 +3,7 @@
 mdstream: constructing a CSVFeed with prescan (the default), which reads
 every row once with pandas' C parser in chunks, checks every column with
 NumPy and builds the tick arrays the replay publishes: the whole parse, no
-Python per row. Measured on the recorded files in tests/data/real and on a
+Python per row. Measured on the recorded trades in tests/data/real and on a
 synthetic file of 1M trades (200k with --quick) written once to a temp dir.
 
 Baseline: the same file read the way a Python developer would without
@@ -68,10 +68,6 @@ def run(opts, machine):
                                                      "bytes": path.stat().st_size},
                               md, base, "csv module, float() per field (benchmarks/baselines/csv_rows.py)",
                               target="not the engine's bottleneck", machine=machine)
-        quotes = REAL / "tardis_quotes.csv"
-        runs = [mdstream_rows_per_s(quotes) for _ in range(opts.repeat)]
-        yield result_line(NAME, "tardis_quotes", "rows/s", {"file": quotes.name}, runs,
-                          machine=machine)
 
 
 if __name__ == "__main__":

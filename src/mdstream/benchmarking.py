@@ -187,35 +187,9 @@ class CpuClock:
 
 # -- channel -------------------------------------------------------------------
 
-def channel_per_item(n: int, capacity: int = 1024) -> float:
+def _per_item(q, n: int, name: str) -> float:
     """Seconds to move n ints from a Python thread to the main thread through
-    a TickChannel, one put() and one get() per item."""
-    from mdstream._core import TickChannel
-
-    ch = TickChannel(capacity)
-
-    def producer():
-        put = ch.put
-        for i in range(n):
-            put(i)
-
-    t = threading.Thread(target=producer)
-    get = ch.get
-    total = 0
-    t0 = time.perf_counter()
-    t.start()
-    for _ in range(n):
-        total += get()
-    dt = time.perf_counter() - t0
-    t.join()
-    if total != n * (n - 1) // 2:
-        raise AssertionError("TickChannel lost or duplicated items")
-    return dt
-
-
-def queue_per_item(n: int, capacity: int = 1024) -> float:
-    """The same with queue.Queue: the baseline."""
-    q: queue.Queue = queue.Queue(capacity)
+    q, one put() and one get() per item."""
 
     def producer():
         put = q.put
@@ -232,8 +206,20 @@ def queue_per_item(n: int, capacity: int = 1024) -> float:
     dt = time.perf_counter() - t0
     t.join()
     if total != n * (n - 1) // 2:
-        raise AssertionError("queue.Queue lost or duplicated items")
+        raise AssertionError(f"{name} lost or duplicated items")
     return dt
+
+
+def channel_per_item(n: int, capacity: int = 1024) -> float:
+    """Seconds for n items through a TickChannel, one put() and one get() each."""
+    from mdstream._core import TickChannel
+
+    return _per_item(TickChannel(capacity), n, "TickChannel")
+
+
+def queue_per_item(n: int, capacity: int = 1024) -> float:
+    """The same with queue.Queue: the baseline."""
+    return _per_item(queue.Queue(capacity), n, "queue.Queue")
 
 
 def channel_batched(n: int, batch: int = 1024, capacity: int = 65536) -> float:

@@ -95,6 +95,9 @@ JOURNAL_OFFSET_KEY = "mdstream-journal-offset"         # and the byte offset of 
 #: What a resumed stream's replay from the journal may raise mid-stream.
 _REPLAY_ERRORS = tuple(e for e in (JournalError, OutOfRangeError) if e is not None)
 
+#: What _next_batch returns once a stream is over (None means "nothing yet").
+_STREAM_OVER = object()
+
 _POLICIES = {
     pb.POLICY_UNSPECIFIED: "block",
     pb.POLICY_BLOCK: "block",
@@ -321,6 +324,22 @@ class MDStreamServicer:
 
     # -- the RPCs ------------------------------------------------------------
 
+    def _next_batch(self, sub: Subscription, context, timeout: float, max_ticks: int,
+                    linger: float = 0.0):
+        """The subscription's next batch (None on timeout), or _STREAM_OVER once
+        the stream has ended; an error ends the call with its status."""
+        try:
+            return sub.next_batch(timeout=timeout, max_batch=max_ticks, linger=linger)
+        except StreamEnded:
+            return _STREAM_OVER
+        except SubscriptionClosedError:
+            self._ended_by_close(context)
+            return _STREAM_OVER
+        except SlowConsumerError as exc:
+            self._too_slow(context, exc)
+        except _REPLAY_ERRORS as exc:
+            self._replay_failed(context, exc)
+
     def StreamBatches(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
         """Columnar ResultBatch frames, as bytes encoded by the core."""
         params = self._params(request, context)
@@ -333,18 +352,10 @@ class MDStreamServicer:
                     sent.sent(frame)
                     yield frame
             while True:
-                try:
-                    batch = sub.next_batch(timeout=params.heartbeat, max_batch=params.max_ticks,
-                                           linger=params.linger)
-                except StreamEnded:
+                batch = self._next_batch(sub, context, params.heartbeat, params.max_ticks,
+                                         params.linger)
+                if batch is _STREAM_OVER:
                     return
-                except SubscriptionClosedError:
-                    self._ended_by_close(context)
-                    return
-                except SlowConsumerError as exc:
-                    self._too_slow(context, exc)
-                except _REPLAY_ERRORS as exc:
-                    self._replay_failed(context, exc)
                 if batch is None:
                     frame = encoder.heartbeat(self._last_seq(sub), time.time_ns())
                 else:
@@ -373,17 +384,9 @@ class MDStreamServicer:
                 sent.sent_many(messages)
                 yield from messages
             while True:
-                try:
-                    batch = sub.next_batch(timeout=1.0, max_batch=params.max_ticks)
-                except StreamEnded:
+                batch = self._next_batch(sub, context, 1.0, params.max_ticks)
+                if batch is _STREAM_OVER:
                     return
-                except SubscriptionClosedError:
-                    self._ended_by_close(context)
-                    return
-                except SlowConsumerError as exc:
-                    self._too_slow(context, exc)
-                except _REPLAY_ERRORS as exc:
-                    self._replay_failed(context, exc)
                 if batch is None:
                     continue
                 if batch.gap is not None:
