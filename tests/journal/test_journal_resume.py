@@ -130,7 +130,9 @@ def test_snapshot_fence_with_concurrent_writers(tmp_path, journal):
         stop.set()
         for t in threads:
             t.join()
-        seen = collect(everything, engine.stats().results)
+        sub.close()
+        engine.close_ingest()       # everything published is then delivered, and the stream ends
+        seen = np.concatenate([b.rows for b in everything])
     finally:
         engine.stop()
     s = snap.as_of_seq
