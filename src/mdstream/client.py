@@ -344,6 +344,22 @@ class ResultStream(_Stream):
         return msg
 
 
+
+def _bind_methods(client, channel) -> None:
+    """The service's methods on a channel (a grpc or a grpc.aio one: same calls)."""
+    client._stream_batches = channel.unary_stream(
+        SERVICE + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
+        response_deserializer=None)     # frames are decoded by the codec
+    client._stream_results = channel.unary_stream(
+        SERVICE + "StreamResults", request_serializer=pb.SubscribeRequest.SerializeToString,
+        response_deserializer=pb.Result.FromString)
+    client._get_snapshot = channel.unary_unary(
+        SERVICE + "GetSnapshot", request_serializer=pb.SnapshotRequest.SerializeToString,
+        response_deserializer=pb.Snapshot.FromString)
+    client._list_symbols = channel.unary_unary(
+        SERVICE + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
+        response_deserializer=pb.ListSymbolsResponse.FromString)
+
 class Client:
     """A connection to an mdstream server.
 
@@ -377,18 +393,7 @@ class Client:
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
         ], options))
-        self._stream_batches = self._channel.unary_stream(
-            SERVICE + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
-            response_deserializer=None)     # frames are decoded by the codec
-        self._stream_results = self._channel.unary_stream(
-            SERVICE + "StreamResults", request_serializer=pb.SubscribeRequest.SerializeToString,
-            response_deserializer=pb.Result.FromString)
-        self._get_snapshot = self._channel.unary_unary(
-            SERVICE + "GetSnapshot", request_serializer=pb.SnapshotRequest.SerializeToString,
-            response_deserializer=pb.Snapshot.FromString)
-        self._list_symbols = self._channel.unary_unary(
-            SERVICE + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
-            response_deserializer=pb.ListSymbolsResponse.FromString)
+        _bind_methods(self, self._channel)
 
     def __repr__(self) -> str:
         return f"<mdstream.Client {self.target}>"
@@ -607,18 +612,7 @@ class AsyncClient:
         self.timeout = timeout
         self._channel = grpc.aio.insecure_channel(target, options=[
             ("grpc.max_receive_message_length", 64 << 20), *options])
-        self._stream_batches = self._channel.unary_stream(
-            SERVICE + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
-            response_deserializer=None)
-        self._stream_results = self._channel.unary_stream(
-            SERVICE + "StreamResults", request_serializer=pb.SubscribeRequest.SerializeToString,
-            response_deserializer=pb.Result.FromString)
-        self._get_snapshot = self._channel.unary_unary(
-            SERVICE + "GetSnapshot", request_serializer=pb.SnapshotRequest.SerializeToString,
-            response_deserializer=pb.Snapshot.FromString)
-        self._list_symbols = self._channel.unary_unary(
-            SERVICE + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
-            response_deserializer=pb.ListSymbolsResponse.FromString)
+        _bind_methods(self, self._channel)
 
     def __repr__(self) -> str:
         return f"<mdstream.AsyncClient {self.target}>"
