@@ -38,6 +38,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: builds or installs things (the wheel test); still part of `make test`"
     )
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's chromium (installed when missing); part of `make test`"
+    )
 
 
 def pytest_report_header(config):

@@ -52,6 +52,7 @@ def running_dashboard():
     engine.stop()
 
 
+@pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_dashboard_renders_and_its_values_change(chromium, running_dashboard, tmp_path):
     dash, sub = running_dashboard
