@@ -121,13 +121,17 @@ class Engine:
             config = journal if isinstance(journal, JournalConfig) else JournalConfig(journal)
             self._journal = Journal(config, {"ema_alpha": self.ema_alpha,
                                              "bar_intervals_ns": self.bar_intervals_ns})
-            self.symbol_table = SymbolTable(max_symbols, on_new=self._journal.append_symbols,
-                                            existing=self._journal.load_symbols())
-            self._core.enable_journal(str(config.directory), config.segment_bytes,
-                                      _core.DURABILITY[config.durability],
-                                      int(config.fsync_interval_ms * 1e6))
-            #: What the start on an existing journal found (a RecoveryReport).
-            self.recovery = self._journal.recover(self._core)
+            try:
+                self.symbol_table = SymbolTable(max_symbols, on_new=self._journal.append_symbols,
+                                                existing=self._journal.load_symbols())
+                self._core.enable_journal(str(config.directory), config.segment_bytes,
+                                          _core.DURABILITY[config.durability],
+                                          int(config.fsync_interval_ms * 1e6))
+                #: What the start on an existing journal found (a RecoveryReport).
+                self.recovery = self._journal.recover(self._core)
+            except BaseException:
+                self._journal.close()       # release the directory's lock at once
+                raise
         else:
             self.symbol_table = SymbolTable(max_symbols)
         self.feed = feed
