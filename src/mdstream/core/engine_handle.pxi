@@ -209,13 +209,6 @@ cdef class Core:
         keep = present[:n].astype(bool)
         return head, rows[:n][keep], keep
 
-    def oldest_in_memory(self) -> int:
-        """Oldest seq the ring still holds."""
-        pthread_mutex_lock(&self.c.log.lock)
-        oldest = log_oldest(&self.c.log)
-        pthread_mutex_unlock(&self.c.log.lock)
-        return oldest
-
     def counters(self) -> dict:
         """A consistent-enough snapshot of the counters (each read is atomic)."""
         cdef int32_t i

@@ -163,12 +163,6 @@ cdef class LatencyHistogram:
         return hist_bucket_low(i), hist_bucket_high(i)
 
 
-cdef LatencyHistogram hist_copy(const Histogram *h):
-    cdef LatencyHistogram out = LatencyHistogram()
-    memcpy(&out.h, h, sizeof(Histogram))
-    return out
-
-
 cdef LatencyHistogram whist_snapshot(const WindowedHistogram *w, bint window):
     """A copy of the since-start histogram, or of the last seconds' window."""
     cdef LatencyHistogram out = LatencyHistogram()
