@@ -180,6 +180,14 @@ cdef inline int64_t count_matching(ResultLog *log, Reader *rd, int64_t start,
     return k
 
 
+cdef inline void join_at_end(ResultLog *log, Reader *rd) noexcept nogil:
+    """Add a reader at the end of what it may read (lock held, room checked)."""
+    rd.cursor = reader_end(log, rd)
+    rd.matched_base = matching_committed(log, rd)
+    log.readers[log.n_readers] = rd
+    log.n_readers += 1
+
+
 cdef int log_add_reader(ResultLog *log, Reader *rd, int64_t from_seq,
                         int64_t *oldest) noexcept nogil:
     """Register a reader starting at from_seq (-1: at the head, the next result).
@@ -196,15 +204,12 @@ cdef int log_add_reader(ResultLog *log, Reader *rd, int64_t from_seq,
     elif from_seq >= 0 and from_seq < oldest[0]:
         st = ST_OUT_OF_RANGE
     else:
-        rd.cursor = reader_end(log, rd)
-        rd.matched_base = matching_committed(log, rd)
+        join_at_end(log, rd)
         if from_seq >= 0 and from_seq < rd.cursor:
             rd.matched_base -= count_matching(log, rd, from_seq, rd.cursor)
             rd.cursor = from_seq
         elif from_seq > rd.cursor:
             rd.skip_below = from_seq
-        log.readers[log.n_readers] = rd
-        log.n_readers += 1
     pthread_mutex_unlock(&log.lock)
     return st
 
@@ -430,10 +435,7 @@ cdef int64_t log_snapshot(ResultLog *log, const int32_t *symbol_ids, int32_t n,
         if log.n_readers == log.max_readers:
             pthread_mutex_unlock(&log.lock)
             return -1
-        fence_reader.cursor = head
-        fence_reader.matched_base = matching_committed(log, fence_reader)
-        log.readers[log.n_readers] = fence_reader
-        log.n_readers += 1
+        join_at_end(log, fence_reader)      # at head: the stream starts right after the snapshot
     for i in range(n):
         sid = symbol_ids[i]
         seq = log.last_seq[sid]
