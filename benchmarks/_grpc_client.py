@@ -80,7 +80,7 @@ class Window:
 
 
 def run_batches(args, w: Window) -> None:
-    from mdstream.client import Client
+    from mdstream.grpc.client import Client
 
     with Client(args.target) as client:
         stream = client.stream_batches(policy=args.policy, max_ticks_per_frame=args.frame,
@@ -100,7 +100,7 @@ def run_batches(args, w: Window) -> None:
 
 
 def run_results(args, w: Window) -> None:
-    from mdstream.client import Client
+    from mdstream.grpc.client import Client
 
     with Client(args.target) as client:
         stream = client.stream_results(policy=args.policy)

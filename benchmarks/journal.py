@@ -41,7 +41,7 @@ DURABILITIES = ("write", "interval", "fsync")
 _SERVER = """
 import sys
 import mdstream
-from mdstream.server import Server
+from mdstream.grpc.server import Server
 engine = mdstream.Engine(symbols={symbols!r}, journal=sys.argv[1])
 server = Server(engine, "127.0.0.1", 0).start()
 engine.start()
@@ -116,7 +116,7 @@ def replay_inprocess(n: int, directory: Path) -> float:
 
 
 def replay_grpc(n: int, directory: Path) -> float:
-    from mdstream.client import Client
+    from mdstream.grpc.client import Client
 
     proc = subprocess.Popen([sys.executable, "-c", _SERVER.format(symbols=SYMBOLS), str(directory)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -26,8 +26,8 @@ from mdstream.errors import (
     UnknownSymbolError,
 )
 from mdstream.feeds import BadFileError, BadRowError, CSVFeed, CSVFeedError, CSVFormat, Feed, SimulatedFeed
-from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
-from mdstream.subscription import StreamEnded, Subscription
+from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
+from mdstream.engine.subscription import StreamEnded, Subscription
 
 __version__ = "0.1.0"
 
@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # The gRPC client loads grpc and the generated protobuf code: only on first use.
     if name in ("Client", "AsyncClient"):
-        from mdstream import client
+        from mdstream.grpc import client
 
         return getattr(client, name)
     raise AttributeError(f"module 'mdstream' has no attribute {name!r}")

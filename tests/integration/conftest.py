@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from mdstream import Engine, SimulatedFeed
-from mdstream.client import Client
-from mdstream.server import Server
+from mdstream.grpc.client import Client
+from mdstream.grpc.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "proto"

@@ -104,7 +104,7 @@ def _publisher(engine: mdstream.Engine, ticks: np.ndarray, first: int, batch: in
 
 def main(argv=None) -> None:
     from mdstream.journal import JournalConfig
-    from mdstream.server import serve
+    from mdstream.grpc.server import serve
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--journal", required=True)

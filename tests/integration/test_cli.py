@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from mdstream import cli
+from mdstream.cli import app as cli
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from mdstream import cli
+from mdstream.cli import app as cli
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from mdstream import QUOTE, TRADE, Engine
-from mdstream.feeds.csv import CSVFeed
-from mdstream.feeds.csv_errors import BadFileError, BadRowError
+from mdstream.feeds.csv.feed import CSVFeed
+from mdstream.feeds.csv.errors import BadFileError, BadRowError
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 TRADES = REAL / "tardis_trades.csv"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mdstream import SlowConsumerError, UnknownSymbolError
-from mdstream.client import AsyncClient, RemoteError
+from mdstream.grpc.client import AsyncClient, RemoteError
 
 pytestmark = pytest.mark.timeout(60)
 

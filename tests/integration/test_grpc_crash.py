@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 
 from mdstream import RESULT_DTYPE, _core
-from mdstream.client import Client, RemoteError
+from mdstream.grpc.client import Client, RemoteError
 from mdstream.errors import JournalCorruptError
 from mdstream.journal import list_segments
-from mdstream.resume import Reconnect
+from mdstream.grpc.resume import Reconnect
 
 import grpc_journal_server as gjs
 

@@ -6,8 +6,8 @@ import grpc
 import pytest
 
 from mdstream import InvalidArgumentError, TooManySubscribersError, UnknownSymbolError
-from mdstream.client import RemoteError
-from mdstream.server import PortInUseError, Server
+from mdstream.grpc.client import RemoteError
+from mdstream.grpc.server import PortInUseError, Server
 from mdstream.v1 import mdstream_pb2 as pb
 
 pytestmark = pytest.mark.timeout(60)

@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from mdstream.client import Client, RemoteError
+from mdstream.grpc.client import Client, RemoteError
 
 pytestmark = pytest.mark.timeout(60)
 
 CLIENT = textwrap.dedent("""
     import sys, time
-    from mdstream.client import Client
+    from mdstream.grpc.client import Client
     client = Client(sys.argv[1])
     stream = client.stream_batches(heartbeat_interval=0.05, heartbeats=True)
     next(iter(stream))
@@ -90,7 +90,7 @@ def test_client_close_ends_its_streams(make_server, helpers):
 def test_shutdown_under_load(helpers, no_thread_leak):
     """Clients streaming at full speed; stop() ends every stream with a status,
     returns in bounded time, joins its threads and releases the port."""
-    from mdstream.server import Server
+    from mdstream.grpc.server import Server
 
     engine = helpers.finite_engine(0)           # endless, as fast as possible
     server = Server(engine, "127.0.0.1", 0).start()

@@ -20,10 +20,10 @@ import pytest
 
 import mdstream
 from mdstream import OutOfRangeError, _codec
-from mdstream.client import RemoteError
+from mdstream.grpc.client import RemoteError
 from mdstream.errors import JournalCorruptError
 from mdstream.journal import JournalConfig, list_segments
-from mdstream.resume import Reconnect, ReconnectError, ResumingBatchStream, ResumingResultStream
+from mdstream.grpc.resume import Reconnect, ReconnectError, ResumingBatchStream, ResumingResultStream
 from mdstream.v1 import mdstream_pb2 as pb
 
 import grpc_journal_server as gjs
@@ -530,7 +530,7 @@ def test_reconnect_settings_are_checked():
 def test_async_client_snapshot_first(make_server):
     import asyncio
 
-    from mdstream.client import AsyncClient
+    from mdstream.grpc.client import AsyncClient
 
     engine = mdstream.Engine(symbols=SYMBOLS)
     server = make_server(engine, start_engine=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mdstream.server_stats import RateTracker, SendCounters, read_stats
+from mdstream.grpc.stats import RateTracker, SendCounters, read_stats
 from mdstream.v1 import mdstream_pb2 as pb
 
 pytestmark = pytest.mark.timeout(60)

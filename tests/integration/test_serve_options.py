@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mdstream import cli
-from mdstream.client import Client
+from mdstream.cli import app as cli
+from mdstream.grpc.client import Client
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 import mdstream
-from mdstream.dashboard import Dashboard
+from mdstream.observe.dashboard import Dashboard
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import mdstream
-from mdstream.metrics import start_metrics_server
+from mdstream.observe.metrics import start_metrics_server
 
 
 def scrape(port: int) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.csv_format import PRESETS, CSVFormat, FormatMismatch, resolve_format
+from mdstream.feeds.csv.format import PRESETS, CSVFormat, FormatMismatch, resolve_format
 
 TARDIS_TRADES = ["exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount"]
 TARDIS_QUOTES = ["exchange", "symbol", "timestamp", "local_timestamp", "ask_amount", "ask_price",

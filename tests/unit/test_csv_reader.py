@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from mdstream import QUOTE, TRADE, TICK_DTYPE
-from mdstream.feeds.csv_errors import BadFileError, BadRowError
-from mdstream.feeds.csv_reader import CSVFileReader, ReadStats
+from mdstream.feeds.csv.errors import BadFileError, BadRowError
+from mdstream.feeds.csv.reader import CSVFileReader, ReadStats
 from mdstream.feeds.symbol_index import SymbolIndex
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mdstream.feeds.csv_errors import BadRowError
-from mdstream.feeds.csv_reader import CSVFileReader, ReadStats
+from mdstream.feeds.csv.errors import BadRowError
+from mdstream.feeds.csv.reader import CSVFileReader, ReadStats
 from mdstream.feeds.symbol_index import SymbolIndex
 
 HEADER = "ts,sym,px,qty\n"

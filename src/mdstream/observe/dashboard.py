@@ -32,7 +32,7 @@ class Dashboard:
 
     def __init__(self, engine: "Engine", port: int = 0, host: str = "127.0.0.1"):
         self.engine = engine
-        self._page = resources.files("mdstream.web").joinpath("dashboard.html").read_bytes()
+        self._page = resources.files("mdstream.observe.web").joinpath("dashboard.html").read_bytes()
         self._lock = threading.Lock()
         self._series: deque = deque(maxlen=HISTORY_S)
         self._prices: dict[str, deque] = {}

@@ -7,7 +7,7 @@ serializer), so the server makes no Python object per tick for StreamBatches
 and one ``bytes`` per tick (what grpcio sends) for StreamResults.
 
     from mdstream import Engine, SimulatedFeed
-    from mdstream.server import Server
+    from mdstream.grpc.server import Server
 
     engine = Engine(feed=SimulatedFeed(symbols=["AAPL", "MSFT"]))
     with Server(engine, "127.0.0.1", 0) as server:     # port 0: a free port
@@ -50,8 +50,8 @@ from mdstream.errors import (
     TooManySubscribersError,
     UnknownSymbolError,
 )
-from mdstream.server_stats import RateTracker, SendCounters, stats_message
-from mdstream.subscription import StreamEnded, Subscription
+from mdstream.grpc.stats import RateTracker, SendCounters, stats_message
+from mdstream.engine.subscription import StreamEnded, Subscription
 from mdstream.v1 import mdstream_pb2 as pb
 
 try:  # present once the engine supports resuming (from_seq)
@@ -73,7 +73,7 @@ __all__ = [
     "MAX_FRAME_TICKS",
 ]
 
-log = logging.getLogger("mdstream.server")
+log = logging.getLogger("mdstream.grpc.server")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MDStream"].full_name      # "mdstream.v1.MDStream"
 #: The original Go project's service: StreamResults only, same messages on the wire.

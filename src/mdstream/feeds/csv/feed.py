@@ -11,9 +11,9 @@ import numpy as np
 
 from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
-from mdstream.feeds.csv_errors import BadFileError, BadRowError
-from mdstream.feeds.csv_format import CSVFormat
-from mdstream.feeds.csv_reader import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, CSVFileReader, ReadStats
+from mdstream.feeds.csv.errors import BadFileError, BadRowError
+from mdstream.feeds.csv.format import CSVFormat
+from mdstream.feeds.csv.reader import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, CSVFileReader, ReadStats
 from mdstream.feeds.merge import merge_by_time
 from mdstream.feeds.pacing import Pacer
 from mdstream.feeds.symbol_index import SymbolIndex
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CSVFeed"]
 
-log = logging.getLogger("mdstream.feeds.csv")
+log = logging.getLogger("mdstream.feeds.csv.feed")
 
 _MIN_LOOP_PERIOD_NS = 1_000_000
 
@@ -44,7 +44,7 @@ class CSVFeed(Feed):
         A file or a list of files.
     preset:
         The file format: ``"tardis-trades"``, ``"tardis-quotes"``, ``"truefx"``
-        (see ``mdstream.feeds.csv_format.PRESETS``) or a CSVFormat; None (the
+        (see ``mdstream.feeds.csv.format.PRESETS``) or a CSVFormat; None (the
         default) detects it from the header: a preset's exact header selects
         it, otherwise columns are recognised by common names (timestamp/ts/
         time, symbol/ticker, price/px, size/amount/qty, bid/bid_price,

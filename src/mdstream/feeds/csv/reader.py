@@ -36,8 +36,8 @@ import numpy as np
 from mdstream._core import TICK_DTYPE
 from mdstream.batch import QUOTE, TRADE
 from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.csv_errors import BadFileError, BadRowError
-from mdstream.feeds.csv_format import TRADES, CSVFormat, FormatMismatch, resolve_format
+from mdstream.feeds.csv.errors import BadFileError, BadRowError
+from mdstream.feeds.csv.format import TRADES, CSVFormat, FormatMismatch, resolve_format
 from mdstream.feeds.symbol_index import INVALID, MISSING, UNKNOWN, SymbolIndex
 from mdstream.feeds.timestamps import epoch_to_ns, epoch_unit_band, epoch_unit_of, iso_to_ns
 

@@ -160,7 +160,7 @@ def _feed(text: str) -> FeedSpec:
 
 
 def _csv_presets() -> list[str]:
-    from mdstream.feeds.csv_format import PRESETS
+    from mdstream.feeds.csv.format import PRESETS
     return sorted(PRESETS)
 
 
@@ -645,7 +645,7 @@ class _DataEndWatcher:
 def cmd_serve(args) -> int:
     """mdstream serve: engine + gRPC server until Ctrl-C / SIGTERM."""
     from mdstream.errors import MDStreamError
-    from mdstream.server import PortInUseError, serve
+    from mdstream.grpc.server import PortInUseError, serve
 
     # Warnings of the library (a torn journal tail cut, bad rows skipped) as
     # one line each, like the command's own messages.
@@ -676,14 +676,14 @@ def cmd_serve(args) -> int:
         # Bind the HTTP endpoints before anything starts, so a port in use
         # is an error at once.
         if args.metrics_port is not None:
-            from mdstream.metrics import start_metrics_server
+            from mdstream.observe.metrics import start_metrics_server
 
             http, _thread = start_metrics_server(engine, args.metrics_port, args.host,
                                                  extra=server_families)
             closers.append(lambda: (http.shutdown(), http.server_close()))
             holder["metrics"] = (f"http://{_url_host(args.host)}:{http.server_port}/metrics")
         if args.dashboard_port is not None:
-            from mdstream.dashboard import Dashboard
+            from mdstream.observe.dashboard import Dashboard
 
             dashboard = Dashboard(engine, args.dashboard_port, args.host).start()
             closers.append(dashboard.stop)
@@ -754,9 +754,9 @@ def _stop_quietly(engine) -> None:
 
 def cmd_stats(args) -> int:
     """mdstream stats: the live terminal view of a server's statistics."""
-    from mdstream.client import Client, RemoteError
+    from mdstream.grpc.client import Client, RemoteError
     from mdstream.errors import MDStreamError
-    from mdstream.stats_view import run
+    from mdstream.observe.stats_view import run
 
     from rich.console import Console
 
@@ -786,7 +786,7 @@ def cmd_stats(args) -> int:
 
 def cmd_subscribe(args) -> int:
     """mdstream subscribe: print the results of a server's stream."""
-    from mdstream.client import Client, RemoteError
+    from mdstream.grpc.client import Client, RemoteError
     from mdstream.errors import MDStreamError
 
     _sigterm_as_interrupt()
@@ -876,9 +876,9 @@ def cmd_subscribe(args) -> int:
 
 def cmd_demo(args) -> int:
     """mdstream demo: engine + server + in-process gRPC client, live output."""
-    from mdstream.client import Client
+    from mdstream.grpc.client import Client
     from mdstream.errors import MDStreamError
-    from mdstream.server import PortInUseError, Server
+    from mdstream.grpc.server import PortInUseError, Server
 
     _sigterm_as_interrupt()
     try:

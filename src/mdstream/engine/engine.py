@@ -14,12 +14,12 @@ from mdstream import _core
 from mdstream.batch import QUOTE, TRADE, ResultBatch
 from mdstream.durations import parse_duration_ns
 from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
-from mdstream.catchup import JournalCatchUp
+from mdstream.engine.catchup import JournalCatchUp
 from mdstream.feeds.base import Feed
 from mdstream.journal import Journal, JournalConfig
-from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
-from mdstream.subscription import Subscription
-from mdstream.symbols import SymbolTable
+from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
+from mdstream.engine.subscription import Subscription
+from mdstream.engine.symbols import SymbolTable
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
 

@@ -8,7 +8,7 @@ hot path takes no lock. Closed streams are folded into per-RPC totals.
 ``stats_message`` builds the ``mdstream.v1.Stats`` message from
 ``engine.stats()`` and those counters; ``read_stats`` turns one back into
 typed objects (:class:`RemoteStats`, whose ``engine`` is an
-:class:`mdstream.stats.EngineStats`), which ``Client.get_stats()`` returns.
+:class:`mdstream.engine.stats.EngineStats`), which ``Client.get_stats()`` returns.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from mdstream.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
+from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class SendCounters:
 
     def metric_families(self):
         """Prometheus metric families of these counters (for
-        ``mdstream.metrics.start_metrics_server(..., extra=...)``)."""
+        ``mdstream.observe.metrics.start_metrics_server(..., extra=...)``)."""
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         totals = self.totals()

@@ -1,7 +1,7 @@
 """The live terminal view of a server's statistics (``mdstream stats``).
 
 Built with the rich library from what GetStats returns (a
-:class:`mdstream.server_stats.RemoteStats`): throughput, latency percentiles
+:class:`mdstream.grpc.stats.RemoteStats`): throughput, latency percentiles
 per stage, the subscribers with their lag, and the engine's and journal's
 state. ``render`` makes one frame; ``run`` refreshes it in place every
 ``interval`` seconds, or prints it once.
@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from mdstream.server_stats import RemoteStats
+    from mdstream.grpc.stats import RemoteStats
 
 __all__ = ["render", "run", "format_ns", "format_bytes", "format_count"]
 

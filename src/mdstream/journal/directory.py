@@ -22,96 +22,23 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from mdstream import _core
-from mdstream.errors import InvalidArgumentError, JournalCorruptError, JournalError, OutOfRangeError
+from mdstream.errors import JournalCorruptError, JournalError, OutOfRangeError
+from mdstream.journal.config import JournalConfig, RecoveryReport
+from mdstream.journal.layout import (
+    FORMAT_VERSION,
+    list_segments,
+    list_states,
+)
 
-__all__ = ["JournalConfig", "Journal", "RecoveryReport", "crc32c_reference"]
+__all__ = ["Journal"]
 
 log = logging.getLogger("mdstream.journal")
-
-SEGMENT_SUFFIX = ".mdj"
-STATE_SUFFIX = ".mds"
-FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class JournalConfig:
-    """How an engine journals its results.
-
-    durability:
-        ``"write"``: each block is handed to the operating system as it is
-        written; everything survives a crash of the process (kill -9), a power
-        loss or kernel crash may lose what the OS had not yet written out.
-        ``"interval"``: also fsync() every ``fsync_interval_ms``; a power loss
-        loses at most about that much. ``"fsync"``: fsync() every block before
-        any subscriber sees it; nothing a subscriber saw is lost to a power
-        loss (slowest).
-    segment_bytes:
-        A segment file is closed and a new one started past this size.
-    retain_bytes, retain_age_s:
-        Delete the oldest whole segments while the journal is larger than
-        retain_bytes, or when their last write is older than retain_age_s
-        (None: keep). The active segment is never deleted.
-    """
-
-    directory: str | os.PathLike
-    durability: str = "write"
-    fsync_interval_ms: float = 100.0
-    segment_bytes: int = 64 << 20
-    retain_bytes: int | None = None
-    retain_age_s: float | None = None
-
-    def __post_init__(self):
-        if self.durability not in _core.DURABILITY:
-            raise InvalidArgumentError(
-                f"unknown durability {self.durability!r}: choose one of {', '.join(_core.DURABILITY)}")
-        if self.fsync_interval_ms <= 0:
-            raise InvalidArgumentError(f"fsync_interval_ms must be > 0, got {self.fsync_interval_ms}")
-        if self.segment_bytes < 1 << 16:
-            raise InvalidArgumentError(f"segment_bytes must be >= 65536, got {self.segment_bytes}")
-        if self.retain_bytes is not None and self.retain_bytes <= 0:
-            raise InvalidArgumentError("retain_bytes must be > 0 or None")
-        if self.retain_age_s is not None and self.retain_age_s <= 0:
-            raise InvalidArgumentError("retain_age_s must be > 0 or None")
-
-
-@dataclass(frozen=True)
-class RecoveryReport:
-    """What a start on an existing journal found."""
-
-    segments: int
-    results: int                 # results replayed into the analytics state
-    next_seq: int                # where the sequence continues
-    torn_bytes_cut: int          # bytes of a torn tail that were cut off
-    torn_file: str | None
-
-
-def segment_path(directory: Path, first_seq: int) -> Path:
-    return directory / f"{first_seq:020d}{SEGMENT_SUFFIX}"
-
-
-def list_segments(directory: Path) -> list[tuple[int, Path]]:
-    """(first_seq, path) of every segment, oldest first."""
-    out = []
-    for p in directory.iterdir():
-        if p.suffix == SEGMENT_SUFFIX and p.stem.isdigit():
-            out.append((int(p.stem), p))
-    return sorted(out)
-
-
-def list_states(directory: Path) -> list[tuple[int, Path]]:
-    """(seq, path) of every state file, oldest first."""
-    out = []
-    for p in directory.iterdir():
-        if p.suffix == STATE_SUFFIX and p.stem.startswith("state-") and p.stem[6:].isdigit():
-            out.append((int(p.stem[6:]), p))
-    return sorted(out)
 
 
 class Journal:
@@ -335,13 +262,3 @@ class Journal:
     def close(self) -> None:
         self._symbols_file.close()
         self._lock_file.close()
-
-
-def crc32c_reference(data: bytes) -> int:
-    """CRC-32C, bit by bit: the plain reference the core's version is tested against."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF

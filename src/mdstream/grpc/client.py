@@ -425,14 +425,14 @@ class Client:
         after that many seconds (DEADLINE_EXCEEDED). Errors in the request
         are raised at the first next().
 
-        ``resume=True`` (or an mdstream.resume.Reconnect): the stream
+        ``resume=True`` (or an mdstream.grpc.resume.Reconnect): the stream
         reconnects by itself when the connection drops or the server
         restarts, resumes from the last sequence number it received, never
         yields a duplicate and reports what it could not get back as a gap
-        (a ResumingBatchStream; see mdstream.resume).
+        (a ResumingBatchStream; see mdstream.grpc.resume).
         """
         if resume:
-            from mdstream.resume import Reconnect, ResumingBatchStream
+            from mdstream.grpc.resume import Reconnect, ResumingBatchStream
 
             if timeout is not None:
                 raise InvalidArgumentError("timeout cannot be combined with resume")
@@ -453,7 +453,7 @@ class Client:
         ``snapshot`` with their ``as_of_seq``.
         """
         if resume:
-            from mdstream.resume import Reconnect, ResumingResultStream
+            from mdstream.grpc.resume import Reconnect, ResumingResultStream
 
             if timeout is not None:
                 raise InvalidArgumentError("timeout cannot be combined with resume")
@@ -487,10 +487,10 @@ class Client:
         return _symbol_names(resp)
 
     def get_stats(self):
-        """The server's statistics (GetStats): a mdstream.server_stats.RemoteStats,
+        """The server's statistics (GetStats): a mdstream.grpc.stats.RemoteStats,
         whose ``engine`` is the engine's EngineStats, with recent and average
         rates, the journal, and what each stream of the server has sent."""
-        from mdstream.server_stats import read_stats
+        from mdstream.grpc.stats import read_stats
 
         call = self._channel.unary_unary(
             SERVICE + "GetStats", request_serializer=pb.StatsRequest.SerializeToString,
@@ -597,7 +597,7 @@ class AsyncResultStream(_AsyncStream):
 class AsyncClient:
     """The Client for asyncio programs: the same calls, awaited.
 
-        async with mdstream.client.AsyncClient("127.0.0.1:50051") as client:
+        async with mdstream.grpc.client.AsyncClient("127.0.0.1:50051") as client:
             async for batch in client.stream_batches(["AAPL"]):
                 ...
 

@@ -1,0 +1,7 @@
+"""Replay of recorded trades and quotes from CSV files."""
+
+from mdstream.feeds.csv.errors import BadFileError, BadRowError, CSVFeedError
+from mdstream.feeds.csv.feed import CSVFeed
+from mdstream.feeds.csv.format import PRESETS, CSVFormat
+
+__all__ = ["CSVFeed", "CSVFormat", "PRESETS", "CSVFeedError", "BadFileError", "BadRowError"]

@@ -1,0 +1,2 @@
+"""Watching an engine run: Prometheus metrics, the live dashboard and the
+terminal stats view."""
