@@ -9,8 +9,8 @@
 """
 
 from mdstream._core import RESULT_DTYPE, TICK_DTYPE, LatencyHistogram
-from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch
-from mdstream.engine import Engine, Quote, Snapshot, Trade
+from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch, Snapshot
+from mdstream.engine import Engine, Quote, Trade
 from mdstream.errors import (
     ChannelClosedError,
     EngineStateError,

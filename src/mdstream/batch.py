@@ -9,7 +9,7 @@ import numpy as np
 
 from mdstream._core import KIND_BAR_VALUE, KIND_QUOTE_VALUE, KIND_TRADE_VALUE, RESULT_DTYPE
 
-__all__ = ["ResultBatch", "Gap", "Record", "TRADE", "QUOTE", "BAR", "KIND_NAMES"]
+__all__ = ["ResultBatch", "Snapshot", "Gap", "Record", "TRADE", "QUOTE", "BAR", "KIND_NAMES"]
 
 TRADE = KIND_TRADE_VALUE
 QUOTE = KIND_QUOTE_VALUE
@@ -121,3 +121,12 @@ class ResultBatch:
                    int(x["interval_ns"]))
             for x in self.rows
         ]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest result of each symbol as of sequence number ``as_of_seq``
+    (-1: nothing yet). ``results`` holds one row per symbol that has one."""
+
+    as_of_seq: int
+    results: ResultBatch

@@ -244,7 +244,7 @@ def engine_ticks_per_s(workers: int, duration: float, n_symbols: int = 8,
 
     feed = mdstream.SimulatedFeed(symbols=[f"SYM{i}" for i in range(n_symbols)], rate=0, seed=7)
     engine = mdstream.Engine(feed=feed, workers=workers, ring_size=ring_size)
-    sub = engine.subscribe(policy="block", max_batch=max_batch)
+    sub = engine.subscribe(policy="block", max_ticks_per_frame=max_batch)
     engine.start()
     try:
         end = time.perf_counter() + warmup

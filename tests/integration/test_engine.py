@@ -182,7 +182,7 @@ def test_simulated_feed_every_tick_once_with_reference_analytics(workers):
     n, seed, symbols = 20_000, 11 + workers, SYMBOLS[:4]
     feed = SimulatedFeed(symbols=symbols, rate=0, seed=seed, count=n)
     engine = Engine(feed=feed, workers=workers, symbols=["TSLA"])
-    every = engine.subscribe(policy="block", max_batch=1000)
+    every = engine.subscribe(policy="block", max_ticks_per_frame=1000)
     one = engine.subscribe(symbols=["MSFT"], policy="block")
     two = engine.subscribe(symbols=["AAPL", "TSLA", "GOOG"], policy="block")
     subs = [Collector(s) for s in (every, one, two)]
@@ -218,7 +218,7 @@ def test_published_ticks_every_tick_once_with_reference_analytics(workers):
     ticks = random_ticks(n, len(SYMBOLS), seed=workers)
     engine = Engine(workers=workers, symbols=SYMBOLS)
     every = engine.subscribe()
-    filtered = engine.subscribe(symbols=["GOOG", "AAPL"], max_batch=7)
+    filtered = engine.subscribe(symbols=["GOOG", "AAPL"], max_ticks_per_frame=7)
     with engine:
         collectors = [Collector(every), Collector(filtered)]
         for c in collectors:
@@ -338,7 +338,7 @@ def test_skip_accounting_with_a_slow_concurrent_reader(filtered):
     match = (ticks["symbol_id"] != 2) if filtered else np.ones(len(ticks), bool)
     engine = Engine(workers=1, symbols=names, ring_size=64)
     sub = engine.subscribe(symbols=["AAPL", "MSFT"] if filtered else None, policy="skip",
-                           max_batch=16)
+                           max_ticks_per_frame=16)
     batches = []
 
     def slow_reader():
@@ -667,8 +667,8 @@ def test_invalid_policy_and_arguments():
         engine.subscribe(policy="drop-oldest")
     with pytest.raises(mdstream.InvalidArgumentError):
         engine.subscribe(symbols=[])
-    with pytest.raises(mdstream.InvalidArgumentError, match="max_batch"):
-        engine.subscribe(max_batch=0)
+    with pytest.raises(mdstream.InvalidArgumentError, match="max_ticks_per_frame"):
+        engine.subscribe(max_ticks_per_frame=0)
     with pytest.raises(mdstream.InvalidArgumentError, match="ring_size"):
         Engine(ring_size=100)
     with pytest.raises(mdstream.InvalidArgumentError, match="workers"):

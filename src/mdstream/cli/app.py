@@ -540,14 +540,12 @@ def _make_engine(args):
 
 def _journal_line(engine, directory: str) -> str:
     """What the start found in the journal directory."""
-    r = engine.recovery
-    durability = engine._journal.config.durability if getattr(engine, "_journal", None) else ""
-    if r is None or r.segments == 0:
-        return f"journal {directory}: new ({durability} durability)"
-    oldest = engine._journal.oldest_seq() if getattr(engine, "_journal", None) else None
-    held = "" if oldest is None else f"seq {oldest:,} to {r.next_seq - 1:,} "
-    line = (f"journal {directory}: recovered {held}from {_plural(r.segments, 'segment')} "
-            f"({_plural(r.results, 'result')} replayed into the analytics), continuing at seq "
+    r = engine.stats().journal
+    if r.recovered_segments == 0:
+        return f"journal {directory}: new ({r.durability} durability)"
+    held = "" if r.oldest_seq is None else f"seq {r.oldest_seq:,} to {r.next_seq - 1:,} "
+    line = (f"journal {directory}: recovered {held}from {_plural(r.recovered_segments, 'segment')} "
+            f"({_plural(r.recovered_results, 'result')} replayed into the analytics), continuing at seq "
             f"{r.next_seq:,}")
     if r.torn_bytes_cut:
         line += f"; cut a torn tail of {r.torn_bytes_cut:,} bytes from {r.torn_file}"

@@ -5,26 +5,30 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+import warnings
 from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
 from mdstream import _core
-from mdstream.batch import QUOTE, TRADE, ResultBatch
+from mdstream.batch import QUOTE, TRADE, ResultBatch, Snapshot
 from mdstream.durations import parse_duration_ns
 from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
 from mdstream.engine.catchup import JournalCatchUp
 from mdstream.feeds.base import Feed
 from mdstream.journal import Journal, JournalConfig
-from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
+from mdstream.request import DEFAULT_TICKS_PER_FRAME, StreamRequest
+from mdstream.engine.stats import (
+    EngineStats,
+    JournalStats,
+    Percentiles,
+    StageLatency,
+    SubscriptionStats,
+)
 from mdstream.engine.subscription import Subscription
 from mdstream.engine.symbols import SymbolTable
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
-
-POLICIES = tuple(_core.POLICIES)
-
 
 class Trade(NamedTuple):
     """A trade to publish: ``Trade("AAPL", 150.0, 10)``. ts_ns defaults to now."""
@@ -44,15 +48,6 @@ class Quote(NamedTuple):
     bid_size: float = 0.0
     ask_size: float = 0.0
     ts_ns: int | None = None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The newest result of each symbol as of sequence number ``as_of_seq``
-    (-1: nothing yet). ``results`` holds one row per symbol that has one."""
-
-    as_of_seq: int
-    results: ResultBatch
 
 
 class Engine:
@@ -241,40 +236,48 @@ class Engine:
     # -- subscriptions -----------------------------------------------------
 
     def subscribe(self, symbols: Iterable[str] | str | None = None, policy: str = "block",
-                  max_batch: int = 4096, from_seq: int | None = None,
-                  snapshot: bool = False) -> Subscription:
+                  max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME, from_seq: int | None = None,
+                  snapshot: bool = False, *, max_wait: float = 0.0,
+                  max_batch: int | None = None) -> Subscription:
         """Subscribe to results from now on (or from ``from_seq``).
 
         ``symbols``: names to receive (None: all, including symbols added
-        later). ``policy`` says what happens if the subscription falls a whole
-        ring behind: 'block' (the engine waits for it), 'skip' (jump ahead,
-        with a Gap notice on the next batch) or 'disconnect' (SlowConsumerError).
-        Subscribe before start() to receive every result from the first.
+        later; "AAPL,MSFT" is two). ``policy`` says what happens if the
+        subscription falls a whole ring behind: 'block' (the engine waits for
+        it), 'skip' (jump ahead, with a Gap notice on the next batch) or
+        'disconnect' (SlowConsumerError). Subscribe before start() to receive
+        every result from the first. ``max_ticks_per_frame`` caps a batch;
+        ``max_wait`` (seconds) lets a batch wait that long after its first
+        result to fill up.
 
         ``from_seq``: start at this sequence number: one the ring still holds
         is replayed from memory, one beyond the newest is waited for, an older
         one raises OutOfRangeError (with ``.oldest``). ``snapshot=True``: the
         subscription's ``snapshot`` holds the newest result of each symbol,
         and the stream starts exactly at the next sequence number after it.
+
+        Raises InvalidArgumentError (see StreamRequest), UnknownSymbolError,
+        EngineStateError once stopped, TooManySubscribersError.
+        ``max_batch`` is the former name of ``max_ticks_per_frame``.
         """
-        if policy not in _core.POLICIES:
-            raise InvalidArgumentError(
-                f"unknown policy {policy!r}: choose one of {', '.join(POLICIES)}")
+        if max_batch is not None:
+            warnings.warn("Engine.subscribe(max_batch=...) is now max_ticks_per_frame=...",
+                          DeprecationWarning, stacklevel=2)
+            max_ticks_per_frame = max_batch
+        return self.open(StreamRequest(symbols, policy, max_ticks_per_frame, max_wait,
+                                       from_seq=from_seq, snapshot=snapshot))
+
+    def open(self, request: StreamRequest) -> Subscription:
+        """Open a subscription for a validated request (what subscribe() and
+        the gRPC servicer both call)."""
         if self._state == "stopped":
             raise EngineStateError("the engine is stopped; subscribe before or while it runs")
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        names = None
-        ids = None
-        if symbols is not None:
-            names = list(dict.fromkeys(symbols))
-            if not names:
-                raise InvalidArgumentError("symbols is empty: pass None to receive every symbol")
-            ids = self.symbol_table.ids(names)
-        if from_seq is not None and (from_seq < 0 or snapshot):
-            raise InvalidArgumentError(
-                "from_seq must be >= 0, and cannot be combined with snapshot=True")
-        code = _core.POLICIES[policy]
+        names = None if request.symbols is None else list(request.symbols)
+        ids = None if names is None else self.symbol_table.ids(names)
+        from_seq = request.from_seq
+        snapshot = request.snapshot
+        max_batch = request.max_ticks_per_frame
+        code = _core.POLICIES[request.policy]
         catchup = None
         try:
             reader = self._core.reader(code, ids, max_batch, -1 if from_seq is None else from_seq,
@@ -292,7 +295,7 @@ class Engine:
             snap_ids = ids if ids is not None else list(range(len(self.symbol_table)))
             head, rows, _ = reader.snapshot_and_register(snap_ids)
             first = Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
-        sub = Subscription(reader, self.symbol_table.names, names, policy, self._forget, catchup)
+        sub = Subscription(reader, self.symbol_table.names, request, self._forget, catchup)
         sub.snapshot = first
         with self._subs_lock:
             self._subs[sub.id] = sub
@@ -483,7 +486,27 @@ class Engine:
             bad_rows=getattr(self.feed, "bad_rows", 0),
             subscriptions=sub_stats,
             latency=latency,
+            journal=self._journal_stats(),
         )
+
+    def _journal_stats(self) -> JournalStats | None:
+        status = self._core.journal_status()
+        if self._journal is None or status is None:
+            return None
+        try:
+            oldest = self._journal.oldest_seq()
+        except OSError:             # the directory is gone: the writer's error says more
+            oldest = None
+        r = self.recovery
+        return JournalStats(
+            directory=str(self._journal.config.directory),
+            durability=self._journal.config.durability,
+            written_seq=status["written_seq"], oldest_seq=oldest, bytes=status["bytes"],
+            fsyncs=status["fsyncs"], state_files=status.get("state_files", 0),
+            error=str(status.get("error") or ""),
+            recovered_segments=r.segments if r else 0, recovered_results=r.results if r else 0,
+            next_seq=r.next_seq if r else 0, torn_bytes_cut=r.torn_bytes_cut if r else 0,
+            torn_file=r.torn_file if r else None)
 
 
 class _RetentionThread:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["EngineStats", "SubscriptionStats", "Percentiles", "StageLatency"]
+__all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,25 @@ class SubscriptionStats:
 
 
 @dataclass(frozen=True)
+class JournalStats:
+    """The journal of an engine: where it is, what was written, what a start recovered."""
+
+    directory: str
+    durability: str             # "write", "interval" or "fsync"
+    written_seq: int            # every result with seq below this is in the journal
+    oldest_seq: int | None      # the oldest seq a subscription can resume from (None: none yet)
+    bytes: int                  # bytes written since the engine started
+    fsyncs: int                 # fsync() calls since the engine started
+    state_files: int            # analytics state files written since the engine started
+    error: str                  # the writer's error; "" while all is well
+    recovered_segments: int     # what the start on an existing journal found (0: a new journal)
+    recovered_results: int      # results replayed to rebuild the analytics
+    next_seq: int               # where the sequence continued after the start
+    torn_bytes_cut: int         # bytes of a torn tail (a crash mid-write) cut off
+    torn_file: str | None
+
+
+@dataclass(frozen=True)
 class EngineStats:
     running: bool
     finished: bool              # the feed ended and every tick was processed
@@ -69,6 +88,7 @@ class EngineStats:
     # Per stage: feed_to_ingest (event time -> engine receive), ingest_to_processed,
     # and over all subscriptions processed_to_sent and age_at_send (event time -> handed out).
     latency: dict[str, StageLatency] = field(default_factory=dict)
+    journal: JournalStats | None = None     # None: the engine has no journal
 
     def __str__(self) -> str:
         return (f"ticks in={self.ticks_in:,} processed={self.processed:,} results={self.results:,} "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from mdstream._core import LatencyHistogram
 from mdstream.batch import Gap, ResultBatch
 from mdstream.errors import MDStreamError, SubscriptionClosedError, TimeoutError
+from mdstream.request import StreamRequest
 
 if TYPE_CHECKING:
     from mdstream._core import CoreReader
@@ -31,14 +32,16 @@ class Subscription:
     """
 
     def __init__(self, reader: "CoreReader | None", symbols: Sequence[str],
-                 filter_names: list[str] | None, policy: str, on_close=None, catchup=None):
+                 request: StreamRequest, on_close=None, catchup=None):
         self.id = next(_ids)
         self._reader = reader
         self._catchup = catchup      # a JournalCatchUp while replaying from the journal
         self._closed = False
         self._symbols = symbols
-        self.filter = filter_names
-        self.policy = policy
+        #: The StreamRequest this subscription was opened with.
+        self.request = request
+        self.filter = None if request.symbols is None else list(request.symbols)
+        self.policy = request.policy
         self._on_close = on_close
         #: With subscribe(snapshot=True): the Snapshot the stream continues from.
         self.snapshot = None
@@ -47,13 +50,14 @@ class Subscription:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
         return f"<Subscription #{self.id} {what} policy={self.policy}{' closed' if self.closed else ''}>"
 
-    def next_batch(self, timeout: float | None = None, max_batch: int = 0,
-                   linger: float = 0.0) -> ResultBatch | None:
+    def next_batch(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
+                   max_wait: float | None = None) -> ResultBatch | None:
         """The next batch of results, waiting up to timeout seconds (None: forever).
 
-        Returns None if the timeout passed with nothing new. ``max_batch``
-        caps the batch (0: the subscription's maximum); ``linger`` waits up
-        to that many seconds after the first result for the batch to fill.
+        Returns None if the timeout passed with nothing new.
+        ``max_ticks_per_frame`` caps the batch (0: the subscription's own);
+        ``max_wait`` waits up to that many seconds after the first result for
+        the batch to fill (None: the subscription's own).
         Raises StreamEnded when the engine has stopped and all was delivered,
         SlowConsumerError when a 'disconnect' subscription fell behind, and
         SubscriptionClosedError after close().
@@ -69,15 +73,16 @@ class Subscription:
             if self._closed:            # closed from another thread meanwhile
                 reader.close()
         try:
-            rows, gap = self._reader.read(timeout, max_batch, linger)
+            rows, gap = self._reader.read(timeout, max_ticks_per_frame,
+                                          self.request.max_wait if max_wait is None else max_wait)
         except EOFError:
             raise StreamEnded("the engine has stopped and every result was delivered") from None
         if rows is None:
             return None
         return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None)
 
-    def batches(self, timeout: float | None = None, max_batch: int = 0,
-                linger: float = 0.0) -> Iterator[ResultBatch]:
+    def batches(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
+                max_wait: float | None = None) -> Iterator[ResultBatch]:
         """Iterate over batches until the stream ends.
 
         With a timeout, raises mdstream.TimeoutError when no batch arrives
@@ -85,7 +90,7 @@ class Subscription:
         """
         while True:
             try:
-                batch = self.next_batch(timeout, max_batch, linger)
+                batch = self.next_batch(timeout, max_ticks_per_frame, max_wait)
             except StreamEnded:
                 return
             if batch is None:

@@ -32,7 +32,7 @@ import numpy as np
 from mdstream import _codec
 from mdstream._core import RESULT_DTYPE
 from mdstream.batch import Gap, ResultBatch
-from mdstream.engine import Snapshot
+from mdstream.batch import Snapshot
 from mdstream.errors import (
     InvalidArgumentError,
     JournalCorruptError,

@@ -45,7 +45,7 @@ import numpy as np
 from mdstream import _codec
 from mdstream.batch import Gap, ResultBatch
 from mdstream.grpc.client import Heartbeat, RemoteError, _snapshot, translate_error
-from mdstream.engine import Snapshot
+from mdstream.batch import Snapshot
 from mdstream.errors import InvalidArgumentError, OutOfRangeError, TooManySubscribersError
 from mdstream.v1 import mdstream_pb2 as pb
 

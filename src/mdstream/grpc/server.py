@@ -226,7 +226,7 @@ class MDStreamServicer:
                        "TooManySubscribersError")
             self._reserved += 1
         try:
-            kwargs = {"policy": params.policy, "max_batch": params.max_ticks}
+            kwargs = {"policy": params.policy, "max_ticks_per_frame": params.max_ticks, "max_wait": params.linger}
             if params.from_seq is not None:
                 kwargs["from_seq"] = params.from_seq
             if params.snapshot:
@@ -329,7 +329,7 @@ class MDStreamServicer:
         """The subscription's next batch (None on timeout), or _STREAM_OVER once
         the stream has ended; an error ends the call with its status."""
         try:
-            return sub.next_batch(timeout=timeout, max_batch=max_ticks, linger=linger)
+            return sub.next_batch(timeout=timeout, max_ticks_per_frame=max_ticks, max_wait=linger)
         except StreamEnded:
             return _STREAM_OVER
         except SubscriptionClosedError:

@@ -19,7 +19,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
+from mdstream.engine.stats import (
+    EngineStats,
+    JournalStats,
+    Percentiles,
+    StageLatency,
+    SubscriptionStats,
+)
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
@@ -201,28 +207,12 @@ def _latency_pb(latency: dict[str, StageLatency]) -> list[pb.StageLatency]:
             for stage, lat in latency.items()]
 
 
-def _journal_pb(engine: "Engine") -> pb.JournalStats | None:
-    status = engine.journal_status()
-    if status is None:
-        return None
-    journal = getattr(engine, "_journal", None)
-    msg = pb.JournalStats(written_seq=status["written_seq"], bytes=status["bytes"],
-                          fsyncs=status["fsyncs"], state_files=status.get("state_files", 0),
-                          error=str(status.get("error") or ""), oldest_seq=-1)
-    if journal is not None:
-        msg.directory = str(journal.config.directory)
-        msg.durability = journal.config.durability
-        try:
-            oldest = journal.oldest_seq()
-        except OSError:
-            oldest = None
-        msg.oldest_seq = -1 if oldest is None else oldest
-    recovery = getattr(engine, "recovery", None)
-    if recovery is not None:
-        msg.recovered_segments = recovery.segments
-        msg.recovered_results = recovery.results
-        msg.torn_bytes_cut = recovery.torn_bytes_cut
-    return msg
+def _journal_pb(j: JournalStats) -> pb.JournalStats:
+    return pb.JournalStats(
+        directory=j.directory, durability=j.durability, written_seq=j.written_seq,
+        oldest_seq=-1 if j.oldest_seq is None else j.oldest_seq, bytes=j.bytes, fsyncs=j.fsyncs,
+        state_files=j.state_files, error=j.error, recovered_segments=j.recovered_segments,
+        recovered_results=j.recovered_results, torn_bytes_cut=j.torn_bytes_cut)
 
 
 def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
@@ -267,9 +257,8 @@ def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
             sub.peer = stream.peer
             sub.messages_sent = stream.messages
             sub.bytes_sent = stream.bytes
-    journal = _journal_pb(engine)
-    if journal is not None:
-        msg.journal.CopyFrom(journal)
+    if st.journal is not None:
+        msg.journal.CopyFrom(_journal_pb(st.journal))
     return msg
 
 

@@ -1,0 +1,132 @@
+"""StreamRequest: what a subscriber asks for, validated once for every transport.
+
+The in-process ``Engine.subscribe``, the gRPC servicer (after decoding a
+``SubscribeRequest``) and the Python clients (before encoding one) all build
+a StreamRequest, so each rule below is written once. Durations are seconds
+here; the wire's microseconds and milliseconds are converted in
+``mdstream.grpc.contract`` alone, and the core's nanoseconds in the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from mdstream.errors import InvalidArgumentError
+
+__all__ = [
+    "StreamRequest",
+    "POLICIES",
+    "DEFAULT_TICKS_PER_FRAME",
+    "MAX_TICKS_PER_FRAME",
+    "MAX_WAIT_S",
+    "DEFAULT_HEARTBEAT_INTERVAL_S",
+    "HEARTBEAT_INTERVAL_RANGE_S",
+    "symbol_list",
+]
+
+#: What happens to a subscriber that falls a whole ring behind: the engine
+#: waits for it, it jumps ahead with a gap notice, or it is disconnected.
+POLICIES = ("block", "skip", "disconnect")
+
+DEFAULT_TICKS_PER_FRAME = 4096
+#: A frame of 16384 ticks of about 190 bytes stays below gRPC's default
+#: 4 MiB message limit (checked for requests that go over the wire).
+MAX_TICKS_PER_FRAME = 16384
+#: The longest a result may wait for its frame to fill (seconds).
+MAX_WAIT_S = 1.0
+DEFAULT_HEARTBEAT_INTERVAL_S = 1.0
+HEARTBEAT_INTERVAL_RANGE_S = (0.01, 60.0)
+
+
+def symbol_list(symbols: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Symbols as a tuple without repeats, in the order given; None means all.
+
+    A string is one name, or several separated by commas ("AAPL,MSFT").
+    Raises InvalidArgumentError for an empty list (pass None for all).
+    """
+    if symbols is None:
+        return None
+    if isinstance(symbols, str):
+        symbols = [s for s in symbols.split(",") if s]
+    names = tuple(dict.fromkeys(symbols))
+    if not names:
+        raise InvalidArgumentError("symbols is empty: pass None to receive every symbol")
+    return names
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """A validated subscription request.
+
+    symbols:
+        Names to receive (a tuple), or None for every symbol, including ones
+        added later.
+    policy:
+        ``"block"``, ``"skip"`` or ``"disconnect"`` (see POLICIES).
+    max_ticks_per_frame:
+        Most results in one batch (one frame on the wire), >= 1; requests sent
+        over gRPC are limited to MAX_TICKS_PER_FRAME.
+    max_wait:
+        Seconds, 0 to MAX_WAIT_S: how long a batch may wait after its first
+        result for more to fill it (0: hand out what is there at once).
+    heartbeat_interval:
+        Seconds without results after which a gRPC batch stream sends a
+        heartbeat (HEARTBEAT_INTERVAL_RANGE_S).
+    from_seq:
+        Start at this engine sequence number (>= 0), or None for "from now".
+    snapshot:
+        Start with the newest result of each symbol, then stream from the
+        next sequence number; cannot be combined with from_seq.
+
+    Raises InvalidArgumentError naming the setting and its allowed range.
+    """
+
+    symbols: tuple[str, ...] | None = None
+    policy: str = "block"
+    max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME
+    max_wait: float = 0.0
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S
+    from_seq: int | None = None
+    snapshot: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "symbols", symbol_list(self.symbols))
+        if self.policy not in POLICIES:
+            raise InvalidArgumentError(
+                f"unknown policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
+        if isinstance(self.max_ticks_per_frame, bool) or int(self.max_ticks_per_frame) < 1:
+            raise InvalidArgumentError(
+                f"max_ticks_per_frame must be >= 1, got {self.max_ticks_per_frame}")
+        object.__setattr__(self, "max_ticks_per_frame", int(self.max_ticks_per_frame))
+        if not 0 <= self.max_wait <= MAX_WAIT_S:
+            raise InvalidArgumentError(
+                f"max_wait must be 0 to {MAX_WAIT_S:g} seconds, got {self.max_wait}")
+        lo, hi = HEARTBEAT_INTERVAL_RANGE_S
+        if not lo <= self.heartbeat_interval <= hi:
+            raise InvalidArgumentError(
+                f"heartbeat_interval must be {lo:g} to {hi:g} seconds, got {self.heartbeat_interval}")
+        if self.from_seq is not None:
+            if self.from_seq < 0:
+                raise InvalidArgumentError(f"from_seq must be >= 0, got {self.from_seq}")
+            if self.snapshot:
+                raise InvalidArgumentError(
+                    "snapshot and from_seq cannot be combined: a snapshot starts the stream at "
+                    "the newest results; to resume from a sequence number, leave snapshot unset")
+            object.__setattr__(self, "from_seq", int(self.from_seq))
+        object.__setattr__(self, "snapshot", bool(self.snapshot))
+
+    def check_frame_limit(self) -> "StreamRequest":
+        """This request, if its frames fit a gRPC message; else InvalidArgumentError."""
+        if self.max_ticks_per_frame > MAX_TICKS_PER_FRAME:
+            raise InvalidArgumentError(
+                f"max_ticks_per_frame {self.max_ticks_per_frame} is too large: use 1 to "
+                f"{MAX_TICKS_PER_FRAME} (or 0 over the wire for the default "
+                f"{DEFAULT_TICKS_PER_FRAME})")
+        return self
+
+    def at(self, from_seq: int) -> "StreamRequest":
+        """The same request, starting at ``from_seq`` (and without a snapshot):
+        how a resuming stream reopens after a lost connection."""
+        return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
+                             self.heartbeat_interval, from_seq, False)
