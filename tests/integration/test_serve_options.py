@@ -365,3 +365,10 @@ def test_journal_options_make_the_journal_config(tmp_path):
     assert (config.durability, config.segment_bytes, config.retain_bytes, config.retain_age_s) == (
         "write", 64 << 20, None, 90)
     assert journal_config(cli.build_parser().parse_args(["serve"])) is None
+    # --fsync-interval is a duration (a bare number is seconds); --fsync-interval-ms
+    # is its earlier name, in milliseconds.
+    for option in (["--fsync-interval", "5ms"], ["--fsync-interval", "0.005"]):
+        args = cli.build_parser().parse_args(["serve", "--journal", str(tmp_path), *option])
+        assert journal_config(args).fsync_interval_ms == 5
+    assert journal_config(cli.build_parser().parse_args(
+        ["serve", "--journal", str(tmp_path)])).fsync_interval_ms == 100
