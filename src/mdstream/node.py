@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, Callable, ClassVar, Union
 
 from mdstream.errors import InvalidArgumentError, MDStreamError
 
@@ -60,7 +60,7 @@ class SimulatedFeedConfig:
     count: int = 0
     quote_ratio: float = 0.2
 
-    kind = "sim"
+    kind: ClassVar[str] = "sim"
 
     def build(self) -> "SimulatedFeed":
         """A new SimulatedFeed with these settings."""
@@ -90,7 +90,7 @@ class CSVFeedConfig:
     preset: str | None = None
     on_bad_row: str = "raise"
 
-    kind = "csv"
+    kind: ClassVar[str] = "csv"
 
     def build(self) -> "CSVFeed":
         """A new CSVFeed with these settings."""
@@ -246,7 +246,11 @@ class Node:
             self._stop_engine_quietly()
             raise
         if start_engine:
-            self.start_engine()
+            try:
+                self.start_engine()
+            except BaseException:
+                self._stop_quietly()
+                raise
         return self
 
     def start_engine(self) -> None:
@@ -332,6 +336,12 @@ class Node:
     def _close_endpoints(self) -> None:
         while self._closers:
             self._closers.pop()()
+
+    def _stop_quietly(self) -> None:
+        try:
+            self.stop()
+        except Exception:   # noqa: BLE001 - the caller raises the error that matters
+            pass
 
     def _stop_engine_quietly(self) -> None:
         try:

@@ -32,10 +32,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=POLICIES, default="block",
                    help="what the server does if this client falls behind (default: block)")
     p.add_argument("--from-seq", type=int, default=None, metavar="SEQ",
-                   help="start at this sequence number, >= 0, replayed from the server's ring or "
-                        "journal (default: from now)")
-    p.add_argument("--limit", type=options.non_negative(int), default=0, metavar="RESULTS",
-                   help="stop after this many results; 0 = no limit (default: 0)")
+                   help="start at this sequence number, >= 0 (replayed from the server's ring "
+                        "or journal, then live); 0 = from the first result (default: the next "
+                        "result)")
+    p.add_argument("--limit", type=options.non_negative(int), default=0, metavar="N",
+                   help="stop after N results; 0 = no limit (default: 0)")
     p.add_argument("--duration", type=options.duration(zero=True), default=0.0,
                    metavar="SECONDS",
                    help="stop after this long, in seconds or with a unit; 0 = no limit "
