@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import types
 
 import pytest
 
-from mdstream.cli import app as cli
+from mdstream import cli
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -133,6 +134,8 @@ def test_help_is_complete(command, capsys):
     parser = cli.build_parser()
     sub = parser._subparsers._group_actions[0].choices[command]
     for action in sub._actions:
+        if action.help == argparse.SUPPRESS:
+            continue            # a hidden alias of an earlier name (e.g. --max-frame)
         for opt in action.option_strings:
             assert opt in text
         if action.option_strings and action.help and action.default not in (None, False) \
@@ -166,3 +169,36 @@ def test_bad_option_values_are_usage_errors(capsys):
             cli.main(argv)
         assert info.value.code == 2
         assert "error:" in capsys.readouterr().err
+
+
+def test_subscribe_frame_options_use_the_names_and_units_of_the_python_api():
+    parse = cli.build_parser().parse_args
+    args = parse(["subscribe"])
+    assert (args.max_ticks_per_frame, args.max_wait) == (4096, 0.002)
+    args = parse(["subscribe", "--max-ticks-per-frame", "100", "--max-wait", "500us"])
+    assert (args.max_ticks_per_frame, args.max_wait) == (100, 0.0005)
+    # A bare number is seconds, as in the Python API; 0 sends at once.
+    assert parse(["subscribe", "--max-wait", "0.25"]).max_wait == 0.25
+    assert parse(["subscribe", "--max-wait", "0"]).max_wait == 0.0
+    # The earlier name still works.
+    assert parse(["subscribe", "--max-frame", "64"]).max_ticks_per_frame == 64
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-wait", "2"], "max_wait must be 0 to 1 seconds"),
+    (["--max-ticks-per-frame", "20000"], "max_ticks_per_frame 20000 is too large"),
+    (["--from-seq", "-1"], "from_seq must be >= 0"),
+])
+def test_subscribe_values_the_stream_request_refuses_are_usage_errors(argv, message, capsys):
+    # Checked before connecting: no server is needed.
+    assert cli.main(["subscribe", "--target", "127.0.0.1:1", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mdstream subscribe: error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_help_states_the_unit_of_every_duration(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["subscribe", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "in seconds or with a unit, e.g. 2ms" in text and "--max-frame" not in text

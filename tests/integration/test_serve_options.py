@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mdstream.cli import app as cli
+from mdstream import cli
+from mdstream.cli.config import journal_config
 from mdstream.grpc.client import Client
 
 pytestmark = pytest.mark.timeout(60)
@@ -356,11 +357,18 @@ def test_journal_options_make_the_journal_config(tmp_path):
     args = cli.build_parser().parse_args([
         "serve", "--journal", str(tmp_path), "--durability", "fsync", "--fsync-interval-ms", "5",
         "--segment-mb", "0.5", "--retain-mb", "100", "--retain-age", "1h"])
-    config = cli._journal_config(args)
+    config = journal_config(args)
     assert (config.directory, config.durability, config.fsync_interval_ms) == (str(tmp_path), "fsync", 5)
     assert (config.segment_bytes, config.retain_bytes, config.retain_age_s) == (1 << 19, 100 << 20, 3600)
     args = cli.build_parser().parse_args(["serve", "--journal", str(tmp_path), "--retain-age", "90"])
-    config = cli._journal_config(args)
+    config = journal_config(args)
     assert (config.durability, config.segment_bytes, config.retain_bytes, config.retain_age_s) == (
         "write", 64 << 20, None, 90)
-    assert cli._journal_config(cli.build_parser().parse_args(["serve"])) is None
+    assert journal_config(cli.build_parser().parse_args(["serve"])) is None
+    # --fsync-interval is a duration (a bare number is seconds); --fsync-interval-ms
+    # is its earlier name, in milliseconds.
+    for option in (["--fsync-interval", "5ms"], ["--fsync-interval", "0.005"]):
+        args = cli.build_parser().parse_args(["serve", "--journal", str(tmp_path), *option])
+        assert journal_config(args).fsync_interval_ms == 5
+    assert journal_config(cli.build_parser().parse_args(
+        ["serve", "--journal", str(tmp_path)])).fsync_interval_ms == 100

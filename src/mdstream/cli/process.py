@@ -1,0 +1,47 @@
+"""Exit statuses, one-line errors and signals of the mdstream command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+__all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "sigterm_as_interrupt",
+           "log_warnings_as_lines"]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """An error to print as one line, ending the command with EXIT_ERROR."""
+
+
+def error(message: str) -> int:
+    """Print 'mdstream: error: MESSAGE' on stderr; returns EXIT_ERROR."""
+    print(f"mdstream: error: {message}", file=sys.stderr, flush=True)
+    return EXIT_ERROR
+
+
+def sigterm_as_interrupt() -> None:
+    """Let SIGTERM stop a command like Ctrl-C does (main thread only)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+class _LineFormatter(logging.Formatter):
+    """Log records as 'mdstream: warning: ...', like the command's own errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"mdstream: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def log_warnings_as_lines() -> None:
+    """Warnings of the library (a torn journal tail cut, bad rows skipped) as
+    one line each on stderr, like the command's own messages."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])

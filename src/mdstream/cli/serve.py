@@ -1,0 +1,129 @@
+"""mdstream serve: a node (engine + feed + journal + gRPC server, metrics,
+dashboard) until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from mdstream.cli import options
+from mdstream.cli.config import node_config
+from mdstream.cli.data_end import DataEndWatcher
+from mdstream.cli.output import plural
+from mdstream.cli.process import EXIT_ERROR, CommandError, error, log_warnings_as_lines
+
+__all__ = ["add_parser", "run", "journal_line", "feed_line"]
+
+DESCRIPTION = (
+    "Run an engine fed by the simulated feed or by recorded CSV data, and serve it over gRPC "
+    "(mdstream.v1.MDStream, plus health and reflection). Prints 'gRPC server listening on "
+    "HOST:PORT' once it accepts connections. When a finite feed ends (a CSV replay without "
+    "--loop, or --count), it prints that the data ended and keeps serving, so late clients can "
+    "still take a snapshot or resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the serve command to the subparsers ``sub``."""
+    p = sub.add_parser(
+        "serve", help="run an engine (simulated or recorded data) and serve it over gRPC",
+        description=DESCRIPTION)
+    options.add_feed_options(p)
+    options.add_engine_options(p)
+    options.add_journal_options(p)
+    options.add_server_options(p, 50051)
+    options.add_observability_options(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def journal_line(engine, directory: str) -> str:
+    """What the start found in the journal directory (from engine.stats().journal)."""
+    r = engine.stats().journal
+    if r.recovered_segments == 0:
+        return f"journal {directory}: new ({r.durability} durability)"
+    held = "" if r.oldest_seq is None else f"seq {r.oldest_seq:,} to {r.next_seq - 1:,} "
+    line = (f"journal {directory}: recovered {held}from {plural(r.recovered_segments, 'segment')} "
+            f"({plural(r.recovered_results, 'result')} replayed into the analytics), continuing "
+            f"at seq {r.next_seq:,}")
+    if r.torn_bytes_cut:
+        line += f"; cut a torn tail of {r.torn_bytes_cut:,} bytes from {r.torn_file}"
+    else:
+        line += "; no torn tail"
+    return line
+
+
+def feed_line(node) -> str:
+    """What the node's feed does: 'simulating 5 symbols (...) at 100,000 ticks/s'."""
+    feed, spec = node.feed, node.config.feed
+    names = list(feed.symbols)
+    shown = ",".join(names[:8]) + (f",... ({len(names)} in all)" if len(names) > 8 else "")
+    if spec.kind == "csv":
+        files = ", ".join(f"{os.path.basename(p)} ({fmt.name or fmt.kind})"
+                          for p, fmt in zip(feed.paths, feed.formats))
+        pace = ("as fast as possible" if feed.speed == 0 else "at the recorded pace"
+                if feed.speed == 1 else f"at {feed.speed:g}x the recorded pace")
+        bad = f" ({plural(feed.bad_rows, 'bad row')} skipped)" if feed.bad_rows else ""
+        return (f"replaying {feed.rows:,} rows{bad} of {plural(len(names), 'symbol')} "
+                f"({shown}) from {files} {pace}{', looping' if feed.loop else ''}")
+    rate = "max" if spec.rate == 0 else f"{spec.rate:,.0f}"
+    count = f", {spec.count:,} ticks in all" if spec.count else ""
+    return f"simulating {len(names)} symbols ({shown}) at {rate} ticks/s{count}"
+
+
+def _bar_names(engine) -> list[str]:
+    from mdstream.durations import format_duration_ns
+    return [format_duration_ns(ns) for ns in engine.bar_intervals_ns]
+
+
+def run(args: argparse.Namespace) -> int:
+    """mdstream serve: a node until Ctrl-C / SIGTERM; returns the exit status."""
+    from mdstream.errors import MDStreamError
+    from mdstream.grpc.server import PortInUseError
+    from mdstream.node import EndpointError, Node
+
+    log_warnings_as_lines()
+    try:
+        config = node_config(args)
+        node = Node(config)
+    except (CommandError, MDStreamError) as exc:
+        return error(str(exc))
+    except OSError as exc:
+        return error(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
+    if config.journal is not None:
+        print(journal_line(node.engine, args.journal), flush=True)
+
+    started = time.monotonic()
+    watcher = DataEndWatcher(node, started)
+
+    def ready(node: Node) -> None:
+        print(f"gRPC server listening on {node.address}", flush=True)
+        print(f"{feed_line(node)} with {config.workers} workers"
+              + (f", bars {','.join(_bar_names(node.engine))}" if config.bars else "")
+              + "; Ctrl-C to stop", flush=True)
+        if node.metrics_url is not None:
+            print(f"Prometheus metrics at {node.metrics_url}", flush=True)
+        if node.dashboard_url is not None:
+            print(f"dashboard at {node.dashboard_url}", flush=True)
+        watcher.start()
+
+    status = 0
+    try:
+        node.run(on_ready=ready)
+    except (EndpointError, PortInUseError) as exc:
+        return error(str(exc))
+    except MDStreamError as exc:
+        # The feed's error, raised again when the engine stopped (already
+        # reported by the watcher if it saw it).
+        if watcher.failed is None:
+            error(f"the feed stopped: {exc}")
+        status = EXIT_ERROR
+    finally:
+        watcher.stop()
+    if watcher.failed is not None:
+        status = EXIT_ERROR
+    stats = node.engine.stats()
+    served = node.server.servicer.streams_served if node.server is not None else 0
+    print(f"stopped after {time.monotonic() - started:.1f} s: {stats.processed:,} results "
+          f"processed, {served} streams served", flush=True)
+    return status

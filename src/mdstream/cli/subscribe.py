@@ -1,0 +1,165 @@
+"""mdstream subscribe: print the results of a server's stream, then a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from mdstream.cli import options
+from mdstream.cli.latency import LatencyMeter
+from mdstream.cli.output import fmt_latency, message_line, row_line
+from mdstream.cli.process import EXIT_USAGE, error, sigterm_as_interrupt
+from mdstream.request import DEFAULT_TICKS_PER_FRAME, MAX_TICKS_PER_FRAME, MAX_WAIT_S, POLICIES
+
+__all__ = ["add_parser", "run", "stream_request"]
+
+DESCRIPTION = (
+    "Subscribe to an mdstream server and print results as they arrive ('[PY] AAPL -> 1500.00 "
+    "...', quotes, and bars as '[PY] AAPL 1m bar ... o= h= l= c= v='), then a summary: results, "
+    "rate, and the receive latency (engine receive -> this client) p50/p99/p999/max.")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the subscribe command to the subparsers ``sub``."""
+    p = sub.add_parser("subscribe", help="subscribe to a server and print the results",
+                       description=DESCRIPTION)
+    options.add_target_option(p)
+    p.add_argument("--symbols", type=options.symbols, default=None, metavar="LIST",
+                   help="comma-separated symbols to receive (default: all)")
+    p.add_argument("--policy", choices=POLICIES, default="block",
+                   help="what the server does if this client falls behind (default: block)")
+    p.add_argument("--from-seq", type=int, default=None, metavar="SEQ",
+                   help="start at this sequence number, >= 0 (replayed from the server's ring "
+                        "or journal, then live); 0 = from the first result (default: the next "
+                        "result)")
+    p.add_argument("--limit", type=options.non_negative(int), default=0, metavar="N",
+                   help="stop after N results; 0 = no limit (default: 0)")
+    p.add_argument("--duration", type=options.duration(zero=True), default=0.0,
+                   metavar="SECONDS",
+                   help="stop after this long, in seconds or with a unit; 0 = no limit "
+                        "(default: 0)")
+    p.add_argument("--batches", action="store_true",
+                   help="use StreamBatches (columnar frames, much faster) instead of StreamResults "
+                        "(one message per tick)")
+    p.add_argument("--max-ticks-per-frame", type=options.positive_int,
+                   default=DEFAULT_TICKS_PER_FRAME, metavar="TICKS",
+                   help=f"with --batches: the most ticks (results) per frame, up to "
+                        f"{MAX_TICKS_PER_FRAME} (default: {DEFAULT_TICKS_PER_FRAME})")
+    # The earlier name: scripts that use it keep working.
+    p.add_argument("--max-frame", dest="max_ticks_per_frame", type=options.positive_int,
+                   default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--max-wait", type=options.duration(zero=True), default=0.002,
+                   metavar="DURATION",
+                   help=f"with --batches: how long a result may wait for its frame to fill, in "
+                        f"seconds or with a unit, e.g. 2ms or 500us; 0 = send at once; at most "
+                        f"{MAX_WAIT_S:g} s (default: 2ms)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only the summary (to measure throughput)")
+    p.set_defaults(func=run)
+    return p
+
+
+def stream_request(args: argparse.Namespace):
+    """The StreamRequest of the options (symbols, policy, from_seq, and with
+    --batches the frame settings); InvalidArgumentError for a value it refuses."""
+    from mdstream.request import StreamRequest
+
+    request = StreamRequest(symbols=args.symbols, policy=args.policy,
+                            max_ticks_per_frame=args.max_ticks_per_frame,
+                            max_wait=args.max_wait, from_seq=args.from_seq)
+    return request.check_frame_limit()
+
+
+def run(args: argparse.Namespace) -> int:
+    """mdstream subscribe: print the results of a server's stream; returns the exit status."""
+    from mdstream.errors import InvalidArgumentError, MDStreamError
+    from mdstream.grpc.client import Client, RemoteError
+
+    try:
+        request = stream_request(args)
+    except InvalidArgumentError as exc:
+        print(f"mdstream subscribe: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    sigterm_as_interrupt()
+    client = Client(args.target)
+    meter = LatencyMeter()
+    received = frames = missed = 0
+    start = time.monotonic()
+    end_reason = "the stream ended"
+    stream = None
+    pending: list[int] = []       # latencies (ns), handed to the meter in chunks
+    try:
+        client.wait_ready(args.connect_timeout)
+        start = time.monotonic()
+        deadline = start + args.duration if args.duration > 0 else None
+        if args.batches:
+            stream = client.stream_batches(
+                request.symbols, request.policy, max_ticks_per_frame=request.max_ticks_per_frame,
+                max_wait=request.max_wait, heartbeats=True, from_seq=request.from_seq)
+            for batch in stream:
+                now = time.time_ns()
+                frames += 1
+                if batch.gap is not None:
+                    missed += batch.gap.missed
+                    if not args.quiet:
+                        print(f"[PY] gap: {batch.gap.missed:,} results skipped "
+                              f"(seq {batch.gap.from_seq} to {batch.gap.to_seq})", flush=True)
+                n = len(batch)
+                if args.limit:
+                    n = min(n, args.limit - received)
+                if n:
+                    meter.add(batch.rows["recv_ns"][:n], now)
+                    if not args.quiet:
+                        print("\n".join(row_line(batch, i) for i in range(n)), flush=True)
+                    received += n
+                if args.limit and received >= args.limit:
+                    end_reason = f"--limit {args.limit} reached"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    end_reason = f"--duration {args.duration:g} s reached"
+                    break
+        else:
+            stream = client.stream_results(request.symbols, request.policy,
+                                           from_seq=request.from_seq)
+            for m in stream:
+                now = time.time_ns()
+                frames += 1
+                missed += m.missed_before
+                pending.append(now - m.recv_ns)
+                if len(pending) >= 4096:
+                    meter.add_latencies(np.asarray(pending, dtype=np.int64))
+                    pending.clear()
+                if not args.quiet:
+                    print(message_line(m), flush=True)
+                received += 1
+                if args.limit and received >= args.limit:
+                    end_reason = f"--limit {args.limit} reached"
+                    break
+                if deadline is not None and (received & 255) == 0 and time.monotonic() >= deadline:
+                    end_reason = f"--duration {args.duration:g} s reached"
+                    break
+    except KeyboardInterrupt:
+        end_reason = "interrupted"
+    except RemoteError as exc:
+        client.close()
+        if exc.code.name == "UNAVAILABLE" and received == 0 and frames == 0:
+            return error(f"cannot reach an mdstream server at {args.target}: {exc.details}")
+        return error(f"the stream failed after {received:,} results: {exc}")
+    except MDStreamError as exc:
+        client.close()
+        return error(str(exc))
+    finally:
+        if stream is not None:
+            stream.cancel()
+        if pending:
+            meter.add_latencies(np.asarray(pending, dtype=np.int64))
+    client.close()
+    elapsed = max(time.monotonic() - start, 1e-9)
+    kind = "frames" if args.batches else "messages"
+    print(f"summary: {received:,} results in {elapsed:.2f} s ({received / elapsed:,.0f}/s), "
+          f"{frames:,} {kind}, {missed:,} missed; {fmt_latency(meter.overall())} "
+          f"(engine receive -> client); {end_reason}", flush=True)
+    return 0

@@ -1,0 +1,355 @@
+"""A node: one engine with its feed and journal, served over gRPC, with
+optional Prometheus metrics and a web dashboard, from one frozen NodeConfig.
+
+    from mdstream.node import Node, NodeConfig, SimulatedFeedConfig
+
+    config = NodeConfig(feed=SimulatedFeedConfig(symbols=("AAPL", "MSFT")), port=0)
+    with Node(config) as node:          # the HTTP endpoints, the server, then the engine
+        print("listening on", node.address)
+        ...
+    # stopped: the server (streams end with UNAVAILABLE), the engine, the endpoints
+
+``mdstream serve`` and ``mdstream demo`` are a NodeConfig made from their
+options and a Node run from it. Durations are seconds throughout.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, ClassVar, Union
+
+from mdstream.errors import InvalidArgumentError, MDStreamError
+
+if TYPE_CHECKING:
+    import threading
+
+    from mdstream.engine import Engine
+    from mdstream.feeds import CSVFeed, SimulatedFeed
+    from mdstream.grpc.server import Server
+    from mdstream.journal import JournalConfig
+
+__all__ = [
+    "NodeConfig",
+    "SimulatedFeedConfig",
+    "CSVFeedConfig",
+    "Node",
+    "EndpointError",
+    "build",
+    "DEFAULT_SYMBOLS",
+]
+
+#: The symbols of the simulated feed unless others are given.
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
+
+
+@dataclass(frozen=True)
+class SimulatedFeedConfig:
+    """A simulated random-walk feed (mdstream.SimulatedFeed).
+
+    symbols: the names it trades; rate: ticks per second, 0 = as fast as the
+    engine takes them; seed: of the random walk; count: ticks in all, then
+    the data ends (0 = no end); quote_ratio: the share of ticks that are
+    quotes, 0 to 1. The feed checks the values when the node is built
+    (InvalidArgumentError).
+    """
+
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    rate: float = 100_000.0
+    seed: int = 7
+    count: int = 0
+    quote_ratio: float = 0.2
+
+    kind: ClassVar[str] = "sim"
+
+    def build(self) -> "SimulatedFeed":
+        """A new SimulatedFeed with these settings."""
+        from mdstream.feeds import SimulatedFeed
+
+        return SimulatedFeed(symbols=list(self.symbols), rate=self.rate, seed=self.seed,
+                             count=self.count, quote_ratio=self.quote_ratio)
+
+
+@dataclass(frozen=True)
+class CSVFeedConfig:
+    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
+
+    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
+    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
+    again and again, shifted in time; symbol: the symbol of every row, for
+    files without a symbol column; preset: the files' format (None:
+    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
+    Building the feed reads the files' headers: BadFileError (an
+    MDStreamError) or OSError for a file that cannot be used.
+    """
+
+    paths: tuple[str, ...]
+    speed: float = 1.0
+    loop: bool = False
+    symbol: str | None = None
+    preset: str | None = None
+    on_bad_row: str = "raise"
+
+    kind: ClassVar[str] = "csv"
+
+    def build(self) -> "CSVFeed":
+        """A new CSVFeed with these settings."""
+        from mdstream.feeds import CSVFeed
+
+        return CSVFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
+                       speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row)
+
+
+FeedConfig = Union[SimulatedFeedConfig, CSVFeedConfig]
+
+
+def _check_port(name: str, port: int | None, optional: bool) -> None:
+    if port is None and optional:
+        return
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidArgumentError(f"{name} must be a port, 0 to 65535 (0: a free one), got {port!r}")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything a node is made of, checked when it is made.
+
+    feed:
+        SimulatedFeedConfig or CSVFeedConfig, or None for an engine that
+        takes ticks through ``node.engine.publish...`` only.
+    workers, ring_size, bars:
+        The engine's worker threads (>= 1), the results its ring keeps (a
+        power of two), and OHLCV bar intervals (e.g. ``("1s", "1m")``; a
+        number is seconds); see mdstream.Engine.
+    journal:
+        A JournalConfig to journal every result (and recover on a restart),
+        or None.
+    host, port:
+        Where the gRPC server (and the HTTP endpoints) listen; port 0 picks a
+        free port.
+    max_streams:
+        Streams served at once (>= 1); more get RESOURCE_EXHAUSTED.
+    grace:
+        Seconds calls in flight may take on shutdown (>= 0).
+    metrics_port, dashboard_port:
+        Serve Prometheus metrics at ``/metrics`` / the live dashboard on this
+        port (0: a free one), or None for none.
+
+    Raises InvalidArgumentError naming the setting that is out of range.
+    """
+
+    feed: FeedConfig | None = field(default_factory=SimulatedFeedConfig)
+    workers: int = 2
+    ring_size: int = 1 << 16
+    bars: tuple[str | float, ...] = ()
+    journal: "JournalConfig | None" = None
+    host: str = "127.0.0.1"
+    port: int = 50051
+    max_streams: int = 64
+    grace: float = 2.0
+    metrics_port: int | None = None
+    dashboard_port: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "bars", tuple(self.bars))
+        if self.workers < 1:
+            raise InvalidArgumentError(f"workers must be >= 1, got {self.workers}")
+        if self.max_streams < 1:
+            raise InvalidArgumentError(f"max_streams must be >= 1, got {self.max_streams}")
+        if not self.grace >= 0:
+            raise InvalidArgumentError(f"grace must be >= 0 seconds, got {self.grace}")
+        _check_port("port", self.port, optional=False)
+        _check_port("metrics_port", self.metrics_port, optional=True)
+        _check_port("dashboard_port", self.dashboard_port, optional=True)
+
+
+class EndpointError(MDStreamError, OSError):
+    """An HTTP endpoint of the node (metrics or dashboard) could not listen.
+
+    ``which`` is ``"metrics"`` or ``"dashboard"``; ``errno`` is the socket's.
+    """
+
+    def __init__(self, which: str, host: str, port: int, error: OSError):
+        hint = (" (pick another port, or 0 for a free one)"
+                if error.errno == errno.EADDRINUSE else "")
+        super().__init__(error.errno,
+                         f"cannot serve the {which} on {host}:{port}: {error.strerror or error}{hint}")
+        self.which = which
+
+    def __str__(self) -> str:   # the message alone, without OSError's "[Errno N]"
+        return self.strerror or super().__str__()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+class Node:
+    """An engine, its feed and journal, a gRPC server, and the optional
+    metrics and dashboard endpoints, assembled from a NodeConfig.
+
+    Making a Node builds the feed and the engine (which opens and recovers
+    the journal): MDStreamError for a bad setting, a bad CSV file or a
+    damaged journal, OSError for a file or directory that cannot be used.
+    Nothing listens and no thread runs until start() or run().
+
+    Order: start binds the HTTP endpoints, then the gRPC server, then
+    starts the engine (and with it the feed); stop ends the server (open
+    streams end with UNAVAILABLE), then the engine, then the endpoints.
+    """
+
+    def __init__(self, config: NodeConfig):
+        from mdstream.engine import Engine
+
+        self.config = config
+        #: The feed the engine reads (None without one).
+        self.feed = config.feed.build() if config.feed is not None else None
+        #: The engine; its stats() and symbols are the node's.
+        self.engine: Engine = Engine(feed=self.feed, workers=config.workers,
+                                     ring_size=config.ring_size, bars=config.bars,
+                                     journal=config.journal)
+        #: The gRPC server, once started.
+        self.server: Server | None = None
+        #: http://HOST:PORT/metrics and http://HOST:PORT/, once started (None if off).
+        self.metrics_url: str | None = None
+        self.dashboard_url: str | None = None
+        self._closers: list[Callable[[], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<Node {self.address} feed={self.feed!r}>"
+
+    @property
+    def address(self) -> str:
+        """HOST:PORT of the gRPC server (the configured port until started)."""
+        if self.server is not None:
+            return self.server.address
+        return f"{_url_host(self.config.host)}:{self.config.port}"
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self, *, start_engine: bool = True) -> "Node":
+        """Bind the HTTP endpoints and the gRPC server, then start the engine
+        (unless ``start_engine`` is False: then call start_engine() later,
+        e.g. after subscribing, to see every result from seq 0).
+
+        Raises EndpointError or mdstream.grpc.server.PortInUseError when an
+        address cannot be bound; the node is then stopped.
+        """
+        from mdstream.grpc.server import Server
+
+        self._open_endpoints()
+        try:
+            self.server = Server(self.engine, self.config.host, self.config.port,
+                                 max_streams=self.config.max_streams).start()
+        except BaseException:
+            self._close_endpoints()
+            self._stop_engine_quietly()
+            raise
+        if start_engine:
+            try:
+                self.start_engine()
+            except BaseException:
+                self._stop_quietly()
+                raise
+        return self
+
+    def start_engine(self) -> None:
+        """Start the engine and its feed (once; EngineStateError after that)."""
+        self.engine.start()
+
+    def stop(self) -> None:
+        """Stop the server (within about 2 x grace seconds), the engine and
+        the endpoints. Safe to call twice. Raises the feed's error, if it
+        failed in its own thread (e.g. a bad CSV row), after all is stopped."""
+        try:
+            if self.server is not None:
+                self.server.stop(self.config.grace)
+            self.engine.stop()
+        finally:
+            self._close_endpoints()
+
+    def run(self, on_ready: Callable[["Node"], None] | None = None,
+            stop_event: "threading.Event | None" = None) -> None:
+        """Serve until SIGINT or SIGTERM (or ``stop_event``), then stop.
+
+        Binds the endpoints and the server, starts the engine, calls
+        ``on_ready(node)`` once connections are accepted, and on a signal
+        stops everything in order (a second signal exits at once). Must run
+        in the main thread. Raises EndpointError or PortInUseError (the node
+        is then stopped), or the feed's error once stopped (see stop()).
+        """
+        from mdstream.grpc.server import PortInUseError, serve
+
+        self._open_endpoints()
+
+        def ready(server: "Server") -> None:
+            self.server = server
+            if on_ready is not None:
+                on_ready(self)
+
+        try:
+            serve(self.engine, self.config.host, self.config.port, grace=self.config.grace,
+                  on_ready=ready, stop_event=stop_event, max_streams=self.config.max_streams)
+        except PortInUseError:
+            self._stop_engine_quietly()
+            raise
+        finally:
+            self._close_endpoints()
+
+    def __enter__(self) -> "Node":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- parts -----------------------------------------------------------------
+
+    def _server_families(self):
+        server = self.server
+        return server.servicer.send_counters.metric_families() if server is not None else ()
+
+    def _open_endpoints(self) -> None:
+        """Bind the HTTP endpoints before anything starts, so a port in use
+        is an error at once (EndpointError; the node is then stopped)."""
+        config = self.config
+        which, port = "metrics", config.metrics_port
+        try:
+            if config.metrics_port is not None:
+                from mdstream.observe.metrics import start_metrics_server
+
+                http, _thread = start_metrics_server(self.engine, config.metrics_port, config.host,
+                                                     extra=self._server_families)
+                self._closers.append(lambda: (http.shutdown(), http.server_close()))
+                self.metrics_url = f"http://{_url_host(config.host)}:{http.server_port}/metrics"
+            which, port = "dashboard", config.dashboard_port
+            if config.dashboard_port is not None:
+                from mdstream.observe.dashboard import Dashboard
+
+                dashboard = Dashboard(self.engine, config.dashboard_port, config.host).start()
+                self._closers.append(dashboard.stop)
+                self.dashboard_url = dashboard.url
+        except OSError as exc:
+            self._close_endpoints()
+            self._stop_engine_quietly()
+            raise EndpointError(which, config.host, port, exc) from None
+
+    def _close_endpoints(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+    def _stop_quietly(self) -> None:
+        try:
+            self.stop()
+        except Exception:   # noqa: BLE001 - the caller raises the error that matters
+            pass
+
+    def _stop_engine_quietly(self) -> None:
+        try:
+            self.engine.stop()
+        except Exception:   # noqa: BLE001 - the feed's error; the caller reports its own
+            pass
+
+
+def build(config: NodeConfig) -> Node:
+    """A Node made from ``config``, not started (see Node for the errors)."""
+    return Node(config)
