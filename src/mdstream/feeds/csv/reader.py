@@ -37,7 +37,16 @@ from mdstream._core import TICK_DTYPE
 from mdstream.batch import QUOTE, TRADE
 from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
+from mdstream.feeds.csv.columns import (
+    late_problem,
+    numbers,
+    sides,
+    sniff_delimiter,
+    text_to_numbers,
+    tokenizer_problem,
+)
 from mdstream.feeds.csv.format import TRADES, CSVFormat, FormatMismatch, resolve_format
+from mdstream.feeds.csv.prefixed import Prefixed
 from mdstream.feeds.symbol_index import INVALID, MISSING, UNKNOWN, SymbolIndex
 from mdstream.feeds.timestamps import epoch_to_ns, epoch_unit_band, epoch_unit_of, iso_to_ns
 
@@ -47,13 +56,12 @@ BAD_ROW_POLICIES = ("raise", "skip")
 OUT_OF_ORDER_RULES = ("keep", "reject")
 
 #: Aggressor sides a side column may hold (case-insensitive); an empty one is allowed too.
-SIDES = frozenset({"buy", "sell", "b", "s", "unknown"})
 
 # A row with more fields than the header fills this column; when it is the
 # first row, pandas also warns (that the extra fields are dropped): the row is
 # reported as bad anyway, so the warning says nothing to the user.
 warnings.filterwarnings("ignore", message="Length of header or names does not match",
-                        module=r"mdstream\.feeds\.csv_reader")
+                        module=r"mdstream\.feeds\.csv\.reader")
 
 _EXTRA = "\x00extra"          # a column past the header's: filled only by rows with too many fields
 _MAX_EXAMPLES = 10
@@ -81,31 +89,6 @@ class ReadStats:
 
 class _Fallback(Exception):
     """The fast read mode cannot read this chunk: re-read it in checked mode."""
-
-
-class _Prefixed(io.RawIOBase):
-    """A binary stream that yields ``head`` and then the rest of ``tail``."""
-
-    def __init__(self, head: bytes, tail):
-        self._head = memoryview(head)
-        self._tail = tail
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        if len(self._head):
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._tail.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._tail.close()
-        super().close()
 
 
 class CSVFileReader:
@@ -143,7 +126,7 @@ class CSVFileReader:
         self.encoding = encoding
         self.compression = self._detect_compression()
         header_line, sample = self._read_head()
-        self.delimiter = delimiter or _sniff_delimiter(header_line)
+        self.delimiter = delimiter or sniff_delimiter(header_line)
         self.header = [c.strip() for c in next(csv.reader([header_line], delimiter=self.delimiter))]
         dupes = sorted({c for c in self.header if self.header.count(c) > 1})
         if dupes:
@@ -255,7 +238,7 @@ class CSVFileReader:
             while to_skip > 0:
                 block = fh.read(1 << 20)
                 if not block:
-                    return io.BufferedReader(_Prefixed(b"", fh))
+                    return io.BufferedReader(Prefixed(b"", fh))
                 n = block.count(b"\n")
                 if n < to_skip:
                     to_skip -= n
@@ -264,7 +247,7 @@ class CSVFileReader:
                 pos = -1
                 for _ in range(to_skip):
                     pos = block.index(b"\n", pos + 1)
-                return io.BufferedReader(_Prefixed(block[pos + 1:], fh), buffer_size=1 << 20)
+                return io.BufferedReader(Prefixed(block[pos + 1:], fh), buffer_size=1 << 20)
             return fh
         except BaseException as e:
             fh.close()
@@ -326,7 +309,7 @@ class CSVFileReader:
                         bad = self._parser_error_line(e, start)
                         if bad is None or bad < line:
                             raise BadFileError(self.path, line, f"cannot parse the CSV: {e}") from None
-                        err = BadRowError(self.path, bad, _tokenizer_problem(e, len(self.header)))
+                        err = BadRowError(self.path, bad, tokenizer_problem(e, len(self.header)))
                         if self.on_bad_row == "raise":
                             raise err from None
                         stats.note_bad(err)
@@ -434,14 +417,14 @@ class CSVFileReader:
             if col is None:
                 values[fld] = np.zeros(n)
                 continue
-            vals, bad_vals, problem = _numbers(frame[col], fld, col, positive)
+            vals, bad_vals, problem = numbers(frame[col], fld, col, positive)
             values[fld] = vals
             if bad_vals.any():
                 checks.append((bad_vals, problem))
 
         side_col = self._cols.get("side") if fmt.kind == TRADES else None
         if side_col is not None:
-            bad_side, side_problem = _sides(frame[side_col], side_col)
+            bad_side, side_problem = sides(frame[side_col], side_col)
             if bad_side.any():
                 checks.append((bad_side, side_problem))
 
@@ -468,7 +451,7 @@ class CSVFileReader:
             late_mask[keep_idx[late]] = True
             before_row = np.zeros(n, dtype=np.int64)
             before_row[keep_idx] = latest_before
-            checks.append((late_mask, lambda i: _late_problem(ts_ns[i], before_row[i])))
+            checks.append((late_mask, lambda i: late_problem(ts_ns[i], before_row[i])))
             bad |= late_mask
             # A rejected row is older than the running maximum, so dropping it
             # leaves the pacing times of the others unchanged.
@@ -576,7 +559,7 @@ class CSVFileReader:
                 ns, ok = iso_to_ns(col)
         else:
             if numeric is None:
-                numeric, numeric_ok = _text_to_numbers(col, missing)
+                numeric, numeric_ok = text_to_numbers(col, missing)
             ns, ok = epoch_to_ns(numeric, unit)
             ok &= numeric_ok
             if self.format.time_unit == "auto":
@@ -601,113 +584,3 @@ class CSVFileReader:
                     f"when read as {unit} since the Unix epoch")
 
         return ns, bad, problem
-
-
-def _text_to_numbers(col, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers from a text column (the checked mode only), and a mask of the
-    readable ones. Integers stay exact int64 unless the chunk also holds fractions."""
-    n = len(col)
-    ints = np.zeros(n, dtype=np.int64)
-    floats = np.full(n, np.nan)
-    is_int = np.zeros(n, dtype=bool)
-    ok = np.zeros(n, dtype=bool)
-    for i, value in enumerate(col.to_numpy(dtype=object)):
-        if missing[i]:
-            continue
-        text = str(value).strip()
-        if _INT_RE.match(text):
-            v = int(text)
-            if -(1 << 63) <= v < (1 << 63):
-                ints[i] = v
-                is_int[i] = ok[i] = True
-            continue
-        try:
-            f = float(text)
-        except ValueError:
-            continue
-        if np.isfinite(f):
-            floats[i] = f
-            ok[i] = True
-    if (ok & ~is_int).any():
-        return np.where(is_int, ints.astype(np.float64), floats), ok
-    return ints, ok
-
-
-def _late_problem(ts: int, latest: int) -> str:
-    return (f"timestamp {_fmt_ns(ts)} is earlier than an earlier row's {_fmt_ns(latest)} "
-            "(out of order, and out_of_order='reject')")
-
-
-def _numbers(col, fld: str, name: str, positive: bool):
-    """float64 values, bad mask and problem(i) for a price or size column."""
-    import pandas as pd
-
-    missing = col.isna().to_numpy()
-    if col.dtype.kind in "iuf":
-        vals = col.to_numpy(dtype=np.float64)
-        unreadable = np.zeros(len(col), dtype=bool)
-    else:
-        vals = pd.to_numeric(col.astype(object).where(~missing, None), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan)
-        unreadable = ~missing & np.isnan(vals)
-    with np.errstate(invalid="ignore"):
-        if positive:
-            out_of_range = ~missing & ~unreadable & ~(vals > 0)
-        else:
-            out_of_range = ~missing & ~unreadable & ~(vals >= 0)
-        out_of_range |= ~missing & ~unreadable & ~np.isfinite(vals)
-    bad = missing | unreadable | out_of_range
-
-    def problem(i: int) -> str:
-        if missing[i]:
-            return f"missing {fld} (column '{name}')"
-        if unreadable[i]:
-            return f"bad number {str(col.iloc[i])!r} for the {fld} (column '{name}')"
-        v = vals[i]
-        if not np.isfinite(v):
-            return f"the {fld} must be a finite number, got {str(col.iloc[i])!r} (column '{name}')"
-        return (f"{'non-positive' if positive else 'negative'} {fld} {v:g} (column '{name}'): "
-                f"{'prices must be > 0' if positive else 'sizes must be >= 0'}")
-
-    return vals, bad, problem
-
-
-def _sides(col, name: str):
-    import pandas as pd
-
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = [str(c).strip().lower() for c in col.cat.categories]
-        ok_cat = np.append(np.array([c in SIDES for c in cats], dtype=bool), True)
-        bad = ~ok_cat[col.cat.codes.to_numpy()]
-    else:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        ok_u = np.append(np.array([str(u).strip().lower() in SIDES for u in uniques], dtype=bool), True)
-        bad = ~ok_u[codes]
-
-    def problem(i: int) -> str:
-        return f"bad side {str(col.iloc[i])!r} (column '{name}'): expected buy or sell"
-
-    return bad, problem
-
-
-def _tokenizer_problem(e: Exception, n_header: int) -> str:
-    msg = str(e)
-    m = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", msg)
-    if m:
-        return f"too many fields: {m.group(2)}, the header has {n_header}"
-    m = re.search(r"C error: (.*)", msg)
-    return f"cannot parse the row: {(m.group(1) if m else msg).strip()}"
-
-
-def _sniff_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
-
-
-def _fmt_ns(ns: int) -> str:
-    import datetime as _dt
-
-    secs, rem = divmod(int(ns), 1_000_000_000)
-    t = _dt.datetime.fromtimestamp(secs, tz=_dt.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{rem:09d}Z"
