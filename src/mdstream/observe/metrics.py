@@ -84,9 +84,9 @@ class EngineCollector(Collector):
 
         counts = CounterMetricFamily("mdstream_symbol_results", "Results per symbol.",
                                      labels=["symbol"])
-        names = self.engine.symbols
-        for sid, n in enumerate(self.engine._core.symbol_result_counts(len(names))):
-            counts.add_metric([names[sid]], n)
+        names = list(self.engine.symbols)
+        for name, n in zip(names, self.engine.symbol_result_counts()):
+            counts.add_metric([name], n)
         yield counts
 
         journal = self.engine.journal_status()
