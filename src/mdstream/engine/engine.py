@@ -39,7 +39,9 @@ class Engine:
     Parameters
     ----------
     feed:
-        Where ticks come from (e.g. SimulatedFeed); None to publish only.
+        Where ticks come from (e.g. SimulatedFeed, CSVFeed); None to publish
+        only. The feed is bound to a TickSink of this engine, never to the
+        engine itself (see mdstream.feeds.Feed).
     workers:
         Worker threads; symbol id % workers picks a symbol's worker.
     symbols:
@@ -66,8 +68,8 @@ class Engine:
         subscriptions can resume from any journaled seq (``from_seq``).
         Subscribers see a result once it is journaled.
     drain_timeout:
-        On stop(), how long workers may take to finish queued ticks when a
-        'block' subscriber holds them back.
+        On stop(), how long (seconds) workers may take to finish queued ticks
+        when a 'block' subscriber holds them back.
     """
 
     def __init__(self, feed: Feed | None = None, *, workers: int = 2,
@@ -107,6 +109,10 @@ class Engine:
                 raise
         else:
             self.symbol_table = SymbolTable(max_symbols)
+        self._subs = SubscriptionRegistry()
+        self._state = "new"
+        self._started_at = 0.0
+        self._stopped_at = 0.0
         self.feed = feed
         if feed is not None:
             self.symbol_table.add(feed.symbols)
@@ -114,10 +120,6 @@ class Engine:
         if feed is not None:
             # The feed's only way in: names to ids, ticks through _ingest, end of data.
             feed.bind(EngineSink(self._core, self.symbol_table, self._ingest))
-        self._subs = SubscriptionRegistry()
-        self._state = "new"
-        self._started_at = 0.0
-        self._stopped_at = 0.0
 
     # -- lifecycle ---------------------------------------------------------
 
