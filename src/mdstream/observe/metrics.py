@@ -89,14 +89,14 @@ class EngineCollector(Collector):
             counts.add_metric([name], n)
         yield counts
 
-        journal = self.engine.journal_status()
+        journal = st.journal
         if journal is not None:
             yield CounterMetricFamily("mdstream_journal_bytes", "Bytes written to the journal.",
-                                      journal["bytes"])
+                                      journal.bytes)
             yield CounterMetricFamily("mdstream_journal_fsyncs", "fsync() calls of the journal.",
-                                      journal["fsyncs"])
+                                      journal.fsyncs)
             yield GaugeMetricFamily("mdstream_journal_written_seq",
-                                    "Every seq below this is in the journal.", journal["written_seq"])
+                                    "Every seq below this is in the journal.", journal.written_seq)
         if self.extra is not None:
             yield from self.extra()
 
