@@ -42,3 +42,25 @@ def test_metrics_are_scraped_and_parsed():
     assert {s.labels["worker"] for s in families["mdstream_channel_depth"].samples} == {"0", "1"}
     p99 = value("mdstream_latency_seconds", stage="ingest_to_processed", range="total", quantile="0.99")
     assert p99 > 0
+
+
+@pytest.mark.timeout(30)
+def test_journal_metrics_come_from_the_engine_stats(tmp_path):
+    engine = mdstream.Engine(symbols=["AAPL"], journal=tmp_path)
+    server, thread = start_metrics_server(engine, 0)
+    try:
+        with engine:
+            engine.publish_trades("AAPL", [1.0, 2.0, 3.0], 1.0)
+            engine.close_ingest()
+            assert engine.wait(10)
+            journal = engine.stats().journal
+            families = scrape(server.server_port)
+    finally:
+        server.shutdown()
+        server.server_close()
+    samples = {s.name: s.value for name in ("mdstream_journal_bytes", "mdstream_journal_fsyncs",
+                                            "mdstream_journal_written_seq")
+               for s in families[name].samples}
+    assert samples["mdstream_journal_written_seq"] == journal.written_seq == 3
+    assert samples["mdstream_journal_bytes_total"] == journal.bytes > 0
+    assert samples["mdstream_journal_fsyncs_total"] == journal.fsyncs

@@ -3,51 +3,29 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 import warnings
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from mdstream import _core
-from mdstream.batch import QUOTE, TRADE, ResultBatch, Snapshot
+from mdstream.batch import ResultBatch, Snapshot
 from mdstream.durations import parse_duration_ns
-from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
 from mdstream.engine.catchup import JournalCatchUp
-from mdstream.feeds.base import Feed
-from mdstream.journal import Journal, JournalConfig
-from mdstream.request import DEFAULT_TICKS_PER_FRAME, StreamRequest
-from mdstream.engine.stats import (
-    EngineStats,
-    JournalStats,
-    Percentiles,
-    StageLatency,
-    SubscriptionStats,
-)
+from mdstream.engine.publish import Quote, Trade, quote_ticks, trade_ticks, tuple_ticks
+from mdstream.engine.registry import SubscriptionRegistry
+from mdstream.engine.sink import EngineSink
+from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, journal_stats
 from mdstream.engine.subscription import Subscription
 from mdstream.engine.symbols import SymbolTable
+from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
+from mdstream.feeds.base import Feed
+from mdstream.journal import Journal, JournalConfig
+from mdstream.journal.retention import RetentionThread
+from mdstream.request import DEFAULT_TICKS_PER_FRAME, StreamRequest
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
-
-class Trade(NamedTuple):
-    """A trade to publish: ``Trade("AAPL", 150.0, 10)``. ts_ns defaults to now."""
-
-    symbol: str | int
-    price: float
-    size: float
-    ts_ns: int | None = None
-
-
-class Quote(NamedTuple):
-    """A best bid/offer update to publish. ts_ns defaults to now."""
-
-    symbol: str | int
-    bid: float
-    ask: float
-    bid_size: float = 0.0
-    ask_size: float = 0.0
-    ts_ns: int | None = None
 
 
 class Engine:
@@ -61,7 +39,9 @@ class Engine:
     Parameters
     ----------
     feed:
-        Where ticks come from (e.g. SimulatedFeed); None to publish only.
+        Where ticks come from (e.g. SimulatedFeed, CSVFeed); None to publish
+        only. The feed is bound to a TickSink of this engine, never to the
+        engine itself (see mdstream.feeds.Feed).
     workers:
         Worker threads; symbol id % workers picks a symbol's worker.
     symbols:
@@ -88,8 +68,8 @@ class Engine:
         subscriptions can resume from any journaled seq (``from_seq``).
         Subscribers see a result once it is journaled.
     drain_timeout:
-        On stop(), how long workers may take to finish queued ticks when a
-        'block' subscriber holds them back.
+        On stop(), how long (seconds) workers may take to finish queued ticks
+        when a 'block' subscriber holds them back.
     """
 
     def __init__(self, feed: Feed | None = None, *, workers: int = 2,
@@ -121,7 +101,7 @@ class Engine:
                                                 existing=self._journal.load_symbols())
                 self._core.enable_journal(str(config.directory), config.segment_bytes,
                                           _core.DURABILITY[config.durability],
-                                          int(config.fsync_interval_ms * 1e6))
+                                          config.fsync_interval_ns)
                 #: What the start on an existing journal found (a RecoveryReport).
                 self.recovery = self._journal.recover(self._core)
             except BaseException:
@@ -129,20 +109,17 @@ class Engine:
                 raise
         else:
             self.symbol_table = SymbolTable(max_symbols)
+        self._subs = SubscriptionRegistry()
+        self._state = "new"
+        self._started_at = 0.0
+        self._stopped_at = 0.0
         self.feed = feed
         if feed is not None:
             self.symbol_table.add(feed.symbols)
         self.symbol_table.add(symbols)
         if feed is not None:
-            feed.bind(self)
-        self._subs: dict[int, Subscription] = {}
-        self._subs_lock = threading.Lock()
-        #: Since-start latency of subscriptions already closed.
-        self._closed_latency = {"processed_to_sent": _core.LatencyHistogram(),
-                                "age_at_send": _core.LatencyHistogram()}
-        self._state = "new"
-        self._started_at = 0.0
-        self._stopped_at = 0.0
+            # The feed's only way in: names to ids, ticks through _ingest, end of data.
+            feed.bind(EngineSink(self._core, self.symbol_table, self._ingest))
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -153,7 +130,7 @@ class Engine:
         self._core.start()
         if self._journal is not None:
             self._journal.attach(self._core)
-            self._retention = _RetentionThread(self._journal)
+            self._retention = RetentionThread(self._journal)
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
@@ -183,7 +160,7 @@ class Engine:
     def _raise_feed_error(self) -> None:
         """A feed that failed in its own thread (e.g. a bad input row) has its
         error raised here, so it is never silent."""
-        error = getattr(self.feed, "error", None)
+        error = self.feed.error if self.feed is not None else None
         if error is not None:
             raise error
 
@@ -295,18 +272,10 @@ class Engine:
             snap_ids = ids if ids is not None else list(range(len(self.symbol_table)))
             head, rows, _ = reader.snapshot_and_register(snap_ids)
             first = Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
-        sub = Subscription(reader, self.symbol_table.names, request, self._forget, catchup)
+        sub = Subscription(reader, self.symbol_table.names, request, self._subs.forget, catchup)
         sub.snapshot = first
-        with self._subs_lock:
-            self._subs[sub.id] = sub
+        self._subs.add(sub)
         return sub
-
-    def _forget(self, sub: Subscription) -> None:
-        with self._subs_lock:
-            if self._subs.pop(sub.id, None) is not None:
-                # Keep its latency in the engine's since-start totals.
-                for stage, hist in self._closed_latency.items():
-                    hist.merge(sub.latency(stage, window=False))
 
     def snapshot(self, symbols: Iterable[str] | str | None = None) -> "Snapshot":
         """The newest result of each symbol (last trade, VWAP, volume, quote,
@@ -320,56 +289,11 @@ class Engine:
 
     # -- publishing ----------------------------------------------------------
 
-    def _symbol_ids(self, symbol, n: int) -> np.ndarray:
-        if isinstance(symbol, (str, int, np.integer)):
-            symbol = [symbol]
-        arr = np.asarray(symbol)
-        if arr.dtype.kind in "iu":
-            ids = arr.astype(np.int32)
-            bad = ids[(ids < 0) | (ids >= len(self.symbol_table))]
-            if len(bad):
-                self.symbol_table.name(int(bad[0]))   # raises UnknownSymbolError
-        else:
-            uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
-            ids = np.asarray(self.symbol_table.ids(uniq.tolist()), dtype=np.int32)[inverse]
-        if len(ids) == 1 and n > 1:
-            ids = np.repeat(ids, n)
-        if len(ids) != n:
-            raise InvalidArgumentError(f"symbol has {len(ids)} entries but there are {n} ticks")
-        return ids
-
     def _ingest(self, ticks: np.ndarray) -> int:
+        """The one way ticks come in: publish_* and a bound feed's sink."""
         if self._state != "running":
             raise EngineStateError(f"the engine is {self._state}: call start() before publishing")
         return self._core.ingest(ticks)
-
-    @staticmethod
-    def _count(symbol, *columns) -> int:
-        """The number of ticks: the longest of the given columns (scalars count 1)."""
-        lengths = [1 if isinstance(symbol, (str, int, np.integer)) else len(symbol)]
-        lengths += [np.size(c) for c in columns]
-        return max(lengths)
-
-    @staticmethod
-    def _column(values, n: int, name: str) -> np.ndarray:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
-        if arr.size == 1 and n > 1:
-            arr = np.repeat(arr, n)
-        if arr.size != n:
-            raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
-        if not np.all(np.isfinite(arr)):
-            raise InvalidArgumentError(f"{name} must be finite numbers (found NaN or infinity)")
-        return arr
-
-    def _timestamps(self, ts_ns, n: int) -> np.ndarray:
-        if ts_ns is None:
-            return np.full(n, time.time_ns(), dtype=np.int64)
-        arr = np.asarray(ts_ns, dtype=np.int64).reshape(-1)
-        if arr.size == 1 and n > 1:
-            arr = np.repeat(arr, n)
-        if arr.size != n:
-            raise InvalidArgumentError(f"ts_ns has {arr.size} entries but there are {n} ticks")
-        return arr
 
     def publish_trades(self, symbol, price, size, ts_ns=None) -> int:
         """Publish trades from arrays (or scalars, broadcast). Returns the count taken.
@@ -378,61 +302,17 @@ class Engine:
         ``size``: numbers; ``ts_ns``: event times in ns since the epoch
         (default: now). Waits while the engine is saturated (backpressure).
         """
-        n = self._count(symbol, price, size)
-        ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
-        ticks["symbol_id"] = self._symbol_ids(symbol, n)
-        ticks["kind"] = TRADE
-        ticks["price"] = self._column(price, n, "price")
-        ticks["size"] = self._column(size, n, "size")
-        if np.any(ticks["price"] <= 0) or np.any(ticks["size"] < 0):
-            raise InvalidArgumentError("trade prices must be > 0 and sizes >= 0")
-        ticks["ts_ns"] = self._timestamps(ts_ns, n)
-        return self._ingest(ticks)
+        return self._ingest(trade_ticks(self.symbol_table, symbol, price, size, ts_ns))
 
     def publish_quotes(self, symbol, bid, ask, bid_size=0.0, ask_size=0.0, ts_ns=None) -> int:
         """Publish best bid/offer updates from arrays (or scalars). Returns the count taken."""
-        n = self._count(symbol, bid, ask, bid_size, ask_size)
-        ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
-        ticks["symbol_id"] = self._symbol_ids(symbol, n)
-        ticks["kind"] = QUOTE
-        ticks["bid"] = self._column(bid, n, "bid")
-        ticks["ask"] = self._column(ask, n, "ask")
-        ticks["bid_size"] = self._column(bid_size, n, "bid_size")
-        ticks["ask_size"] = self._column(ask_size, n, "ask_size")
-        ticks["ts_ns"] = self._timestamps(ts_ns, n)
-        return self._ingest(ticks)
+        return self._ingest(quote_ticks(self.symbol_table, symbol, bid, ask, bid_size, ask_size,
+                                        ts_ns))
 
     def publish(self, ticks: Iterable[Trade | Quote | tuple]) -> int:
         """Publish a sequence of Trade / Quote tuples in order (plain tuples
         ``(symbol, price, size[, ts_ns])`` are trades). Returns the count taken."""
-        rows = list(ticks)
-        n = len(rows)
-        arr = np.zeros(n, dtype=_core.TICK_DTYPE)
-        now = time.time_ns()
-        names = []
-        for i, row in enumerate(rows):
-            if isinstance(row, Quote):
-                names.append(row.symbol)
-                r = arr[i]
-                r["ts_ns"] = now if row.ts_ns is None else row.ts_ns
-                r["kind"] = QUOTE
-                r["bid"], r["ask"], r["bid_size"], r["ask_size"] = (
-                    row.bid, row.ask, row.bid_size, row.ask_size)
-            else:
-                if not 3 <= len(row) <= 4:
-                    raise InvalidArgumentError(
-                        f"tick {i}: expected (symbol, price, size[, ts_ns]) or a Quote, got {row!r}")
-                t = Trade(*row)
-                if not (t.price > 0 and t.size >= 0):
-                    raise InvalidArgumentError(f"tick {i}: trade price must be > 0 and size >= 0, got {row!r}")
-                names.append(t.symbol)
-                r = arr[i]
-                r["ts_ns"] = now if t.ts_ns is None else t.ts_ns
-                r["kind"] = TRADE
-                r["price"], r["size"] = t.price, t.size
-        if n:
-            arr["symbol_id"] = self._symbol_ids(names, n)
-        return self._ingest(arr)
+        return self._ingest(tuple_ticks(self.symbol_table, ticks))
 
     # -- statistics ----------------------------------------------------------
 
@@ -440,31 +320,18 @@ class Engine:
         """The journal writer's counters (written_seq, bytes, fsyncs, error, ...), or None."""
         return self._core.journal_status()
 
+    def symbol_result_counts(self) -> list[int]:
+        """Results written per symbol since start, by symbol id (aligned with ``symbols``)."""
+        return self._core.symbol_result_counts(len(self.symbol_table))
+
     def stats(self) -> EngineStats:
         """Counters of the engine and of each open subscription."""
         c = self._core.counters()
-        sub_stats = []
-        merged = {stage: [_core.LatencyHistogram(), _core.LatencyHistogram()]
-                  for stage in self._closed_latency}
-        with self._subs_lock:     # one step: a subscription is either open or closed here
-            subs = list(self._subs.values())
-            for stage, (_, total) in merged.items():
-                total.merge(self._closed_latency[stage])
-        for s in subs:
-            k = s.counters()
-            lat = {}
-            for stage, (window, total) in merged.items():
-                hw, ht = s.latency(stage, window=True), s.latency(stage, window=False)
-                window.merge(hw)
-                total.merge(ht)
-                lat[stage] = StageLatency(Percentiles.of(hw), Percentiles.of(ht))
-            sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy, k["delivered"], k["lag"],
-                                               k["missed"], k["gaps"], k["disconnected"], lat))
+        sub_stats, sub_latency = self._subs.stats()
         latency = {stage: StageLatency(Percentiles.of(self._core.latency(stage, True)),
                                        Percentiles.of(self._core.latency(stage, False)))
                    for stage in ("feed_to_ingest", "ingest_to_processed")}
-        for stage, (window, total) in merged.items():
-            latency[stage] = StageLatency(Percentiles.of(window), Percentiles.of(total))
+        latency.update(sub_latency)
         if self._state == "new":
             uptime = 0.0
         else:
@@ -483,48 +350,8 @@ class Engine:
             channel_depth=c["channel_depth"],
             dropped=sum(s.missed for s in sub_stats),
             disconnected=sum(1 for s in sub_stats if s.disconnected),
-            bad_rows=getattr(self.feed, "bad_rows", 0),
+            bad_rows=self.feed.bad_rows if self.feed is not None else 0,
             subscriptions=sub_stats,
             latency=latency,
-            journal=self._journal_stats(),
+            journal=journal_stats(self._journal, self._core.journal_status(), self.recovery),
         )
-
-    def _journal_stats(self) -> JournalStats | None:
-        status = self._core.journal_status()
-        if self._journal is None or status is None:
-            return None
-        try:
-            oldest = self._journal.oldest_seq()
-        except OSError:             # the directory is gone: the writer's error says more
-            oldest = None
-        r = self.recovery
-        return JournalStats(
-            directory=str(self._journal.config.directory),
-            durability=self._journal.config.durability,
-            written_seq=status["written_seq"], oldest_seq=oldest, bytes=status["bytes"],
-            fsyncs=status["fsyncs"], state_files=status.get("state_files", 0),
-            error=str(status.get("error") or ""),
-            recovered_segments=r.segments if r else 0, recovered_results=r.results if r else 0,
-            next_seq=r.next_seq if r else 0, torn_bytes_cut=r.torn_bytes_cut if r else 0,
-            torn_file=r.torn_file if r else None)
-
-
-class _RetentionThread:
-    """Applies the journal's retention once a second, off the data path."""
-
-    def __init__(self, journal: Journal):
-        self._journal = journal
-        self._stop = threading.Event()
-        self._thread = None
-        if journal.config.retain_bytes is not None or journal.config.retain_age_s is not None:
-            self._thread = threading.Thread(target=self._run, name="mdstream-retention", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(1.0):
-            self._journal.apply_retention()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()

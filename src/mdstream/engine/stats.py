@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency"]
+__all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency",
+           "journal_stats"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,24 @@ class EngineStats:
                 f"rate={self.ticks_per_s:,.0f}/s dropped={self.dropped:,} "
                 f"subscriptions={len(self.subscriptions)} "
                 + " ".join(f"[#{s.id} lag={s.lag:,}]" for s in self.subscriptions))
+
+
+def journal_stats(journal, status: dict | None, recovery) -> JournalStats | None:
+    """JournalStats from an engine's Journal, its writer's status and the
+    RecoveryReport of the start (None without a journal)."""
+    if journal is None or status is None:
+        return None
+    try:
+        oldest = journal.oldest_seq()
+    except OSError:             # the directory is gone: the writer's error says more
+        oldest = None
+    r = recovery
+    return JournalStats(
+        directory=str(journal.config.directory),
+        durability=journal.config.durability,
+        written_seq=status["written_seq"], oldest_seq=oldest, bytes=status["bytes"],
+        fsyncs=status["fsyncs"], state_files=status.get("state_files", 0),
+        error=str(status.get("error") or ""),
+        recovered_segments=r.segments if r else 0, recovered_results=r.results if r else 0,
+        next_seq=r.next_seq if r else 0, torn_bytes_cut=r.torn_bytes_cut if r else 0,
+        torn_file=r.torn_file if r else None)

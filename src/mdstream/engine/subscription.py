@@ -12,6 +12,7 @@ from mdstream.request import StreamRequest
 
 if TYPE_CHECKING:
     from mdstream._core import CoreReader
+    from mdstream.batch import Snapshot
 
 __all__ = ["Subscription", "StreamEnded"]
 
@@ -29,6 +30,10 @@ class Subscription:
     stops and everything has been delivered), or call next_batch(). Close it
     (or use it as a context manager) to leave: an open `block` subscription
     holds the engine back when it falls a ring behind.
+
+    A Subscription is a ``mdstream.stream.BatchStream``: ``snapshot`` /
+    ``read_snapshot()``, ``last_seq``, ``stats()`` and ``close()`` mean what
+    they mean for a gRPC stream.
     """
 
     def __init__(self, reader: "CoreReader | None", symbols: Sequence[str],
@@ -45,6 +50,7 @@ class Subscription:
         self._on_close = on_close
         #: With subscribe(snapshot=True): the Snapshot the stream continues from.
         self.snapshot = None
+        self._received = 0           # results handed out by next_batch
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
@@ -67,6 +73,7 @@ class Subscription:
                 raise SubscriptionClosedError("the subscription was closed")
             rows, reader = self._catchup.next()
             if rows is not None:
+                self._received += len(rows)
                 return ResultBatch(rows, self._symbols)
             self._reader = reader
             self._catchup = None
@@ -79,6 +86,7 @@ class Subscription:
             raise StreamEnded("the engine has stopped and every result was delivered") from None
         if rows is None:
             return None
+        self._received += len(rows)
         return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None)
 
     def batches(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
@@ -127,6 +135,27 @@ class Subscription:
             return {"cursor": self._catchup.position, "lag": 0, "delivered": self._catchup.replayed,
                     "missed": 0, "gaps": 0, "disconnected": False}
         return self._reader.counters()
+
+    # -- the BatchStream protocol ----------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        """The newest engine sequence number accounted for: every result at or
+        below it was delivered, skipped with a gap notice, or filtered out
+        (-1 before the first; resume with ``from_seq=last_seq + 1``)."""
+        # The cursor is the next seq the subscription looks at.
+        return self.counters()["cursor"] - 1
+
+    def read_snapshot(self) -> "Snapshot | None":
+        """The Snapshot the stream started from (``snapshot=True``), else None.
+        In process it is taken when subscribing, so this never waits."""
+        return self.snapshot
+
+    def stats(self) -> dict:
+        """counters() plus ``received``: results handed out by this object."""
+        counters = dict(self.counters())
+        counters["received"] = self._received
+        return counters
 
     def __enter__(self) -> "Subscription":
         return self

@@ -5,6 +5,7 @@ from mdstream.feeds.csv.feed import CSVFeed
 from mdstream.feeds.csv.errors import BadFileError, BadRowError, CSVFeedError
 from mdstream.feeds.csv.format import PRESETS, CSVFormat
 from mdstream.feeds.simulated import SimulatedFeed
+from mdstream.feeds.sink import TickSink
 
-__all__ = ["Feed", "SimulatedFeed", "CSVFeed", "CSVFormat", "PRESETS", "CSVFeedError",
+__all__ = ["Feed", "TickSink", "SimulatedFeed", "CSVFeed", "CSVFormat", "PRESETS", "CSVFeedError",
            "BadFileError", "BadRowError"]

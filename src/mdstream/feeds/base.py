@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-if TYPE_CHECKING:
-    from mdstream.engine import Engine
+from mdstream.feeds.sink import TickSink
 
-__all__ = ["Feed"]
+__all__ = ["Feed", "TickSink"]
 
 
 class Feed:
     """A source of ticks for an Engine.
 
-    The engine calls ``bind(engine)`` once before it starts (after adding
-    ``symbols`` to its symbol table), ``start()`` when it starts and ``stop()``
-    when it stops. A feed delivers ticks with ``engine.publish_*`` (from its own
-    thread) or, for feeds implemented in the core, by configuring the core in
-    ``bind``. A finite feed calls ``engine.close_ingest()`` when it is done, so
-    subscriptions end after the last result.
+    The contract between a feed and the engine that runs it:
+
+    - ``symbols``: the names the feed produces; the engine declares them, in
+      this order, before it binds the feed.
+    - ``bind(sink)``: called once, by ``Engine(feed=...)``, before the engine
+      starts. The TickSink is the feed's only way into the engine: it turns
+      names into ids, takes ticks (``sink.ingest``), and ends the data
+      (``sink.close()``). Feeds implemented in the core configure it here
+      (``sink.simulate``).
+    - ``start()``: called when the engine starts; a Python feed publishes from
+      its own thread, and a finite one calls ``sink.close()`` when it is done
+      so that subscriptions end after the last result.
+    - ``stop()``: called when the engine stops, before the engine stops
+      taking ticks; stop producing and join any thread, promptly, without
+      raising.
+    - ``error``: the exception that ended the feed in its own thread (a bad
+      input row, say), or None. A feed that fails also calls ``sink.close()``;
+      the engine raises the error from ``wait()`` and ``stop()``, so a failure
+      is never silent.
+    - ``bad_rows``: input rows skipped as malformed (0 for a feed without
+      input); reported as ``EngineStats.bad_rows``.
     """
 
     #: The symbols this feed produces, added to the engine's table in this order.
     symbols: Sequence[str] = ()
 
-    def bind(self, engine: "Engine") -> None:
+    def bind(self, sink: TickSink) -> None:
+        """Keep the sink the feed will deliver to (once, before start)."""
         raise NotImplementedError
 
     def start(self) -> None:
@@ -32,3 +47,13 @@ class Feed:
 
     def stop(self) -> None:
         """Stop producing and join any thread; must return promptly."""
+
+    @property
+    def error(self) -> BaseException | None:
+        """What ended the feed with an error (None if nothing did)."""
+        return None
+
+    @property
+    def bad_rows(self) -> int:
+        """Input rows skipped as malformed."""
+        return 0

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.base import Feed
-
-if TYPE_CHECKING:
-    from mdstream.engine import Engine
+from mdstream.feeds.sink import TickSink
 
 __all__ = ["SimulatedFeed"]
 
@@ -69,7 +67,9 @@ class SimulatedFeed(Feed):
         return (f"SimulatedFeed(symbols={self.symbols!r}, rate={self.rate:g}, seed={self.seed}, "
                 f"count={self.count})")
 
-    def bind(self, engine: "Engine") -> None:
-        ids = engine.symbol_table.ids(self.symbols)
-        engine._core.set_sim_feed(ids, self.seed, self.rate, self.count, self.quote_ratio,
-                                  self.volatility, self.spread_bps, True)
+    def bind(self, sink: TickSink) -> None:
+        """Configure the core's generator; it runs from the engine's start and,
+        with a count, closes the sink's ingest after the last tick."""
+        sink.simulate(sink.symbol_ids(self.symbols), seed=self.seed, rate=self.rate,
+                      count=self.count, quote_ratio=self.quote_ratio,
+                      volatility=self.volatility, spread_bps=self.spread_bps)

@@ -84,19 +84,19 @@ class EngineCollector(Collector):
 
         counts = CounterMetricFamily("mdstream_symbol_results", "Results per symbol.",
                                      labels=["symbol"])
-        names = self.engine.symbols
-        for sid, n in enumerate(self.engine._core.symbol_result_counts(len(names))):
-            counts.add_metric([names[sid]], n)
+        names = list(self.engine.symbols)
+        for name, n in zip(names, self.engine.symbol_result_counts()):
+            counts.add_metric([name], n)
         yield counts
 
-        journal = self.engine.journal_status()
+        journal = st.journal
         if journal is not None:
             yield CounterMetricFamily("mdstream_journal_bytes", "Bytes written to the journal.",
-                                      journal["bytes"])
+                                      journal.bytes)
             yield CounterMetricFamily("mdstream_journal_fsyncs", "fsync() calls of the journal.",
-                                      journal["fsyncs"])
+                                      journal.fsyncs)
             yield GaugeMetricFamily("mdstream_journal_written_seq",
-                                    "Every seq below this is in the journal.", journal["written_seq"])
+                                    "Every seq below this is in the journal.", journal.written_seq)
         if self.extra is not None:
             yield from self.extra()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -16,10 +16,8 @@ from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.csv.reader import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, CSVFileReader, ReadStats
 from mdstream.feeds.merge import merge_by_time
 from mdstream.feeds.pacing import Pacer
+from mdstream.feeds.sink import TickSink
 from mdstream.feeds.symbol_index import SymbolIndex
-
-if TYPE_CHECKING:
-    from mdstream.engine import Engine
 
 __all__ = ["CSVFeed"]
 
@@ -187,7 +185,7 @@ class CSVFeed(Feed):
         self._index.freeze()
         self.symbols = list(self._index.names)
         self.published = 0
-        self._engine: "Engine" | None = None
+        self._sink: TickSink | None = None
         self._lut: np.ndarray | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -261,15 +259,15 @@ class CSVFeed(Feed):
 
     # -- the Feed interface ----------------------------------------------------
 
-    def bind(self, engine: "Engine") -> None:
-        if self._engine is not None and self._engine is not engine:
+    def bind(self, sink: TickSink) -> None:
+        if self._sink is not None and self._sink is not sink:
             raise EngineStateError("this CSVFeed already feeds another engine; make one per engine")
-        self._engine = engine
-        self._lut = np.asarray(engine.symbol_table.ids(self.symbols), dtype=np.int32)
+        self._sink = sink
+        self._lut = np.asarray(sink.symbol_ids(self.symbols), dtype=np.int32)
 
     def start(self) -> None:
-        if self._engine is None:
-            raise EngineStateError("bind(engine) first (Engine(feed=...) does it)")
+        if self._sink is None:
+            raise EngineStateError("bind(sink) first (Engine(feed=...) does it)")
         if self._thread is not None:
             raise EngineStateError("a CSVFeed starts once")
         self._thread = threading.Thread(target=self._run, name="mdstream-csv-feed", daemon=True)
@@ -312,7 +310,7 @@ class CSVFeed(Feed):
             yield from self._readers[k].chunks(stats)
 
     def _publish(self, ticks: np.ndarray) -> None:
-        self._engine._core.ingest(ticks)
+        self._sink.ingest(ticks)
         self.published += len(ticks)
 
     def _loop_period(self) -> int:
@@ -348,14 +346,14 @@ class CSVFeed(Feed):
                     break
                 offset += self._loop_period()
             if not self._stop.is_set():
-                self._engine.close_ingest()
+                self._sink.close()
         except BaseException as e:  # noqa: BLE001 - stored, logged and re-raised by wait()
             if isinstance(e, EngineStateError) and self._stop.is_set():
                 return                    # the engine stopped taking ticks: we were stopping
             self._error = e
             log.error("CSVFeed stopped: %s", e)
             try:
-                self._engine.close_ingest()   # let subscriptions end rather than wait forever
+                self._sink.close()            # let subscriptions end rather than wait forever
             except Exception:  # pragma: no cover - the engine may be stopping
                 pass
         finally:

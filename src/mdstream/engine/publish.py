@@ -1,0 +1,144 @@
+"""Publishing: Trade and Quote, and the checked tick arrays Engine.publish_* ingest."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+from mdstream import _core
+from mdstream.batch import QUOTE, TRADE
+from mdstream.engine.symbols import SymbolTable
+from mdstream.errors import InvalidArgumentError
+
+__all__ = ["Trade", "Quote", "trade_ticks", "quote_ticks", "tuple_ticks"]
+
+
+class Trade(NamedTuple):
+    """A trade to publish: ``Trade("AAPL", 150.0, 10)``. ts_ns defaults to now."""
+
+    symbol: str | int
+    price: float
+    size: float
+    ts_ns: int | None = None
+
+
+class Quote(NamedTuple):
+    """A best bid/offer update to publish. ts_ns defaults to now."""
+
+    symbol: str | int
+    bid: float
+    ask: float
+    bid_size: float = 0.0
+    ask_size: float = 0.0
+    ts_ns: int | None = None
+
+
+def trade_ticks(symbols: SymbolTable, symbol, price, size, ts_ns=None) -> np.ndarray:
+    """Trades from arrays (or scalars, broadcast), checked: prices > 0, sizes >= 0."""
+    n = _count(symbol, price, size)
+    ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
+    ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
+    ticks["kind"] = TRADE
+    ticks["price"] = _column(price, n, "price")
+    ticks["size"] = _column(size, n, "size")
+    if np.any(ticks["price"] <= 0) or np.any(ticks["size"] < 0):
+        raise InvalidArgumentError("trade prices must be > 0 and sizes >= 0")
+    ticks["ts_ns"] = _timestamps(ts_ns, n)
+    return ticks
+
+
+def quote_ticks(symbols: SymbolTable, symbol, bid, ask, bid_size=0.0, ask_size=0.0,
+                ts_ns=None) -> np.ndarray:
+    """Best bid/offer updates from arrays (or scalars, broadcast), checked."""
+    n = _count(symbol, bid, ask, bid_size, ask_size)
+    ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
+    ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
+    ticks["kind"] = QUOTE
+    ticks["bid"] = _column(bid, n, "bid")
+    ticks["ask"] = _column(ask, n, "ask")
+    ticks["bid_size"] = _column(bid_size, n, "bid_size")
+    ticks["ask_size"] = _column(ask_size, n, "ask_size")
+    ticks["ts_ns"] = _timestamps(ts_ns, n)
+    return ticks
+
+
+def tuple_ticks(symbols: SymbolTable, rows: Iterable[Trade | Quote | tuple]) -> np.ndarray:
+    """Trade / Quote tuples in order (plain ``(symbol, price, size[, ts_ns])`` are trades)."""
+    rows = list(rows)
+    n = len(rows)
+    arr = np.zeros(n, dtype=_core.TICK_DTYPE)
+    now = time.time_ns()
+    names = []
+    for i, row in enumerate(rows):
+        if isinstance(row, Quote):
+            names.append(row.symbol)
+            r = arr[i]
+            r["ts_ns"] = now if row.ts_ns is None else row.ts_ns
+            r["kind"] = QUOTE
+            r["bid"], r["ask"], r["bid_size"], r["ask_size"] = (
+                row.bid, row.ask, row.bid_size, row.ask_size)
+        else:
+            if not 3 <= len(row) <= 4:
+                raise InvalidArgumentError(
+                    f"tick {i}: expected (symbol, price, size[, ts_ns]) or a Quote, got {row!r}")
+            t = Trade(*row)
+            if not (t.price > 0 and t.size >= 0):
+                raise InvalidArgumentError(f"tick {i}: trade price must be > 0 and size >= 0, got {row!r}")
+            names.append(t.symbol)
+            r = arr[i]
+            r["ts_ns"] = now if t.ts_ns is None else t.ts_ns
+            r["kind"] = TRADE
+            r["price"], r["size"] = t.price, t.size
+    if n:
+        arr["symbol_id"] = _symbol_ids(symbols, names, n)
+    return arr
+
+
+def _symbol_ids(symbols: SymbolTable, symbol, n: int) -> np.ndarray:
+    if isinstance(symbol, (str, int, np.integer)):
+        symbol = [symbol]
+    arr = np.asarray(symbol)
+    if arr.dtype.kind in "iu":
+        ids = arr.astype(np.int32)
+        bad = ids[(ids < 0) | (ids >= len(symbols))]
+        if len(bad):
+            symbols.name(int(bad[0]))   # raises UnknownSymbolError
+    else:
+        uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
+        ids = np.asarray(symbols.ids(uniq.tolist()), dtype=np.int32)[inverse]
+    if len(ids) == 1 and n > 1:
+        ids = np.repeat(ids, n)
+    if len(ids) != n:
+        raise InvalidArgumentError(f"symbol has {len(ids)} entries but there are {n} ticks")
+    return ids
+
+
+def _count(symbol, *columns) -> int:
+    """The number of ticks: the longest of the given columns (scalars count 1)."""
+    lengths = [1 if isinstance(symbol, (str, int, np.integer)) else len(symbol)]
+    lengths += [np.size(c) for c in columns]
+    return max(lengths)
+
+
+def _column(values, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if arr.size == 1 and n > 1:
+        arr = np.repeat(arr, n)
+    if arr.size != n:
+        raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidArgumentError(f"{name} must be finite numbers (found NaN or infinity)")
+    return arr
+
+
+def _timestamps(ts_ns, n: int) -> np.ndarray:
+    if ts_ns is None:
+        return np.full(n, time.time_ns(), dtype=np.int64)
+    arr = np.asarray(ts_ns, dtype=np.int64).reshape(-1)
+    if arr.size == 1 and n > 1:
+        arr = np.repeat(arr, n)
+    if arr.size != n:
+        raise InvalidArgumentError(f"ts_ns has {arr.size} entries but there are {n} ticks")
+    return arr
