@@ -166,7 +166,7 @@ def run(opts, machine):
                      "seq_gaps": sum(r["seq_gaps"] for r in runs[d])}
             yield result_line(NAME, f"throughput_{d}", "ticks/s",
                               {**params, "durability": d,
-                               **({"fsync_interval_ms": 100} if d == "interval" else {})},
+                               **({"fsync_interval": 0.1} if d == "interval" else {})},
                               [r["rate"] for r in runs[d]], base,
                               "the same engine without a journal", extra=extra, machine=machine)
 

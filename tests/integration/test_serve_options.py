@@ -358,7 +358,7 @@ def test_journal_options_make_the_journal_config(tmp_path):
         "serve", "--journal", str(tmp_path), "--durability", "fsync", "--fsync-interval-ms", "5",
         "--segment-mb", "0.5", "--retain-mb", "100", "--retain-age", "1h"])
     config = journal_config(args)
-    assert (config.directory, config.durability, config.fsync_interval_ms) == (str(tmp_path), "fsync", 5)
+    assert (config.directory, config.durability, config.fsync_interval) == (str(tmp_path), "fsync", 0.005)
     assert (config.segment_bytes, config.retain_bytes, config.retain_age_s) == (1 << 19, 100 << 20, 3600)
     args = cli.build_parser().parse_args(["serve", "--journal", str(tmp_path), "--retain-age", "90"])
     config = journal_config(args)
@@ -369,6 +369,6 @@ def test_journal_options_make_the_journal_config(tmp_path):
     # is its earlier name, in milliseconds.
     for option in (["--fsync-interval", "5ms"], ["--fsync-interval", "0.005"]):
         args = cli.build_parser().parse_args(["serve", "--journal", str(tmp_path), *option])
-        assert journal_config(args).fsync_interval_ms == 5
+        assert journal_config(args).fsync_interval == pytest.approx(0.005)
     assert journal_config(cli.build_parser().parse_args(
-        ["serve", "--journal", str(tmp_path)])).fsync_interval_ms == 100
+        ["serve", "--journal", str(tmp_path)])).fsync_interval == 0.1

@@ -41,7 +41,7 @@ def journal_config(args: argparse.Namespace):
         return None
     return JournalConfig(
         args.journal, durability=args.durability,
-        fsync_interval_ms=round(args.fsync_interval * 1000.0, 6),
+        fsync_interval=args.fsync_interval,
         segment_bytes=int(args.segment_mb * (1 << 20)),
         retain_bytes=None if args.retain_mb is None else int(args.retain_mb * (1 << 20)),
         retain_age_s=args.retain_age)

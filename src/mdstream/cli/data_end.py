@@ -54,7 +54,7 @@ class DataEndWatcher:
                     continue
             except Exception:   # noqa: BLE001 - the engine is stopping
                 return
-            error = getattr(self.feed, "error", None)
+            error = self.feed.error
             st = self.engine.stats()
             if error is not None:
                 self.failed = error
