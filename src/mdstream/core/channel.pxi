@@ -5,19 +5,6 @@
 # Lock order: a channel lock is a leaf. Nothing else is locked while it is
 # held, and the GIL is never taken while it is held.
 
-ctypedef struct Channel:
-    Tick *buf
-    int64_t capacity
-    int64_t head          # index of the oldest item
-    int64_t count
-    bint closed
-    int32_t waiting_pop       # threads waiting for items: only then is not_empty signalled
-    int32_t waiting_push      # threads waiting for room: only then is not_full signalled
-    pthread_mutex_t lock
-    pthread_cond_t not_empty
-    pthread_cond_t not_full
-
-
 cdef int channel_init(Channel *ch, int64_t capacity) noexcept nogil:
     memset(ch, 0, sizeof(Channel))
     ch.buf = <Tick *>malloc(<size_t>capacity * sizeof(Tick))
@@ -46,22 +33,6 @@ cdef void channel_close(Channel *ch) noexcept nogil:
     pthread_cond_broadcast(&ch.not_empty)
     pthread_cond_broadcast(&ch.not_full)
     pthread_mutex_unlock(&ch.lock)
-
-
-cdef inline int wait_on(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t deadline,
-                        bint interruptible) noexcept nogil:
-    """One slice of waiting, called with lock held and returning with it held.
-
-    Threads entered from Python pass interruptible=True: between slices they
-    drop the lock, run signal handlers under the GIL, and take the lock again.
-    """
-    cdef int st = timed_wait_slice(cond, lock, deadline)
-    if st != ST_OK or not interruptible:
-        return st
-    pthread_mutex_unlock(lock)
-    st = check_signals_with_gil()
-    pthread_mutex_lock(lock)
-    return st
 
 
 cdef inline void ring_put(Channel *ch, const Tick *items, int64_t n) noexcept nogil:
