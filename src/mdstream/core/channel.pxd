@@ -17,6 +17,8 @@ cdef void channel_destroy(Channel *ch) noexcept nogil
 cdef void channel_close(Channel *ch) noexcept nogil
 cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
                       bint interruptible, int64_t *pushed) noexcept nogil
+cdef int channel_push_some(Channel *ch, const Tick *items, int64_t n, bint interruptible,
+                           int64_t *pushed) noexcept nogil
 cdef int channel_pop(Channel *ch, Tick *out, int64_t max_n, int64_t deadline,
                      bint interruptible, int64_t *popped) noexcept nogil
 cdef int channel_try_push(Channel *ch, const Tick *items, int64_t n) noexcept nogil

@@ -64,13 +64,11 @@ cdef inline int64_t ring_take(Channel *ch, Tick *out, int64_t max_n) noexcept no
     return chunk
 
 
-cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
-                      bint interruptible, int64_t *pushed) noexcept nogil:
-    """Push all n items, waiting while the channel is full.
-
-    Returns ST_OK when all are in, or ST_CLOSED / ST_TIMEOUT / ST_INTERRUPTED
-    with *pushed telling how many made it in (a prefix of items).
-    """
+cdef inline int push_items(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
+                           bint interruptible, bint all_items, int64_t *pushed) noexcept nogil:
+    """The push loop of channel_push (all_items) and channel_push_some (not):
+    wait while the channel is full, put what fits, and with all_items go on
+    until all n are in."""
     cdef int64_t done = 0
     cdef int64_t room, chunk
     cdef int st = ST_OK
@@ -90,9 +88,28 @@ cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadlin
         chunk = n - done if n - done < room else room
         ring_put(ch, &items[done], chunk)
         done += chunk
+        if not all_items:
+            break
     pthread_mutex_unlock(&ch.lock)
     pushed[0] = done
     return st
+
+
+cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
+                      bint interruptible, int64_t *pushed) noexcept nogil:
+    """Push all n items, waiting while the channel is full.
+
+    Returns ST_OK when all are in, or ST_CLOSED / ST_TIMEOUT / ST_INTERRUPTED
+    with *pushed telling how many made it in (a prefix of items).
+    """
+    return push_items(ch, items, n, deadline, interruptible, True, pushed)
+
+
+cdef int channel_push_some(Channel *ch, const Tick *items, int64_t n, bint interruptible,
+                           int64_t *pushed) noexcept nogil:
+    """Push as many of n (>= 1) items as there is room for, waiting only while
+    there is none; *pushed tells how many (a prefix of items)."""
+    return push_items(ch, items, n, -1, interruptible, False, pushed)
 
 
 cdef int channel_pop(Channel *ch, Tick *out, int64_t max_n, int64_t deadline,

@@ -75,31 +75,6 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
     c.workers = NULL
 
 
-cdef int push_some(Channel *ch, const Tick *items, int64_t n, bint interruptible,
-                   int64_t *pushed) noexcept nogil:
-    """Push as many of n items as there is room for, waiting only while there is none."""
-    cdef int st = ST_OK
-    cdef int64_t room
-    pushed[0] = 0
-    pthread_mutex_lock(&ch.lock)
-    while True:
-        if ch.closed:
-            st = ST_CLOSED
-            break
-        room = ch.capacity - ch.count
-        if room > 0:
-            pushed[0] = n if n < room else room
-            ring_put(ch, items, pushed[0])
-            break
-        ch.waiting_push += 1
-        st = wait_on(&ch.not_full, &ch.lock, -1, interruptible)
-        ch.waiting_push -= 1
-        if st != ST_OK:
-            break
-    pthread_mutex_unlock(&ch.lock)
-    return st
-
-
 cdef int shard_flush(EngineCore *c, bint interruptible) noexcept nogil:
     """Push every worker's sequenced ticks to its channel (ingest_lock held).
 
@@ -123,8 +98,9 @@ cdef int shard_flush(EngineCore *c, bint interruptible) noexcept nogil:
                     lowest = c.shard_buf[w * c.shard_cap + c.shard_pos[w]].seq
         if best < 0:
             break
-        st = push_some(&c.channels[best], &c.shard_buf[best * c.shard_cap + c.shard_pos[best]],
-                       c.shard_len[best] - c.shard_pos[best], interruptible, &pushed)
+        st = channel_push_some(&c.channels[best],
+                               &c.shard_buf[best * c.shard_cap + c.shard_pos[best]],
+                               c.shard_len[best] - c.shard_pos[best], interruptible, &pushed)
         c.shard_pos[best] += pushed
         if st != ST_OK:
             return st
