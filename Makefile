@@ -34,4 +34,4 @@ wheel: $(PY)
 	$(PY) -m build --wheel --outdir dist .
 
 clean:
-	rm -rf build dist *.egg-info src/*.egg-info src/mdstream/*.so src/mdstream/_core.c src/mdstream/_codec.c src/mdstream/v1 $(VENV)
+	rm -rf build dist *.egg-info src/*.egg-info src/mdstream/*.so src/mdstream/_core.c src/mdstream/_codec.c src/mdstream/_testing.c src/mdstream/v1 $(VENV)

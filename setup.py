@@ -90,6 +90,16 @@ def extensions():
             define_macros=macros,
             libraries=libraries + ["m"],
         ),
+        # Test and benchmark entry points (compute_analytics, channel_pump, ...):
+        # shipped, but not part of the production module. Uses _core's cdef
+        # functions through `cimport mdstream._core` (declared in _core.pxd).
+        Extension(
+            "mdstream._testing",
+            ["src/mdstream/_testing.pyx"],
+            extra_compile_args=compile_args,
+            define_macros=macros,
+            libraries=libraries + ["m"],
+        ),
     ]
     if (ROOT / "src/mdstream/_codec.pyx").exists():
         modules.append(

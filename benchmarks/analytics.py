@@ -1,6 +1,6 @@
 """Analytics: nanoseconds per tick of the full per-symbol update.
 
-mdstream: mdstream._core.compute_analytics, which runs the workers' update
+mdstream: mdstream._testing.compute_analytics, which runs the workers' update
 (session volume, VWAP, high/low, EMA, Welford volatility of log returns,
 current quote, and the result record) over an array of ticks without the GIL
 and reports the time of that loop alone. Ticks come from the simulated feed
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from mdstream import _core
+from mdstream import _testing
 from mdstream.benchmarking import alternate, result_line
 
 from benchmarks.baselines.analytics import Analytics, Tick
@@ -41,7 +41,7 @@ def mdstream_ns_per_tick(ticks: np.ndarray, chunk: int, duration: float) -> floa
     while True:
         for start in range(0, len(ticks), chunk):
             part = ticks[start:start + chunk]
-            _, s = _core.compute_analytics(part, ALPHA, N_SYMBOLS)
+            _, s = _testing.compute_analytics(part, ALPHA, N_SYMBOLS)
             loop_s += s
             n += len(part)
         if time.perf_counter() >= end:
@@ -89,7 +89,7 @@ def reference_ns_per_tick(ticks: list[Tick], duration: float) -> float | None:
 
 def run(opts, machine):
     d = opts.duration
-    ticks = _core.simulate_ticks(200_000, 7, N_SYMBOLS)
+    ticks = _testing.simulate_ticks(200_000, 7, N_SYMBOLS)
     ticks["seq"] = np.arange(len(ticks))
     md_ticks = ticks[:64 * CHUNK]
     py_ticks = as_tuples(ticks[:20_000] if opts.quick else ticks)

@@ -3,7 +3,7 @@
 - per item, from Python: a producer thread calls TickChannel.put() once per
   item, the main thread get() once per item; the baseline is the same code
   with queue.Queue.
-- batched, between C threads: mdstream._core.channel_pump moves ticks (88-byte
+- batched, between C threads: mdstream._testing.channel_pump moves ticks (88-byte
   structs) in batches of 1024 between two C threads without the GIL. Baselines:
   queue.Queue one item per call (what the target is against), and queue.Queue
   carrying lists of 1024 ints (what you would do to batch in Python).

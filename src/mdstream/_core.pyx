@@ -1,21 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """mdstream's compiled core: channels, analytics, the result log, the simulated
 feed and the worker threads. Everything per tick runs on C structs without the
-GIL; the classes here are the thin Python-facing handles."""
+GIL; the classes here are the thin Python-facing handles.
 
-# PyErr_CheckSignals without Cython's `except -1`: the exception it sets must
-# stay pending for the caller to report, not be printed and cleared here.
-cdef extern from "Python.h":
-    int PyErr_CheckSignals()
+What each part declares is in _core.pxd (core/*.pxd); the parts below are its
+implementations, in no particular order. Test and benchmark entry points are
+in mdstream._testing, not here."""
+
 cimport cython
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport log, sqrt, exp, floor, ceil, INFINITY, NAN
-from libc.time cimport time_t
-
-from mdstream._posix cimport *
-from mdstream._types cimport *
 
 import io
 
@@ -34,7 +29,6 @@ from mdstream.errors import (
     TooManySubscribersError,
 )
 
-include "core/clock.pxi"
 include "core/histogram.pxi"
 include "core/channel.pxi"
 include "core/analytics.pxi"
@@ -50,4 +44,3 @@ include "core/errors.pxi"
 include "core/tick_channel.pxi"
 include "core/engine_handle.pxi"
 include "core/state_file.pxi"
-include "core/reference_hooks.pxi"

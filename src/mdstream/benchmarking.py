@@ -224,7 +224,7 @@ def queue_per_item(n: int, capacity: int = 1024) -> float:
 
 def channel_batched(n: int, batch: int = 1024, capacity: int = 65536) -> float:
     """Seconds to move n ticks between two C threads, in batches, without the GIL."""
-    from mdstream._core import channel_pump
+    from mdstream._testing import channel_pump
 
     dt, checksum = channel_pump(n, batch, capacity)
     if checksum != n * (n - 1) // 2:

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import mdstream
-from mdstream import _core
+from mdstream import _testing
 
 SYMBOLS = ["AAA", "BBB", "CCC", "DDD"]
 EMA_ALPHA = 2.0 / 21.0            # the engine's default ema_span=20
@@ -41,14 +41,14 @@ ANALYTIC_COLUMNS = [c for c in mdstream.RESULT_DTYPE.names
 
 def tick_stream(n: int, seed: int = 5) -> np.ndarray:
     """n ticks (TICK_DTYPE) of SYMBOLS with event times: the same for a seed."""
-    ticks = _core.simulate_ticks(n, seed, len(SYMBOLS))
+    ticks = _testing.simulate_ticks(n, seed, len(SYMBOLS))
     ticks["ts_ns"] = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 1_000_000
     return ticks
 
 
 def reference_results(ticks: np.ndarray) -> np.ndarray:
     """What one uninterrupted engine computes for these ticks (seq = index)."""
-    results, _ = _core.compute_analytics(ticks, EMA_ALPHA, len(SYMBOLS))
+    results, _ = _testing.compute_analytics(ticks, EMA_ALPHA, len(SYMBOLS))
     return results
 
 

@@ -17,7 +17,8 @@ import pytest
 
 import mdstream
 from mdstream import Engine, Quote, SimulatedFeed, StreamEnded, Trade
-from mdstream._core import TICK_DTYPE, simulate_ticks
+from mdstream._core import TICK_DTYPE
+from mdstream._testing import simulate_ticks
 from mdstream.reference import ANALYTICS_FIELDS, QUOTE, TRADE, reference_results
 
 SYMBOLS = ["AAPL", "MSFT", "GOOG", "AMZN", "TSLA"]

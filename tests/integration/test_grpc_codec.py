@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mdstream import RESULT_DTYPE, _codec, _core
+from mdstream import RESULT_DTYPE, _codec, _testing
 from mdstream.v1 import mdstream_pb2 as pb
 
 NAMES = ["AAPL", "MSFT", "GOOG", "Ünïcode", "X" * 40]
@@ -21,10 +21,10 @@ NAMES = ["AAPL", "MSFT", "GOOG", "Ünïcode", "X" * 40]
 
 def sample_rows(n: int, seed: int = 7) -> np.ndarray:
     """Realistic rows: simulated ticks through the core's analytics."""
-    ticks = _core.simulate_ticks(n, seed, len(NAMES))
+    ticks = _testing.simulate_ticks(n, seed, len(NAMES))
     ticks["seq"] = np.arange(n)
     ticks["recv_ns"] = ticks["ts_ns"] + 1000
-    rows, _ = _core.compute_analytics(ticks, 0.1, len(NAMES))
+    rows, _ = _testing.compute_analytics(ticks, 0.1, len(NAMES))
     rows["done_ns"] = rows["recv_ns"] + 500
     return rows
 

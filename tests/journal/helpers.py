@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import mdstream
-from mdstream import _core
+from mdstream import _testing
 
 SYMBOLS = ["AAA", "BBB", "CCC"]
 EMA_ALPHA = 2.0 / 21.0
@@ -14,14 +14,14 @@ EMA_ALPHA = 2.0 / 21.0
 
 def tick_stream(n: int, seed: int = 11) -> np.ndarray:
     """n ticks (TICK_DTYPE) of SYMBOLS with event times, the same for a seed."""
-    ticks = _core.simulate_ticks(n, seed, len(SYMBOLS))
+    ticks = _testing.simulate_ticks(n, seed, len(SYMBOLS))
     ticks["ts_ns"] = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 1_000_000
     return ticks
 
 
 def reference_results(ticks: np.ndarray) -> np.ndarray:
     """What an uninterrupted engine computes for these ticks, in order."""
-    results, _ = _core.compute_analytics(ticks, EMA_ALPHA, len(SYMBOLS))
+    results, _ = _testing.compute_analytics(ticks, EMA_ALPHA, len(SYMBOLS))
     return results
 
 

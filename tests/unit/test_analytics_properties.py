@@ -11,7 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import mdstream
-from mdstream._core import RESULT_DTYPE, TICK_DTYPE, compute_analytics, simulate_ticks
+from mdstream._core import RESULT_DTYPE, TICK_DTYPE
+from mdstream._testing import compute_analytics, simulate_ticks
 from mdstream.reference import (
     ANALYTICS_FIELDS,
     QUOTE,
@@ -206,7 +207,7 @@ def test_compute_analytics_rejects_bad_ticks():
 
 NON_CONTIGUOUS = """
 import numpy as np
-from mdstream._core import compute_analytics, simulate_ticks
+from mdstream._testing import compute_analytics, simulate_ticks
 ticks = simulate_ticks(20_000, 1, 4)
 view = ticks[::2]                         # a strided view: not C-contiguous
 got, _ = compute_analytics(view, 0.1, 4)

@@ -19,7 +19,8 @@ from hypothesis.stateful import (
 )
 
 import mdstream
-from mdstream._core import TickChannel, channel_pump
+from mdstream._core import TickChannel
+from mdstream._testing import channel_pump
 
 values = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 

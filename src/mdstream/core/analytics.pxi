@@ -131,3 +131,14 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, doub
         r.tick.size = 0.0
         r.value = 0.0
     fill_session_fields(s, r)
+
+
+cdef void analytics_update_batch(SymbolState *states, const Tick *ticks, Result *out, int64_t n,
+                                 double ema_alpha, const int64_t *intervals,
+                                 int32_t n_intervals) noexcept nogil:
+    """analytics_update over n ticks in order, each with its symbol's state
+    (states is indexed by symbol id): what a worker does with a batch."""
+    cdef int64_t i
+    for i in range(n):
+        analytics_update(&states[ticks[i].symbol_id], &ticks[i], &out[i], ema_alpha,
+                         intervals, n_intervals)

@@ -11,16 +11,6 @@
 # (out of order) counts in the open interval. At end of data, open bars are
 # closed the same way.
 
-ctypedef struct BarClock:
-    int32_t n_intervals
-    int64_t intervals[MAX_BAR_INTERVALS]    # ns
-    int64_t open_start[MAX_BAR_INTERVALS]   # start of the open interval; -1 before the first tick
-    uint8_t *traded                         # [interval][symbol]: traded in the open interval
-    int32_t *traded_ids                     # [interval][k]: those symbols, in first-trade order
-    int32_t traded_n[MAX_BAR_INTERVALS]
-    int32_t max_symbols
-
-
 cdef int bar_clock_init(BarClock *bc, const int64_t *intervals, int32_t n,
                         int32_t max_symbols) noexcept nogil:
     cdef int32_t i

@@ -5,19 +5,6 @@
 # Lock order: a channel lock is a leaf. Nothing else is locked while it is
 # held, and the GIL is never taken while it is held.
 
-ctypedef struct Channel:
-    Tick *buf
-    int64_t capacity
-    int64_t head          # index of the oldest item
-    int64_t count
-    bint closed
-    int32_t waiting_pop       # threads waiting for items: only then is not_empty signalled
-    int32_t waiting_push      # threads waiting for room: only then is not_full signalled
-    pthread_mutex_t lock
-    pthread_cond_t not_empty
-    pthread_cond_t not_full
-
-
 cdef int channel_init(Channel *ch, int64_t capacity) noexcept nogil:
     memset(ch, 0, sizeof(Channel))
     ch.buf = <Tick *>malloc(<size_t>capacity * sizeof(Tick))
@@ -46,22 +33,6 @@ cdef void channel_close(Channel *ch) noexcept nogil:
     pthread_cond_broadcast(&ch.not_empty)
     pthread_cond_broadcast(&ch.not_full)
     pthread_mutex_unlock(&ch.lock)
-
-
-cdef inline int wait_on(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t deadline,
-                        bint interruptible) noexcept nogil:
-    """One slice of waiting, called with lock held and returning with it held.
-
-    Threads entered from Python pass interruptible=True: between slices they
-    drop the lock, run signal handlers under the GIL, and take the lock again.
-    """
-    cdef int st = timed_wait_slice(cond, lock, deadline)
-    if st != ST_OK or not interruptible:
-        return st
-    pthread_mutex_unlock(lock)
-    st = check_signals_with_gil()
-    pthread_mutex_lock(lock)
-    return st
 
 
 cdef inline void ring_put(Channel *ch, const Tick *items, int64_t n) noexcept nogil:
@@ -93,13 +64,11 @@ cdef inline int64_t ring_take(Channel *ch, Tick *out, int64_t max_n) noexcept no
     return chunk
 
 
-cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
-                      bint interruptible, int64_t *pushed) noexcept nogil:
-    """Push all n items, waiting while the channel is full.
-
-    Returns ST_OK when all are in, or ST_CLOSED / ST_TIMEOUT / ST_INTERRUPTED
-    with *pushed telling how many made it in (a prefix of items).
-    """
+cdef inline int push_items(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
+                           bint interruptible, bint all_items, int64_t *pushed) noexcept nogil:
+    """The push loop of channel_push (all_items) and channel_push_some (not):
+    wait while the channel is full, put what fits, and with all_items go on
+    until all n are in."""
     cdef int64_t done = 0
     cdef int64_t room, chunk
     cdef int st = ST_OK
@@ -119,9 +88,28 @@ cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadlin
         chunk = n - done if n - done < room else room
         ring_put(ch, &items[done], chunk)
         done += chunk
+        if not all_items:
+            break
     pthread_mutex_unlock(&ch.lock)
     pushed[0] = done
     return st
+
+
+cdef int channel_push(Channel *ch, const Tick *items, int64_t n, int64_t deadline,
+                      bint interruptible, int64_t *pushed) noexcept nogil:
+    """Push all n items, waiting while the channel is full.
+
+    Returns ST_OK when all are in, or ST_CLOSED / ST_TIMEOUT / ST_INTERRUPTED
+    with *pushed telling how many made it in (a prefix of items).
+    """
+    return push_items(ch, items, n, deadline, interruptible, True, pushed)
+
+
+cdef int channel_push_some(Channel *ch, const Tick *items, int64_t n, bint interruptible,
+                           int64_t *pushed) noexcept nogil:
+    """Push as many of n (>= 1) items as there is room for, waiting only while
+    there is none; *pushed tells how many (a prefix of items)."""
+    return push_items(ch, items, n, -1, interruptible, False, pushed)
 
 
 cdef int channel_pop(Channel *ch, Tick *out, int64_t max_n, int64_t deadline,

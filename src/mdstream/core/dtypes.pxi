@@ -66,7 +66,7 @@ DURABILITY = {"write": DUR_WRITE, "interval": DUR_INTERVAL, "fsync": DUR_FSYNC}
 POLICIES = {"block": POLICY_BLOCK, "skip": POLICY_SKIP, "disconnect": POLICY_DISCONNECT}
 
 
-cdef inline unsigned char *array_data(object arr, object dtype) except NULL:
+cdef unsigned char *array_data(object arr, object dtype) except NULL:
     """Pointer to the first element of a C-contiguous, non-empty array of dtype.
 
     The caller must keep `arr` alive while using the pointer: pass a variable,

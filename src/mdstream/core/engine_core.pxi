@@ -5,52 +5,6 @@
 # the channel locks are never held together, and no core lock is ever held
 # while the GIL is taken or waited for.
 
-cdef enum:
-    WORKER_BATCH = 1024       # ticks a worker takes from its channel at once
-    INGEST_CHUNK = 1024       # ticks sequenced and pushed per ingest step
-    FEED_BATCH_MAX = 1024
-
-ctypedef struct WorkerSlot:
-    EngineCore *core
-    int32_t index
-    pthread_t thread
-    bint running
-    int64_t processed         # written by this worker only
-    WindowedHistogram *lat_ingest     # event time -> ingest (NULL: not recorded)
-    WindowedHistogram *lat_process    # ingest -> processed
-    char _pad[64]
-
-ctypedef struct EngineCore:
-    int32_t n_workers
-    int32_t max_symbols
-    double ema_alpha
-    bint record_latency
-    Channel *channels
-    WorkerSlot *workers
-    SymbolState *states
-    ResultLog log
-    pthread_mutex_t ingest_lock
-    int64_t next_seq          # guarded by ingest_lock
-    bint ingest_closed        # guarded by ingest_lock
-    # Sequenced ticks on their way to each worker's channel: shard_cap per
-    # worker (a chunk plus the bar markers it may close), guarded by ingest_lock.
-    # shard_pos..shard_len is still to push (left over if a push was interrupted).
-    Tick *shard_buf
-    int64_t shard_cap
-    int64_t *shard_len
-    int64_t *shard_pos
-    BarClock bars             # guarded by ingest_lock
-    int32_t workers_alive     # guarded by log.lock
-    # simulated feed
-    SimFeed sim
-    bint has_sim
-    bint sim_running
-    volatile bint sim_stop
-    pthread_t sim_thread
-    bint close_on_feed_end
-    JournalWriter *journal    # NULL: no journal
-
-
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
                    int64_t ring_capacity, int64_t channel_capacity, double ema_alpha,
                    int32_t max_readers, const int64_t *bar_intervals,
@@ -121,31 +75,6 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
     c.workers = NULL
 
 
-cdef int push_some(Channel *ch, const Tick *items, int64_t n, bint interruptible,
-                   int64_t *pushed) noexcept nogil:
-    """Push as many of n items as there is room for, waiting only while there is none."""
-    cdef int st = ST_OK
-    cdef int64_t room
-    pushed[0] = 0
-    pthread_mutex_lock(&ch.lock)
-    while True:
-        if ch.closed:
-            st = ST_CLOSED
-            break
-        room = ch.capacity - ch.count
-        if room > 0:
-            pushed[0] = n if n < room else room
-            ring_put(ch, items, pushed[0])
-            break
-        ch.waiting_push += 1
-        st = wait_on(&ch.not_full, &ch.lock, -1, interruptible)
-        ch.waiting_push -= 1
-        if st != ST_OK:
-            break
-    pthread_mutex_unlock(&ch.lock)
-    return st
-
-
 cdef int shard_flush(EngineCore *c, bint interruptible) noexcept nogil:
     """Push every worker's sequenced ticks to its channel (ingest_lock held).
 
@@ -169,8 +98,9 @@ cdef int shard_flush(EngineCore *c, bint interruptible) noexcept nogil:
                     lowest = c.shard_buf[w * c.shard_cap + c.shard_pos[w]].seq
         if best < 0:
             break
-        st = push_some(&c.channels[best], &c.shard_buf[best * c.shard_cap + c.shard_pos[best]],
-                       c.shard_len[best] - c.shard_pos[best], interruptible, &pushed)
+        st = channel_push_some(&c.channels[best],
+                               &c.shard_buf[best * c.shard_cap + c.shard_pos[best]],
+                               c.shard_len[best] - c.shard_pos[best], interruptible, &pushed)
         c.shard_pos[best] += pushed
         if st != ST_OK:
             return st
@@ -314,9 +244,8 @@ cdef void *worker_main(void *arg) noexcept nogil:
                 break
             if st != ST_OK:
                 continue
-            for i in range(n):
-                analytics_update(&c.states[inbox[i].symbol_id], &inbox[i], &outbox[i],
-                                 c.ema_alpha, c.bars.intervals, c.bars.n_intervals)
+            analytics_update_batch(c.states, inbox, outbox, n, c.ema_alpha,
+                                   c.bars.intervals, c.bars.n_intervals)
             done = now_ns()
             for i in range(n):
                 outbox[i].done_ns = done

@@ -4,10 +4,7 @@
 
 cdef class Core:
     """The C data plane of one engine: channels, workers, result log, sim feed."""
-    cdef EngineCore c
-    cdef bint ready
-    cdef bint started
-    cdef bint stopped
+    # Its C attributes are declared in core/engine_handle.pxd.
 
     def __cinit__(self, int32_t workers, int32_t max_symbols, int64_t ring_capacity,
                   int64_t channel_capacity, double ema_alpha, int32_t max_readers,
@@ -265,14 +262,7 @@ cdef class Core:
 @cython.no_gc_clear
 cdef class CoreReader:
     """One reader of the result log: a cursor, a symbol filter and a policy."""
-    cdef Core core
-    cdef Reader rd
-    cdef Result *buf
-    cdef int64_t max_batch
-    cdef bint registered
-    cdef bint busy
-    cdef WindowedHistogram *lat_send     # processed -> handed to the subscriber
-    cdef WindowedHistogram *lat_age      # event time -> handed to the subscriber
+    # Its C attributes are declared in core/engine_handle.pxd.
 
     def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch,
                   int64_t from_seq=-1, bint with_snapshot=False):

@@ -10,24 +10,6 @@
 cdef extern from *:
     int __builtin_clzll(unsigned long long x) nogil
 
-cdef enum:
-    HIST_SUB = 128                 # buckets per power of two (the resolution)
-    HIST_MAX_SHIFT = 29            # 2**(29 + 7) ns = 2**36 ns
-    HIST_BUCKETS = 2 * HIST_SUB + HIST_MAX_SHIFT * HIST_SUB   # 3968
-    HIST_WINDOW_SLOTS = 10         # the sliding window: 10 one-second slots
-
-ctypedef struct Histogram:
-    int64_t count
-    int64_t max_value
-    int64_t counts[HIST_BUCKETS]
-
-# A histogram since start plus one per second of the last HIST_WINDOW_SLOTS
-# seconds. The writer clears a slot when it moves into a new second.
-ctypedef struct WindowedHistogram:
-    Histogram total
-    int64_t slot_second[HIST_WINDOW_SLOTS]
-    Histogram slots[HIST_WINDOW_SLOTS]
-
 
 cdef inline int32_t hist_index(int64_t v) noexcept nogil:
     cdef int32_t msb, shift
@@ -126,7 +108,7 @@ cdef class LatencyHistogram:
     The engine keeps one per stage and worker/subscription; stats() hands out
     merged copies. Also usable on its own: record(), merge(), percentile().
     """
-    cdef Histogram h
+    # Its C attributes are declared in core/histogram.pxd.
 
     def record(self, int64_t value_ns):
         hist_record(&self.h, value_ns)

@@ -10,56 +10,6 @@
 # written with one write() each; a crash can leave only a prefix of the last
 # one (a torn tail), which recovery finds and cuts.
 
-
-
-cdef enum:
-    JOURNAL_MAGIC = 0x424A444D      # "MDJB" little-endian
-    JOURNAL_BLOCK_MAX = 4096        # results per block
-    JOURNAL_HEADER_SIZE = 32
-
-cdef enum Durability:
-    DUR_WRITE = 0           # write() every block: survives a process crash
-    DUR_INTERVAL = 1        # ... and fsync() every interval: a power loss costs at most that
-    DUR_FSYNC = 2           # fsync() every block before it becomes visible
-
-ctypedef struct BlockHeader:
-    uint32_t magic
-    uint32_t count
-    int64_t first_seq
-    uint32_t record_size
-    uint32_t payload_crc
-    uint32_t flags
-    uint32_t header_crc     # CRC-32C of the 28 bytes before it
-
-ctypedef struct JournalWriter:
-    void *core              # the EngineCore (declared after this file)
-    Reader rd               # an ungated, `block` reader of the result log
-    char dir[3900]
-    int fd
-    int64_t roll_bytes
-    int durability
-    int64_t fsync_interval_ns
-    int64_t last_fsync_ns
-    bint unsynced
-    unsigned char *block    # header + JOURNAL_BLOCK_MAX records
-    pthread_t thread
-    bint running
-    pthread_mutex_t lock    # guards the fields below, read by replays and stats
-    int64_t written_seq     # every seq below is in the journal files
-    int64_t active_first_seq
-    int64_t active_bytes    # complete bytes of the active segment
-    int error               # errno of a failed open/write/fsync; 0 while healthy
-    int64_t blocks
-    int64_t bytes
-    int64_t fsyncs
-    int64_t state_files
-    # The analytics state as of written_seq, kept by replaying what is written,
-    # and saved at every new segment so retention can drop older segments.
-    SymbolState *shadow
-    BarClock shadow_bars
-    double ema_alpha
-
-
 cdef int write_all(int fd, const unsigned char *p, size_t n) noexcept nogil:
     cdef ssize_t k
     while n > 0:
@@ -161,7 +111,7 @@ cdef int journal_append(JournalWriter *jw, int64_t n) noexcept nogil:
 
 cdef void *journal_main(void *arg) noexcept nogil:
     cdef JournalWriter *jw = <JournalWriter *>arg
-    cdef EngineCore *core = <EngineCore *>jw.core
+    cdef EngineCore *core = jw.core
     cdef ResultLog *log = &core.log
     cdef int64_t n, deadline
     cdef int st, err = 0
@@ -207,9 +157,8 @@ cdef void *journal_main(void *arg) noexcept nogil:
     return NULL
 
 
-cdef int journal_init(JournalWriter *jw, void *core, const char *dir, int64_t roll_bytes,
+cdef int journal_init(JournalWriter *jw, EngineCore *c, const char *dir, int64_t roll_bytes,
                       int durability, int64_t fsync_interval_ns) noexcept nogil:
-    cdef EngineCore *c = <EngineCore *>core
     cdef int st
     memset(jw, 0, sizeof(JournalWriter))
     jw.shadow = <SymbolState *>malloc(<size_t>c.max_symbols * sizeof(SymbolState))
@@ -219,7 +168,7 @@ cdef int journal_init(JournalWriter *jw, void *core, const char *dir, int64_t ro
     if st != ST_OK:
         return st
     jw.ema_alpha = c.ema_alpha
-    jw.core = core
+    jw.core = c
     jw.fd = -1
     snprintf(jw.dir, sizeof(jw.dir), "%s", dir)
     jw.roll_bytes = roll_bytes
@@ -236,7 +185,7 @@ cdef int journal_init(JournalWriter *jw, void *core, const char *dir, int64_t ro
 
 cdef int journal_start(JournalWriter *jw) noexcept nogil:
     """Join the log at its start and begin writing (before any result exists)."""
-    cdef EngineCore *c = <EngineCore *>jw.core
+    cdef EngineCore *c = jw.core
     cdef int64_t oldest
     cdef int32_t i
     cdef int st = log_add_reader(&c.log, &jw.rd, -1, &oldest)
@@ -294,11 +243,7 @@ cdef class SegmentScanner:
     the offset and whether it is a torn tail (a prefix of a block at the end
     of the file, as a crash mid-write leaves) or damage (never served).
     """
-    cdef int fd
-    cdef readonly object path
-    cdef readonly int64_t offset
-    cdef readonly int64_t expected_seq
-    cdef int64_t limit
+    # Its C attributes are declared in core/journal.pxd.
 
     def __cinit__(self, path, int64_t expected_first_seq=-1, int64_t limit=-1):
         self.fd = -1

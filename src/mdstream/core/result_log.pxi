@@ -18,57 +18,6 @@
 # Lock order: the log lock is a leaf like the channel locks; the GIL is never
 # taken while it is held.
 
-cdef enum Policy:
-    POLICY_BLOCK = 0
-    POLICY_SKIP = 1
-    POLICY_DISCONNECT = 2
-
-ctypedef struct Reader:
-    int64_t cursor            # next seq to look at
-    int32_t policy
-    uint8_t *filter           # NULL: every symbol; else filter[symbol_id] != 0
-    int32_t *filter_ids       # the same filter as a list, to count gaps exactly
-    int32_t n_filter_ids
-    bint closed               # closed by its owner
-    bint failed               # disconnected for falling behind
-    int64_t failed_behind     # how far behind it was when disconnected
-    int64_t matched_base      # results matching the filter below the start cursor
-    int64_t delivered         # results handed out
-    # A pending gap notice (skip policy): seqs [gap_from, gap_to) were jumped
-    # over, gap_missed of them matched the filter. Taken by the reader's owner.
-    bint gap_pending
-    int64_t gap_from
-    int64_t gap_to
-    int64_t gap_missed
-    int64_t missed_total
-    int64_t gaps_total
-    int64_t skip_below        # results below this seq are passed over (resume ahead of head)
-    bint ungated              # reads up to head, not visible (the journal writer)
-
-ctypedef struct ResultLog:
-    Result *ring
-    int64_t capacity          # a power of two
-    int64_t mask
-    int64_t head
-    int64_t max_written
-    int64_t first_seq         # the seq this ring started at (0, or after a restart)
-    int64_t visible           # subscribers read below this (== head unless gated)
-    bint gated
-    bint gate_done            # the journal writer has exited: visible moves no more
-    int64_t *symbol_counts    # committed results per symbol id
-    int64_t *last_seq         # per symbol: seq of its newest committed result, -1: none
-    Result *last_evicted      # per symbol: its newest result once the ring overwrote it
-    int32_t max_symbols
-    Reader **readers
-    int32_t n_readers
-    int32_t max_readers
-    int32_t writers_waiting
-    bint closed
-    pthread_mutex_t lock
-    pthread_cond_t readable
-    pthread_cond_t writable
-
-
 cdef int log_init(ResultLog *log, int64_t capacity, int32_t max_symbols,
                   int32_t max_readers) noexcept nogil:
     cdef int64_t i

@@ -1,19 +1,6 @@
 # The simulated feed: a deterministic (for a given seed) geometric random walk
 # per symbol, generated in batches inside the core.
 
-ctypedef struct SimFeed:
-    uint64_t rng
-    int32_t n_symbols
-    int32_t *symbol_ids       # engine symbol ids of the feed's symbols
-    double *walk              # current (unrounded) price of each symbol
-    double sigma              # std-dev of one step's log return
-    double quote_ratio        # share of ticks that are quotes
-    double spread_bps         # typical quoted spread, in basis points of price
-    double rate               # ticks per second; 0 = as fast as possible
-    int64_t limit             # ticks to generate in all; 0 = no end
-    int64_t generated
-
-
 cdef inline uint64_t splitmix64(uint64_t *state) noexcept nogil:
     cdef uint64_t z
     state[0] += <uint64_t>0x9E3779B97F4A7C15

@@ -18,8 +18,7 @@ cdef class TickChannel:
     waiter: later puts raise ChannelClosedError, gets drain what is left and
     then raise ChannelClosedError.
     """
-    cdef Channel ch
-    cdef bint ready
+    # Its C attributes are declared in core/tick_channel.pxd.
 
     def __cinit__(self, int64_t capacity=1024):
         if capacity < 1:
@@ -117,68 +116,3 @@ cdef class TickChannel:
             return [buf[i].seq for i in range(popped)]
         finally:
             free(buf)
-
-
-# --- the channel between two C threads, for the benchmark --------------------
-
-ctypedef struct PumpArgs:
-    Channel *ch
-    int64_t n
-    int64_t batch
-    int64_t checksum
-
-
-cdef void *_pump_producer(void *arg) noexcept nogil:
-    cdef PumpArgs *a = <PumpArgs *>arg
-    cdef Tick *buf = <Tick *>calloc(a.batch, sizeof(Tick))
-    cdef int64_t sent = 0
-    cdef int64_t k, m, pushed
-    while sent < a.n:
-        m = a.n - sent if a.n - sent < a.batch else a.batch
-        for k in range(m):
-            buf[k].seq = sent + k
-        if channel_push(a.ch, buf, m, -1, False, &pushed) != ST_OK:
-            break
-        sent += m
-    free(buf)
-    channel_close(a.ch)
-    return NULL
-
-
-cdef void *_pump_consumer(void *arg) noexcept nogil:
-    cdef PumpArgs *a = <PumpArgs *>arg
-    cdef Tick *buf = <Tick *>calloc(a.batch, sizeof(Tick))
-    cdef int64_t k, got
-    while channel_pop(a.ch, buf, a.batch, -1, False, &got) == ST_OK:
-        for k in range(got):
-            a.checksum += buf[k].seq
-    free(buf)
-    return NULL
-
-
-def channel_pump(int64_t n_items, int64_t batch=1024, int64_t capacity=65536):
-    """Move n_items ticks between two C threads through one channel, in batches.
-
-    Returns (seconds, checksum); the checksum (sum of the values received)
-    lets a caller check that nothing was lost or duplicated.
-    """
-    cdef Channel ch
-    cdef PumpArgs args
-    cdef pthread_t prod, cons
-    cdef int64_t t0, t1
-    if n_items < 0 or batch < 1 or capacity < 1:
-        raise InvalidArgumentError("n_items must be >= 0, batch and capacity >= 1")
-    check_status(channel_init(&ch, capacity), "channel_pump")
-    args.ch = &ch
-    args.n = n_items
-    args.batch = batch
-    args.checksum = 0
-    with nogil:
-        t0 = mono_ns()
-        pthread_create(&cons, NULL, _pump_consumer, &args)
-        pthread_create(&prod, NULL, _pump_producer, &args)
-        pthread_join(prod, NULL)
-        pthread_join(cons, NULL)
-        t1 = mono_ns()
-    channel_destroy(&ch)
-    return (t1 - t0) / 1e9, args.checksum

@@ -1,4 +1,13 @@
 # Clocks and interruptible waiting shared by every blocking operation.
+#
+# These helpers are inline, and Cython takes an inline function that other
+# parts (and modules that cimport mdstream._core) use only with its body in a
+# .pxd: so this part is declarations and definitions in one file, no .pxi.
+
+# PyErr_CheckSignals without Cython's `except -1`: the exception it sets must
+# stay pending for the caller to report, not be printed and cleared here.
+cdef extern from "Python.h":
+    int PyErr_CheckSignals()
 
 # Waits are cut into slices of this length so that a waiting Python thread can
 # check for signals (Ctrl-C) between them, as grpc's completion queue does.
@@ -72,3 +81,19 @@ cdef inline int timed_wait_slice(pthread_cond_t *cond, pthread_mutex_t *mutex,
     ts.tv_nsec = <long>(abs_ns % 1_000_000_000)
     pthread_cond_timedwait(cond, mutex, &ts)
     return ST_OK
+
+
+cdef inline int wait_on(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t deadline,
+                        bint interruptible) noexcept nogil:
+    """One slice of waiting, called with lock held and returning with it held.
+
+    Threads entered from Python pass interruptible=True: between slices they
+    drop the lock, run signal handlers under the GIL, and take the lock again.
+    """
+    cdef int st = timed_wait_slice(cond, lock, deadline)
+    if st != ST_OK or not interruptible:
+        return st
+    pthread_mutex_unlock(lock)
+    st = check_signals_with_gil()
+    pthread_mutex_lock(lock)
+    return st
