@@ -209,3 +209,29 @@ def test_plain_grpc_client_reads_out_of_range_error_info(make_server, helpers):
     oldest = int(info.metadata["oldest_seq"])
     assert 0 < oldest <= 100 - 16 + 1 and f"the oldest is {oldest}" in err.details()
     assert dict(err.trailing_metadata())["mdstream-oldest-seq"] == str(oldest)
+
+
+# -- one stream abstraction ---------------------------------------------------------
+
+def test_sync_streams_follow_the_batch_stream_protocol(make_server, make_client, helpers):
+    from mdstream.stream import BatchStream
+
+    engine = helpers.publish_engine()
+    server = make_server(engine, start_engine=True)
+    client = make_client(server)
+    engine.publish_trades("AAPL", [1.0, 2.0, 3.0], 1)
+    assert helpers.wait_until(lambda: engine.stats().results == 3)
+    for resume in (False, True):
+        stream = client.stream_batches(["AAPL"], from_seq=0, resume=resume, max_wait=0.0)
+        assert isinstance(stream, BatchStream)
+        assert stream.read_snapshot() is None and stream.snapshot is None
+        batch = next(iter(stream))
+        assert batch.seq.tolist() == [0, 1, 2] and stream.last_seq == 2
+        stats = stream.stats()
+        assert stats["received"] == 3 and stats["missed"] == 0 and stats["last_seq"] == 2
+        stream.close()
+        stream.close()
+    results = client.stream_results(["AAPL"], from_seq=1, resume=True)
+    assert isinstance(results, BatchStream)
+    assert [next(results).seq, next(results).seq] == [1, 2] and results.last_seq == 2
+    results.close()
