@@ -189,7 +189,21 @@ class ErrorRule:
     metadata: Callable[[BaseException], dict] = _no_metadata
 
 
-#: In matching order (a subclass before its base class).
+#: In matching order (a subclass before its base class):
+#:
+#: ======================== ================== ===================== =====================
+#: exception                status             ErrorInfo reason      ErrorInfo metadata
+#: ======================== ================== ===================== =====================
+#: UnknownSymbolError       INVALID_ARGUMENT   UNKNOWN_SYMBOL        symbols ("A,B")
+#: InvalidArgumentError     INVALID_ARGUMENT   INVALID_ARGUMENT
+#: SlowConsumerError        RESOURCE_EXHAUSTED SLOW_CONSUMER
+#: TooManySubscribersError  RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIBERS
+#: OutOfRangeError          OUT_OF_RANGE       OUT_OF_RANGE          oldest_seq
+#: JournalCorruptError      DATA_LOSS          JOURNAL_CORRUPT       path, offset
+#: JournalError             DATA_LOSS          DATA_LOSS
+#: ServerShutdownError      UNAVAILABLE        SERVER_SHUTDOWN
+#: EngineStateError         UNAVAILABLE        ENGINE_STATE
+#: ======================== ================== ===================== =====================
 ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(UnknownSymbolError, grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_SYMBOL",
               "UnknownSymbolError", str, _unknown_symbol,

@@ -113,6 +113,10 @@ class Server:
         Also serve the original project's ``mdstream.MDStream/StreamResults``.
     options:
         Extra grpc server options (name, value) pairs.
+
+    start() raises PortInUseError (an OSError) when the address cannot be
+    bound, EngineStateError when called twice. Streams refused or ended by
+    the server get the statuses of mdstream.grpc.contract.ERROR_RULES.
     """
 
     def __init__(self, engine: "Engine", host: str = "127.0.0.1", port: int = 50051, *,
