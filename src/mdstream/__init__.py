@@ -32,18 +32,25 @@ from mdstream.engine.subscription import StreamEnded, Subscription
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    # The gRPC client loads grpc and the generated protobuf code: only on first use.
-    if name in ("Client", "AsyncClient"):
-        from mdstream.grpc import client
+_GRPC_EXPORTS = ("Client", "AsyncClient", "RemoteError", "Reconnect", "ReconnectError", "Server")
 
-        return getattr(client, name)
+
+def __getattr__(name: str):
+    # The gRPC layer loads grpc and the generated protobuf code: only on first use.
+    if name in _GRPC_EXPORTS:
+        import mdstream.grpc
+
+        return getattr(mdstream.grpc, name)
     raise AttributeError(f"module 'mdstream' has no attribute {name!r}")
 
 __all__ = [
     "Engine",
     "Client",
     "AsyncClient",
+    "RemoteError",
+    "Reconnect",
+    "ReconnectError",
+    "Server",
     "SimulatedFeed",
     "Feed",
     "CSVFeed",

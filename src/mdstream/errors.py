@@ -29,9 +29,12 @@ class EngineStateError(MDStreamError):
 
 
 class UnknownSymbolError(MDStreamError, KeyError):
-    """A symbol name or id the engine does not know."""
+    """A symbol name or id the engine does not know (``symbols``: the unknown ones).
 
-    def __init__(self, symbols, known=None):
+    ``hint`` replaces the closing advice (the gRPC server points to ListSymbols).
+    """
+
+    def __init__(self, symbols, known=None, hint=None):
         self.symbols = list(symbols)
         names = ", ".join(repr(s) for s in self.symbols)
         msg = f"unknown symbol{'s' if len(self.symbols) > 1 else ''}: {names}"
@@ -39,7 +42,7 @@ class UnknownSymbolError(MDStreamError, KeyError):
             shown = ", ".join(list(known)[:20])
             more = "" if len(known) <= 20 else f", ... ({len(known)} in all)"
             msg += f"; the engine knows: {shown}{more}"
-        msg += ". Declare symbols with Engine(symbols=[...]) or engine.add_symbols([...])."
+        msg += ". " + (hint or "Declare symbols with Engine(symbols=[...]) or engine.add_symbols([...]).")
         super().__init__(msg)
 
     def __str__(self) -> str:  # KeyError would quote the message

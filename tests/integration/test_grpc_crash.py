@@ -282,3 +282,34 @@ def wait_for(predicate, out: dict, timeout: float = 60.0) -> bool:
             return False
         stop.wait(0.01)
     return False
+
+
+@pytest.mark.timeout(120)
+def test_async_resuming_stream_rides_through_kill_9_and_a_restart(server):
+    """AsyncClient.stream_batches(resume=True): the same resume logic as the
+    sync client's, across a kill -9 of the server and a restart on its journal."""
+    import asyncio
+
+    from mdstream.grpc.aio import AsyncClient
+
+    srv = server(pace=30_000)
+    srv.start()
+    policy = Reconnect(initial_backoff=0.02, max_backoff=0.5, give_up_after=30)
+
+    async def main():
+        parts, restarted = [], None
+        async with AsyncClient(srv.address) as client:
+            stream = client.stream_batches(from_seq=0, resume=policy, max_wait=0.0)
+            async for batch in stream:
+                parts.append(batch.rows)
+                if restarted is None and stream.last_seq >= 5000:
+                    srv.kill()
+                    await asyncio.sleep(0.2)
+                    restarted = await asyncio.to_thread(srv.start, True)
+            return parts, restarted, stream
+
+    parts, restarted, stream = asyncio.run(main())
+    assert restarted is not None and 5000 <= restarted < TOTAL    # killed during writes
+    check_stream(np.concatenate(parts))
+    assert (stream.reconnects, stream.gaps, stream.duplicates) == (1, 0, 0)
+    assert stream.stats()["received"] == TOTAL

@@ -26,6 +26,7 @@ from mdstream.engine.stats import (
     StageLatency,
     SubscriptionStats,
 )
+from mdstream.grpc.contract import PB_TO_POLICY, POLICY_TO_PB
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
@@ -35,10 +36,6 @@ __all__ = ["StreamCounters", "SendCounters", "RateTracker", "RpcCounters", "Stre
            "JournalInfo", "RemoteStats", "stats_message", "read_stats", "describe_feed"]
 
 STREAM_RPCS = ("StreamBatches", "StreamResults")
-
-_POLICY_TO_PB = {"block": pb.POLICY_BLOCK, "skip": pb.POLICY_SKIP,
-                 "disconnect": pb.POLICY_DISCONNECT}
-_PB_TO_POLICY = {v: k for k, v in _POLICY_TO_PB.items()}
 
 
 # -- counting on the server ------------------------------------------------------
@@ -248,7 +245,7 @@ def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
         streams_open=sum(t.streams_open for t in totals), max_streams=max_streams)
     for s in sorted(st.subscriptions, key=lambda s: s.id):
         sub = msg.subscribers.add(id=s.id, symbols=list(s.symbols or ()),
-                                  policy=_POLICY_TO_PB.get(s.policy, pb.POLICY_UNSPECIFIED),
+                                  policy=POLICY_TO_PB.get(s.policy, pb.POLICY_UNSPECIFIED),
                                   delivered=s.delivered, lag=s.lag, missed=s.missed, gaps=s.gaps,
                                   disconnected=bool(s.disconnected), latency=_latency_pb(s.latency))
         stream = streams.get(s.id)
@@ -335,7 +332,7 @@ def _rates(r: pb.Rates) -> Rates:
 
 def read_stats(msg: pb.Stats) -> RemoteStats:
     """A Stats message as typed objects."""
-    subs = [SubscriptionStats(s.id, list(s.symbols) or None, _PB_TO_POLICY.get(s.policy, "block"),
+    subs = [SubscriptionStats(s.id, list(s.symbols) or None, PB_TO_POLICY.get(s.policy, "block"),
                               s.delivered, s.lag, s.missed, s.gaps, s.disconnected,
                               _latency(s.latency))
             for s in msg.subscribers]

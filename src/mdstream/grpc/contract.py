@@ -1,0 +1,296 @@
+"""The wire contract of mdstream's gRPC service, in one place.
+
+- the service names (``mdstream.v1.MDStream``, and the original project's
+  ``mdstream.MDStream``, which serves StreamResults only);
+- the policy enum, both ways (``POLICY_TO_PB``, ``PB_TO_POLICY``);
+- the frame limits and the units of the wire (microseconds, milliseconds);
+- the one conversion of a request, used by the clients and the server:
+  ``request_to_proto(StreamRequest)`` and ``request_from_proto(SubscribeRequest)``;
+- the one table from mdstream exceptions to gRPC statuses and back
+  (``ERROR_RULES``): a gRPC status code, an ``ErrorInfo`` reason with its
+  metadata (``google.rpc.Status`` details), and the trailing metadata keys
+  the first servers sent (``mdstream-error`` ...), still sent and read.
+
+Durations are seconds in the Python API (StreamRequest); they are converted
+to and from the wire's microseconds and milliseconds here only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+import grpc
+
+from mdstream.errors import (
+    EngineStateError,
+    InvalidArgumentError,
+    JournalCorruptError,
+    JournalError,
+    MDStreamError,
+    OutOfRangeError,
+    SlowConsumerError,
+    TooManySubscribersError,
+    UnknownSymbolError,
+)
+from mdstream.request import (
+    DEFAULT_HEARTBEAT_INTERVAL_S,
+    DEFAULT_TICKS_PER_FRAME,
+    HEARTBEAT_INTERVAL_RANGE_S,
+    MAX_TICKS_PER_FRAME,
+    MAX_WAIT_S,
+    POLICIES,
+    StreamRequest,
+)
+from mdstream.v1 import mdstream_pb2 as pb
+
+__all__ = [
+    "SERVICE_NAME", "LEGACY_SERVICE_NAME", "METHOD_PREFIX",
+    "POLICIES", "POLICY_TO_PB", "PB_TO_POLICY",
+    "DEFAULT_TICKS_PER_FRAME", "MAX_TICKS_PER_FRAME", "MAX_WAIT_US",
+    "DEFAULT_HEARTBEAT_MS", "HEARTBEAT_RANGE_MS",
+    "request_to_proto", "request_from_proto",
+    "ERROR_DOMAIN", "ErrorRule", "ERROR_RULES", "rule_for_error", "rule_for_reason",
+    "ServerShutdownError", "bind_methods",
+]
+
+#: "mdstream.v1.MDStream": the service (its methods are METHOD_PREFIX + name).
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MDStream"].full_name
+METHOD_PREFIX = f"/{SERVICE_NAME}/"
+#: The original project's service: StreamResults only, same messages on the wire.
+LEGACY_SERVICE_NAME = "mdstream.MDStream"
+
+#: Policy name -> SubscribeRequest.Policy value.
+POLICY_TO_PB = {"block": pb.POLICY_BLOCK, "skip": pb.POLICY_SKIP,
+                "disconnect": pb.POLICY_DISCONNECT}
+#: SubscribeRequest.Policy value -> policy name (unset means block).
+PB_TO_POLICY = {pb.POLICY_UNSPECIFIED: "block", **{v: k for k, v in POLICY_TO_PB.items()}}
+assert set(POLICY_TO_PB) == set(POLICIES)
+
+#: SubscribeRequest.max_wait_us: 0 to one second, in microseconds.
+MAX_WAIT_US = round(MAX_WAIT_S * 1e6)
+#: SubscribeRequest.heartbeat_interval_ms: 0 means this default.
+DEFAULT_HEARTBEAT_MS = round(DEFAULT_HEARTBEAT_INTERVAL_S * 1000)
+HEARTBEAT_RANGE_MS = tuple(round(s * 1000) for s in HEARTBEAT_INTERVAL_RANGE_S)
+
+
+# -- requests -------------------------------------------------------------------
+
+def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
+    """The SubscribeRequest message of a StreamRequest (seconds become
+    microseconds and milliseconds; ``from_seq`` is set only when given).
+
+    Raises InvalidArgumentError (with ``code`` INVALID_ARGUMENT, as the
+    server would answer) for a frame larger than MAX_TICKS_PER_FRAME.
+    """
+    try:
+        request.check_frame_limit()
+    except InvalidArgumentError as exc:
+        exc.code = grpc.StatusCode.INVALID_ARGUMENT
+        exc.details = str(exc)
+        raise
+    msg = pb.SubscribeRequest(
+        symbols=request.symbols or (), policy=POLICY_TO_PB[request.policy],
+        max_ticks_per_frame=request.max_ticks_per_frame,
+        max_wait_us=round(request.max_wait * 1e6),
+        heartbeat_interval_ms=round(request.heartbeat_interval * 1000),
+        snapshot=request.snapshot)
+    if request.from_seq is not None:
+        msg.from_seq = request.from_seq
+    return msg
+
+
+def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
+    """The StreamRequest of a SubscribeRequest message; 0 (or unset) means
+    the default for max_ticks_per_frame, heartbeat_interval_ms and policy.
+
+    Raises InvalidArgumentError naming the wire field and its range (the
+    server answers INVALID_ARGUMENT with that message). Whether the symbols
+    exist is the engine's to say (UnknownSymbolError).
+    """
+    policy = PB_TO_POLICY.get(msg.policy)
+    if policy is None:
+        raise InvalidArgumentError(
+            f"invalid policy {msg.policy}: use POLICY_BLOCK (1), POLICY_SKIP (2) or "
+            "POLICY_DISCONNECT (3), or leave it unset for block")
+    if msg.max_wait_us > MAX_WAIT_US:
+        raise InvalidArgumentError(
+            f"max_wait_us {msg.max_wait_us} is too large: use 0 to {MAX_WAIT_US} microseconds")
+    hb = msg.heartbeat_interval_ms or DEFAULT_HEARTBEAT_MS
+    lo, hi = HEARTBEAT_RANGE_MS
+    if not lo <= hb <= hi:
+        raise InvalidArgumentError(
+            f"heartbeat_interval_ms {hb} is out of range: use {lo} to {hi} "
+            f"(or 0 for the default {DEFAULT_HEARTBEAT_MS})")
+    from_seq = msg.from_seq if msg.HasField("from_seq") else None
+    request = StreamRequest(tuple(msg.symbols) or None, policy,
+                            msg.max_ticks_per_frame or DEFAULT_TICKS_PER_FRAME,
+                            msg.max_wait_us / 1e6, hb / 1000.0, from_seq, msg.snapshot)
+    return request.check_frame_limit()
+
+
+# -- errors ---------------------------------------------------------------------
+
+#: The domain of every ErrorInfo mdstream sends.
+ERROR_DOMAIN = "mdstream.dev"
+
+#: Trailing metadata of the first servers (still sent, and read when a
+#: status has no ErrorInfo): the error's kind, and its particulars.
+LEGACY_ERROR_KEY = "mdstream-error"
+LEGACY_KEYS = {                  # ErrorInfo metadata key -> legacy trailing metadata key
+    "symbols": "mdstream-unknown-symbols-bin",     # JSON list of names (binary header)
+    "oldest_seq": "mdstream-oldest-seq",
+    "path": "mdstream-journal-path",
+    "offset": "mdstream-journal-offset",
+}
+
+
+class ServerShutdownError(MDStreamError):
+    """The server is shutting down (sent as UNAVAILABLE / SERVER_SHUTDOWN)."""
+
+
+def _no_metadata(exc) -> dict:
+    return {}
+
+
+def _unknown_symbol(details: str, meta: dict) -> MDStreamError:
+    exc = UnknownSymbolError([s for s in meta.get("symbols", "").split(",") if s])
+    exc.args = (details,)            # the server's message names what it knows
+    return exc
+
+
+def _journal_corrupt(details: str, meta: dict) -> MDStreamError:
+    # The server's journal is damaged at this file and offset; the message
+    # is the server's (it names both).
+    exc = JournalCorruptError(meta.get("path", "?"), int(meta.get("offset", -1)), details, False)
+    exc.args = (f"DATA_LOSS from the server: {details}",)
+    return exc
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """How one mdstream exception crosses the wire.
+
+    Server side: an exception that is an instance of ``error`` ends the call
+    with ``code`` and the message ``message(exc)``, an ErrorInfo of
+    ``reason`` (domain ERROR_DOMAIN) with metadata ``metadata(exc)`` (str ->
+    str), and the legacy key ``mdstream-error: legacy``. Client side:
+    ``rebuild(details, metadata)`` makes the exception again (None: the
+    client raises a RemoteError with the status code).
+    """
+
+    error: type
+    code: grpc.StatusCode
+    reason: str
+    legacy: str
+    message: Callable[[BaseException], str]
+    rebuild: Callable[[str, dict], MDStreamError] | None
+    metadata: Callable[[BaseException], dict] = _no_metadata
+
+
+#: In matching order (a subclass before its base class):
+#:
+#: ======================== ================== ===================== =====================
+#: exception                status             ErrorInfo reason      ErrorInfo metadata
+#: ======================== ================== ===================== =====================
+#: UnknownSymbolError       INVALID_ARGUMENT   UNKNOWN_SYMBOL        symbols ("A,B")
+#: InvalidArgumentError     INVALID_ARGUMENT   INVALID_ARGUMENT
+#: SlowConsumerError        RESOURCE_EXHAUSTED SLOW_CONSUMER
+#: TooManySubscribersError  RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIBERS
+#: OutOfRangeError          OUT_OF_RANGE       OUT_OF_RANGE          oldest_seq
+#: JournalCorruptError      DATA_LOSS          JOURNAL_CORRUPT       path, offset
+#: JournalError             DATA_LOSS          DATA_LOSS
+#: ServerShutdownError      UNAVAILABLE        SERVER_SHUTDOWN
+#: EngineStateError         UNAVAILABLE        ENGINE_STATE
+#: ======================== ================== ===================== =====================
+ERROR_RULES: tuple[ErrorRule, ...] = (
+    ErrorRule(UnknownSymbolError, grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_SYMBOL",
+              "UnknownSymbolError", str, _unknown_symbol,
+              lambda e: {"symbols": ",".join(str(s) for s in e.symbols)}),
+    ErrorRule(InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+              "InvalidArgumentError", str, lambda d, m: InvalidArgumentError(d)),
+    ErrorRule(SlowConsumerError, grpc.StatusCode.RESOURCE_EXHAUSTED, "SLOW_CONSUMER",
+              "SlowConsumerError", lambda e: f"too slow: {e}", lambda d, m: SlowConsumerError(d)),
+    ErrorRule(TooManySubscribersError, grpc.StatusCode.RESOURCE_EXHAUSTED, "TOO_MANY_SUBSCRIBERS",
+              "TooManySubscribersError", lambda e: f"too many subscribers: {e}",
+              lambda d, m: TooManySubscribersError(d)),
+    ErrorRule(OutOfRangeError, grpc.StatusCode.OUT_OF_RANGE, "OUT_OF_RANGE", "OutOfRangeError",
+              str, lambda d, m: OutOfRangeError(d, int(m.get("oldest_seq", -1))),
+              lambda e: {"oldest_seq": str(e.oldest)}),
+    ErrorRule(JournalCorruptError, grpc.StatusCode.DATA_LOSS, "JOURNAL_CORRUPT",
+              "JournalCorruptError", lambda e: f"{e}; it is not served", _journal_corrupt,
+              lambda e: {"path": str(e.path), "offset": str(e.offset)}),
+    ErrorRule(JournalError, grpc.StatusCode.DATA_LOSS, "DATA_LOSS", "JournalError",
+              lambda e: f"the journal cannot be read: {e}", None),
+    ErrorRule(ServerShutdownError, grpc.StatusCode.UNAVAILABLE, "SERVER_SHUTDOWN",
+              "ServerShutdown", str, None),
+    ErrorRule(EngineStateError, grpc.StatusCode.UNAVAILABLE, "ENGINE_STATE", "EngineStateError",
+              lambda e: f"the engine cannot serve: {e}", None),
+)
+
+_BY_REASON = {r.reason: r for r in ERROR_RULES}
+_BY_LEGACY = {r.legacy: r for r in ERROR_RULES}
+
+
+def rule_for_error(exc: BaseException) -> ErrorRule | None:
+    """The rule of a server-side exception (None: not an error of the contract)."""
+    for rule in ERROR_RULES:
+        if isinstance(exc, rule.error):
+            return rule
+    return None
+
+
+def rule_for_reason(reason: str | None = None, legacy: str | None = None) -> ErrorRule | None:
+    """The rule of an ErrorInfo reason, or else of a legacy ``mdstream-error`` kind."""
+    if reason is not None and reason in _BY_REASON:
+        return _BY_REASON[reason]
+    return _BY_LEGACY.get(legacy) if legacy is not None else None
+
+
+def legacy_metadata(rule: ErrorRule, metadata: dict) -> tuple:
+    """The trailing metadata the first servers sent for this error."""
+    out = [(LEGACY_ERROR_KEY, rule.legacy)]
+    for key, value in metadata.items():
+        legacy = LEGACY_KEYS.get(key)
+        if legacy is None:
+            continue
+        if legacy.endswith("-bin"):
+            out.append((legacy, json.dumps(value.split(",") if value else []).encode()))
+        else:
+            out.append((legacy, value))
+    return tuple(out)
+
+
+def metadata_from_legacy(trailing: dict) -> dict:
+    """ErrorInfo-style metadata read back from the legacy trailing keys."""
+    out = {}
+    for key, legacy in LEGACY_KEYS.items():
+        if legacy in trailing:
+            value = trailing[legacy]
+            out[key] = ",".join(json.loads(value)) if legacy.endswith("-bin") else str(value)
+    return out
+
+
+# -- client stubs -----------------------------------------------------------------
+
+def bind_methods(client, channel) -> None:
+    """The service's methods on a channel (a grpc or a grpc.aio one: same
+    calls), as ``client._stream_batches`` (frames stay bytes: the codec
+    decodes them), ``_stream_results``, ``_get_snapshot``, ``_get_stats``
+    and ``_list_symbols``."""
+    client._stream_batches = channel.unary_stream(
+        METHOD_PREFIX + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
+        response_deserializer=None)
+    client._stream_results = channel.unary_stream(
+        METHOD_PREFIX + "StreamResults", request_serializer=pb.SubscribeRequest.SerializeToString,
+        response_deserializer=pb.Result.FromString)
+    client._get_snapshot = channel.unary_unary(
+        METHOD_PREFIX + "GetSnapshot", request_serializer=pb.SnapshotRequest.SerializeToString,
+        response_deserializer=pb.Snapshot.FromString)
+    client._get_stats = channel.unary_unary(
+        METHOD_PREFIX + "GetStats", request_serializer=pb.StatsRequest.SerializeToString,
+        response_deserializer=pb.Stats.FromString)
+    client._list_symbols = channel.unary_unary(
+        METHOD_PREFIX + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
+        response_deserializer=pb.ListSymbolsResponse.FromString)

@@ -1,0 +1,332 @@
+"""MDStreamServicer: the mdstream.v1.MDStream service over one Engine.
+
+The servicer is thin. It turns a SubscribeRequest into a StreamRequest
+(mdstream.grpc.contract), opens an engine subscription with it and yields
+bytes that the compiled codec encoded from the engine's result arrays
+without the GIL; grpcio sends them as they are (an identity response
+serializer), so the server makes no Python object per tick for StreamBatches
+and one ``bytes`` per tick (what grpcio sends) for StreamResults.
+
+Every error is mapped in one place (``_errors``, by the contract's table):
+the call ends with its gRPC status, a google.rpc.Status with an ErrorInfo,
+and the trailing metadata keys the first servers sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Iterator
+
+import grpc
+from grpc_health.v1 import health
+
+from mdstream import _codec
+from mdstream.engine.subscription import StreamEnded, Subscription
+from mdstream.errors import (
+    InvalidArgumentError,
+    MDStreamError,
+    SubscriptionClosedError,
+    TooManySubscribersError,
+    UnknownSymbolError,
+)
+from mdstream.grpc.contract import (
+    LEGACY_SERVICE_NAME,
+    SERVICE_NAME,
+    ServerShutdownError,
+    request_from_proto,
+)
+from mdstream.grpc.errors import error_status
+from mdstream.grpc.stats import RateTracker, SendCounters, stats_message
+from mdstream.request import StreamRequest
+from mdstream.v1 import mdstream_pb2 as pb
+
+if TYPE_CHECKING:
+    from mdstream.engine import Engine
+
+__all__ = ["MDStreamServicer"]
+
+log = logging.getLogger("mdstream.grpc.server")
+
+#: The closing advice of an UnknownSymbolError sent to a client.
+_LIST_SYMBOLS_HINT = "ListSymbols gives the list."
+
+
+class MDStreamServicer:
+    """The mdstream.v1.MDStream service over one engine.
+
+    Parameters
+    ----------
+    engine:
+        The engine to serve; it may be started before or after the server.
+    max_streams:
+        Streams (StreamResults + StreamBatches) served at once; one more gets
+        RESOURCE_EXHAUSTED (TOO_MANY_SUBSCRIBERS).
+    health_servicer:
+        Set to NOT_SERVING when the servicer shuts down.
+
+    Raises InvalidArgumentError for max_streams < 1.
+    """
+
+    def __init__(self, engine: "Engine", *, max_streams: int = 64,
+                 health_servicer: health.HealthServicer | None = None):
+        if max_streams < 1:
+            raise InvalidArgumentError(f"max_streams must be >= 1, got {max_streams}")
+        self.engine = engine
+        self.max_streams = int(max_streams)
+        self._health = health_servicer
+        self._lock = threading.Lock()
+        self._subs: set[Subscription] = set()
+        self._reserved = 0          # stream slots taken (including ones still opening)
+        self._closing = False
+        self.streams_served = 0
+        #: What the streams sent, per RPC and per stream (GetStats, metrics).
+        self.send_counters = SendCounters()
+        self._rates = RateTracker()
+
+    # -- errors --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, context):
+        """End the call with the status of an mdstream error raised inside
+        (others go to grpc, which answers UNKNOWN)."""
+        try:
+            yield
+        except MDStreamError as exc:
+            found = error_status(exc)
+            if found is None:
+                raise
+            status, rule = found
+            if rule.code == grpc.StatusCode.DATA_LOSS:
+                log.error("a resumed stream could not be served from the journal: %s", exc)
+            context.abort_with_status(status)
+
+    def _check_symbols(self, symbols) -> None:
+        """UnknownSymbolError naming the unknown ones and what the engine knows."""
+        if symbols:
+            unknown = [s for s in symbols if s not in self.engine.symbol_table]
+            if unknown:
+                raise UnknownSymbolError(unknown, self.engine.symbol_table.names,
+                                         hint=_LIST_SYMBOLS_HINT)
+
+    # -- streams ---------------------------------------------------------------
+
+    def _open(self, request: StreamRequest, context) -> Subscription:
+        """Take a stream slot and subscribe to the engine for one stream."""
+        self._check_symbols(request.symbols)
+        with self._lock:
+            if self._closing:
+                raise ServerShutdownError("the server is shutting down")
+            if self._reserved >= self.max_streams:
+                raise TooManySubscribersError(
+                    f"the server serves at most {self.max_streams} streams at once "
+                    "(mdstream serve --max-streams); try again later")
+            self._reserved += 1
+        try:
+            sub = self.engine.open(request)
+        except UnknownSymbolError as exc:
+            self._release(None)
+            raise UnknownSymbolError(exc.symbols, self.engine.symbol_table.names,
+                                     hint=_LIST_SYMBOLS_HINT) from exc
+        except BaseException:
+            self._release(None)
+            raise
+        with self._lock:
+            self._subs.add(sub)
+            closing = self._closing
+            self.streams_served += 1
+        # The client may go away while the handler waits for results: grpc
+        # runs this callback on its own thread when the call ends, and closing
+        # the subscription wakes the blocked read at once.
+        if closing or not context.add_callback(sub.close):
+            sub.close()
+        return sub
+
+    def _release(self, sub: Subscription | None) -> None:
+        if sub is not None:
+            sub.close()
+        with self._lock:
+            if sub is not None:
+                self._subs.discard(sub)
+            self._reserved -= 1
+
+    def _closed_under(self) -> None:
+        """The subscription was closed under the stream: the client left
+        (the stream just ends), or the server shuts down (UNAVAILABLE)."""
+        if self._closing:
+            raise ServerShutdownError(
+                "the server is shutting down; reconnect to another server or later")
+
+    @staticmethod
+    def _snapshot_frames(sub: Subscription, encoder, max_ticks: int) -> Iterator[bytes]:
+        """The frames of a subscription's snapshot (SubscribeRequest.snapshot):
+        its rows, max_ticks at a time, each frame marked with the fence; at
+        least one frame, the last one flagged."""
+        snap = sub.snapshot
+        rows = snap.results.rows
+        starts = range(0, len(rows), max_ticks) if len(rows) else [0]
+        for start in starts:
+            chunk = rows[start:start + max_ticks]
+            fence = pb.ResultBatch(snapshot=pb.SnapshotFence(
+                as_of_seq=snap.as_of_seq, last=start + max_ticks >= len(rows)))
+            # A serialized message followed by more fields is the merged
+            # message: the fence goes first, then the codec's frame.
+            yield fence.SerializeToString() + (encoder.encode(chunk) if len(chunk) else b"")
+
+    @staticmethod
+    def _last_seq(sub: Subscription) -> int:
+        # The cursor is the next seq the subscription looks at: all below it
+        # was either sent or filtered out.
+        return sub.counters()["cursor"] - 1
+
+    # -- the RPCs ------------------------------------------------------------
+
+    def StreamBatches(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
+        """Columnar ResultBatch frames, as bytes encoded by the core: the
+        snapshot's frames first (``snapshot``), then a frame per batch of up
+        to max_ticks_per_frame results, a heartbeat frame after
+        heartbeat_interval seconds without results."""
+        with self._errors(context):
+            req = request_from_proto(request)
+            sub = self._open(req, context)
+            sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
+            try:
+                encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
+                if req.snapshot:
+                    for frame in self._snapshot_frames(sub, encoder, req.max_ticks_per_frame):
+                        sent.sent(frame)
+                        yield frame
+                heartbeat = req.heartbeat_interval
+                next_batch, encode, beat = sub.next_batch, encoder.encode, encoder.heartbeat
+                while True:
+                    batch = next_batch(heartbeat)
+                    if batch is None:
+                        frame = beat(self._last_seq(sub), time.time_ns())
+                    else:
+                        frame = encode(batch.rows, batch.gap)
+                    sent.sent(frame)
+                    yield frame
+            except StreamEnded:
+                return
+            except SubscriptionClosedError:
+                self._closed_under()
+            finally:
+                self._release(sub)
+                self.send_counters.close(sent)
+
+    def StreamResults(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
+        """One Result message per tick, each encoded by the core (the
+        snapshot's results first, flagged ``snapshot``)."""
+        with self._errors(context):
+            req = request_from_proto(request)
+            sub = self._open(req, context)
+            sent = self.send_counters.open("StreamResults", context.peer(), sub.id)
+            # Results skipped (policy skip) are reported in the next Result sent;
+            # a gap may come alone, so it waits for the next row.
+            missed = 0
+            try:
+                encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
+                if req.snapshot and len(sub.snapshot.results):
+                    # Snapshot messages: the codec's Result plus the flag and as_of_seq
+                    # (appended fields merge into the message).
+                    flag = pb.Result(snapshot=True,
+                                     as_of_seq=sub.snapshot.as_of_seq).SerializeToString()
+                    messages = [m + flag for m in encoder.encode(sub.snapshot.results.rows)]
+                    sent.sent_many(messages)
+                    yield from messages
+                while True:
+                    batch = sub.next_batch(1.0, max_wait=0.0)
+                    if batch is None:
+                        continue
+                    if batch.gap is not None:
+                        missed += batch.gap.missed
+                    if len(batch.rows):
+                        messages = encoder.encode(batch.rows, missed)
+                        sent.sent_many(messages)        # counted per batch, not per tick
+                        for i, message in enumerate(messages):
+                            # Closed under us (client gone, or shutdown): stop
+                            # sending this batch; the next read reports why.
+                            if sub.closed:
+                                sent.unsent(messages[i:])
+                                break
+                            yield message
+                        missed = 0
+            except StreamEnded:
+                return
+            except SubscriptionClosedError:
+                self._closed_under()
+            finally:
+                self._release(sub)
+                self.send_counters.close(sent)
+
+    def GetSnapshot(self, request: pb.SnapshotRequest, context) -> pb.Snapshot:
+        """The newest result of each symbol, as of one sequence number
+        (UnknownSymbolError: INVALID_ARGUMENT / UNKNOWN_SYMBOL)."""
+        with self._errors(context):
+            symbols = list(dict.fromkeys(request.symbols)) or None
+            self._check_symbols(symbols)
+            try:
+                snap = self.engine.snapshot(symbols)
+            except UnknownSymbolError as exc:
+                raise UnknownSymbolError(exc.symbols, self.engine.symbol_table.names,
+                                         hint=_LIST_SYMBOLS_HINT) from exc
+            rows = snap.results.rows
+            encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
+            results = [pb.Result.FromString(m) for m in encoder.encode(rows)]
+            return pb.Snapshot(as_of_seq=snap.as_of_seq, results=results,
+                               server_time_ns=time.time_ns())
+
+    def GetStats(self, request: pb.StatsRequest, context) -> pb.Stats:
+        """The engine's statistics (engine.stats()) and what this server's streams sent."""
+        return stats_message(self.engine, self.send_counters, self._rates, self.max_streams)
+
+    def ListSymbols(self, request: pb.ListSymbolsRequest, context) -> pb.ListSymbolsResponse:
+        """The engine's symbols with their ids."""
+        names = list(self.engine.symbol_table.names)
+        return pb.ListSymbolsResponse(
+            symbols=[pb.SymbolInfo(id=i, name=n) for i, n in enumerate(names)])
+
+    # -- wiring --------------------------------------------------------------
+
+    def handlers(self, legacy: bool = True) -> list[grpc.GenericRpcHandler]:
+        """The generic handlers that serve this servicer (responses of the
+        streams are pre-serialized bytes: no response serializer)."""
+        stream = {
+            "StreamResults": grpc.unary_stream_rpc_method_handler(
+                self.StreamResults, request_deserializer=pb.SubscribeRequest.FromString),
+            "StreamBatches": grpc.unary_stream_rpc_method_handler(
+                self.StreamBatches, request_deserializer=pb.SubscribeRequest.FromString),
+            "GetSnapshot": grpc.unary_unary_rpc_method_handler(
+                self.GetSnapshot, request_deserializer=pb.SnapshotRequest.FromString,
+                response_serializer=pb.Snapshot.SerializeToString),
+            "GetStats": grpc.unary_unary_rpc_method_handler(
+                self.GetStats, request_deserializer=pb.StatsRequest.FromString,
+                response_serializer=pb.Stats.SerializeToString),
+            "ListSymbols": grpc.unary_unary_rpc_method_handler(
+                self.ListSymbols, request_deserializer=pb.ListSymbolsRequest.FromString,
+                response_serializer=pb.ListSymbolsResponse.SerializeToString),
+        }
+        out = [grpc.method_handlers_generic_handler(SERVICE_NAME, stream)]
+        if legacy:
+            # The original service had an empty SubscribeRequest and a Result
+            # of (symbol = 1, value = 2): the v1 messages are wire-compatible.
+            out.append(grpc.method_handlers_generic_handler(
+                LEGACY_SERVICE_NAME, {"StreamResults": stream["StreamResults"]}))
+        return out
+
+    @property
+    def active_streams(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
+    def shutdown(self) -> None:
+        """Refuse new streams and end the open ones with UNAVAILABLE."""
+        with self._lock:
+            self._closing = True
+            subs = list(self._subs)
+        if self._health is not None:
+            self._health.enter_graceful_shutdown()
+        for sub in subs:
+            sub.close()

@@ -1,0 +1,166 @@
+"""The streams of one server call (sync): StreamBatches and StreamResults.
+
+Both follow the BatchStream protocol's shape (mdstream.stream): iterate,
+``close()`` (also ``cancel()``; safe twice and from another thread),
+``stats()``; a BatchStream also has ``snapshot``, ``read_snapshot()`` and
+``last_seq``. A failed call raises the mdstream exception its status stands
+for (mdstream.grpc.errors.translate_error), with the gRPC status in ``.code``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import grpc
+
+from mdstream.batch import ResultBatch, Snapshot
+from mdstream.errors import MDStreamError
+from mdstream.grpc.errors import translate_error
+from mdstream.grpc.frames import FrameDecoder
+from mdstream.v1 import mdstream_pb2 as pb
+
+__all__ = ["BatchStream", "ResultStream", "decoded"]
+
+
+class _CallStream:
+    """Common part of a server stream: iteration, errors, cancel."""
+
+    def __init__(self, call):
+        self._call = call
+        self._cancelled = False
+        self.started = time.monotonic()
+
+    def cancel(self) -> None:
+        """Leave the stream (the server frees the subscription at once);
+        safe from another thread, and to call twice."""
+        if not self._cancelled:
+            self._cancelled = True
+            self._call.cancel()
+
+    close = cancel
+
+    def _next_message(self):
+        if self._cancelled:
+            raise StopIteration
+        try:
+            return next(self._call)
+        except StopIteration:
+            raise
+        except grpc.RpcError as exc:
+            if self._cancelled and exc.code() == grpc.StatusCode.CANCELLED:
+                raise StopIteration from None
+            raise translate_error(exc) from exc
+
+    def __iter__(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+
+
+def decoded(*names: str):
+    """Class decorator: read-only attributes that are the FrameDecoder's
+    (``self.decoder``) of the same name."""
+    def add(cls):
+        for name in names:
+            setattr(cls, name, property(lambda self, n=name: getattr(self.decoder, n),
+                                        doc=f"The stream's {name} (see FrameDecoder)."))
+        return cls
+    return add
+
+
+_DECODED = ("symbols", "last_seq", "heartbeat", "snapshot", "frames", "bytes", "received",
+            "missed")
+
+
+@decoded(*_DECODED)
+class BatchStream(_CallStream):
+    """The ResultBatch objects of one StreamBatches call (an iterator).
+
+    ``symbols`` is this stream's id -> name list (it grows as names arrive;
+    ids not seen yet are None); ``last_seq`` is the newest sequence number
+    the stream has accounted for (results, gaps and heartbeats; -1 before
+    any); ``heartbeat`` the newest Heartbeat. Gap notices arrive as
+    ``batch.gap`` (possibly on an empty batch). With ``heartbeats=True``
+    idle heartbeats are yielded as empty batches too, so a loop can act
+    while the market is quiet.
+
+    A stream opened with ``snapshot=True`` begins with a snapshot: read it
+    with ``read_snapshot()`` (or the first next() takes it in); it is then
+    in ``snapshot`` (an mdstream.Snapshot: ``as_of_seq`` and ``results``,
+    the newest result of each symbol), and the batches that follow start at
+    exactly ``snapshot.as_of_seq + 1``.
+
+    ``decoder``: a FrameDecoder to continue (a resuming stream passes its
+    own, so that what was learned outlives a connection).
+    """
+
+    def __init__(self, call, heartbeats: bool = False, snapshot: bool = False,
+                 decoder: FrameDecoder | None = None):
+        super().__init__(call)
+        self.decoder = decoder if decoder is not None else FrameDecoder(heartbeats, snapshot)
+
+    def __next__(self) -> ResultBatch:
+        frame = self.decoder.frame
+        while True:
+            batch = frame(self._next_message())
+            if batch is not None:
+                return batch
+
+    def read_snapshot(self) -> Snapshot | None:
+        """The snapshot this stream began with (snapshot=True), receiving it
+        if need be (it comes first, at once); None without snapshot=True.
+        Raises MDStreamError if the stream ends before it."""
+        while self.decoder.snapshot_pending:
+            try:
+                self.decoder.frame(self._next_message())
+            except StopIteration:
+                raise MDStreamError("the stream ended before its snapshot was received") from None
+        return self.decoder.snapshot
+
+    def raw_frames(self) -> Iterator[bytes]:
+        """The undecoded frames (for measuring transport alone, or relaying)."""
+        while True:
+            try:
+                data = self._next_message()
+            except StopIteration:
+                return
+            self.decoder.frames += 1
+            self.decoder.bytes += len(data)
+            yield data
+
+    def stats(self) -> dict:
+        """Counters: frames, bytes, received, missed, last_seq."""
+        return self.decoder.counters()
+
+
+class ResultStream(_CallStream):
+    """The Result messages of one StreamResults call (an iterator of
+    mdstream.v1 ``Result`` protobuf messages). ``last_seq`` is the seq of
+    the newest message (-1 before any)."""
+
+    snapshot = None
+
+    def __init__(self, call):
+        super().__init__(call)
+        self.received = 0
+        self.last_seq = -1
+
+    def __next__(self) -> pb.Result:
+        msg = self._next_message()
+        self.received += 1
+        self.last_seq = msg.seq
+        return msg
+
+    def read_snapshot(self) -> None:
+        """None: a StreamResults stream's snapshot comes as its first
+        messages (flagged ``snapshot``)."""
+        return None
+
+    def stats(self) -> dict:
+        """Counters: received, missed (0: see Result.missed_before), last_seq."""
+        return {"received": self.received, "missed": 0, "last_seq": self.last_seq}
