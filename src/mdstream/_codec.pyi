@@ -4,7 +4,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-MAX_FRAME_TICKS: int
+MAX_DECODE_TICKS: int
 MAX_SYMBOL_ID: int
 BATCH_FIELD_NUMBERS: dict[str, int]
 RESULT_FIELD_NUMBERS: dict[str, int]

@@ -26,7 +26,7 @@ class TickChannel:
     def get_many(self, max_items: int, timeout: float | None = None) -> list[int]: ...
 
 class Core:
-    def __init__(self, workers: int, max_symbols: int, ring_capacity: int,
+    def __init__(self, workers: int, max_symbols: int, ring_size: int,
                  channel_capacity: int, ema_alpha: float, max_readers: int,
                  bar_intervals_ns: Sequence[int] = (), record_latency: bool = True) -> None: ...
     def set_sim_feed(self, symbol_ids: Sequence[int], seed: int, rate: float, limit: int,

@@ -164,6 +164,11 @@ def _csv_presets() -> list[str]:
     return sorted(PRESETS)
 
 
+def _bad_row_policies() -> tuple[str, ...]:
+    from mdstream.feeds.csv.reader import BAD_ROW_POLICIES
+    return BAD_ROW_POLICIES
+
+
 # -- option groups -------------------------------------------------------------
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -214,7 +219,7 @@ def add_feed_options(p: argparse.ArgumentParser) -> None:
                         "USDJPY for a TrueFX file (default: from the file's symbol column)")
     g.add_argument("--preset", default=None, choices=_csv_presets(),
                    help="the files' format (default: recognised from the header row)")
-    g.add_argument("--on-bad-row", default=None, choices=("raise", "skip"),
+    g.add_argument("--on-bad-row", default=None, choices=_bad_row_policies(),
                    help="a malformed row stops the server with an error naming file and line "
                         "(raise), or is skipped and counted (skip) (default: raise)")
 

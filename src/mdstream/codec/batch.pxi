@@ -5,7 +5,7 @@
 # not rely on it): count, new symbol names, gap, heartbeat, then the columns.
 
 #: The largest frame the decoder accepts, in ticks (a sanity bound).
-MAX_FRAME_TICKS = 1 << 20
+MAX_DECODE_TICKS = 1 << 20
 #: Symbol ids must be below this.
 MAX_SYMBOL_ID = 1 << 24
 
@@ -368,8 +368,8 @@ def decode_batch(data):
     if count < 0:
         # No count field: take it from the seq column.
         count = <int64_t>(col_len[0] // 8)
-    if count > MAX_FRAME_TICKS:
-        raise FrameError(f"frame of {count} ticks exceeds the limit of {MAX_FRAME_TICKS}")
+    if count > MAX_DECODE_TICKS:
+        raise FrameError(f"frame of {count} ticks exceeds the limit of {MAX_DECODE_TICKS}")
     n = count
     # Every column present (the usual case): each byte of the rows is written
     # below, so skip zeroing them. Padding bytes of the struct stay undefined,

@@ -47,7 +47,7 @@ ctypedef struct EngineCore:
     JournalWriter *journal    # NULL: no journal
 
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
-                   int64_t ring_capacity, int64_t channel_capacity, double ema_alpha,
+                   int64_t ring_size, int64_t channel_capacity, double ema_alpha,
                    int32_t max_readers, const int64_t *bar_intervals,
                    int32_t n_bar_intervals, bint record_latency) noexcept nogil
 cdef void core_destroy(EngineCore *c) noexcept nogil

@@ -6,7 +6,7 @@
 # while the GIL is taken or waited for.
 
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
-                   int64_t ring_capacity, int64_t channel_capacity, double ema_alpha,
+                   int64_t ring_size, int64_t channel_capacity, double ema_alpha,
                    int32_t max_readers, const int64_t *bar_intervals,
                    int32_t n_bar_intervals, bint record_latency) noexcept nogil:
     cdef int32_t i
@@ -41,7 +41,7 @@ cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
             if c.workers[i].lat_ingest == NULL or c.workers[i].lat_process == NULL:
                 return ST_NO_MEMORY
     c.record_latency = record_latency
-    st = log_init(&c.log, ring_capacity, max_symbols, max_readers)
+    st = log_init(&c.log, ring_size, max_symbols, max_readers)
     if st != ST_OK:
         return st
     st = bar_clock_init(&c.bars, bar_intervals, n_bar_intervals, max_symbols)

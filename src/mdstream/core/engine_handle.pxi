@@ -6,7 +6,7 @@ cdef class Core:
     """The C data plane of one engine: channels, workers, result log, sim feed."""
     # Its C attributes are declared in core/engine_handle.pxd.
 
-    def __cinit__(self, int32_t workers, int32_t max_symbols, int64_t ring_capacity,
+    def __cinit__(self, int32_t workers, int32_t max_symbols, int64_t ring_size,
                   int64_t channel_capacity, double ema_alpha, int32_t max_readers,
                   bar_intervals_ns=(), bint record_latency=True):
         cdef int64_t intervals[MAX_BAR_INTERVALS]
@@ -16,8 +16,8 @@ cdef class Core:
             raise InvalidArgumentError(f"workers must be >= 1, got {workers}")
         if max_symbols < 1:
             raise InvalidArgumentError(f"max_symbols must be >= 1, got {max_symbols}")
-        if ring_capacity < 2 or (ring_capacity & (ring_capacity - 1)) != 0:
-            raise InvalidArgumentError(f"ring_size must be a power of two >= 2, got {ring_capacity}")
+        if ring_size < 2 or (ring_size & (ring_size - 1)) != 0:
+            raise InvalidArgumentError(f"ring_size must be a power of two >= 2, got {ring_size}")
         if channel_capacity < 1:
             raise InvalidArgumentError(f"channel_capacity must be >= 1, got {channel_capacity}")
         if not 0.0 < ema_alpha <= 1.0:
@@ -30,7 +30,7 @@ cdef class Core:
             intervals[i] = bar_intervals_ns[i]
             if intervals[i] <= 0:
                 raise InvalidArgumentError(f"bar intervals must be > 0, got {intervals[i]} ns")
-        cdef int st = core_init(&self.c, workers, max_symbols, ring_capacity,
+        cdef int st = core_init(&self.c, workers, max_symbols, ring_size,
                                 channel_capacity, ema_alpha, max_readers, intervals, n_intervals,
                                 record_latency)
         self.ready = True

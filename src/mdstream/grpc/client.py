@@ -28,7 +28,7 @@ import grpc.experimental
 
 from mdstream.batch import Snapshot
 from mdstream.errors import InvalidArgumentError
-from mdstream.grpc.contract import POLICY_TO_PB, bind_methods, request_to_proto
+from mdstream.grpc.contract import bind_methods, request_to_proto
 from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import Heartbeat, snapshot_from_message, symbol_names
 from mdstream.grpc.resume import Reconnect, ResumingBatchStream, ResumingResultStream
@@ -37,12 +37,8 @@ from mdstream.request import StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
-           "AsyncResultStream", "RemoteError", "Heartbeat", "POLICIES", "translate_error",
+           "AsyncResultStream", "RemoteError", "Heartbeat", "translate_error",
            "channel_options"]
-
-#: Policy name -> SubscribeRequest.Policy (the contract's POLICY_TO_PB).
-POLICIES = POLICY_TO_PB
-
 
 def __getattr__(name: str):
     # The asyncio client lives in mdstream.grpc.aio; importable from here as before.

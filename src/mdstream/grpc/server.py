@@ -35,9 +35,7 @@ from grpc_reflection.v1alpha import reflection
 
 from mdstream.errors import EngineStateError, MDStreamError
 from mdstream.grpc.contract import (
-    DEFAULT_TICKS_PER_FRAME,
     LEGACY_SERVICE_NAME,
-    MAX_TICKS_PER_FRAME,
     SERVICE_NAME,
 )
 from mdstream.grpc.servicer import MDStreamServicer
@@ -52,16 +50,9 @@ __all__ = [
     "serve",
     "SERVICE_NAME",
     "LEGACY_SERVICE_NAME",
-    "DEFAULT_FRAME_TICKS",
-    "MAX_FRAME_TICKS",
 ]
 
 log = logging.getLogger("mdstream.grpc.server")
-
-#: Former names of the contract's DEFAULT_TICKS_PER_FRAME and MAX_TICKS_PER_FRAME.
-DEFAULT_FRAME_TICKS = DEFAULT_TICKS_PER_FRAME
-MAX_FRAME_TICKS = MAX_TICKS_PER_FRAME
-
 
 class PortInUseError(MDStreamError, OSError):
     """The server could not listen on the address (in use, or not available here)."""
