@@ -10,11 +10,11 @@ server side).
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol, runtime_checkable
+from typing import AsyncIterator, Iterator, Protocol, runtime_checkable
 
 from mdstream.batch import ResultBatch, Snapshot
 
-__all__ = ["BatchStream"]
+__all__ = ["BatchStream", "AsyncBatchStream"]
 
 
 @runtime_checkable
@@ -41,6 +41,26 @@ class BatchStream(Protocol):
     def __iter__(self) -> Iterator[ResultBatch]: ...
 
     def read_snapshot(self) -> Snapshot | None: ...
+
+    def close(self) -> None: ...
+
+    def stats(self) -> dict: ...
+
+
+@runtime_checkable
+class AsyncBatchStream(Protocol):
+    """BatchStream for asyncio: ``async for`` yields ResultBatch objects and
+    ``await read_snapshot()`` waits for the snapshot; ``snapshot``,
+    ``last_seq``, ``close()`` and ``stats()`` are as on BatchStream."""
+
+    snapshot: Snapshot | None
+
+    @property
+    def last_seq(self) -> int | None: ...
+
+    def __aiter__(self) -> AsyncIterator[ResultBatch]: ...
+
+    async def read_snapshot(self) -> Snapshot | None: ...
 
     def close(self) -> None: ...
 

@@ -313,3 +313,36 @@ def test_async_resuming_stream_rides_through_kill_9_and_a_restart(server):
     check_stream(np.concatenate(parts))
     assert (stream.reconnects, stream.gaps, stream.duplicates) == (1, 0, 0)
     assert stream.stats()["received"] == TOTAL
+
+
+@pytest.mark.timeout(120)
+def test_async_resuming_result_stream_rides_through_kill_9_and_a_restart(server):
+    """AsyncClient.stream_results(resume=True): every result of one symbol
+    exactly once, with the reference analytics, across a kill -9 and a restart."""
+    import asyncio
+
+    from mdstream.grpc.aio import AsyncClient
+
+    srv = server(pace=30_000)
+    srv.start()
+    policy = Reconnect(initial_backoff=0.02, max_backoff=0.5, give_up_after=30)
+
+    async def main():
+        msgs, restarted = [], None
+        async with AsyncClient(srv.address) as client:
+            stream = client.stream_results(["BBB"], from_seq=0, resume=policy)
+            async for msg in stream:
+                msgs.append(msg)
+                if restarted is None and msg.seq >= 5000:
+                    srv.kill()
+                    await asyncio.sleep(0.2)
+                    restarted = await asyncio.to_thread(srv.start, True)
+            return msgs, restarted, stream
+
+    msgs, restarted, stream = asyncio.run(main())
+    assert restarted is not None and 5000 <= restarted < TOTAL    # killed during writes
+    bbb = np.flatnonzero(REFERENCE["symbol_id"] == gjs.SYMBOLS.index("BBB"))
+    assert [m.seq for m in msgs] == bbb.tolist()
+    assert all(m.missed_before == 0 and m.symbol == "BBB" for m in msgs)
+    np.testing.assert_array_equal([m.vwap for m in msgs], REFERENCE["vwap"][bbb])
+    assert (stream.reconnects, stream.gaps, stream.duplicates) == (1, 0, 0)

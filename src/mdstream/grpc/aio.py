@@ -14,6 +14,7 @@ same ResumeLogic as the sync one (mdstream.grpc.resume).
 from __future__ import annotations
 
 import asyncio
+import collections
 from typing import Iterable, Sequence
 
 import grpc
@@ -29,7 +30,8 @@ from mdstream.grpc.streams import decoded
 from mdstream.request import StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
-__all__ = ["AsyncClient", "AsyncBatchStream", "AsyncResultStream", "AsyncResumingBatchStream"]
+__all__ = ["AsyncClient", "AsyncBatchStream", "AsyncResultStream", "AsyncResumingBatchStream",
+           "AsyncResumingResultStream"]
 
 
 class _AsyncCallStream:
@@ -122,10 +124,10 @@ class AsyncResultStream(_AsyncCallStream):
         return {"received": self.received, "missed": 0}
 
 
-class AsyncResumingBatchStream(ResumeLogic):
-    """A StreamBatches stream that reconnects and resumes by itself, for
-    ``async for`` (see mdstream.grpc.resume: the same logic, counters and
-    attributes as ResumingBatchStream). Create it in the running loop."""
+class _AsyncResuming(ResumeLogic):
+    """The asyncio I/O of a resuming stream: connect, read, wait (the
+    decisions are ResumeLogic's, as for the sync streams). Create it in the
+    running loop."""
 
     def __init__(self, client: "AsyncClient", request, reconnect: Reconnect | None = None,
                  from_seq: int | None = None, snapshot: bool | None = None,
@@ -133,10 +135,13 @@ class AsyncResumingBatchStream(ResumeLogic):
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
                          client.target, heartbeats)
         self._client = client
-        self._stream: AsyncBatchStream | None = None
+        self._stream = None
         self._cancelled = False
         self._wake = asyncio.Event()
         self._done = False
+
+    def _open(self, request: pb.SubscribeRequest):
+        raise NotImplementedError
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -160,16 +165,16 @@ class AsyncResumingBatchStream(ResumeLogic):
                 continue
             self.took_snapshot(resp)
 
-    async def _next_batch(self) -> ResultBatch:
+    async def _next_item(self):
+        """The next item of a working connection, reconnecting as needed."""
         while True:
             if self._done or self._cancelled:
                 raise StopAsyncIteration
             if self._stream is None:
                 await self._position()
-                self._stream = AsyncBatchStream(self._client._stream_batches(self.open_request()),
-                                                decoder=self.decoder)
+                self._stream = self._open(self.open_request())
             try:
-                batch = await self._stream.__anext__()
+                item = await self._stream.__anext__()
             except StopAsyncIteration:
                 if not self._cancelled:
                     self._done = True       # the server ended the stream with OK
@@ -182,13 +187,7 @@ class AsyncResumingBatchStream(ResumeLogic):
                 await self._wait(self.failed(error))
                 continue
             self.up()
-            return batch
-
-    async def __anext__(self) -> ResultBatch:
-        while True:
-            batch = self.accept_batch(await self._next_batch())
-            if batch is not None:
-                return batch
+            return item
 
     async def read_snapshot(self) -> Snapshot | None:
         """The snapshot the stream starts with (snapshot=True; None otherwise)."""
@@ -214,6 +213,53 @@ class AsyncResumingBatchStream(ResumeLogic):
 
     async def __aexit__(self, *exc) -> None:
         self.cancel()
+
+
+class AsyncResumingBatchStream(_AsyncResuming):
+    """A StreamBatches stream that reconnects and resumes by itself, for
+    ``async for`` (see mdstream.grpc.resume: the same logic, counters and
+    attributes as ResumingBatchStream)."""
+
+    def _open(self, request: pb.SubscribeRequest) -> AsyncBatchStream:
+        return AsyncBatchStream(self._client._stream_batches(request), decoder=self.decoder)
+
+    async def __anext__(self) -> ResultBatch:
+        while True:
+            batch = self.accept_batch(await self._next_item())
+            if batch is not None:
+                return batch
+
+
+class AsyncResumingResultStream(_AsyncResuming):
+    """A StreamResults stream that reconnects and resumes by itself, for
+    ``async for`` (as ResumingResultStream: snapshot messages first with
+    snapshot=True, results lost across a reconnect in the next Result's
+    ``missed_before``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._queued: collections.deque = collections.deque()
+
+    def _open(self, request: pb.SubscribeRequest) -> AsyncResultStream:
+        return AsyncResultStream(self._client._stream_results(request))
+
+    def took_snapshot(self, resp: pb.Snapshot) -> None:
+        super().took_snapshot(resp)
+        if self._want_snapshot:
+            for r in resp.results:
+                r.snapshot = True
+                r.as_of_seq = resp.as_of_seq
+            self._queued.extend(resp.results)
+
+    async def __anext__(self) -> pb.Result:
+        if self.last_seq is None:
+            await self._position()
+        if self._queued:
+            return self._queued.popleft()
+        while True:
+            msg = self.accept_result(await self._next_item())
+            if msg is not None:
+                return msg
 
 
 class AsyncClient:
@@ -270,12 +316,19 @@ class AsyncClient:
                                 snapshot)
 
     def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
-                       from_seq: int | None = None, snapshot: bool = False,
-                       timeout: float | None = None) -> AsyncResultStream:
-        """Subscribe to one Result message per tick (see Client.stream_results;
-        resume=True is for Client.stream_results only)."""
+                       from_seq: int | None = None, snapshot: bool = False, resume=False,
+                       timeout: float | None = None):
+        """Subscribe to one Result message per tick (see Client.stream_results):
+        an AsyncResultStream, or with ``resume=True`` (or a Reconnect) an
+        AsyncResumingResultStream."""
         request = StreamRequest(symbols, policy, from_seq=from_seq, snapshot=snapshot)
-        return AsyncResultStream(self._stream_results(request_to_proto(request), timeout=timeout))
+        message = request_to_proto(request)
+        if resume:
+            if timeout is not None:
+                raise InvalidArgumentError("timeout cannot be combined with resume")
+            return AsyncResumingResultStream(
+                self, request, resume if isinstance(resume, Reconnect) else Reconnect())
+        return AsyncResultStream(self._stream_results(message, timeout=timeout))
 
     async def snapshot(self, symbols: Iterable[str] | str | None = None) -> Snapshot:
         """The newest result of each symbol as of one sequence number."""
