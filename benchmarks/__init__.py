@@ -61,7 +61,7 @@ def build_parser(prog: str, names: bool) -> argparse.ArgumentParser:
     p.add_argument("--workers", default="1,2",
                    help="engine worker counts to measure, comma-separated (default 1,2)")
     p.add_argument("--clients", type=int, default=8, help="client processes of grpc8 (default 8)")
-    p.add_argument("--frame", type=int, default=4096,
+    p.add_argument("--max-ticks-per-frame", "--frame", dest="frame", type=int, default=4096,
                    help="grpc1/grpc8/memory: StreamBatches max ticks per frame (default 4096)")
     p.add_argument("--max-wait", type=float, default=0.002,
                    help="grpc1/grpc8/memory: StreamBatches max_wait in seconds (default 0.002)")

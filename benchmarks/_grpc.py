@@ -215,7 +215,7 @@ class _Client:
 
 def frame_args(opts) -> list[str]:
     """Client arguments for StreamBatches' frame size and wait, from the suite's options."""
-    return ["--frame", str(opts.frame), "--max-wait", repr(opts.max_wait)]
+    return ["--max-ticks-per-frame", str(opts.frame), "--max-wait", repr(opts.max_wait)]
 
 
 def cpu_summary(run: dict) -> dict:

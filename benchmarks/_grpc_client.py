@@ -1,7 +1,7 @@
 """One gRPC client process of the benchmarks.
 
     python -m benchmarks._grpc_client --kind batches|results|baseline --target HOST:PORT \
-        --duration S [--latency] [--max-wait S] [--frame N]
+        --duration S [--latency] [--max-wait S] [--max-ticks-per-frame N]
 
 Connects at once and prints "ready" when the first data arrives. It keeps
 reading (warm-up) until the Unix time that the harness then writes on its
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     p.add_argument("--duration", type=float, required=True)
     p.add_argument("--latency", action="store_true")
     p.add_argument("--policy", default="block")
-    p.add_argument("--frame", type=int, default=4096, help="StreamBatches: max ticks per frame")
+    p.add_argument("--max-ticks-per-frame", "--frame", dest="frame", type=int, default=4096, help="StreamBatches: max ticks per frame")
     p.add_argument("--max-wait", type=float, default=0.002,
                    help="StreamBatches: seconds a result may wait for its frame")
     args = p.parse_args(argv)

@@ -58,7 +58,7 @@ def run(opts, machine):
         yield result_line(
             NAME, f"inprocess_{w}_worker{'s' if w > 1 else ''}", "ticks/s",
             {"workers": w, "symbols": N_SYMBOLS, "feed": "SimulatedFeed(rate=0)", "policy": "block",
-             "max_batch": 4096, "ring_size": 65536, "duration_s": opts.duration},
+             "max_ticks_per_frame": 4096, "ring_size": 65536, "duration_s": opts.duration},
             [r["rate"] for r in md], [r["rate"] for r in base],
             f"queue.Queue pipeline, {w} worker thread{'s' if w > 1 else ''}, "
             "plain-Python analytics",

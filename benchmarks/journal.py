@@ -67,7 +67,7 @@ def ticks_per_s(n: int, durability: str | None, root: Path) -> dict:
     try:
         journal = None if durability is None else JournalConfig(directory, durability=durability)
         engine = _engine(n, journal)
-        sub = engine.subscribe(policy="block", max_batch=4096)
+        sub = engine.subscribe(policy="block", max_ticks_per_frame=4096)
         got = gaps = 0
         with CpuClock() as clock:
             engine.start()
@@ -101,7 +101,7 @@ def replay_inprocess(n: int, directory: Path) -> float:
     engine = mdstream.Engine(symbols=SYMBOLS, journal=directory)
     try:
         t0 = time.perf_counter()
-        sub = engine.subscribe(from_seq=0, max_batch=16384)
+        sub = engine.subscribe(from_seq=0, max_ticks_per_frame=16384)
         got = 0
         while got < n:
             b = sub.next_batch(timeout=30)
@@ -156,7 +156,7 @@ def run(opts, machine):
             for d in runs:
                 runs[d].append(ticks_per_s(n, d, root))
         params = {"ticks": n, "workers": 2, "symbols": N_SYMBOLS, "feed": "SimulatedFeed(rate=0)",
-                  "policy": "block", "max_batch": 4096, "segment_bytes": 64 << 20}
+                  "policy": "block", "max_ticks_per_frame": 4096, "segment_bytes": 64 << 20}
         base = [r["rate"] for r in runs[None]]
         for d in DURABILITIES:
             extra = {"cpu_cores": statistics.median(r["cpu_cores"] for r in runs[d]),
@@ -179,7 +179,7 @@ def run(opts, machine):
             remote.append(replay_grpc(n, directory))
         params = {"results": n, "journal_bytes": size, "symbols": N_SYMBOLS, "from_seq": 0}
         yield result_line(NAME, "replay_inprocess", "ticks/s",
-                          {**params, "max_batch": 16384}, local, machine=machine)
+                          {**params, "max_ticks_per_frame": 16384}, local, machine=machine)
         yield result_line(NAME, "replay_grpc", "ticks/s",
                           {**params, "rpc": "StreamBatches", "max_ticks_per_frame": 16384,
                            "transport": "loopback TCP", "client": "mdstream.Client, NumPy batches"},

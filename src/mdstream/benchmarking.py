@@ -235,7 +235,7 @@ def channel_batched(n: int, batch: int = 1024, capacity: int = 65536) -> float:
 # -- engine in-process -----------------------------------------------------------
 
 def engine_ticks_per_s(workers: int, duration: float, n_symbols: int = 8,
-                       max_batch: int = 4096, ring_size: int = 1 << 16,
+                       max_ticks_per_frame: int = 4096, ring_size: int = 1 << 16,
                        warmup: float = 0.1) -> dict:
     """Ticks per second from a SimulatedFeed (as fast as possible) to one
     subscriber's NumPy batches. The subscriber reads a column of each batch
@@ -244,7 +244,7 @@ def engine_ticks_per_s(workers: int, duration: float, n_symbols: int = 8,
 
     feed = mdstream.SimulatedFeed(symbols=[f"SYM{i}" for i in range(n_symbols)], rate=0, seed=7)
     engine = mdstream.Engine(feed=feed, workers=workers, ring_size=ring_size)
-    sub = engine.subscribe(policy="block", max_ticks_per_frame=max_batch)
+    sub = engine.subscribe(policy="block", max_ticks_per_frame=max_ticks_per_frame)
     engine.start()
     try:
         end = time.perf_counter() + warmup
@@ -391,7 +391,7 @@ def _bench_engine(repeat: int, duration: float, machine: dict, workers=(1, 2)) -
             runs_q.append(queue_pipeline_ticks_per_s(w, duration))
         lines.append(result_line(
             "engine", f"inprocess_{w}_worker{'s' if w > 1 else ''}", "ticks/s",
-            {"workers": w, "symbols": 8, "max_batch": 4096, "policy": "block",
+            {"workers": w, "symbols": 8, "max_ticks_per_frame": 4096, "policy": "block",
              "duration_s": duration},
             [r["rate"] for r in runs_md], [r["rate"] for r in runs_q],
             "queue.Queue pipeline, pure-Python analytics", target=">= 5,000,000 ticks/s",
