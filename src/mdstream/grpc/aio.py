@@ -14,7 +14,6 @@ same ResumeLogic as the sync one (mdstream.grpc.resume).
 from __future__ import annotations
 
 import asyncio
-import collections
 from typing import Iterable, Sequence
 
 import grpc
@@ -25,7 +24,7 @@ from mdstream.errors import InvalidArgumentError, MDStreamError
 from mdstream.grpc.contract import bind_methods, request_to_proto
 from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import FrameDecoder, snapshot_from_message, symbol_names
-from mdstream.grpc.resume import Reconnect, ResumeLogic, resume_request
+from mdstream.grpc.resume import Reconnect, ResumeLogic, SnapshotMessages, resume_request
 from mdstream.grpc.streams import decoded
 from mdstream.request import StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
@@ -230,26 +229,14 @@ class AsyncResumingBatchStream(_AsyncResuming):
                 return batch
 
 
-class AsyncResumingResultStream(_AsyncResuming):
+class AsyncResumingResultStream(SnapshotMessages, _AsyncResuming):
     """A StreamResults stream that reconnects and resumes by itself, for
     ``async for`` (as ResumingResultStream: snapshot messages first with
     snapshot=True, results lost across a reconnect in the next Result's
     ``missed_before``)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._queued: collections.deque = collections.deque()
-
     def _open(self, request: pb.SubscribeRequest) -> AsyncResultStream:
         return AsyncResultStream(self._client._stream_results(request))
-
-    def took_snapshot(self, resp: pb.Snapshot) -> None:
-        super().took_snapshot(resp)
-        if self._want_snapshot:
-            for r in resp.results:
-                r.snapshot = True
-                r.as_of_seq = resp.as_of_seq
-            self._queued.extend(resp.results)
 
     async def __anext__(self) -> pb.Result:
         if self.last_seq is None:

@@ -59,7 +59,7 @@ from mdstream.request import StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["Reconnect", "ReconnectError", "ResumeLogic", "ResumingBatchStream",
-           "ResumingResultStream", "resume_request"]
+           "ResumingResultStream", "SnapshotMessages", "resume_request"]
 
 
 def resume_request(request: StreamRequest | pb.SubscribeRequest, from_seq: int | None = None,
@@ -345,7 +345,25 @@ class ResumingBatchStream(_SyncResuming):
                 return batch
 
 
-class ResumingResultStream(_SyncResuming):
+class SnapshotMessages:
+    """For the per-result resuming streams (sync and asyncio): with
+    snapshot=True the snapshot's Result messages, flagged ``snapshot`` with
+    ``as_of_seq`` set, are queued to be yielded first."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._queued: collections.deque = collections.deque()
+
+    def took_snapshot(self, resp: pb.Snapshot) -> None:
+        super().took_snapshot(resp)
+        if self._want_snapshot:
+            for r in resp.results:
+                r.snapshot = True
+                r.as_of_seq = resp.as_of_seq
+            self._queued.extend(resp.results)
+
+
+class ResumingResultStream(SnapshotMessages, _SyncResuming):
     """A StreamResults stream that reconnects and resumes by itself (an
     iterator of mdstream.v1 ``Result`` messages; see the module docstring).
 
@@ -355,20 +373,8 @@ class ResumingResultStream(_SyncResuming):
     ``missed_before`` (as the server does for a 'skip' subscriber's skips).
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._queued: collections.deque = collections.deque()
-
     def _open(self, request: pb.SubscribeRequest) -> ResultStream:
         return ResultStream(self._client._stream_results(request))
-
-    def took_snapshot(self, resp: pb.Snapshot) -> None:
-        super().took_snapshot(resp)
-        if self._want_snapshot:
-            for r in resp.results:
-                r.snapshot = True
-                r.as_of_seq = resp.as_of_seq
-            self._queued.extend(resp.results)
 
     def __next__(self) -> pb.Result:
         if self.last_seq is None:
