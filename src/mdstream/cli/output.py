@@ -4,8 +4,10 @@ quantities, latency summaries."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
-__all__ = ["format_result", "row_line", "message_line", "px", "qty", "fmt_latency", "plural",
+__all__ = ["format_result", "row_line", "message_line", "digits", "px", "qty", "amount",
+           "fmt_latency", "fmt_age", "plural",
            "RESULT_FIELDS"]
 
 KIND_TRADE, KIND_QUOTE, KIND_BAR = 0, 1, 2
@@ -14,22 +16,56 @@ RESULT_FIELDS = ("seq", "kind", "ts_ns", "price", "size", "value", "vwap", "volu
                  "bid_size", "ask_size", "open", "high", "low", "trade_count", "interval_ns")
 
 
-def px(x: float) -> str:
-    """A price: two decimals, or as many as it has (up to 6), e.g. 86.655; '-' for NaN."""
+def digits(x: float, significant: int | None = None) -> str:
+    """``x`` in positional notation with all of its significant digits: the
+    shortest text that reads back as the same float (``significant=None``),
+    or that many significant digits (at least the whole part and two
+    decimals) for computed values. Never rounds a
+    small value to zero nor two different values to the same text; values
+    below 1e-12 or from 1e16 on are shown in scientific notation."""
+    x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        return repr(x)
+    if significant is not None:
+        # Never fewer digits than the whole part and two decimals.
+        significant = max(significant, len(str(int(abs(x)))) + 2 if abs(x) < 1e16 else 17)
+    text = repr(x) if significant is None else format(x, f".{significant}g")
+    d = Decimal(text)
+    if d == 0:
+        return "0"
+    if not -12 <= d.adjusted() < 16:
+        return text
+    return format(d.normalize(), "f")
+
+
+def _grouped(text: str, min_decimals: int, thousands: bool) -> str:
+    if "e" in text or text in ("nan", "inf", "-inf"):
+        return text
+    whole, _, frac = text.partition(".")
+    frac = frac.ljust(min_decimals, "0")
+    if thousands:
+        whole = f"{int(whole):,}" if whole not in ("-0", "") else whole
+    return f"{whole}.{frac}" if frac else whole
+
+
+def px(x: float, significant: int | None = None) -> str:
+    """A price with every significant digit and at least two decimals:
+    208.40, 86.655, 0.000000001, -37.63; '-' for NaN (a missing quote side)."""
     x = float(x)
     if x != x:
         return "-"
-    if abs(x - round(x, 2)) < 1e-9 * max(1.0, abs(x)):
-        return f"{x:.2f}"
-    return f"{x:.6f}".rstrip("0")
+    return _grouped(digits(x, significant), 2, False)
 
 
 def qty(x: float) -> str:
-    """A size or volume: 1,200 or 0.132."""
-    x = float(x)
-    if x == int(x) and abs(x) < 1e15:
-        return f"{x:,.0f}"
-    return f"{x:,.6f}".rstrip("0")
+    """A size or volume with every significant digit: 1,200 or 0.132."""
+    return _grouped(digits(x), 0, True)
+
+
+def amount(x: float) -> str:
+    """A computed amount (price x size, VWAP): 12 significant digits, at
+    least two decimals, thousands separated: 4,793.89."""
+    return _grouped(digits(x, 12), 2, True)
 
 
 def _bar_start(ts_ns: int, interval_ns: int) -> str:
@@ -60,9 +96,9 @@ def format_result(symbol: str, r) -> str:
         return (f"[PY] {symbol} {format_duration_ns(interval) if interval > 0 else '?'} bar "
                 f"{_bar_start(int(r['ts_ns']), interval)} o={px(r['open'])} h={px(r['high'])} "
                 f"l={px(r['low'])} c={px(r['price'])} v={qty(r['volume'])} "
-                f"vwap={px(r['vwap'])} n={int(r['trade_count']):,}  seq={seq}")
-    return (f"[PY] {symbol} -> {r['value']:,.2f}  px={px(r['price'])} size={qty(r['size'])} "
-            f"vwap={px(r['vwap'])} vol={qty(r['volume'])}  seq={seq}")
+                f"vwap={px(r['vwap'], 12)} n={int(r['trade_count']):,}  seq={seq}")
+    return (f"[PY] {symbol} -> {amount(r['value'])}  px={px(r['price'])} size={qty(r['size'])} "
+            f"vwap={px(r['vwap'], 12)} vol={qty(r['volume'])}  seq={seq}")
 
 
 def row_line(batch, i: int) -> str:
@@ -81,6 +117,16 @@ def fmt_latency(p) -> str:
     if p is None:
         return "latency -"
     return f"latency p50 {p[0]:.2f} ms p99 {p[1]:.2f} ms p999 {p[2]:.2f} ms max {p[3]:.2f} ms"
+
+
+def fmt_age(count: int, p) -> str:
+    """Results that the engine received before the subscription (a replay
+    from the journal or the ring): their count and age, which is not a
+    latency; '' when there were none."""
+    if not count:
+        return ""
+    age = "" if p is None else f", age p50 {p[0] / 1e3:,.3f} s max {p[3] / 1e3:,.3f} s"
+    return f"; {count:,} replayed results (received by the engine before this subscription{age})"
 
 
 def plural(n: int, word: str) -> str:

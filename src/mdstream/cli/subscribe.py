@@ -10,7 +10,7 @@ import numpy as np
 
 from mdstream.cli import options
 from mdstream.cli.latency import LatencyMeter
-from mdstream.cli.output import fmt_latency, message_line, row_line
+from mdstream.cli.output import fmt_age, fmt_latency, message_line, row_line
 from mdstream.cli.process import EXIT_USAGE, error, sigterm_as_interrupt
 from mdstream.request import DEFAULT_TICKS_PER_FRAME, MAX_TICKS_PER_FRAME, MAX_WAIT_S, POLICIES
 
@@ -85,12 +85,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sigterm_as_interrupt()
     client = Client(args.target)
-    meter = LatencyMeter()
+    meter = LatencyMeter(since_ns=time.time_ns())
     received = frames = missed = 0
     start = time.monotonic()
     end_reason = "the stream ended"
     stream = None
-    pending: list[int] = []       # latencies (ns), handed to the meter in chunks
+    pending: list[int] = []       # engine receive times (ns), handed to the meter in chunks
+    pending_at: list[int] = []    # when each arrived (ns)
     try:
         client.wait_ready(args.connect_timeout)
         start = time.monotonic()
@@ -128,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
                 now = time.time_ns()
                 frames += 1
                 missed += m.missed_before
-                pending.append(now - m.recv_ns)
+                pending.append(m.recv_ns)
+                pending_at.append(now)
                 if len(pending) >= 4096:
-                    meter.add_latencies(np.asarray(pending, dtype=np.int64))
-                    pending.clear()
+                    _flush(meter, pending, pending_at)
                 if not args.quiet:
                     print(message_line(m), flush=True)
                 received += 1
@@ -155,11 +156,19 @@ def run(args: argparse.Namespace) -> int:
         if stream is not None:
             stream.cancel()
         if pending:
-            meter.add_latencies(np.asarray(pending, dtype=np.int64))
+            _flush(meter, pending, pending_at)
     client.close()
     elapsed = max(time.monotonic() - start, 1e-9)
     kind = "frames" if args.batches else "messages"
     print(f"summary: {received:,} results in {elapsed:.2f} s ({received / elapsed:,.0f}/s), "
           f"{frames:,} {kind}, {missed:,} missed; {fmt_latency(meter.overall())} "
-          f"(engine receive -> client); {end_reason}", flush=True)
+          f"(engine receive -> client){fmt_age(meter.replayed, meter.replayed_age())}; "
+          f"{end_reason}", flush=True)
     return 0
+
+
+def _flush(meter: LatencyMeter, recv_ns: list[int], at_ns: list[int]) -> None:
+    recv = np.asarray(recv_ns, dtype=np.int64)
+    meter.add_latencies(np.asarray(at_ns, dtype=np.int64) - recv, recv)
+    recv_ns.clear()
+    at_ns.clear()
