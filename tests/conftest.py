@@ -39,7 +39,7 @@ def pytest_configure(config):
         "markers", "slow: builds or installs things (the wheel test); still part of `make test`"
     )
     config.addinivalue_line(
-        "markers", "browser: drives Debian's chromium (installed when missing); part of `make test`"
+        "markers", "browser: drives a headless Chromium (`make browser` installs Debian's); part of `make test`"
     )
 
 

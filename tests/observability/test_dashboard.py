@@ -21,14 +21,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 @pytest.fixture(scope="module")
 def chromium():
-    """Debian's chromium, installed when missing (the tests run as root on Debian)."""
-    path = shutil.which("chromium")
+    """A headless Chromium: Debian's chromium, which `make test` installs
+    (`make browser`); skipped with the reason where there is none."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
-                       capture_output=True, timeout=1200)
-        path = shutil.which("chromium")
-    assert path, "chromium could not be installed"
+        pytest.skip("no chromium on PATH: `make test` installs Debian's chromium package "
+                    "(`make browser`, as root with apt-get); elsewhere install a Chromium")
     return path
 
 
