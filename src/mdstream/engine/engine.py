@@ -354,4 +354,5 @@ class Engine:
             subscriptions=sub_stats,
             latency=latency,
             journal=journal_stats(self._journal, self._core.journal_status(), self.recovery),
+            late_ticks=c["late_ticks"],
         )

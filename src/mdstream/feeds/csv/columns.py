@@ -63,6 +63,13 @@ def parse_numbers(col):
         vals = pd.to_numeric(col.astype(object).where(~missing, None), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan)
         unreadable = ~missing & np.isnan(vals)
+        if unreadable.any():      # "nan" text is a missing value, as the C parser reads it
+            idx = np.flatnonzero(unreadable)
+            nan_text = np.array([str(v).strip().lower() in ("nan", "+nan", "-nan")
+                                 for v in col.iloc[idx]], dtype=bool)
+            missing = missing.copy()
+            missing[idx[nan_text]] = True
+            unreadable[idx[nan_text]] = False
     if not vals.flags.writeable:
         vals = vals.copy()
     return vals, missing, unreadable

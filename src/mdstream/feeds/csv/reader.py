@@ -416,9 +416,9 @@ class CSVFileReader:
         else:
             rules = quote_problems(values["bid"], values["ask"], values["bid_size"],
                                    values["ask_size"])
-        for p in rules:
+        for p in rules:     # an empty size cell is "missing"; the rest in the rules' words
             col = self._cols[p.field]
-            miss = missing[p.field]
+            miss = missing[p.field] if p.field.endswith("size") else np.zeros(n, dtype=bool)
             checks.append((p.mask, lambda i, d=p.describe, c=col, m=miss, f=p.field:
                            f"missing {f} (column '{c}')" if m[i] else f"{d(i)} (column '{c}')"))
 
