@@ -296,3 +296,33 @@ def test_late_ticks_in_get_stats(make_server, make_client, helpers):
     engine.publish_trades("CL", [p for _, p in LATE], 1.0, ts_ns=[T0 + dt for dt, _ in LATE])
     assert helpers.wait_until(lambda: engine.stats().processed == len(LATE) + 1)
     assert client.get_stats().engine.late_ticks == 1
+
+
+def test_the_late_tick_rule_survives_a_restart_from_the_journal(tmp_path):
+    ms = 1_000_000
+    part1 = [(0, 10.0), (500 * ms, 11.0), (1200 * ms, 12.0), (300 * ms, 7.0), (1500 * ms, 14.0)]
+    part2 = [(1100 * ms, 13.0), (900 * ms, 5.0), (2100 * ms, 15.0)]
+
+    def publish(engine, part):
+        engine.publish_trades("CL", [p for _, p in part], 1.0, ts_ns=[T0 + dt for dt, _ in part])
+
+    want, _ = run_publish(lambda e: (publish(e, part1), publish(e, part2)), bars=("1s",))
+    first = Engine(symbols=["CL"], bars=("1s",), journal=tmp_path)
+    sub = first.subscribe()
+    with first:
+        publish(first, part1)
+        got = [next(iter(sub)).rows.copy()]
+        while sum(len(g) for g in got) < len(part1) + 1:
+            got.append(next(iter(sub)).rows.copy())
+    second = Engine(symbols=["CL"], bars=("1s",), journal=tmp_path)
+    sub = second.subscribe()
+    with second:
+        publish(second, part2)
+        second.close_ingest()
+        got += [b.rows.copy() for b in sub]
+        assert second.stats().late_ticks == 1        # since this start
+    got = np.concatenate(got)
+    # Bar [0, 1s): 10, 11 (7 and 5 are late); bar [1s, 2s): 12, 14, 13 (13 is not the close).
+    assert _bars(got) == _bars(want) == [(0, 10.0, 11.0, 10.0, 11.0, 2.0, 2),
+                                         (S, 12.0, 14.0, 12.0, 14.0, 3.0, 3),
+                                         (2 * S, 15.0, 15.0, 15.0, 15.0, 1.0, 1)]
