@@ -40,7 +40,8 @@ ctypedef struct Tick:
     double ask
     double bid_size
     double ask_size
-    int64_t interval_ns  # bars: the bar's interval (ts_ns is its start); 0 otherwise
+    int64_t interval_ns  # bars: the bar's interval (ts_ns is its start); 0 otherwise (between
+                         # ingest and a worker, a trade's mask of the intervals it is late for)
 
 ctypedef struct Result:
     Tick tick            # trades carry the symbol's current quote in bid/ask; bars carry
@@ -87,4 +88,5 @@ ctypedef struct SymbolState:
     double bid_size
     double ask_size
     BarState bars[MAX_BAR_INTERVALS]
-    char _pad[40]        # 384 bytes: neighbours owned by other workers never share a cache line
+    int64_t bar_last_ts[MAX_BAR_INTERVALS]  # event time of each open bar's close (latest trade)
+    char _pad[8]         # 384 bytes: neighbours owned by other workers never share a cache line

@@ -18,15 +18,20 @@ Trades
     trade prices (the first trade's price, then ``ema += alpha * (price - ema)``);
     ``volatility``: the sample standard deviation (n - 1) of the log returns
     between consecutive trades, kept with Welford's online algorithm (0 while
-    fewer than two returns are known). A trade's result carries the symbol's
-    current quote (bid, ask and their sizes; NaN before the first quote).
+    fewer than two returns are known). Prices may be negative or 0
+    (``mdstream.tick_rules``): a log return is defined only between two prices
+    > 0, so a return across a sign change, from or to 0, or between two
+    negative prices is skipped (not folded into the estimate); the volatility
+    is never NaN. A trade's result carries the symbol's current quote (bid,
+    ask and their sizes; NaN before the first quote).
 Quotes
     The quote replaces the symbol's current quote; the result's ``price`` is
-    the mid, its ``size`` and ``value`` are 0.
+    the mid, its ``size`` and ``value`` are 0. An absent side (no bid or no
+    ask) has price NaN and size 0, so the mid and spread are NaN.
 Every result
     carries ``mid`` and ``spread`` of the symbol's current quote (NaN before the
-    first quote) and the symbol's running volume, vwap, high, low, ema,
-    volatility and trade count after the tick.
+    first quote, or while a side is absent) and the symbol's running volume,
+    vwap, high, low, ema, volatility and trade count after the tick.
 
 Bars (kind 2) are not modelled here.
 """
@@ -95,8 +100,8 @@ class SymbolReference:
             self.high = max(self.high, price)
             self.low = min(self.low, price)
             self.ema = self.ema + alpha * (price - self.ema)
-        if self.last_price > 0 and price > 0:
-            r = math.log(price / self.last_price)
+        if self.last_price > 0 and price > 0:      # else the return is undefined: skipped
+            r = math.log(price) - math.log(self.last_price)   # no overflow of the ratio
             self.n_returns += 1
             delta = r - self.mean_return
             self.mean_return += delta / self.n_returns

@@ -121,11 +121,11 @@ def test_files_merge_in_timestamp_order_with_ties_in_file_order(tmp_path):
 @pytest.mark.timeout(60)
 def test_skip_mode_counts_bad_rows(tmp_path):
     lines = TRADES.read_text().splitlines(keepends=True)
-    lines[10] = lines[10].replace(",buy,", ",hold,").replace(",sell,", ",hold,")   # line 11
+    lines[10] = lines[10].replace(",buy,", ",buy,x").replace(",sell,", ",sell,x")  # line 11
     lines[20] = "binance-futures,BTCUSDT,12:00,1,2,buy,1,1\n"                       # line 21
     p = tmp_path / "trades.csv"
     p.write_text("".join(lines))
-    with pytest.raises(BadRowError, match=r"trades\.csv:11: bad side 'hold'"):
+    with pytest.raises(BadRowError, match=r"trades\.csv:11: bad number 'x"):
         CSVFeed(p, speed=0)
     feed = CSVFeed(p, speed=0, on_bad_row="skip")
     assert feed.bad_rows == 2 and [e.line for e in feed.bad_row_examples] == [11, 21]

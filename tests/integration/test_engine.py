@@ -677,8 +677,8 @@ def test_invalid_policy_and_arguments():
     with engine:
         with pytest.raises(mdstream.InvalidArgumentError, match="price"):
             engine.publish_trades("AAPL", [float("nan")], [1.0])
-        with pytest.raises(mdstream.InvalidArgumentError):
-            engine.publish_trades("AAPL", [-1.0], [1.0])
+        with pytest.raises(mdstream.InvalidArgumentError, match="size"):
+            engine.publish_trades("AAPL", [1.0], [-1.0])
 
 
 def test_lifecycle_errors():

@@ -21,7 +21,7 @@ _INT = re.compile(r"^[+-]?\d+$")
 
 good_ts = st.integers(min_value=1_500_000_000_000_000, max_value=1_700_000_000_000_000).map(str)
 good_sym = st.sampled_from(["A", "BB", "0700"])
-good_px = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False).map(repr)
+good_px = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(repr)   # any sign
 good_qty = st.one_of(st.just("0"), st.floats(min_value=0, max_value=1e4, allow_nan=False).map(repr))
 bad_number = st.sampled_from(["", "abc", "-1", "1.2.3", "inf", "1e400", "--2"])
 
@@ -63,7 +63,7 @@ def reference(lines: list[str]):
             ok = ok and sym != "" and sym == sym.strip()
             try:
                 p, q = float(px), float(qty)
-                ok = ok and math.isfinite(p) and p > 0 and math.isfinite(q) and q >= 0
+                ok = ok and math.isfinite(p) and math.isfinite(q) and q >= 0   # tick_rules
             except ValueError:
                 ok = False
         if not ok:

@@ -25,17 +25,24 @@ cdef void symbol_state_reset(SymbolState *s) noexcept nogil:
         bar_reset(&s.bars[i])
 
 
-cdef inline void bar_add_trade(BarState *b, double price, double size) noexcept nogil:
+cdef inline void bar_add_trade(BarState *b, int64_t *last_ts, double price, double size,
+                               int64_t ts) noexcept nogil:
+    """Fold a trade into an open bar. The close is the trade with the latest
+    event time (ties: the later to arrive): an older one leaves it (bars.pxi)."""
     if b.count == 0:
         b.open = price
         b.high = price
         b.low = price
+        b.close = price
+        last_ts[0] = ts
     else:
         if price > b.high:
             b.high = price
         if price < b.low:
             b.low = price
-    b.close = price
+        if ts >= last_ts[0]:
+            b.close = price
+            last_ts[0] = ts
     b.volume += size
     b.notional += price * size
     b.count += 1
@@ -105,6 +112,9 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, doub
         else:
             s.ema += ema_alpha * (t.price - s.ema)
         # Welford's online variance of log returns between consecutive trades.
+        # A log return needs both prices > 0: one across a sign change, from
+        # or to a price of 0, or between two negative prices is skipped (not
+        # folded in), so negative prices never make the volatility NaN.
         logp = log(t.price) if t.price > 0 else NAN
         if s.last_price > 0 and t.price > 0:
             ret = logp - s.last_log
@@ -114,8 +124,12 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, doub
             s.ret_m2 += delta * (ret - s.ret_mean)
         s.last_price = t.price
         s.last_log = logp
+        # interval_ns: the intervals whose bar for this trade closed already
+        # (set at ingest); the trade is left out of those bars.
         for i in range(n_intervals):
-            bar_add_trade(&s.bars[i], t.price, t.size)
+            if not (t.interval_ns >> i) & 1:
+                bar_add_trade(&s.bars[i], &s.bar_last_ts[i], t.price, t.size, t.ts_ns)
+        r.tick.interval_ns = 0
         r.value = t.price * t.size
         # A trade result carries the symbol's current quote.
         r.tick.bid = s.bid

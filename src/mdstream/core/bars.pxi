@@ -7,9 +7,20 @@
 # symbol that traded in that interval, before the tick itself; the worker
 # owning the symbol turns the marker into the bar's result. So bars are in
 # the sequenced stream, in order, and every bar precedes the ticks of the
-# next interval. A tick whose event time is older than the open interval
-# (out of order) counts in the open interval. At end of data, open bars are
-# closed the same way.
+# next interval. At end of data, open bars are closed the same way.
+#
+# Late ticks. A trade whose event time falls in an interval that has already
+# closed (older than the open interval's start: its bar is out) is late for
+# that interval: it is not folded into any bar of that interval, and it is
+# counted once in BarClock.late (whatever the number of intervals it is late
+# for). Ingest tells the worker with a mask of those intervals in the trade's
+# interval_ns (bit i: interval i), which the worker clears from the result.
+# The trade still counts in the session analytics (volume, VWAP, high, low,
+# EMA, volatility), in arrival order. Within the open bar, a trade older than
+# the bar's latest (out of order, same interval) updates the bar's high, low,
+# volume, VWAP and count but not its close: a bar's close is the price of its
+# trade with the latest event time (ties: the later to arrive), its open the
+# price of its first trade to arrive. Quotes never enter bars.
 
 cdef int bar_clock_init(BarClock *bc, const int64_t *intervals, int32_t n,
                         int32_t max_symbols) noexcept nogil:
@@ -48,11 +59,26 @@ cdef inline void bar_marker(Tick *m, int32_t symbol_id, int64_t start, int64_t i
     m.interval_ns = interval
 
 
+cdef int64_t bar_late_mask(const BarClock *bc, const Tick *t) noexcept nogil:
+    """The intervals (bit i: interval i) whose bar for this trade is closed
+    already: the trade's event time is before the open interval. 0 for quotes."""
+    cdef int32_t i
+    cdef int64_t mask = 0
+    if t.kind != KIND_TRADE:
+        return 0
+    for i in range(bc.n_intervals):
+        if bc.open_start[i] >= 0 and floor_to(t.ts_ns, bc.intervals[i]) < bc.open_start[i]:
+            mask |= (<int64_t>1) << i
+    return mask
+
+
 cdef void bar_clock_replay(BarClock *bc, const Tick *t) noexcept nogil:
     """Bring the clock to where it was after this journaled result (restart).
 
     Trades and quotes move the open interval and mark traded symbols as at
     ingest; a bar result (its marker, sequenced at ingest) unmarks its symbol.
+    A trade's interval_ns holds its late mask (bar_late_mask, taken before
+    this call): a late trade marks nothing for those intervals.
     """
     cdef int32_t i, k
     cdef int64_t start
@@ -70,6 +96,8 @@ cdef void bar_clock_replay(BarClock *bc, const Tick *t) noexcept nogil:
         start = floor_to(t.ts_ns, bc.intervals[i])
         if start > bc.open_start[i]:
             bc.open_start[i] = start
+        if t.kind == KIND_TRADE and (t.interval_ns >> i) & 1:
+            continue
         if t.kind == KIND_TRADE and not bc.traded[i * bc.max_symbols + t.symbol_id]:
             bc.traded[i * bc.max_symbols + t.symbol_id] = 1
             bc.traded_ids[i * bc.max_symbols + bc.traded_n[i]] = t.symbol_id

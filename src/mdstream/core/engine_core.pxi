@@ -133,17 +133,25 @@ cdef void close_bars(EngineCore *c, int32_t i, int64_t recv) noexcept nogil:
     bc.traded_n[i] = 0
 
 
-cdef inline void bars_before_tick(EngineCore *c, const Tick *t, int64_t recv) noexcept nogil:
-    """Close the bars that this tick's event time ends, then note its trade (ingest_lock held)."""
+cdef inline void bars_before_tick(EngineCore *c, Tick *t, int64_t recv) noexcept nogil:
+    """Close the bars that this tick's event time ends, then note its trade
+    (ingest_lock held). A trade late for closed bars (bars.pxi) carries their
+    mask in interval_ns to the worker, marks nothing there, and is counted."""
     cdef BarClock *bc = &c.bars
     cdef int32_t i
     cdef int64_t start
+    if t.kind == KIND_TRADE:
+        t.interval_ns = bar_late_mask(bc, t)
+        if t.interval_ns != 0:
+            bc.late += 1
     for i in range(bc.n_intervals):
         start = floor_to(t.ts_ns, bc.intervals[i])
         if start > bc.open_start[i]:
             if bc.open_start[i] >= 0:
                 close_bars(c, i, recv)
             bc.open_start[i] = start
+        if t.kind == KIND_TRADE and (t.interval_ns >> i) & 1:
+            continue
         if t.kind == KIND_TRADE and not bc.traded[i * bc.max_symbols + t.symbol_id]:
             bc.traded[i * bc.max_symbols + t.symbol_id] = 1
             bc.traded_ids[i * bc.max_symbols + bc.traded_n[i]] = t.symbol_id

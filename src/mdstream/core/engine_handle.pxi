@@ -213,6 +213,7 @@ cdef class Core:
         # (backpressure), and this thread holds the GIL. An aligned 64-bit read
         # is never torn; it may be a moment old.
         ingested = (<volatile int64_t *>&self.c.next_seq)[0]
+        late = (<volatile int64_t *>&self.c.bars.late)[0]
         pthread_mutex_lock(&self.c.log.lock)
         head = self.c.log.visible
         readers = self.c.log.n_readers
@@ -223,6 +224,7 @@ cdef class Core:
         pthread_mutex_unlock(&self.c.log.lock)
         return {
             "ingested": ingested,
+            "late_ticks": late,
             "results": head,
             "processed": [self.c.workers[i].processed for i in range(self.c.n_workers)],
             "channel_depth": [self.c.channels[i].count for i in range(self.c.n_workers)],

@@ -14,6 +14,8 @@ cdef void state_replay(SymbolState *states, BarClock *bc, double ema_alpha,
     cdef Tick t
     for i in range(n):
         t = rows[i].tick
+        if t.kind == KIND_TRADE:
+            t.interval_ns = bar_late_mask(bc, &t)     # what ingest told the worker
         analytics_update(&states[t.symbol_id], &t, &scratch, ema_alpha,
                          bc.intervals, bc.n_intervals)
         bar_clock_replay(bc, &t)

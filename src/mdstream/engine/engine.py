@@ -298,14 +298,22 @@ class Engine:
     def publish_trades(self, symbol, price, size, ts_ns=None) -> int:
         """Publish trades from arrays (or scalars, broadcast). Returns the count taken.
 
-        ``symbol``: names or ids (one for all, or one per trade); ``price`` and
-        ``size``: numbers; ``ts_ns``: event times in ns since the epoch
-        (default: now). Waits while the engine is saturated (backpressure).
+        ``symbol``: names or ids (one for all, or one per trade); ``price``: any
+        finite number (negative and 0 too); ``size``: finite, >= 0; ``ts_ns``:
+        event times in ns since the epoch (default: now). Waits while the engine
+        is saturated (backpressure). The rules (mdstream.tick_rules) are those of
+        every ingestion path: a bad value raises InvalidArgumentError naming the
+        tick and the field, and nothing of the call is taken.
         """
         return self._ingest(trade_ticks(self.symbol_table, symbol, price, size, ts_ns))
 
     def publish_quotes(self, symbol, bid, ask, bid_size=0.0, ask_size=0.0, ts_ns=None) -> int:
-        """Publish best bid/offer updates from arrays (or scalars). Returns the count taken."""
+        """Publish best bid/offer updates from arrays (or scalars). Returns the count taken.
+
+        A side with price NaN or 0 and size 0 is absent (no bid, no ask): it is
+        stored as NaN / 0 and makes the mid and spread NaN. NaN with a size > 0,
+        infinity and negative sizes raise InvalidArgumentError (mdstream.tick_rules).
+        """
         return self._ingest(quote_ticks(self.symbol_table, symbol, bid, ask, bid_size, ask_size,
                                         ts_ns))
 
@@ -354,4 +362,5 @@ class Engine:
             subscriptions=sub_stats,
             latency=latency,
             journal=journal_stats(self._journal, self._core.journal_status(), self.recovery),
+            late_ticks=c["late_ticks"],
         )

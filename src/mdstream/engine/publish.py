@@ -7,7 +7,7 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from mdstream import _core
+from mdstream import _core, tick_rules
 from mdstream.batch import QUOTE, TRADE
 from mdstream.engine.symbols import SymbolTable
 from mdstream.errors import InvalidArgumentError
@@ -36,30 +36,33 @@ class Quote(NamedTuple):
 
 
 def trade_ticks(symbols: SymbolTable, symbol, price, size, ts_ns=None) -> np.ndarray:
-    """Trades from arrays (or scalars, broadcast), checked: prices > 0, sizes >= 0."""
+    """Trades from arrays (or scalars, broadcast), checked by mdstream.tick_rules:
+    finite prices (any sign), finite sizes >= 0."""
     n = _count(symbol, price, size)
     ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
     ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
     ticks["kind"] = TRADE
     ticks["price"] = _column(price, n, "price")
     ticks["size"] = _column(size, n, "size")
-    if np.any(ticks["price"] <= 0) or np.any(ticks["size"] < 0):
-        raise InvalidArgumentError("trade prices must be > 0 and sizes >= 0")
+    _check(tick_rules.trade_problems(ticks["price"], ticks["size"]))
     ticks["ts_ns"] = _timestamps(ts_ns, n)
     return ticks
 
 
 def quote_ticks(symbols: SymbolTable, symbol, bid, ask, bid_size=0.0, ask_size=0.0,
                 ts_ns=None) -> np.ndarray:
-    """Best bid/offer updates from arrays (or scalars, broadcast), checked."""
+    """Best bid/offer updates from arrays (or scalars, broadcast), checked by
+    mdstream.tick_rules: a side with price NaN or 0 and size 0 is absent
+    (stored as NaN / 0); a present side has a finite price and size >= 0."""
     n = _count(symbol, bid, ask, bid_size, ask_size)
     ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
     ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
     ticks["kind"] = QUOTE
-    ticks["bid"] = _column(bid, n, "bid")
-    ticks["ask"] = _column(ask, n, "ask")
-    ticks["bid_size"] = _column(bid_size, n, "bid_size")
-    ticks["ask_size"] = _column(ask_size, n, "ask_size")
+    cols = {f: _column(v, n, f) for f, v in (("bid", bid), ("ask", ask), ("bid_size", bid_size),
+                                             ("ask_size", ask_size))}
+    _check(tick_rules.quote_problems(cols["bid"], cols["ask"], cols["bid_size"], cols["ask_size"]))
+    for f, values in cols.items():
+        ticks[f] = values
     ticks["ts_ns"] = _timestamps(ts_ns, n)
     return ticks
 
@@ -84,16 +87,22 @@ def tuple_ticks(symbols: SymbolTable, rows: Iterable[Trade | Quote | tuple]) -> 
                 raise InvalidArgumentError(
                     f"tick {i}: expected (symbol, price, size[, ts_ns]) or a Quote, got {row!r}")
             t = Trade(*row)
-            if not (t.price > 0 and t.size >= 0):
-                raise InvalidArgumentError(f"tick {i}: trade price must be > 0 and size >= 0, got {row!r}")
             names.append(t.symbol)
             r = arr[i]
             r["ts_ns"] = now if t.ts_ns is None else t.ts_ns
             r["kind"] = TRADE
             r["price"], r["size"] = t.price, t.size
+    _check(tick_rules.check_ticks(arr, TRADE, QUOTE))
     if n:
         arr["symbol_id"] = _symbol_ids(symbols, names, n)
     return arr
+
+
+def _check(problems: list[tick_rules.Problem]) -> None:
+    """InvalidArgumentError naming the first bad tick and field, if any."""
+    first = tick_rules.first_problem(problems)
+    if first is not None:
+        raise InvalidArgumentError(f"tick {first[0]}: {first[1]}")
 
 
 def _symbol_ids(symbols: SymbolTable, symbol, n: int) -> np.ndarray:
@@ -123,13 +132,11 @@ def _count(symbol, *columns) -> int:
 
 
 def _column(values, n: int, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    arr = np.array(values, dtype=np.float64).reshape(-1)   # a copy: the rules may normalise it
     if arr.size == 1 and n > 1:
         arr = np.repeat(arr, n)
     if arr.size != n:
         raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidArgumentError(f"{name} must be finite numbers (found NaN or infinity)")
     return arr
 
 

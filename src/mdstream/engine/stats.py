@@ -90,6 +90,9 @@ class EngineStats:
     # and over all subscriptions processed_to_sent and age_at_send (event time -> handed out).
     latency: dict[str, StageLatency] = field(default_factory=dict)
     journal: JournalStats | None = None     # None: the engine has no journal
+    # Trades whose bar (of some bar interval) had closed when they arrived: left
+    # out of that bar, still in the session analytics (see mdstream.engine's bars).
+    late_ticks: int = 0
 
     def __str__(self) -> str:
         return (f"ticks in={self.ticks_in:,} processed={self.processed:,} results={self.results:,} "

@@ -242,7 +242,8 @@ def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
         rpcs=[pb.RpcStats(method=t.method, streams_open=t.streams_open,
                           streams_served=t.streams_served, messages_sent=t.messages_sent,
                           bytes_sent=t.bytes_sent) for t in totals],
-        streams_open=sum(t.streams_open for t in totals), max_streams=max_streams)
+        streams_open=sum(t.streams_open for t in totals), max_streams=max_streams,
+        late_ticks=st.late_ticks)
     for s in sorted(st.subscriptions, key=lambda s: s.id):
         sub = msg.subscribers.add(id=s.id, symbols=list(s.symbols or ()),
                                   policy=POLICY_TO_PB.get(s.policy, pb.POLICY_UNSPECIFIED),
@@ -342,7 +343,7 @@ def read_stats(msg: pb.Stats) -> RemoteStats:
         processed_per_worker=list(msg.processed_per_worker),
         channel_depth=list(msg.channel_depth), dropped=msg.dropped,
         disconnected=msg.disconnected, bad_rows=msg.bad_rows, subscriptions=subs,
-        latency=_latency(msg.latency))
+        latency=_latency(msg.latency), late_ticks=msg.late_ticks)
     journal = None
     if msg.HasField("journal"):
         j = msg.journal

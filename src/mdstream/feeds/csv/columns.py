@@ -1,5 +1,5 @@
-"""Checks of a chunk's columns (the checked read mode): numbers, sides,
-late rows, and the messages that name what is wrong with a value."""
+"""Reading a chunk's columns: numbers (their rules: mdstream.tick_rules), late
+rows, and the messages that name what is wrong with a value."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import re
 
 import numpy as np
 
-__all__ = ["SIDES", "text_to_numbers", "late_problem", "numbers", "sides", "tokenizer_problem",
+__all__ = ["text_to_numbers", "late_problem", "parse_numbers", "read_numbers", "tokenizer_problem",
            "sniff_delimiter", "fmt_ns"]
 
-#: Side values a trades file may hold (compared case-insensitively).
-SIDES = frozenset({"buy", "sell", "b", "s", "unknown"})
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
@@ -51,8 +49,10 @@ def late_problem(ts: int, latest: int) -> str:
             "(out of order, and out_of_order='reject')")
 
 
-def numbers(col, fld: str, name: str, positive: bool):
-    """float64 values, bad mask and problem(i) for a price or size column."""
+def parse_numbers(col):
+    """float64 values (writable; NaN where missing or unreadable), the mask of
+    missing cells and the mask of unreadable ones, for a price or size column.
+    Whether a value is allowed is for mdstream.tick_rules to say."""
     import pandas as pd
 
     missing = col.isna().to_numpy()
@@ -63,44 +63,39 @@ def numbers(col, fld: str, name: str, positive: bool):
         vals = pd.to_numeric(col.astype(object).where(~missing, None), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan)
         unreadable = ~missing & np.isnan(vals)
-    with np.errstate(invalid="ignore"):
-        if positive:
-            out_of_range = ~missing & ~unreadable & ~(vals > 0)
-        else:
-            out_of_range = ~missing & ~unreadable & ~(vals >= 0)
-        out_of_range |= ~missing & ~unreadable & ~np.isfinite(vals)
-    bad = missing | unreadable | out_of_range
-
-    def problem(i: int) -> str:
-        if missing[i]:
-            return f"missing {fld} (column '{name}')"
-        if unreadable[i]:
-            return f"bad number {str(col.iloc[i])!r} for the {fld} (column '{name}')"
-        v = vals[i]
-        if not np.isfinite(v):
-            return f"the {fld} must be a finite number, got {str(col.iloc[i])!r} (column '{name}')"
-        return (f"{'non-positive' if positive else 'negative'} {fld} {v:g} (column '{name}'): "
-                f"{'prices must be > 0' if positive else 'sizes must be >= 0'}")
-
-    return vals, bad, problem
+        if unreadable.any():      # "nan" text is a missing value, as the C parser reads it
+            idx = np.flatnonzero(unreadable)
+            nan_text = np.array([str(v).strip().lower() in ("nan", "+nan", "-nan")
+                                 for v in col.iloc[idx]], dtype=bool)
+            missing = missing.copy()
+            missing[idx[nan_text]] = True
+            unreadable[idx[nan_text]] = False
+    if not vals.flags.writeable:
+        vals = vals.copy()
+    return vals, missing, unreadable
 
 
-def sides(col, name: str):
-    import pandas as pd
-
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = [str(c).strip().lower() for c in col.cat.categories]
-        ok_cat = np.append(np.array([c in SIDES for c in cats], dtype=bool), True)
-        bad = ~ok_cat[col.cat.codes.to_numpy()]
-    else:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        ok_u = np.append(np.array([str(u).strip().lower() in SIDES for u in uniques], dtype=bool), True)
-        bad = ~ok_u[codes]
-
-    def problem(i: int) -> str:
-        return f"bad side {str(col.iloc[i])!r} (column '{name}'): expected buy or sell"
-
-    return bad, problem
+def read_numbers(frame, cols: dict, trades: bool, checks: list) -> tuple[dict, dict]:
+    """A chunk's price and size columns as float64 (NaN: missing or unreadable)
+    and their missing masks; unreadable cells, and missing trade values, go to
+    ``checks`` as (mask, problem(i)). ``cols`` maps fields to column names."""
+    fields = ("price", "size") if trades else ("bid", "ask", "bid_size", "ask_size")
+    values: dict[str, np.ndarray] = {}
+    missing: dict[str, np.ndarray] = {}
+    n = len(frame)
+    for fld in fields:
+        col = cols.get(fld)
+        if col is None:
+            values[fld], missing[fld] = np.zeros(n), np.zeros(n, dtype=bool)
+            continue
+        vals, miss, unreadable = parse_numbers(frame[col])
+        values[fld], missing[fld] = vals, miss
+        if unreadable.any():
+            checks.append((unreadable, lambda i, c=col, f=fld, s=frame[col]:
+                           f"bad number {str(s.iloc[i])!r} for the {f} (column '{c}')"))
+        if trades and miss.any():
+            checks.append((miss, lambda i, c=col, f=fld: f"missing {f} (column '{c}')"))
+    return values, missing
 
 
 def tokenizer_problem(e: Exception, n_header: int) -> str:

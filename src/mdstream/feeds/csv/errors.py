@@ -37,4 +37,5 @@ class BadFileError(CSVFeedError):
 
 class BadRowError(CSVFeedError):
     """One row is malformed: a missing or extra field, a bad number or
-    timestamp, a non-positive price, an unknown symbol or side..."""
+    timestamp, a value mdstream.tick_rules does not allow (NaN or infinity, a
+    negative size, a quote side with a size but no price), an unknown symbol..."""

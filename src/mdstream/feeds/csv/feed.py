@@ -249,7 +249,8 @@ class CSVFeed(Feed):
         if self._stats.rows == 0:
             first = self._stats.examples[0] if self._stats.examples else None
             if first is None:
-                raise BadFileError(self.paths[0], None, "no rows: the files hold only blank lines")
+                raise BadFileError(self.paths[0], None,
+                                   "no rows in any file: the files hold only a header or blank lines")
             raise BadFileError(first.path, None,
                                f"no good rows: all {self._stats.bad_rows} rows are bad; the first: "
                                f"line {first.line}: {first.problem}")

@@ -38,7 +38,8 @@ class CSVFormat:
     such column (``symbol`` None: the symbol is fixed for the file; sizes
     None: 0). ``time_unit`` is s, ms, us or ns (numbers since the Unix epoch),
     iso (ISO 8601 text) or auto (decided from the file's first timestamp).
-    ``side`` (trades) is checked to be buy or sell but not carried further.
+    ``side`` (trades) is not carried further: any value is accepted (see
+    mdstream.tick_rules.side_codes for the encodings it reads).
     """
 
     kind: str

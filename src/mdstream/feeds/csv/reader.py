@@ -36,11 +36,11 @@ import numpy as np
 from mdstream._core import TICK_DTYPE
 from mdstream.batch import QUOTE, TRADE
 from mdstream.errors import InvalidArgumentError
+from mdstream.tick_rules import quote_problems, trade_problems
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.csv.columns import (
     late_problem,
-    numbers,
-    sides,
+    read_numbers,
     sniff_delimiter,
     text_to_numbers,
     tokenizer_problem,
@@ -54,8 +54,6 @@ __all__ = ["CSVFileReader", "ReadStats", "BAD_ROW_POLICIES", "OUT_OF_ORDER_RULES
 
 BAD_ROW_POLICIES = ("raise", "skip")
 OUT_OF_ORDER_RULES = ("keep", "reject")
-
-#: Aggressor sides a side column may hold (case-insensitive); an empty one is allowed too.
 
 # A row with more fields than the header fills this column; when it is the
 # first row, pandas also warns (that the extra fields are dropped): the row is
@@ -125,6 +123,7 @@ class CSVFileReader:
         self.chunk_rows = int(chunk_rows)
         self.encoding = encoding
         self.compression = self._detect_compression()
+        self._no_rows = False          # the file holds a header and nothing else (blank lines)
         header_line, sample = self._read_head()
         self.delimiter = delimiter or sniff_delimiter(header_line)
         self.header = [c.strip() for c in next(csv.reader([header_line], delimiter=self.delimiter))]
@@ -202,6 +201,7 @@ class CSVFileReader:
                 for _ in range(1000):
                     line = fh.readline()
                     if not line:
+                        self._no_rows = True    # a header only (a holiday): nothing to read
                         break
                     if line.strip():
                         sample = line.decode(self.encoding, errors="replace").rstrip("\r\n")
@@ -210,8 +210,6 @@ class CSVFileReader:
             raise
         except (OSError, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as e:
             raise self._io_error(e, 1) from None
-        if sample is None:
-            raise BadFileError(self.path, None, "the file has a header but no rows")
         return header, sample
 
     def _sniff_ts_dtype(self, sample: str | None):
@@ -282,6 +280,8 @@ class CSVFileReader:
         import pandas as pd
 
         stats = stats if stats is not None else ReadStats()
+        if self._no_rows:
+            return                     # an empty day: it contributes nothing
         state: dict = {"carry": None}
         line = 2                       # the next line to read (the header is line 1)
         checked = False
@@ -407,26 +407,20 @@ class CSVFileReader:
         if self.fixed_symbol is not None and n and sym[0] < 0:
             checks.append((sym < 0, lambda i: self._symbol_problem(sym[i], self.fixed_symbol)))
 
-        values: dict[str, np.ndarray] = {}
+        # Numbers: readable here, allowed by mdstream.tick_rules (the rules of
+        # every ingestion path). A side column is not checked: the engine does
+        # not use it, and no trade is dropped for its side.
+        values, missing = read_numbers(frame, self._cols, fmt.kind == TRADES, checks)
         if fmt.kind == TRADES:
-            wanted = [("price", True), ("size", False)]
+            rules = trade_problems(values["price"], values["size"])
         else:
-            wanted = [("bid", True), ("ask", True), ("bid_size", False), ("ask_size", False)]
-        for fld, positive in wanted:
-            col = self._cols.get(fld)
-            if col is None:
-                values[fld] = np.zeros(n)
-                continue
-            vals, bad_vals, problem = numbers(frame[col], fld, col, positive)
-            values[fld] = vals
-            if bad_vals.any():
-                checks.append((bad_vals, problem))
-
-        side_col = self._cols.get("side") if fmt.kind == TRADES else None
-        if side_col is not None:
-            bad_side, side_problem = sides(frame[side_col], side_col)
-            if bad_side.any():
-                checks.append((bad_side, side_problem))
+            rules = quote_problems(values["bid"], values["ask"], values["bid_size"],
+                                   values["ask_size"])
+        for p in rules:     # an empty size cell is "missing"; the rest in the rules' words
+            col = self._cols[p.field]
+            miss = missing[p.field] if p.field.endswith("size") else np.zeros(n, dtype=bool)
+            checks.append((p.mask, lambda i, d=p.describe, c=col, m=miss, f=p.field:
+                           f"missing {f} (column '{c}')" if m[i] else f"{d(i)} (column '{c}')"))
 
         bad = np.zeros(n, dtype=bool)
         for mask, _ in checks:
