@@ -101,7 +101,7 @@ class RecordingSink:
                 self.names.append(name)
         return [self.names.index(name) for name in names]
 
-    def ingest(self, ticks):
+    def ingest(self, ticks, *, checked=False):
         self.ticks.append(ticks.copy())
         return len(ticks)
 
@@ -253,3 +253,38 @@ def test_symbol_result_counts_follow_the_symbols():
         assert engine.wait(10)
         engine.add_symbols(["LATE"])
         assert engine.symbol_result_counts() == [1, 0, 2, 0]
+
+
+def test_the_sink_applies_the_tick_rules_of_publish():
+    """A third-party feed's ticks meet the same rules as Engine.publish_*:
+    non-finite values and unknown kinds are refused with nothing taken, an
+    absent quote side becomes NaN / 0."""
+
+    class BindOnly(Feed):
+        symbols = SYMBOLS
+
+        def bind(self, sink):
+            self.sink = sink
+
+    feed = BindOnly()
+    engine = Engine(feed=feed)
+    sub = engine.subscribe()
+    with engine:
+        bad = trades([0], 3)
+        bad["price"][1] = np.inf
+        with pytest.raises(mdstream.InvalidArgumentError, match=r"tick 1: the price must be a finite"):
+            feed.sink.ingest(bad)
+        bad = trades([0], 2)
+        bad["kind"][0] = 7
+        with pytest.raises(mdstream.InvalidArgumentError, match=r"tick 0: kind must be trade"):
+            feed.sink.ingest(bad)
+        assert engine.stats().ticks_in == 0          # nothing of either array was taken
+        quote = np.zeros(1, dtype=mdstream.TICK_DTYPE)
+        quote["kind"] = mdstream.QUOTE
+        quote["bid"], quote["bid_size"] = 0.0, 0.0     # no bid
+        quote["ask"], quote["ask_size"] = 10.5, 3.0
+        quote["ts_ns"] = time.time_ns()
+        assert feed.sink.ingest(quote) == 1
+        batch = sub.next_batch(timeout=10)
+    assert np.isnan(batch.bid[0]) and batch.bid_size[0] == 0 and batch.ask[0] == 10.5
+    assert np.isnan(batch.mid[0]) and np.isnan(batch.spread[0])

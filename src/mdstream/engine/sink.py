@@ -6,7 +6,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from mdstream.batch import QUOTE, TRADE
 from mdstream.engine.symbols import SymbolTable
+from mdstream.errors import InvalidArgumentError
+from mdstream.tick_rules import check_ticks, first_problem
 
 __all__ = ["EngineSink"]
 
@@ -28,8 +31,23 @@ class EngineSink:
         """The id of each name, declaring the ones the engine does not know yet."""
         return self._symbols.add(names)
 
-    def ingest(self, ticks: np.ndarray) -> int:
-        """Publish TICK_DTYPE ticks; returns the count taken (waits under backpressure)."""
+    def ingest(self, ticks: np.ndarray, *, checked: bool = False) -> int:
+        """Publish TICK_DTYPE ticks; returns the count taken (waits under
+        backpressure). Unless ``checked`` (a feed that applied
+        mdstream.tick_rules itself, as the CSV reader does), the ticks meet
+        the same rules as Engine.publish_* here: absent quote sides become
+        NaN / 0 in place, and a bad tick raises InvalidArgumentError
+        ("tick i: ...") before any of the array is taken."""
+        if not checked:
+            bad_kind = np.flatnonzero((ticks["kind"] != TRADE) & (ticks["kind"] != QUOTE))
+            if len(bad_kind):
+                i = int(bad_kind[0])
+                raise InvalidArgumentError(
+                    f"tick {i}: kind must be trade ({TRADE}) or quote ({QUOTE}), "
+                    f"got {int(ticks['kind'][i])}")
+            problem = first_problem(check_ticks(ticks, TRADE, QUOTE))
+            if problem is not None:
+                raise InvalidArgumentError(f"tick {problem[0]}: {problem[1]}")
         return self._ingest(ticks)
 
     def close(self) -> None:

@@ -21,11 +21,14 @@ class TickSink(Protocol):
 
     - ``symbol_ids(names)``: the engine's id of each name, declaring names it
       does not know yet (ids never change);
-    - ``ingest(ticks)``: publish an array of ``TICK_DTYPE`` whose
-      ``symbol_id`` column holds those ids; returns the number taken. It goes
-      through the same path as ``Engine.publish_*``: EngineStateError unless
-      the engine is running, and it waits while the engine is saturated
-      (backpressure). The engine fills in ``seq`` and ``recv_ns``;
+    - ``ingest(ticks, checked=False)``: publish an array of ``TICK_DTYPE``
+      whose ``symbol_id`` column holds those ids; returns the number taken.
+      It goes through the same path as ``Engine.publish_*``: the tick rules
+      (mdstream.tick_rules: InvalidArgumentError for a bad tick, nothing of
+      the array taken; ``checked=True`` for ticks the feed already checked),
+      EngineStateError unless the engine is running, and it waits while the
+      engine is saturated (backpressure). The engine fills in ``seq`` and
+      ``recv_ns``;
     - ``close()``: end of data: open bars close and, once every result is
       delivered, subscriptions end (a finite feed calls it when it is done);
     - ``simulate(...)``: for the feed implemented in the core
@@ -35,7 +38,7 @@ class TickSink(Protocol):
 
     def symbol_ids(self, names: Sequence[str]) -> list[int]: ...
 
-    def ingest(self, ticks: np.ndarray) -> int: ...
+    def ingest(self, ticks: np.ndarray, *, checked: bool = False) -> int: ...
 
     def close(self) -> None: ...
 

@@ -311,7 +311,7 @@ class CSVFeed(Feed):
             yield from self._readers[k].chunks(stats)
 
     def _publish(self, ticks: np.ndarray) -> None:
-        self._sink.ingest(ticks)
+        self._sink.ingest(ticks, checked=True)     # the reader applied the tick rules
         self.published += len(ticks)
 
     def _loop_period(self) -> int:
