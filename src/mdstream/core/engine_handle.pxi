@@ -186,7 +186,8 @@ cdef class Core:
         from_seq (OutOfRangeError if the ring no longer holds it); with
         with_snapshot=True it is registered by its snapshot_and_register().
         block_deadline_ns > 0 (policy block only): the reader is disconnected
-        (SlowConsumerError) once it has held the workers back that long."""
+        (SlowConsumerError) once it has held the workers back that long
+        without reading."""
         return CoreReader(self, policy, filter_ids, max_batch, from_seq, with_snapshot,
                           block_deadline_ns)
 
@@ -410,10 +411,10 @@ cdef class CoreReader:
             raise EOFError("the engine has stopped and every result was delivered")
         if st == ST_SLOW_CONSUMER and self.rd.failed_deadline:
             raise SlowConsumerError(
-                f"subscription held the engine back for longer than its block deadline of "
-                f"{_seconds_text(self.rd.block_deadline_ns)} (policy 'block'): it was "
-                f"{self.rd.failed_behind} results behind, a whole ring of "
-                f"{self.core.c.log.capacity}, and was disconnected. Consume faster, or use "
+                f"subscription held the engine back without reading for longer than its block "
+                f"deadline of {_seconds_text(self.rd.block_deadline_ns)} (policy 'block'): it "
+                f"was {self.rd.failed_behind} results behind, a whole ring of "
+                f"{self.core.c.log.capacity}, and was disconnected. Keep reading, or use "
                 "policy='skip'.")
         if st == ST_SLOW_CONSUMER:
             raise SlowConsumerError(

@@ -15,12 +15,15 @@
 # journal, so no subscriber ever sees a result that a crash could take back.
 # Without one, visible == head.
 #
-# A `block` reader may have a deadline (block_deadline_ns): a writer that has
-# to wait for it notes when it first did (blocked_since); once that is longer
-# ago than the deadline, the writer fails the reader like a `disconnect` one
-# (its next read gives ST_SLOW_CONSUMER) and goes on without it. The reader
-# clears blocked_since when it has caught up with everything there is to read.
-# Only a writer that must wait looks at the clock: the fast path is unchanged.
+# A `block` reader may have a deadline (block_deadline_ns), a write deadline:
+# a writer that has to wait for it notes when it first did (blocked_since);
+# once that is longer ago than the deadline with no read by that reader in
+# between, the writer fails the reader like a `disconnect` one (its next read
+# gives ST_SLOW_CONSUMER) and goes on without it. Every read that moves the
+# reader's cursor clears blocked_since: a reader slower than the writers
+# still holds them back (that is `block`), a stalled one only for the
+# deadline. Only a writer that must wait looks at the clock: the fast path is
+# unchanged.
 #
 # Lock order: the log lock is a leaf like the channel locks; the GIL is never
 # taken while it is held.
@@ -377,8 +380,7 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
             rd.delivered += copied
             n += copied
             if rd.policy == POLICY_BLOCK:
-                if rd.blocked_since != 0 and rd.cursor >= reader_end(log, rd):
-                    rd.blocked_since = 0        # caught up: its deadline's clock stops
+                rd.blocked_since = 0            # it read: its deadline's clock starts over
                 if log.writers_waiting > 0:
                     pthread_cond_broadcast(&log.writable)
         if rd.gap_pending or n >= max_n:

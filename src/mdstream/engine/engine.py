@@ -268,7 +268,8 @@ class Engine:
         ``max_wait`` (seconds) lets a batch wait that long after its first
         result to fill up. ``block_deadline`` (seconds, policy 'block' only;
         None: none): a subscription that holds the engine back for longer
-        than that is disconnected (SlowConsumerError naming the deadline).
+        than that without reading is disconnected (SlowConsumerError naming
+        the deadline); one that reads, however slowly, is waited for.
 
         ``from_seq``: start at this sequence number: one the ring still holds
         is replayed from memory, one beyond the newest is waited for, an older
@@ -291,8 +292,8 @@ class Engine:
     def open(self, request: StreamRequest, *, block_deadline: float | None = None) -> Subscription:
         """Open a subscription for a validated request (what subscribe() and
         the gRPC servicer both call). ``block_deadline``: seconds a 'block'
-        subscription may hold the engine back before it is disconnected
-        (None or 0: no deadline).
+        subscription may hold the engine back without reading before it is
+        disconnected (None or 0: no deadline).
 
         The first subscription starts a replay feed that waits for its reader
         (``Feed.wait_for_subscriber``), once it is registered: it sees the
