@@ -96,8 +96,11 @@ class CSVFeedConfig:
         """A new CSVFeed with these settings."""
         from mdstream.feeds import CSVFeed
 
+        # A served replay starts with the node: its clients are remote and
+        # come when they come; they replay from from_seq=0 while it is held.
         return CSVFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
-                       speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row)
+                       speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row,
+                       wait_for_subscriber=False)
 
 
 FeedConfig = Union[SimulatedFeedConfig, CSVFeedConfig]
@@ -129,6 +132,11 @@ class NodeConfig:
         free port.
     max_streams:
         Streams served at once (>= 1); more get RESOURCE_EXHAUSTED.
+    allowed_policies, block_deadline:
+        The policies remote subscribers may ask for (default: block, skip,
+        disconnect; a request without one gets skip) and the seconds a remote
+        'block' subscriber may hold the engine back before it is disconnected
+        (default 1; None: no deadline). See mdstream.grpc.MDStreamServicer.
     grace:
         Seconds calls in flight may take on shutdown (>= 0).
     metrics_port, dashboard_port:
@@ -146,6 +154,8 @@ class NodeConfig:
     host: str = "127.0.0.1"
     port: int = 50051
     max_streams: int = 64
+    allowed_policies: tuple[str, ...] = ("block", "skip", "disconnect")
+    block_deadline: float | None = 1.0
     grace: float = 2.0
     metrics_port: int | None = None
     dashboard_port: int | None = None
@@ -156,6 +166,18 @@ class NodeConfig:
             raise InvalidArgumentError(f"workers must be >= 1, got {self.workers}")
         if self.max_streams < 1:
             raise InvalidArgumentError(f"max_streams must be >= 1, got {self.max_streams}")
+        from mdstream.request import POLICIES
+
+        policies = self.allowed_policies
+        if isinstance(policies, str):
+            policies = [p.strip() for p in policies.split(",") if p.strip()]
+        object.__setattr__(self, "allowed_policies", tuple(dict.fromkeys(policies)))
+        if not self.allowed_policies or any(p not in POLICIES for p in self.allowed_policies):
+            raise InvalidArgumentError(
+                f"allowed_policies must be some of {', '.join(POLICIES)}, got {list(policies)}")
+        if self.block_deadline is not None and not self.block_deadline >= 0:
+            raise InvalidArgumentError(
+                f"block_deadline must be >= 0 seconds (or None), got {self.block_deadline}")
         if not self.grace >= 0:
             raise InvalidArgumentError(f"grace must be >= 0 seconds, got {self.grace}")
         _check_port("port", self.port, optional=False)
@@ -240,7 +262,7 @@ class Node:
         self._open_endpoints()
         try:
             self.server = Server(self.engine, self.config.host, self.config.port,
-                                 max_streams=self.config.max_streams).start()
+                                 **self._server_settings()).start()
         except BaseException:
             self._close_endpoints()
             self._stop_engine_quietly()
@@ -252,6 +274,11 @@ class Node:
                 self._stop_quietly()
                 raise
         return self
+
+    def _server_settings(self) -> dict:
+        c = self.config
+        return {"max_streams": c.max_streams, "allowed_policies": c.allowed_policies,
+                "block_deadline": c.block_deadline}
 
     def start_engine(self) -> None:
         """Start the engine and its feed (once; EngineStateError after that)."""
@@ -289,7 +316,7 @@ class Node:
 
         try:
             serve(self.engine, self.config.host, self.config.port, grace=self.config.grace,
-                  on_ready=ready, stop_event=stop_event, max_streams=self.config.max_streams)
+                  on_ready=ready, stop_event=stop_event, **self._server_settings())
         except PortInUseError:
             self._stop_engine_quietly()
             raise

@@ -63,7 +63,10 @@ def test_every_result_field_is_on_the_wire():
 
 # Fields of a subscription's opening snapshot: the servicer appends them to
 # the codec's bytes (server.py), the codec itself never writes them.
-SNAPSHOT_FIELDS = {"ResultBatch": {"snapshot": 50}, "Result": {"snapshot": 50, "as_of_seq": 51}}
+# Fields the codec does not write: the snapshot fence, and StreamResults heartbeats.
+SNAPSHOT_FIELDS = {"ResultBatch": {"snapshot": 50},
+                   "Result": {"snapshot": 50, "as_of_seq": 51, "heartbeat": 52, "last_seq": 53,
+                              "server_time_ns": 54}}
 
 
 def test_field_numbers_match_the_generated_descriptors():

@@ -45,9 +45,10 @@ def test_request_round_trip_converts_units_once():
 
 def test_zero_and_unset_mean_the_defaults():
     req = request_from_proto(pb.SubscribeRequest())
-    assert req == StreamRequest()
+    # An unset policy is the remote default, skip (block is the in-process default).
+    assert req == StreamRequest(policy="skip")
     assert (req.policy, req.max_ticks_per_frame, req.heartbeat_interval, req.from_seq) == \
-        ("block", contract.DEFAULT_TICKS_PER_FRAME, 1.0, None)
+        ("skip", contract.DEFAULT_TICKS_PER_FRAME, 1.0, None)
     assert request_from_proto(pb.SubscribeRequest(from_seq=0)).from_seq == 0
 
 
@@ -56,7 +57,7 @@ def test_policy_map_both_ways():
     for name, value in contract.POLICY_TO_PB.items():
         assert contract.PB_TO_POLICY[value] == name
         assert request_from_proto(pb.SubscribeRequest(policy=value)).policy == name
-    assert contract.PB_TO_POLICY[pb.POLICY_UNSPECIFIED] == "block"
+    assert contract.PB_TO_POLICY[pb.POLICY_UNSPECIFIED] == contract.REMOTE_DEFAULT_POLICY == "skip"
 
 
 @pytest.mark.parametrize("fields, words", [

@@ -4,7 +4,8 @@ The engine's ring is small (1024 results) and the feed runs as fast as it can,
 so a client that sleeps between frames falls a ring behind at once; what
 happens then is its policy: block (nothing lost, the engine waits), skip
 (gap notices that account for every result jumped over) or disconnect
-(RESOURCE_EXHAUSTED, "too slow").
+(RESOURCE_EXHAUSTED, "too slow"). The block tests lift the server's block
+deadline (test_grpc_server_defaults covers it).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def slow_read(stream, pause: float = 0.01, slow_frames: int = 30):
 def test_block_slow_client_loses_nothing(make_server, make_client, helpers):
     n = 50_000
     engine = helpers.finite_engine(n, ring_size=RING)
-    server = make_server(engine)
+    # Lossless back-pressure for remote clients: the operator lifts the deadline.
+    server = make_server(engine, block_deadline=None)
     # Without BDP probing the HTTP/2 window stays small, so grpc cannot buffer
     # much ahead of a client that does not read.
     client = make_client(server, options=[("grpc.http2.bdp_probe", 0)])
@@ -126,7 +128,7 @@ def test_a_slow_block_client_does_not_lose_data_for_a_fast_skip_client(make_serv
     """Policies are per subscriber: a skip client next to a slow block client."""
     n = 10_000
     engine = helpers.finite_engine(n, ring_size=RING)
-    server = make_server(engine)
+    server = make_server(engine, block_deadline=None)
     client = make_client(server)
     slow = iter(client.stream_batches(policy="block", max_ticks_per_frame=256))
     fast = iter(client.stream_batches(policy="skip"))

@@ -376,3 +376,72 @@ def test_journal_options_make_the_journal_config(tmp_path):
         assert journal_config(args).fsync_interval == pytest.approx(0.005)
     assert journal_config(cli.build_parser().parse_args(
         ["serve", "--journal", str(tmp_path)])).fsync_interval == 0.1
+
+
+def test_remote_policy_options_make_the_node_config():
+    from mdstream.node import NodeConfig
+
+    args = cli.build_parser().parse_args([
+        "serve", "--allowed-policies", "skip,disconnect", "--block-deadline", "250ms"])
+    assert args.allowed_policies == ("skip", "disconnect") and args.block_deadline == 0.25
+    defaults = cli.build_parser().parse_args(["serve"])
+    assert defaults.allowed_policies == ("block", "skip", "disconnect")
+    assert defaults.block_deadline == 1.0
+    assert NodeConfig().allowed_policies == defaults.allowed_policies
+    assert NodeConfig().block_deadline == defaults.block_deadline
+
+
+def test_mistaken_remote_policy_options(capsys):
+    for argv in (["serve", "--allowed-policies", "block,wait"], ["serve", "--allowed-policies", ","],
+                 ["serve", "--block-deadline", "soon"]):
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 2, argv
+        assert "error:" in capsys.readouterr().err
+
+
+def test_a_refused_policy_is_one_line_naming_the_allowed_ones(helpers):
+    with serve(helpers, "--allowed-policies", "skip,disconnect", "--rate", "1000") as server:
+        server.listening()
+        done = run(helpers, "subscribe", "--target", server.target, "--policy", "block")
+        assert done.returncode == 1, done
+        assert "policy 'block' is not allowed by this server: use skip or disconnect" in done.stderr
+        server.stop()
+
+
+def test_a_stopped_subscriber_does_not_stall_the_server(helpers):
+    """The issue's case: two `mdstream subscribe` clients of a 100 k ticks/s
+    server, one suspended with SIGSTOP: the other keeps receiving, the
+    engine's input keeps growing, and the stalled one ('block', the client's
+    default) is disconnected after the block deadline."""
+    with serve(helpers, "--rate", "100000", "--ring-size", "4096",
+               "--block-deadline", "500ms") as server:
+        server.listening()
+        cmd = helpers.mdstream_command("subscribe", "--target", server.target)
+        # The live one skips: a per-tick 'block' client slower than the feed
+        # would hold the engine to its own pace (what 'block' asks for).
+        with helpers.popen(cmd) as stalled, helpers.popen(cmd + ["--policy", "skip"]) as live:
+            counted = {"live": 0}
+
+            def drain_live():
+                for _ in live.stdout:
+                    counted["live"] += 1
+
+            threading.Thread(target=drain_live, daemon=True).start()
+            with Client(server.target) as client:
+                assert helpers.wait_until(lambda: client.get_stats().streams_open >= 2, timeout=15)
+                stalled.send_signal(signal.SIGSTOP)     # stops reading its stream
+                try:
+                    assert helpers.wait_until(lambda: client.get_stats().engine.disconnected >= 1,
+                                              timeout=15), "the stopped client was not cut off"
+                    t0, n0 = client.get_stats().engine.ticks_in, counted["live"]
+                    threading.Event().wait(1.0)
+                    t1, n1 = client.get_stats().engine.ticks_in, counted["live"]
+                finally:
+                    stalled.send_signal(signal.SIGCONT)
+            assert t1 - t0 > 30_000, (t0, t1)               # ~100 k/s, with slack for CI
+            assert n1 > n0
+            err = stalled.communicate(timeout=20)[1]
+            assert stalled.returncode == 1
+            assert "block deadline of 500ms" in err, err
+        server.stop()

@@ -270,6 +270,33 @@ def add_server_options(p: argparse.ArgumentParser, default_port: int) -> None:
                         "unit (default: 2)")
 
 
+def policy_list(text: str) -> tuple[str, ...]:
+    """--allowed-policies: "skip,disconnect" -> ("skip", "disconnect")."""
+    from mdstream.request import POLICIES
+
+    names = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(POLICIES)}, got {text!r}")
+    return names
+
+
+def add_policy_options(p: argparse.ArgumentParser) -> None:
+    """--allowed-policies and --block-deadline (serve)."""
+    g = p.add_argument_group("remote subscribers' policies")
+    g.add_argument("--allowed-policies", type=policy_list, default=("block", "skip", "disconnect"),
+                   metavar="LIST",
+                   help="the policies clients may ask for, of block, skip, disconnect; another "
+                        "gets PERMISSION_DENIED naming these. A client that asks for none gets "
+                        "skip (default: block,skip,disconnect)")
+    g.add_argument("--block-deadline", type=duration(zero=True), default=1.0, metavar="DURATION",
+                   help="how long a 'block' client may hold the engine back before it is "
+                        "disconnected (RESOURCE_EXHAUSTED, SLOW_CONSUMER), in seconds or with a "
+                        "unit, e.g. 500ms; 0: no deadline, a stalled client stalls the engine "
+                        "(default: 1)")
+
+
 def add_observability_options(p: argparse.ArgumentParser) -> None:
     """--metrics-port and --dashboard-port."""
     g = p.add_argument_group("metrics and dashboard")

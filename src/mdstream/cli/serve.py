@@ -4,6 +4,7 @@ dashboard) until Ctrl-C or SIGTERM."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -32,6 +33,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_engine_options(p)
     options.add_journal_options(p)
     options.add_server_options(p, 50051)
+    options.add_policy_options(p)
     options.add_observability_options(p)
     p.set_defaults(func=run)
     return p
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
     log_warnings_as_lines()
     try:
-        config = node_config(args)
+        config = dataclasses.replace(node_config(args), allowed_policies=args.allowed_policies,
+                                     block_deadline=args.block_deadline or None)
         node = Node(config)
     except (CommandError, MDStreamError) as exc:
         return error(str(exc))

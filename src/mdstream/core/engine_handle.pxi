@@ -181,11 +181,15 @@ cdef class Core:
         return accepted
 
     def reader(self, int32_t policy, filter_ids, int64_t max_batch, int64_t from_seq=-1,
-               bint with_snapshot=False):
+               bint with_snapshot=False, int64_t block_deadline_ns=0):
         """A new reader of the result log, starting at the next result or at
         from_seq (OutOfRangeError if the ring no longer holds it); with
-        with_snapshot=True it is registered by its snapshot_and_register()."""
-        return CoreReader(self, policy, filter_ids, max_batch, from_seq, with_snapshot)
+        with_snapshot=True it is registered by its snapshot_and_register().
+        block_deadline_ns > 0 (policy block only): the reader is disconnected
+        (SlowConsumerError) once it has held the workers back that long
+        without reading."""
+        return CoreReader(self, policy, filter_ids, max_batch, from_seq, with_snapshot,
+                          block_deadline_ns)
 
     def snapshot(self, symbol_ids):
         """(head, rows, present): the newest result of each symbol as of head."""
@@ -259,6 +263,15 @@ cdef class Core:
         return counts
 
 
+def _seconds_text(int64_t ns):
+    """A deadline for a message: "1s", "250ms"."""
+    if ns % 1_000_000_000 == 0:
+        return f"{ns // 1_000_000_000}s"
+    if ns >= 1_000_000_000:
+        return f"{ns / 1e9:g}s"
+    return f"{ns / 1e6:g}ms"
+
+
 # The reader's __dealloc__ leaves the core's log through self.core: the cycle
 # collector must not clear that reference first.
 @cython.no_gc_clear
@@ -267,15 +280,19 @@ cdef class CoreReader:
     # Its C attributes are declared in core/engine_handle.pxd.
 
     def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch,
-                  int64_t from_seq=-1, bint with_snapshot=False):
+                  int64_t from_seq=-1, bint with_snapshot=False, int64_t block_deadline_ns=0):
         cdef int32_t i, sid
         if max_batch < 1:
             raise InvalidArgumentError(f"max_batch must be >= 1, got {max_batch}")
         if policy not in (POLICY_BLOCK, POLICY_SKIP, POLICY_DISCONNECT):
             raise InvalidArgumentError(f"unknown policy code {policy}")
+        if block_deadline_ns < 0:
+            raise InvalidArgumentError(f"block_deadline_ns must be >= 0, got {block_deadline_ns}")
         self.core = core
         memset(&self.rd, 0, sizeof(Reader))
         self.rd.policy = policy
+        if policy == POLICY_BLOCK:
+            self.rd.block_deadline_ns = block_deadline_ns
         self.max_batch = max_batch
         self.buf = <Result *>malloc(<size_t>max_batch * sizeof(Result))
         if self.buf == NULL:
@@ -394,6 +411,13 @@ cdef class CoreReader:
             if not self.registered:
                 raise SubscriptionClosedError("the subscription was closed")
             raise EOFError("the engine has stopped and every result was delivered")
+        if st == ST_SLOW_CONSUMER and self.rd.failed_deadline:
+            raise SlowConsumerError(
+                f"subscription held the engine back without reading for longer than its block "
+                f"deadline of {_seconds_text(self.rd.block_deadline_ns)} (policy 'block'): it "
+                f"was {self.rd.failed_behind} results behind, a whole ring of "
+                f"{self.core.c.log.capacity}, and was disconnected. Keep reading, or use "
+                "policy='skip'.")
         if st == ST_SLOW_CONSUMER:
             raise SlowConsumerError(
                 f"subscription was too slow: it fell {self.rd.failed_behind} results behind, more than "

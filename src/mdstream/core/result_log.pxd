@@ -26,6 +26,12 @@ ctypedef struct Reader:
     int64_t gaps_total
     int64_t skip_below        # results below this seq are passed over (resume ahead of head)
     bint ungated              # reads up to head, not visible (the journal writer)
+    # Block policy with a deadline: a reader that holds a writer back for
+    # longer than block_deadline_ns (> 0) without reading is failed like a
+    # `disconnect` one.
+    int64_t block_deadline_ns # 0: no deadline (wait for it forever)
+    int64_t blocked_since     # mono ns a writer first waited on it; 0: not holding one back
+    bint failed_deadline      # failed for its block deadline (else: fell a ring behind)
 
 ctypedef struct ResultLog:
     Result *ring

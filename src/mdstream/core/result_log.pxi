@@ -15,6 +15,16 @@
 # journal, so no subscriber ever sees a result that a crash could take back.
 # Without one, visible == head.
 #
+# A `block` reader may have a deadline (block_deadline_ns), a write deadline:
+# a writer that has to wait for it notes when it first did (blocked_since);
+# once that is longer ago than the deadline with no read by that reader in
+# between, the writer fails the reader like a `disconnect` one (its next read
+# gives ST_SLOW_CONSUMER) and goes on without it. Every read that moves the
+# reader's cursor clears blocked_since: a reader slower than the writers
+# still holds them back (that is `block`), a stalled one only for the
+# deadline. Only a writer that must wait looks at the clock: the fast path is
+# unchanged.
+#
 # Lock order: the log lock is a leaf like the channel locks; the GIL is never
 # taken while it is held.
 
@@ -187,9 +197,42 @@ cdef inline int64_t write_limit(ResultLog *log) noexcept nogil:
         limit = log.visible + log.capacity     # keep what snapshots may still need
     for i in range(log.n_readers):
         rd = log.readers[i]
-        if rd.policy == POLICY_BLOCK and rd.cursor + log.capacity < limit:
+        if rd.policy == POLICY_BLOCK and rd.cursor + log.capacity < limit and not rd.failed:
             limit = rd.cursor + log.capacity
     return limit
+
+
+cdef bint fail_overdue_blockers(ResultLog *log, int64_t seq, int64_t *wake) noexcept nogil:
+    """A writer must wait to write seq (lock held): start the clock of each
+    block reader with a deadline that holds it back, and fail those past
+    their deadline. Returns True if one was failed (the limit moved); else
+    sets *wake to the earliest deadline still running (-1: none)."""
+    cdef int32_t i
+    cdef int64_t now = 0
+    cdef int64_t due
+    cdef bint failed = False
+    cdef Reader *rd
+    wake[0] = -1
+    for i in range(log.n_readers):
+        rd = log.readers[i]
+        if (rd.policy != POLICY_BLOCK or rd.failed or rd.block_deadline_ns <= 0
+                or rd.cursor + log.capacity > seq):
+            continue
+        if now == 0:
+            now = mono_ns()
+        if rd.blocked_since == 0:
+            rd.blocked_since = now
+        due = rd.blocked_since + rd.block_deadline_ns
+        if now >= due:
+            rd.failed = True
+            rd.failed_deadline = True
+            rd.failed_behind = log.max_written - rd.cursor + 1
+            failed = True
+        elif wake[0] < 0 or due < wake[0]:
+            wake[0] = due
+    if failed:
+        pthread_cond_broadcast(&log.readable)   # a failed reader waiting to linger wakes
+    return failed
 
 
 cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept nogil:
@@ -199,7 +242,7 @@ cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept no
     the log is closed before all are written.
     """
     cdef int64_t i = 0
-    cdef int64_t limit, seq, old_head
+    cdef int64_t limit, seq, old_head, wake
     cdef Result *slot
     cdef int st = ST_OK
     pthread_mutex_lock(&log.lock)
@@ -209,8 +252,10 @@ cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept no
             break
         limit = write_limit(log)
         if results[i].tick.seq >= limit:
+            if fail_overdue_blockers(log, results[i].tick.seq, &wake):
+                continue        # a block reader past its deadline no longer holds us
             log.writers_waiting += 1
-            timed_wait_slice(&log.writable, &log.lock, -1)
+            timed_wait_slice(&log.writable, &log.lock, wake)
             log.writers_waiting -= 1
             continue
         while i < n and results[i].tick.seq < limit:
@@ -328,13 +373,16 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
             pthread_mutex_unlock(&log.lock)
             nxt = copy_matching(log, rd, start, end, &out[n], max_n - n, &copied)
             pthread_mutex_lock(&log.lock)
-            if rd.policy != POLICY_BLOCK and log.max_written >= start + log.capacity:
+            if ((rd.policy != POLICY_BLOCK or rd.failed)
+                    and log.max_written >= start + log.capacity):
                 continue    # overwritten while copying: discard, handle the lag above
             rd.cursor = nxt
             rd.delivered += copied
             n += copied
-            if rd.policy == POLICY_BLOCK and log.writers_waiting > 0:
-                pthread_cond_broadcast(&log.writable)
+            if rd.policy == POLICY_BLOCK:
+                rd.blocked_since = 0            # it read: its deadline's clock starts over
+                if log.writers_waiting > 0:
+                    pthread_cond_broadcast(&log.writable)
         if rd.gap_pending or n >= max_n:
             break
         if n > 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from typing import Iterable, Sequence
@@ -114,6 +115,9 @@ class Engine:
         self._started_at = 0.0
         self._stopped_at = 0.0
         self.feed = feed
+        self._feed_lock = threading.Lock()
+        self._feed_started = False
+        self._feed_timer: threading.Timer | None = None
         if feed is not None:
             self.symbol_table.add(feed.symbols)
         self.symbol_table.add(symbols)
@@ -134,8 +138,35 @@ class Engine:
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
-            self.feed.start()
+            wait = getattr(self.feed, "wait_for_subscriber", False)
+            if wait is False or wait is None or len(self._subs) > 0:
+                self._start_feed()
+            elif wait is not True:
+                # A number of seconds: start then even without a subscriber.
+                self._feed_timer = threading.Timer(float(wait), self._start_feed)
+                self._feed_timer.daemon = True
+                self._feed_timer.name = "mdstream-feed-start"
+                self._feed_timer.start()
         return self
+
+    def _start_feed(self) -> None:
+        """Start the feed, once, while the engine runs (at start(), or for a
+        replay that waits for its reader: at the first subscription, at
+        wait(), or after its wait_for_subscriber seconds)."""
+        with self._feed_lock:
+            if self._feed_started or self._state != "running":
+                return
+            self._feed_started = True
+        if self._feed_timer is not None:
+            self._feed_timer.cancel()
+        self.feed.start()
+
+    @property
+    def feed_waiting(self) -> bool:
+        """True while a replay feed waits for the first subscription
+        (``Feed.wait_for_subscriber``) before it produces anything."""
+        return (self.feed is not None and self._state == "running"
+                and not self._feed_started)
 
     def stop(self) -> None:
         """Stop the feed and the workers and join every thread.
@@ -146,7 +177,12 @@ class Engine:
         """
         if self._state == "stopped":
             return
-        if self.feed is not None and self._state == "running":
+        if self._feed_timer is not None:
+            self._feed_timer.cancel()
+        with self._feed_lock:
+            feed_started = self._feed_started
+            self._feed_started = True       # never started after this
+        if self.feed is not None and self._state == "running" and feed_started:
             self.feed.stop()
         self._core.stop(self.drain_timeout)
         if self._journal is not None:
@@ -185,6 +221,10 @@ class Engine:
         Returns True if it did within timeout seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.feed_waiting:
+            # Waiting for the end with no subscriber yet: nobody is about to
+            # read from the start, so a replay waiting for its reader goes now.
+            self._start_feed()
         while not self.finished:
             if self._state == "new":
                 raise EngineStateError("the engine was not started; call start() first")
@@ -215,6 +255,7 @@ class Engine:
     def subscribe(self, symbols: Iterable[str] | str | None = None, policy: str = "block",
                   max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME, from_seq: int | None = None,
                   snapshot: bool = False, *, max_wait: float = 0.0,
+                  block_deadline: float | None = None,
                   max_batch: int | None = None) -> Subscription:
         """Subscribe to results from now on (or from ``from_seq``).
 
@@ -225,7 +266,10 @@ class Engine:
         'disconnect' (SlowConsumerError). Subscribe before start() to receive
         every result from the first. ``max_ticks_per_frame`` caps a batch;
         ``max_wait`` (seconds) lets a batch wait that long after its first
-        result to fill up.
+        result to fill up. ``block_deadline`` (seconds, policy 'block' only;
+        None: none): a subscription that holds the engine back for longer
+        than that without reading is disconnected (SlowConsumerError naming
+        the deadline); one that reads, however slowly, is waited for.
 
         ``from_seq``: start at this sequence number: one the ring still holds
         is replayed from memory, one beyond the newest is waited for, an older
@@ -242,11 +286,22 @@ class Engine:
                           DeprecationWarning, stacklevel=2)
             max_ticks_per_frame = max_batch
         return self.open(StreamRequest(symbols, policy, max_ticks_per_frame, max_wait,
-                                       from_seq=from_seq, snapshot=snapshot))
+                                       from_seq=from_seq, snapshot=snapshot),
+                         block_deadline=block_deadline)
 
-    def open(self, request: StreamRequest) -> Subscription:
+    def open(self, request: StreamRequest, *, block_deadline: float | None = None) -> Subscription:
         """Open a subscription for a validated request (what subscribe() and
-        the gRPC servicer both call)."""
+        the gRPC servicer both call). ``block_deadline``: seconds a 'block'
+        subscription may hold the engine back without reading before it is
+        disconnected (None or 0: no deadline).
+
+        The first subscription starts a replay feed that waits for its reader
+        (``Feed.wait_for_subscriber``), once it is registered: it sees the
+        replay from its first row."""
+        if block_deadline is not None and not block_deadline >= 0:
+            raise InvalidArgumentError(
+                f"block_deadline must be >= 0 seconds (or None), got {block_deadline}")
+        deadline_ns = 0 if not block_deadline else max(1, round(block_deadline * 1e9))
         if self._state == "stopped":
             raise EngineStateError("the engine is stopped; subscribe before or while it runs")
         names = None if request.symbols is None else list(request.symbols)
@@ -258,14 +313,15 @@ class Engine:
         catchup = None
         try:
             reader = self._core.reader(code, ids, max_batch, -1 if from_seq is None else from_seq,
-                                       snapshot)
+                                       snapshot, deadline_ns)
         except OutOfRangeError:
             if self._journal is None:
                 raise
             # Older than the ring: replay from the journal, then go live.
             reader = None
             catchup = JournalCatchUp(
-                self._journal, lambda pos: self._core.reader(code, ids, max_batch, pos, False),
+                self._journal, lambda pos: self._core.reader(code, ids, max_batch, pos, False,
+                                                             deadline_ns),
                 from_seq, ids)
         first = None
         if snapshot:
@@ -275,6 +331,8 @@ class Engine:
         sub = Subscription(reader, self.symbol_table.names, request, self._subs.forget, catchup)
         sub.snapshot = first
         self._subs.add(sub)
+        if self.feed_waiting:
+            self._start_feed()
         return sub
 
     def snapshot(self, symbols: Iterable[str] | str | None = None) -> "Snapshot":

@@ -33,10 +33,19 @@ class Feed:
       is never silent.
     - ``bad_rows``: input rows skipped as malformed (0 for a feed without
       input); reported as ``EngineStats.bad_rows``.
+    - ``wait_for_subscriber``: False (the default) to be started with the
+      engine; True for a replay that must not begin before its reader: the
+      engine starts it at its first subscription (registered first, so it
+      sees the first row), or when ``Engine.wait()`` is called with none
+      open; a number of seconds: the same, but started after that long
+      without a subscription.
     """
 
     #: The symbols this feed produces, added to the engine's table in this order.
     symbols: Sequence[str] = ()
+
+    #: False, True, or seconds: see the class docstring (replays wait for a reader).
+    wait_for_subscriber: bool | float = False
 
     def bind(self, sink: TickSink) -> None:
         """Keep the sink the feed will deliver to (once, before start)."""

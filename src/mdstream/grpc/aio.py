@@ -114,9 +114,12 @@ class AsyncResultStream(_AsyncCallStream):
         self.received = 0
 
     async def __anext__(self) -> pb.Result:
-        message = await self._read()
-        self.received += 1
-        return message
+        while True:
+            message = await self._read()
+            if message.heartbeat:       # liveness only (SubscribeRequest.result_heartbeats)
+                continue
+            self.received += 1
+            return message
 
     def stats(self) -> dict:
         """Counters: received, missed (0: see Result.missed_before)."""

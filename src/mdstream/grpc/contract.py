@@ -2,7 +2,11 @@
 
 - the service names (``mdstream.v1.MDStream``, and the original project's
   ``mdstream.MDStream``, which serves StreamResults only);
-- the policy enum, both ways (``POLICY_TO_PB``, ``PB_TO_POLICY``);
+- the policy enum, both ways (``POLICY_TO_PB``, ``PB_TO_POLICY``), and the
+  server's rules for remote subscribers: the policy a request that leaves it
+  unset gets (``REMOTE_DEFAULT_POLICY``, skip), the policies a server allows
+  (``check_policy``) and the deadline of a remote 'block' subscriber
+  (``DEFAULT_BLOCK_DEADLINE_S``);
 - the frame limits and the units of the wire (microseconds, milliseconds);
 - the one conversion of a request, used by the clients and the server:
   ``request_to_proto(StreamRequest)`` and ``request_from_proto(SubscribeRequest)``;
@@ -53,6 +57,8 @@ __all__ = [
     "request_to_proto", "request_from_proto",
     "ERROR_DOMAIN", "ErrorRule", "ERROR_RULES", "rule_for_error", "rule_for_reason",
     "ServerShutdownError", "bind_methods",
+    "REMOTE_DEFAULT_POLICY", "DEFAULT_BLOCK_DEADLINE_S", "PolicyNotAllowedError",
+    "check_policy", "allowed_policies",
 ]
 
 #: "mdstream.v1.MDStream": the service (its methods are METHOD_PREFIX + name).
@@ -64,9 +70,48 @@ LEGACY_SERVICE_NAME = "mdstream.MDStream"
 #: Policy name -> SubscribeRequest.Policy value.
 POLICY_TO_PB = {"block": pb.POLICY_BLOCK, "skip": pb.POLICY_SKIP,
                 "disconnect": pb.POLICY_DISCONNECT}
-#: SubscribeRequest.Policy value -> policy name (unset means block).
-PB_TO_POLICY = {pb.POLICY_UNSPECIFIED: "block", **{v: k for k, v in POLICY_TO_PB.items()}}
+#: The policy of a remote request that leaves it unset (POLICY_UNSPECIFIED):
+#: a remote subscriber never holds the engine back unless it asks to.
+REMOTE_DEFAULT_POLICY = "skip"
+#: SubscribeRequest.Policy value -> policy name (unset: REMOTE_DEFAULT_POLICY).
+PB_TO_POLICY = {pb.POLICY_UNSPECIFIED: REMOTE_DEFAULT_POLICY,
+                **{v: k for k, v in POLICY_TO_PB.items()}}
 assert set(POLICY_TO_PB) == set(POLICIES)
+#: How long (seconds) a remote 'block' subscriber may hold the engine back
+#: before it is disconnected (RESOURCE_EXHAUSTED / SLOW_CONSUMER), unless the
+#: server is given another deadline (``mdstream serve --block-deadline``).
+DEFAULT_BLOCK_DEADLINE_S = 1.0
+
+
+class PolicyNotAllowedError(InvalidArgumentError):
+    """The server does not let remote subscribers use this policy
+    (PERMISSION_DENIED / POLICY_NOT_ALLOWED); ``allowed`` names the ones it does."""
+
+    def __init__(self, message: str, allowed=()):
+        super().__init__(message)
+        self.allowed = tuple(allowed)
+
+
+def allowed_policies(policies) -> tuple[str, ...]:
+    """A server's allowed policies, checked: names of POLICIES (a list or
+    "skip,disconnect"), at least one. Raises InvalidArgumentError."""
+    if isinstance(policies, str):
+        policies = [p.strip() for p in policies.split(",") if p.strip()]
+    names = tuple(dict.fromkeys(policies))
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown or not names:
+        raise InvalidArgumentError(
+            f"allowed policies must be some of {', '.join(POLICIES)}, got {list(policies)}")
+    return names
+
+
+def check_policy(request: StreamRequest, allowed: tuple[str, ...]) -> StreamRequest:
+    """The request if its policy is among ``allowed``; else PolicyNotAllowedError."""
+    if request.policy not in allowed:
+        raise PolicyNotAllowedError(
+            f"policy '{request.policy}' is not allowed by this server: use "
+            f"{' or '.join(allowed)} (mdstream serve --allowed-policies)", allowed)
+    return request
 
 #: SubscribeRequest.max_wait_us: 0 to one second, in microseconds.
 MAX_WAIT_US = round(MAX_WAIT_S * 1e6)
@@ -95,7 +140,9 @@ def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
         max_ticks_per_frame=request.max_ticks_per_frame,
         max_wait_us=round(request.max_wait * 1e6),
         heartbeat_interval_ms=round(request.heartbeat_interval * 1000),
-        snapshot=request.snapshot)
+        snapshot=request.snapshot,
+        # mdstream's clients absorb StreamResults heartbeats (ResultStream.heartbeat).
+        result_heartbeats=True)
     if request.from_seq is not None:
         msg.from_seq = request.from_seq
     return msg
@@ -103,7 +150,8 @@ def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
 
 def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
     """The StreamRequest of a SubscribeRequest message; 0 (or unset) means
-    the default for max_ticks_per_frame, heartbeat_interval_ms and policy.
+    the default for max_ticks_per_frame, heartbeat_interval_ms and policy
+    (REMOTE_DEFAULT_POLICY, skip; not the in-process default, block).
 
     Raises InvalidArgumentError naming the wire field and its range (the
     server answers INVALID_ARGUMENT with that message). Whether the symbols
@@ -113,7 +161,7 @@ def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
     if policy is None:
         raise InvalidArgumentError(
             f"invalid policy {msg.policy}: use POLICY_BLOCK (1), POLICY_SKIP (2) or "
-            "POLICY_DISCONNECT (3), or leave it unset for block")
+            f"POLICY_DISCONNECT (3), or leave it unset for {REMOTE_DEFAULT_POLICY}")
     if msg.max_wait_us > MAX_WAIT_US:
         raise InvalidArgumentError(
             f"max_wait_us {msg.max_wait_us} is too large: use 0 to {MAX_WAIT_US} microseconds")
@@ -195,6 +243,7 @@ class ErrorRule:
 #: exception                status             ErrorInfo reason      ErrorInfo metadata
 #: ======================== ================== ===================== =====================
 #: UnknownSymbolError       INVALID_ARGUMENT   UNKNOWN_SYMBOL        symbols ("A,B")
+#: PolicyNotAllowedError    PERMISSION_DENIED  POLICY_NOT_ALLOWED    allowed ("skip,disconnect")
 #: InvalidArgumentError     INVALID_ARGUMENT   INVALID_ARGUMENT
 #: SlowConsumerError        RESOURCE_EXHAUSTED SLOW_CONSUMER
 #: TooManySubscribersError  RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIBERS
@@ -208,6 +257,11 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(UnknownSymbolError, grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_SYMBOL",
               "UnknownSymbolError", str, _unknown_symbol,
               lambda e: {"symbols": ",".join(str(s) for s in e.symbols)}),
+    ErrorRule(PolicyNotAllowedError, grpc.StatusCode.PERMISSION_DENIED, "POLICY_NOT_ALLOWED",
+              "PolicyNotAllowedError", str,
+              lambda d, m: PolicyNotAllowedError(
+                  d, [p for p in m.get("allowed", "").split(",") if p]),
+              lambda e: {"allowed": ",".join(e.allowed)}),
     ErrorRule(InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
               "InvalidArgumentError", str, lambda d, m: InvalidArgumentError(d)),
     ErrorRule(SlowConsumerError, grpc.StatusCode.RESOURCE_EXHAUSTED, "SLOW_CONSUMER",

@@ -52,7 +52,7 @@ from mdstream.batch import Gap, ResultBatch, Snapshot
 from mdstream.errors import MDStreamError, OutOfRangeError, TooManySubscribersError
 from mdstream.grpc.contract import request_from_proto, request_to_proto
 from mdstream.grpc.errors import translate_error
-from mdstream.grpc.frames import FrameDecoder, snapshot_from_message
+from mdstream.grpc.frames import FrameDecoder, Heartbeat, snapshot_from_message
 from mdstream.grpc.reconnect import Reconnect, ReconnectError
 from mdstream.grpc.streams import BatchStream, ResultStream, decoded
 from mdstream.request import StreamRequest
@@ -209,7 +209,13 @@ class ResumeLogic:
 
     def accept_result(self, msg: pb.Result) -> pb.Result | None:
         """A Result of a connection as the caller gets it (None: a duplicate,
-        or a snapshot message not asked of the server)."""
+        a snapshot message not asked of the server, or a heartbeat, taken in
+        as ``heartbeat``)."""
+        if msg.heartbeat:
+            self.decoder.heartbeat = Heartbeat(msg.last_seq, msg.server_time_ns, time.time_ns())
+            if self.last_seq is not None:
+                self.last_seq = max(self.last_seq, msg.last_seq)
+            return None
         if msg.snapshot:
             return None
         if msg.seq <= self.last_seq:
@@ -374,7 +380,8 @@ class ResumingResultStream(SnapshotMessages, _SyncResuming):
     """
 
     def _open(self, request: pb.SubscribeRequest) -> ResultStream:
-        return ResultStream(self._client._stream_results(request))
+        # Heartbeats come through to accept_result, which takes them in.
+        return ResultStream(self._client._stream_results(request), heartbeats=True)
 
     def __next__(self) -> pb.Result:
         if self.last_seq is None:

@@ -35,9 +35,11 @@ from grpc_reflection.v1alpha import reflection
 
 from mdstream.errors import EngineStateError, MDStreamError
 from mdstream.grpc.contract import (
+    DEFAULT_BLOCK_DEADLINE_S,
     LEGACY_SERVICE_NAME,
     SERVICE_NAME,
 )
+from mdstream.request import POLICIES
 from mdstream.grpc.servicer import MDStreamServicer
 
 if TYPE_CHECKING:
@@ -102,8 +104,19 @@ class Server:
         takes one thread of the server while it is open.
     legacy_service:
         Also serve the original project's ``mdstream.MDStream/StreamResults``.
+    allowed_policies, block_deadline:
+        The policies remote subscribers may ask for (default: all), and how
+        long (seconds) a 'block' subscriber may hold the engine back before
+        it is disconnected (default 1; None: no deadline). A request without
+        a policy gets 'skip'. See MDStreamServicer.
+    keepalive_time, keepalive_timeout:
+        Seconds: the server pings every connection after keepalive_time
+        without activity (even with no call open) and closes it when no
+        answer comes within keepalive_timeout, so the streams of a client
+        that vanished (a half-open connection) end and free their
+        subscriptions. Clients may ping every 5 s or more.
     options:
-        Extra grpc server options (name, value) pairs.
+        Extra grpc server options (name, value) pairs (they win over these).
 
     start() raises PortInUseError (an OSError) when the address cannot be
     bound, EngineStateError when called twice. Streams refused or ended by
@@ -111,14 +124,18 @@ class Server:
     """
 
     def __init__(self, engine: "Engine", host: str = "127.0.0.1", port: int = 50051, *,
-                 max_streams: int = 64, legacy_service: bool = True, options=()):
+                 max_streams: int = 64, legacy_service: bool = True,
+                 allowed_policies=POLICIES, block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S,
+                 keepalive_time: float = 20.0, keepalive_timeout: float = 10.0, options=()):
         self.engine = engine
         self.host = host
         self.requested_port = int(port)
         self.port: int | None = None
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.servicer = MDStreamServicer(engine, max_streams=max_streams,
-                                         health_servicer=self.health)
+                                         health_servicer=self.health,
+                                         allowed_policies=allowed_policies,
+                                         block_deadline=block_deadline)
         self._legacy = legacy_service
         # A few threads more than streams, so unary calls (and refusals of
         # streams beyond the limit) are always answered.
@@ -127,6 +144,14 @@ class Server:
             ("grpc.so_reuseport", 0),   # a port in use is an error, not a shared port
             ("grpc.max_send_message_length", 64 << 20),
             ("grpc.max_receive_message_length", 4 << 20),
+            # Liveness of connections: ping idle ones, drop those that do not answer.
+            ("grpc.keepalive_time_ms", round(keepalive_time * 1000)),
+            ("grpc.keepalive_timeout_ms", round(keepalive_timeout * 1000)),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+            # Client keepalive pings as often as every 5 s are accepted.
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 5000),
+            ("grpc.http2.min_ping_interval_without_data_ms", 5000),
             *options,
         ]
         self._executor: ThreadPoolExecutor | None = None

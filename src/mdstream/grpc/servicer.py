@@ -33,14 +33,17 @@ from mdstream.errors import (
     UnknownSymbolError,
 )
 from mdstream.grpc.contract import (
+    DEFAULT_BLOCK_DEADLINE_S,
     LEGACY_SERVICE_NAME,
     SERVICE_NAME,
     ServerShutdownError,
+    allowed_policies,
+    check_policy,
     request_from_proto,
 )
 from mdstream.grpc.errors import error_status
 from mdstream.grpc.stats import RateTracker, SendCounters, stats_message
-from mdstream.request import StreamRequest
+from mdstream.request import POLICIES, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
@@ -52,6 +55,7 @@ log = logging.getLogger("mdstream.grpc.server")
 
 #: The closing advice of an UnknownSymbolError sent to a client.
 _LIST_SYMBOLS_HINT = "ListSymbols gives the list."
+_allowed = allowed_policies      # the parameter's name hides the function in __init__
 
 
 class MDStreamServicer:
@@ -66,16 +70,34 @@ class MDStreamServicer:
         RESOURCE_EXHAUSTED (TOO_MANY_SUBSCRIBERS).
     health_servicer:
         Set to NOT_SERVING when the servicer shuts down.
+    allowed_policies:
+        The policies remote subscribers may ask for (default: all three);
+        another gets PERMISSION_DENIED (POLICY_NOT_ALLOWED) naming these. A
+        request that leaves the policy unset gets ``skip``
+        (contract.REMOTE_DEFAULT_POLICY), whatever this allows.
+    block_deadline:
+        Seconds a remote 'block' subscriber may hold the engine back before
+        it is disconnected with RESOURCE_EXHAUSTED (SLOW_CONSUMER, the
+        message naming the deadline); None or 0: no deadline (a stalled
+        client then stalls the engine).
 
-    Raises InvalidArgumentError for max_streams < 1.
+    Raises InvalidArgumentError for max_streams < 1, an unknown policy, or
+    a negative deadline.
     """
 
     def __init__(self, engine: "Engine", *, max_streams: int = 64,
-                 health_servicer: health.HealthServicer | None = None):
+                 health_servicer: health.HealthServicer | None = None,
+                 allowed_policies: tuple[str, ...] | str = POLICIES,
+                 block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S):
         if max_streams < 1:
             raise InvalidArgumentError(f"max_streams must be >= 1, got {max_streams}")
+        if block_deadline is not None and not block_deadline >= 0:
+            raise InvalidArgumentError(
+                f"block_deadline must be >= 0 seconds (or None), got {block_deadline}")
         self.engine = engine
         self.max_streams = int(max_streams)
+        self.allowed_policies = _allowed(allowed_policies)
+        self.block_deadline = block_deadline or None
         self._health = health_servicer
         self._lock = threading.Lock()
         self._subs: set[Subscription] = set()
@@ -125,7 +147,7 @@ class MDStreamServicer:
                     "(mdstream serve --max-streams); try again later")
             self._reserved += 1
         try:
-            sub = self.engine.open(request)
+            sub = self.engine.open(request, block_deadline=self.block_deadline)
         except UnknownSymbolError as exc:
             self._release(None)
             raise UnknownSymbolError(exc.symbols, self.engine.symbol_table.names,
@@ -189,7 +211,7 @@ class MDStreamServicer:
         to max_ticks_per_frame results, a heartbeat frame after
         heartbeat_interval seconds without results."""
         with self._errors(context):
-            req = request_from_proto(request)
+            req = check_policy(request_from_proto(request), self.allowed_policies)
             sub = self._open(req, context)
             sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
             try:
@@ -218,9 +240,13 @@ class MDStreamServicer:
 
     def StreamResults(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
         """One Result message per tick, each encoded by the core (the
-        snapshot's results first, flagged ``snapshot``)."""
+        snapshot's results first, flagged ``snapshot``); with
+        ``result_heartbeats``, a heartbeat Result after heartbeat_interval
+        seconds without results."""
         with self._errors(context):
-            req = request_from_proto(request)
+            req = check_policy(request_from_proto(request), self.allowed_policies)
+            heartbeats = request.result_heartbeats
+            idle = req.heartbeat_interval if heartbeats else 1.0
             sub = self._open(req, context)
             sent = self.send_counters.open("StreamResults", context.peer(), sub.id)
             # Results skipped (policy skip) are reported in the next Result sent;
@@ -237,8 +263,13 @@ class MDStreamServicer:
                     sent.sent_many(messages)
                     yield from messages
                 while True:
-                    batch = sub.next_batch(1.0, max_wait=0.0)
+                    batch = sub.next_batch(idle, max_wait=0.0)
                     if batch is None:
+                        if heartbeats:
+                            beat = pb.Result(heartbeat=True, last_seq=self._last_seq(sub),
+                                             server_time_ns=time.time_ns()).SerializeToString()
+                            sent.sent(beat)
+                            yield beat
                         continue
                     if batch.gap is not None:
                         missed += batch.gap.missed

@@ -17,7 +17,7 @@ import grpc
 from mdstream.batch import ResultBatch, Snapshot
 from mdstream.errors import MDStreamError
 from mdstream.grpc.errors import translate_error
-from mdstream.grpc.frames import FrameDecoder
+from mdstream.grpc.frames import FrameDecoder, Heartbeat
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["BatchStream", "ResultStream", "decoded"]
@@ -140,21 +140,34 @@ class BatchStream(_CallStream):
 
 class ResultStream(_CallStream):
     """The Result messages of one StreamResults call (an iterator of
-    mdstream.v1 ``Result`` protobuf messages). ``last_seq`` is the seq of
-    the newest message (-1 before any)."""
+    mdstream.v1 ``Result`` protobuf messages). ``last_seq`` is the newest
+    sequence number accounted for (results and heartbeats; -1 before any);
+    ``heartbeat`` the newest Heartbeat: the server sends one after the
+    request's heartbeat interval without results, and the stream takes it in
+    without yielding it (``heartbeats=True``: yielded too, as a Result with
+    ``heartbeat`` set, so a loop can act while the market is quiet)."""
 
     snapshot = None
 
-    def __init__(self, call):
+    def __init__(self, call, heartbeats: bool = False):
         super().__init__(call)
+        self.heartbeats = heartbeats
         self.received = 0
         self.last_seq = -1
+        self.heartbeat: Heartbeat | None = None
 
     def __next__(self) -> pb.Result:
-        msg = self._next_message()
-        self.received += 1
-        self.last_seq = msg.seq
-        return msg
+        while True:
+            msg = self._next_message()
+            if msg.heartbeat:
+                self.heartbeat = Heartbeat(msg.last_seq, msg.server_time_ns, time.time_ns())
+                self.last_seq = max(self.last_seq, msg.last_seq)
+                if self.heartbeats:
+                    return msg
+                continue
+            self.received += 1
+            self.last_seq = msg.seq
+            return msg
 
     def read_snapshot(self) -> None:
         """None: a StreamResults stream's snapshot comes as its first

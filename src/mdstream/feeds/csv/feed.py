@@ -106,6 +106,14 @@ class CSVFeed(Feed):
     delimiter, encoding:
         Of the files; the delimiter is sniffed from the header (, ; tab |) by
         default.
+    wait_for_subscriber:
+        True (default): a replay does not start before its reader. The
+        engine starts the feed at its first subscription, which therefore
+        sees the first row, so ``with engine: with engine.subscribe() as
+        sub: ...`` misses nothing (or when ``engine.wait()`` is called with
+        no subscription open). A number of seconds: start after that long
+        even without a subscriber. False: start with the engine (a served
+        replay: remote clients ask for ``from_seq=0`` instead).
 
     Attributes
     ----------
@@ -128,7 +136,8 @@ class CSVFeed(Feed):
                  symbol: str | None | Sequence = None, symbols: Sequence[str] | None = None,
                  speed: float = 1.0, loop: bool = False, on_bad_row: str = "raise",
                  out_of_order: str = "keep", prescan: bool = True, chunk_rows: int = 1 << 16,
-                 cache_mb: float = 256, delimiter: str | None = None, encoding: str = "utf-8"):
+                 cache_mb: float = 256, delimiter: str | None = None, encoding: str = "utf-8",
+                 wait_for_subscriber: bool | float = True):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -146,6 +155,15 @@ class CSVFeed(Feed):
             raise InvalidArgumentError(f"on_bad_row must be 'raise' or 'skip', got {on_bad_row!r}")
         if out_of_order not in OUT_OF_ORDER_RULES:
             raise InvalidArgumentError(f"out_of_order must be 'keep' or 'reject', got {out_of_order!r}")
+        if not isinstance(wait_for_subscriber, bool):
+            try:
+                wait_for_subscriber = float(wait_for_subscriber)
+            except (TypeError, ValueError):
+                wait_for_subscriber = -1.0
+            if not wait_for_subscriber >= 0:
+                raise InvalidArgumentError(
+                    "wait_for_subscriber must be True, False or a number of seconds >= 0")
+        self.wait_for_subscriber = wait_for_subscriber
         self.speed = speed
         self.loop = bool(loop)
         self.on_bad_row = on_bad_row
