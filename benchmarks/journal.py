@@ -127,7 +127,8 @@ def replay_grpc(n: int, directory: Path) -> float:
         with Client(f"127.0.0.1:{port}") as client:
             client.wait_ready(30)
             t0 = time.perf_counter()
-            stream = client.stream_batches(from_seq=0, max_ticks_per_frame=16384, max_wait=0.0)
+            stream = client.stream_batches(policy="block", from_seq=0, max_ticks_per_frame=16384,
+                                           max_wait=0.0)
             got = 0
             for b in stream:
                 if b.seq[0] != got:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Union
 
 from mdstream.errors import InvalidArgumentError, MDStreamError
+from mdstream.request import DEFAULT_BLOCK_DEADLINE_S
 
 if TYPE_CHECKING:
     import threading
@@ -155,7 +156,7 @@ class NodeConfig:
     port: int = 50051
     max_streams: int = 64
     allowed_policies: tuple[str, ...] = ("block", "skip", "disconnect")
-    block_deadline: float | None = 1.0
+    block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S
     grace: float = 2.0
     metrics_port: int | None = None
     dashboard_port: int | None = None

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_TICKS_PER_FRAME",
     "MAX_WAIT_S",
     "DEFAULT_HEARTBEAT_INTERVAL_S",
+    "DEFAULT_BLOCK_DEADLINE_S",
     "HEARTBEAT_INTERVAL_RANGE_S",
     "symbol_list",
 ]
@@ -36,6 +37,12 @@ MAX_TICKS_PER_FRAME = 16384
 #: The longest a result may wait for its frame to fill (seconds).
 MAX_WAIT_S = 1.0
 DEFAULT_HEARTBEAT_INTERVAL_S = 1.0
+#: How long (seconds) a server's 'block' subscriber may hold the engine back
+#: without reading before it is disconnected (RESOURCE_EXHAUSTED /
+#: SLOW_CONSUMER), unless the server is given another (``mdstream serve
+#: --block-deadline``); in process, 'block' has no deadline unless asked.
+#: The same order as NATS's default write deadline (10 s).
+DEFAULT_BLOCK_DEADLINE_S = 5.0
 HEARTBEAT_INTERVAL_RANGE_S = (0.01, 60.0)
 
 
@@ -63,7 +70,9 @@ class StreamRequest:
         Names to receive (a tuple), or None for every symbol, including ones
         added later.
     policy:
-        ``"block"``, ``"skip"`` or ``"disconnect"`` (see POLICIES).
+        ``"block"``, ``"skip"`` or ``"disconnect"`` (see POLICIES); None: the
+        serving side's default (``"block"`` in process; over gRPC the
+        server's, ``"skip"`` unless its operator chose otherwise).
     max_ticks_per_frame:
         Most results in one batch (one frame on the wire), >= 1; requests sent
         over gRPC are limited to MAX_TICKS_PER_FRAME.
@@ -83,7 +92,7 @@ class StreamRequest:
     """
 
     symbols: tuple[str, ...] | None = None
-    policy: str = "block"
+    policy: str | None = "block"
     max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME
     max_wait: float = 0.0
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S
@@ -92,7 +101,7 @@ class StreamRequest:
 
     def __post_init__(self):
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
-        if self.policy not in POLICIES:
+        if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(
                 f"unknown policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
         if isinstance(self.max_ticks_per_frame, bool) or int(self.max_ticks_per_frame) < 1:

@@ -130,7 +130,8 @@ def main(argv=None) -> None:
                                                   server, args.wait_streams),
                          name="publisher", daemon=True).start()
 
-    serve(engine, "127.0.0.1", args.port, grace=0.5, on_ready=on_ready)
+    # Lossless clients under kill -9: a 'block' reader is never cut off here.
+    serve(engine, "127.0.0.1", args.port, grace=0.5, on_ready=on_ready, block_deadline=None)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def test_stats_once_shows_rates_latency_and_subscribers(helpers):
             def subscriber_row():
                 done = run(helpers, "stats", "--target", target, "--once")
                 assert done.returncode == 0, done.stderr
-                m = re.search(r"^\s+\d+\s+StreamBatches\s+ipv4:127\.0\.0\.1:\d+\s+MSFT\s+block\s+"
+                m = re.search(r"^\s+\d+\s+StreamBatches\s+ipv4:127\.0\.0\.1:\d+\s+MSFT\s+skip\s+"
                               r"([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+([\d.,]+ \w+)\s", done.stdout, re.M)
                 return (done.stdout, m) if m and int(m.group(1).replace(",", "")) > 0 else None
 

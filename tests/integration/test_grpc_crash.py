@@ -155,7 +155,7 @@ def check_stream(rows: np.ndarray) -> None:
 
 def full_replay(address: str) -> np.ndarray:
     with Client(address) as client:
-        return np.concatenate([b.rows for b in client.stream_batches(from_seq=0,
+        return np.concatenate([b.rows for b in client.stream_batches(policy="block", from_seq=0,
                                                                      max_ticks_per_frame=16384)])
 
 
@@ -173,7 +173,7 @@ def test_kill_9_during_writes_then_resume_from_the_last_seq(server, durability):
     kills = 3
     for round_ in range(kills + 1):
         client = Client(srv.address)
-        stream = client.stream_batches(from_seq=last + 1, max_wait=0.0)
+        stream = client.stream_batches(policy="block", from_seq=last + 1, max_wait=0.0)
         killer = None
         if round_ < kills:
             # At a random moment while the server writes (paced: it cannot be done yet).
@@ -213,8 +213,8 @@ def test_resuming_clients_ride_through_kill_9_and_restarts(server):
     srv.start()
     client = Client(srv.address)
     policy = Reconnect(initial_backoff=0.02, max_backoff=0.5, give_up_after=30)
-    batches = client.stream_batches(from_seq=0, resume=policy, max_wait=0.0)
-    results = client.stream_results(["BBB"], from_seq=0, resume=policy)
+    batches = client.stream_batches(policy="block", from_seq=0, resume=policy, max_wait=0.0)
+    results = client.stream_results(["BBB"], "block", from_seq=0, resume=policy)
     out: dict = {"batches": [], "results": []}
 
     def drain(name, stream):
@@ -299,7 +299,7 @@ def test_async_resuming_stream_rides_through_kill_9_and_a_restart(server):
     async def main():
         parts, restarted = [], None
         async with AsyncClient(srv.address) as client:
-            stream = client.stream_batches(from_seq=0, resume=policy, max_wait=0.0)
+            stream = client.stream_batches(policy="block", from_seq=0, resume=policy, max_wait=0.0)
             async for batch in stream:
                 parts.append(batch.rows)
                 if restarted is None and stream.last_seq >= 5000:
@@ -330,7 +330,7 @@ def test_async_resuming_result_stream_rides_through_kill_9_and_a_restart(server)
     async def main():
         msgs, restarted = [], None
         async with AsyncClient(srv.address) as client:
-            stream = client.stream_results(["BBB"], from_seq=0, resume=policy)
+            stream = client.stream_results(["BBB"], "block", from_seq=0, resume=policy)
             async for msg in stream:
                 msgs.append(msg)
                 if restarted is None and msg.seq >= 5000:

@@ -328,7 +328,7 @@ def test_replay_of_a_large_range_does_not_stall_live_subscribers(tmp_path, make_
             time.sleep(0.002)
 
     live_seen: list[tuple[float, int, int]] = []      # (time, first seq, last seq)
-    live = client.stream_batches(max_wait=0.0)
+    live = client.stream_batches(policy="block", max_wait=0.0)
 
     def live_reader():
         for batch in live:
@@ -340,7 +340,7 @@ def test_replay_of_a_large_range_does_not_stall_live_subscribers(tmp_path, make_
         t.start()
     try:
         assert gjs_wait(lambda: len(live_seen) >= 3)
-        replay = client.stream_batches(from_seq=0, max_ticks_per_frame=16384)
+        replay = client.stream_batches(policy="block", from_seq=0, max_ticks_per_frame=16384)
         count, started, ended = 0, None, None
         expect = 0
         for batch in replay:

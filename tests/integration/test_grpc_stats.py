@@ -68,7 +68,8 @@ def test_get_stats_reports_the_engine_the_streams_and_what_they_were_sent(
     # The batch stream: everything read, nothing waiting; what the server
     # counted as sent is exactly what the client received.
     sid, info = by_rpc["StreamBatches"]
-    assert subs[sid].delivered == n and subs[sid].lag == 0 and subs[sid].policy == "block"
+    # (the client left the policy to the server: its default for remote subscribers, skip)
+    assert subs[sid].delivered == n and subs[sid].lag == 0 and subs[sid].policy == "skip"
     assert subs[sid].symbols == ["AAPL", "MSFT"]
     assert info.peer.startswith("ipv4:127.0.0.1:") or info.peer.startswith("ipv6:")
     assert (info.messages_sent, info.bytes_sent) == (batches.frames, batches.bytes)

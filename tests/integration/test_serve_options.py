@@ -386,7 +386,7 @@ def test_remote_policy_options_make_the_node_config():
     assert args.allowed_policies == ("skip", "disconnect") and args.block_deadline == 0.25
     defaults = cli.build_parser().parse_args(["serve"])
     assert defaults.allowed_policies == ("block", "skip", "disconnect")
-    assert defaults.block_deadline == 1.0
+    assert defaults.block_deadline == 5.0
     assert NodeConfig().allowed_policies == defaults.allowed_policies
     assert NodeConfig().block_deadline == defaults.block_deadline
 
@@ -411,16 +411,17 @@ def test_a_refused_policy_is_one_line_naming_the_allowed_ones(helpers):
 
 def test_a_stopped_subscriber_does_not_stall_the_server(helpers):
     """The issue's case: two `mdstream subscribe` clients of a 100 k ticks/s
-    server, one suspended with SIGSTOP: the other keeps receiving, the
-    engine's input keeps growing, and the stalled one ('block', the client's
-    default) is disconnected after the block deadline."""
+    server, one suspended with SIGSTOP: the other (the client's default, the
+    server's 'skip') keeps receiving, the engine's input keeps growing, and
+    the stalled one, which asked for 'block', is disconnected after the
+    block deadline."""
     with serve(helpers, "--rate", "100000", "--ring-size", "4096",
                "--block-deadline", "500ms") as server:
         server.listening()
         cmd = helpers.mdstream_command("subscribe", "--target", server.target)
-        # The live one skips: a per-tick 'block' client slower than the feed
-        # would hold the engine to its own pace (what 'block' asks for).
-        with helpers.popen(cmd) as stalled, helpers.popen(cmd + ["--policy", "skip"]) as live:
+        # The live one skips (the default): a per-tick 'block' client slower
+        # than the feed would hold the engine to its own pace (what 'block' asks for).
+        with helpers.popen(cmd + ["--policy", "block"]) as stalled, helpers.popen(cmd) as live:
             counted = {"live": 0}
 
             def drain_live():

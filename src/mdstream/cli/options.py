@@ -11,6 +11,7 @@ import argparse
 import re
 
 from mdstream.node import DEFAULT_SYMBOLS
+from mdstream.request import DEFAULT_BLOCK_DEADLINE_S
 
 __all__ = [
     "symbols", "non_negative", "positive", "positive_int", "port", "duration", "bars",
@@ -290,11 +291,12 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
                    help="the policies clients may ask for, of block, skip, disconnect; another "
                         "gets PERMISSION_DENIED naming these. A client that asks for none gets "
                         "skip (default: block,skip,disconnect)")
-    g.add_argument("--block-deadline", type=duration(zero=True), default=1.0, metavar="DURATION",
+    g.add_argument("--block-deadline", type=duration(zero=True), default=DEFAULT_BLOCK_DEADLINE_S,
+                   metavar="DURATION",
                    help="how long a 'block' client may hold the engine back before it is "
                         "disconnected (RESOURCE_EXHAUSTED, SLOW_CONSUMER), in seconds or with a "
                         "unit, e.g. 500ms; 0: no deadline, a stalled client stalls the engine "
-                        "(default: 1)")
+                        f"(default: {DEFAULT_BLOCK_DEADLINE_S:g})")
 
 
 def add_observability_options(p: argparse.ArgumentParser) -> None:

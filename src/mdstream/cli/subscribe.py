@@ -29,8 +29,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_target_option(p)
     p.add_argument("--symbols", type=options.symbols, default=None, metavar="LIST",
                    help="comma-separated symbols to receive (default: all)")
-    p.add_argument("--policy", choices=POLICIES, default="block",
-                   help="what the server does if this client falls behind (default: block)")
+    p.add_argument("--policy", choices=POLICIES, default=None,
+                   help="what the server does if this client falls behind: block (wait for it, "
+                        "up to the server's block deadline), skip (jump ahead with a gap notice) "
+                        "or disconnect (default: the server's, skip unless its operator chose "
+                        "otherwise)")
     p.add_argument("--from-seq", type=int, default=None, metavar="SEQ",
                    help="start at this sequence number, >= 0 (replayed from the server's ring "
                         "or journal, then live); 0 = from the first result (default: the next "

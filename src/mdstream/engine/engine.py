@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -298,6 +299,8 @@ class Engine:
         The first subscription starts a replay feed that waits for its reader
         (``Feed.wait_for_subscriber``), once it is registered: it sees the
         replay from its first row."""
+        if request.policy is None:            # the in-process default
+            request = dataclasses.replace(request, policy="block")
         if block_deadline is not None and not block_deadline >= 0:
             raise InvalidArgumentError(
                 f"block_deadline must be >= 0 seconds (or None), got {block_deadline}")

@@ -285,7 +285,7 @@ class AsyncClient:
             raise RemoteError(grpc.StatusCode.UNAVAILABLE,
                               f"no mdstream server answered at {self.target} within {timeout} s") from None
 
-    def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
+    def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
                        max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
                        heartbeat_interval: float = 1.0, from_seq: int | None = None,
                        snapshot: bool = False, resume=False, heartbeats: bool = False,
@@ -305,7 +305,7 @@ class AsyncClient:
         return AsyncBatchStream(self._stream_batches(message, timeout=timeout), heartbeats,
                                 snapshot)
 
-    def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
+    def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume=False,
                        timeout: float | None = None):
         """Subscribe to one Result message per tick (see Client.stream_results):

@@ -105,7 +105,7 @@ class Client:
             raise RemoteError(grpc.StatusCode.UNAVAILABLE,
                               f"no mdstream server answered at {self.target} within {timeout} s") from None
 
-    def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
+    def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
                        max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
                        heartbeat_interval: float = 1.0, from_seq: int | None = None,
                        snapshot: bool = False, resume=False, heartbeats: bool = False,
@@ -113,7 +113,10 @@ class Client:
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).
 
         ``symbols``: names (None: all; "AAPL,MSFT" is two); ``policy``:
-        'block', 'skip' or 'disconnect' (see Engine.subscribe);
+        'block', 'skip' or 'disconnect' (see Engine.subscribe), or None for
+        the server's default ('skip' unless its operator chose otherwise;
+        a 'block' subscriber that stops reading is cut off after the
+        server's block deadline);
         ``max_ticks_per_frame``: frame size (1 to 16384 ticks);
         ``max_wait``: seconds (0 to 1) a result may wait for its frame to fill
         (latency against frame size); ``heartbeat_interval``: seconds (0.01
@@ -148,7 +151,7 @@ class Client:
         call = self._stream_batches(request_to_proto(request), timeout=timeout)
         return BatchStream(call, heartbeats, snapshot)
 
-    def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str = "block", *,
+    def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume=False,
                        timeout: float | None = None):
         """Subscribe to one Result message per tick (the original contract).

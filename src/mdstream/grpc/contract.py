@@ -39,6 +39,7 @@ from mdstream.errors import (
     UnknownSymbolError,
 )
 from mdstream.request import (
+    DEFAULT_BLOCK_DEADLINE_S,
     DEFAULT_HEARTBEAT_INTERVAL_S,
     DEFAULT_TICKS_PER_FRAME,
     HEARTBEAT_INTERVAL_RANGE_S,
@@ -77,10 +78,6 @@ REMOTE_DEFAULT_POLICY = "skip"
 PB_TO_POLICY = {pb.POLICY_UNSPECIFIED: REMOTE_DEFAULT_POLICY,
                 **{v: k for k, v in POLICY_TO_PB.items()}}
 assert set(POLICY_TO_PB) == set(POLICIES)
-#: How long (seconds) a remote 'block' subscriber may hold the engine back
-#: before it is disconnected (RESOURCE_EXHAUSTED / SLOW_CONSUMER), unless the
-#: server is given another deadline (``mdstream serve --block-deadline``).
-DEFAULT_BLOCK_DEADLINE_S = 1.0
 
 
 class PolicyNotAllowedError(InvalidArgumentError):
@@ -136,7 +133,8 @@ def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
         exc.details = str(exc)
         raise
     msg = pb.SubscribeRequest(
-        symbols=request.symbols or (), policy=POLICY_TO_PB[request.policy],
+        symbols=request.symbols or (),
+        policy=pb.POLICY_UNSPECIFIED if request.policy is None else POLICY_TO_PB[request.policy],
         max_ticks_per_frame=request.max_ticks_per_frame,
         max_wait_us=round(request.max_wait * 1e6),
         heartbeat_interval_ms=round(request.heartbeat_interval * 1000),
