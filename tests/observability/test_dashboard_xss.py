@@ -43,6 +43,7 @@ def test_every_response_carries_the_policy(hostile_dashboard):
         with urllib.request.urlopen(hostile_dashboard.url + path, timeout=10) as resp:
             assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
+            assert resp.headers["Server"] == "mdstream"
     assert "script-src 'self'" in CONTENT_SECURITY_POLICY
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
     page = urllib.request.urlopen(hostile_dashboard.url, timeout=10).read().decode()

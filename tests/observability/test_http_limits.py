@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -31,7 +32,7 @@ def servers():
     engine.start()
     dash = Dashboard(engine).start()
     metrics, _thread = start_metrics_server(engine, 0)
-    yield {"dashboard": (dash._http, dash.url),
+    yield {"dashboard": (dash.server, dash.url),
            "metrics": (metrics, f"http://127.0.0.1:{metrics.server_port}/metrics")}
     dash.stop()
     metrics.shutdown()
@@ -131,3 +132,11 @@ def test_a_client_gone_mid_response_is_one_log_line(caplog):
     assert record.exc_info is None and record.levelno == logging.INFO
     assert "a client went away" in record.getMessage()
     assert "\n" not in caplog.text.strip()
+
+
+def test_only_get_is_served(servers):
+    for name, (service, url) in servers.items():
+        request = urllib.request.Request(url, data=b"x", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=5)
+        assert info.value.code == 405, name

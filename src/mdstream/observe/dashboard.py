@@ -71,6 +71,11 @@ class Dashboard:
                                          daemon=True)
 
     @property
+    def server(self) -> HTTPService:
+        """The HTTP server (its limits, open_connections)."""
+        return self._http
+
+    @property
     def port(self) -> int:
         return self._http.server_address[1]
 

@@ -222,13 +222,16 @@ class HTTPService:
         if seen is not None:
             seen[1] += 1
         if request.method not in ("GET", "HEAD"):
-            return web.Response(status=405, text="only GET\n", headers={"Allow": "GET, HEAD"})
+            return web.Response(status=405, text="only GET\n",
+                                headers={"Allow": "GET, HEAD", "Server": "mdstream"})
         try:
-            return self.handler(request)
+            response = self.handler(request)
         except Exception as exc:            # noqa: BLE001 - one line, then a 500
             log.warning("%s: %s %s failed: %s: %s", self.name, request.method,
                         printable(request.path), type(exc).__name__, printable(exc))
-            return web.Response(status=500, text="internal error\n")
+            response = web.Response(status=500, text="internal error\n")
+        response.headers["Server"] = "mdstream"      # not the library's name and version
+        return response
 
     def _loop_exception(self, loop, context) -> None:
         exc = context.get("exception")
