@@ -49,7 +49,11 @@ class SymbolFile:
         self.path = directory / SYMBOLS_FILE
         legacy = directory / LEGACY_SYMBOLS_FILE
         if not self.path.exists() and legacy.exists():
-            self._convert(legacy)
+            try:
+                self._convert(legacy)
+            except OSError as e:
+                raise JournalError(f"cannot convert {legacy} to {self.path.name}: "
+                                   f"{e.strerror or e}") from e
         try:
             self._file = open(self.path, "a+b")
         except OSError as e:

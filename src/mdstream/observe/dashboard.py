@@ -82,6 +82,8 @@ class Dashboard:
     @property
     def url(self) -> str:
         host = self._http.server_address[0]
+        if ":" in host:                 # IPv6
+            host = f"[{host}]"
         return f"http://{host}:{self.port}/"
 
     def start(self) -> "Dashboard":
