@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from mdstream.text import printable
+
 __all__ = ["format_result", "row_line", "message_line", "digits", "px", "qty", "amount",
            "fmt_latency", "fmt_age", "plural",
            "RESULT_FIELDS"]
@@ -81,10 +83,12 @@ def format_result(symbol: str, r) -> str:
     """One result in the original project's style: '[PY] AAPL -> 1500.00 ...'.
 
     ``r`` gives the fields of RESULT_FIELDS by ``r[name]`` (a row of a
-    batch, or a dict); times are ns since the epoch.
+    batch, or a dict); times are ns since the epoch. The symbol comes from
+    outside: its control characters are printed escaped (mdstream.text.printable).
     """
     from mdstream.durations import format_duration_ns
 
+    symbol = printable(symbol)
     kind = int(r["kind"])
     seq = int(r["seq"])
     if kind == KIND_QUOTE:

@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from mdstream.text import printable
+
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "sigterm_as_interrupt",
            "log_warnings_as_lines"]
 
@@ -19,8 +21,9 @@ class CommandError(Exception):
 
 
 def error(message: str) -> int:
-    """Print 'mdstream: error: MESSAGE' on stderr; returns EXIT_ERROR."""
-    print(f"mdstream: error: {message}", file=sys.stderr, flush=True)
+    """Print 'mdstream: error: MESSAGE' on stderr (its control characters
+    escaped: it may quote a symbol name); returns EXIT_ERROR."""
+    print(f"mdstream: error: {printable(message)}", file=sys.stderr, flush=True)
     return EXIT_ERROR
 
 
@@ -33,10 +36,12 @@ def sigterm_as_interrupt() -> None:
 
 
 class _LineFormatter(logging.Formatter):
-    """Log records as 'mdstream: warning: ...', like the command's own errors."""
+    """Log records as 'mdstream: warning: ...', like the command's own errors,
+    with control characters escaped (a message may quote a symbol name or an
+    input row: neither may drive the terminal nor start a line of its own)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"mdstream: {record.levelname.lower()}: {record.getMessage()}"
+        return f"mdstream: {record.levelname.lower()}: {printable(record.getMessage())}"
 
 
 def log_warnings_as_lines() -> None:

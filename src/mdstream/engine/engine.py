@@ -15,6 +15,7 @@ from mdstream import _core
 from mdstream.batch import ResultBatch, Snapshot
 from mdstream.durations import parse_duration_ns
 from mdstream.engine.catchup import JournalCatchUp
+from mdstream.engine.limits import check_engine_settings
 from mdstream.engine.publish import Quote, Trade, quote_ticks, trade_ticks, tuple_ticks
 from mdstream.engine.registry import SubscriptionRegistry
 from mdstream.engine.sink import EngineSink
@@ -60,7 +61,10 @@ class Engine:
         seconds). Bars are cut by event time and arrive in the stream as
         results of kind BAR when their interval closes, and at end of data.
     max_symbols, max_subscribers:
-        Fixed capacities of the core's tables.
+        Fixed capacities of the core's tables. Each sizing setting has a range
+        (``mdstream.engine.limits.LIMITS``: workers 1-256, ring_size 2-2**24,
+        channel_capacity 1-2**22, max_symbols 1-2**20, max_subscribers
+        1-4096); outside it, InvalidArgumentError names the setting.
     latency:
         Keep latency histograms per stage (stats().latency); a few ns per tick.
     journal:
@@ -81,6 +85,12 @@ class Engine:
                  max_symbols: int = 4096,
                  max_subscribers: int = 256, drain_timeout: float = 1.0, latency: bool = True,
                  journal: "str | os.PathLike | JournalConfig | None" = None):
+        # Each within its range (engine/limits.py), before anything is allocated.
+        checked = check_engine_settings(
+            workers=workers, ring_size=ring_size, channel_capacity=channel_capacity,
+            max_symbols=max_symbols, max_subscribers=max_subscribers, drain_timeout=drain_timeout)
+        workers, ring_size, channel_capacity, max_symbols, max_subscribers, drain_timeout = (
+            checked.values())
         if ema_alpha is None:
             if ema_span < 1:
                 raise InvalidArgumentError(f"ema_span must be >= 1, got {ema_span}")

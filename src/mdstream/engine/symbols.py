@@ -6,12 +6,19 @@ import threading
 from typing import Iterable, Sequence
 
 from mdstream.errors import InvalidArgumentError, UnknownSymbolError
+from mdstream.text import check_symbol_name
 
 __all__ = ["SymbolTable"]
 
 
 class SymbolTable:
-    """Names to ids 0, 1, 2, ... in the order they were added. Ids never change."""
+    """Names to ids 0, 1, 2, ... in the order they were added. Ids never change.
+
+    Every new name is checked by :func:`mdstream.text.check_symbol_name` (the
+    one rule for publish, feeds, CSV files and gRPC, which all land here).
+    Names loaded from an existing journal (``existing``) keep their ids
+    unchecked: they were accepted when they were journaled.
+    """
 
     def __init__(self, max_symbols: int, on_new=None, existing: Iterable[str] = ()):
         self._max = max_symbols
@@ -19,20 +26,28 @@ class SymbolTable:
         self._names: list[str] = []
         self._lock = threading.Lock()
         self._on_new = None
-        self.add(existing)          # names known from before (a journal), not new
+        self._add(existing, check=False)    # names known from before (a journal), not new
         self._on_new = on_new       # called with new names before their ids are handed out
 
     def add(self, names: Iterable[str]) -> list[int]:
-        """Add names (existing ones keep their id); returns the id of each."""
+        """Add names (existing ones keep their id); returns the id of each.
+
+        InvalidArgumentError for a name the rule refuses (nothing is added then).
+        """
+        return self._add(names, check=True)
+
+    def _add(self, names: Iterable[str], check: bool) -> list[int]:
         with self._lock:
             names = list(names)
             new: dict[str, int] = {}
             for name in names:
-                if not isinstance(name, str) or not name or name != name.strip():
-                    raise InvalidArgumentError(
-                        f"a symbol must be a non-empty string without surrounding spaces, got {name!r}")
-                if name not in self._ids and name not in new:
-                    new[name] = len(self._names) + len(new)
+                if check and not isinstance(name, str):
+                    check_symbol_name(name)     # raises, before an unhashable name is looked up
+                if name in self._ids or name in new:
+                    continue
+                if check:
+                    check_symbol_name(name)
+                new[name] = len(self._names) + len(new)
             if len(self._names) + len(new) > self._max:
                 raise InvalidArgumentError(
                     f"cannot add {len(new)} symbols: the engine holds at most {self._max} "

@@ -11,7 +11,9 @@ A journal directory holds:
   came before;
 - ``journal.json``: the settings the results depend on (record layout, EMA,
   bar intervals), checked on every start;
-- ``symbols.txt``: symbol names, one per line, line i being symbol id i;
+- ``symbols.jsonl``: symbol names, one JSON string per line, line i being
+  symbol id i (see journal/symbol_file.py; a journal of an earlier version
+  has ``symbols.txt``, converted when it is opened);
 - ``LOCK``: held while an engine uses the directory.
 """
 
@@ -35,6 +37,7 @@ from mdstream.journal.layout import (
     list_segments,
     list_states,
 )
+from mdstream.journal.symbol_file import SymbolFile
 
 __all__ = ["Journal"]
 
@@ -58,8 +61,12 @@ class Journal:
             self._lock_file.close()
             raise JournalError(
                 f"journal directory {self.directory} is in use by another engine (its LOCK is held)") from None
-        self._check_settings(record_settings)
-        self._symbols_file = open(self.directory / "symbols.txt", "a+", encoding="utf-8")
+        try:
+            self._check_settings(record_settings)
+            self._symbols = SymbolFile(self.directory)
+        except BaseException:
+            self._lock_file.close()
+            raise
         self._core = None
 
     # -- settings and symbols ---------------------------------------------------
@@ -88,17 +95,11 @@ class Journal:
 
     def load_symbols(self) -> list[str]:
         """Symbol names by id, as journaled."""
-        self._symbols_file.seek(0)
-        names = self._symbols_file.read().splitlines()
-        self._symbols_file.seek(0, os.SEEK_END)
-        return names
+        return list(self._symbols.names)
 
     def append_symbols(self, names: list[str]) -> None:
         """Record new symbols durably before any result can refer to them."""
-        if names:
-            self._symbols_file.write("".join(n + "\n" for n in names))
-            self._symbols_file.flush()
-            os.fsync(self._symbols_file.fileno())
+        self._symbols.append(list(names))
 
     # -- recovery ---------------------------------------------------------------
 
@@ -260,5 +261,5 @@ class Journal:
         return removed
 
     def close(self) -> None:
-        self._symbols_file.close()
+        self._symbols.close()
         self._lock_file.close()

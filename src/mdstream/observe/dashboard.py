@@ -1,10 +1,15 @@
 """The live dashboard: a web page served by the engine's process.
 
-Everything the page needs ships inside the package (no CDN): one HTML file
-with its own small canvas charts. A sampler thread records, once a second,
-throughput and latency percentiles, and four times a second the last price
-of every symbol (from engine.snapshot()), so the page costs the engine one
-snapshot per sample, not per tick.
+Everything the page needs ships inside the package (no CDN): an HTML file,
+its stylesheet and its script with small canvas charts. A sampler thread
+records, once a second, throughput and latency percentiles, and four times
+a second the last price of every symbol (from engine.snapshot()), so the
+page costs the engine one snapshot per sample, not per tick.
+
+The page is served by observe/http.py's bounded server (timeouts, a
+connection cap) with a Content-Security-Policy that allows only the
+dashboard's own files (no inline script, no other origin): the script
+inserts every value, symbol names above all, as text.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlparse
+
+from aiohttp import web
+
+from mdstream.observe.http import HTTPService
 
 if TYPE_CHECKING:
     from mdstream.engine import Engine
@@ -26,24 +33,47 @@ __all__ = ["Dashboard"]
 HISTORY_S = 300           # seconds of history the charts show
 PRICE_EVERY_S = 0.25
 
+#: Only the dashboard's own files; no inline script or style, no framing.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self'; connect-src 'self'; object-src 'none'; "
+                           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+#: The files of the page: path -> (file in mdstream/observe/web, content type).
+FILES = {
+    "/": ("dashboard.html", "text/html; charset=utf-8"),
+    "/index.html": ("dashboard.html", "text/html; charset=utf-8"),
+    "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+}
+
 
 class Dashboard:
     """Serves the dashboard page and its JSON API on host:port (0: any free port)."""
 
     def __init__(self, engine: "Engine", port: int = 0, host: str = "127.0.0.1"):
         self.engine = engine
-        self._page = resources.files("mdstream.observe.web").joinpath("dashboard.html").read_bytes()
+        web_files = resources.files("mdstream.observe.web")
+        self._files = {path: (web_files.joinpath(name).read_bytes(), ctype)
+                       for path, (name, ctype) in FILES.items()}
         self._lock = threading.Lock()
         self._series: deque = deque(maxlen=HISTORY_S)
         self._prices: dict[str, deque] = {}
         self._last = None
         self._stop = threading.Event()
-        self._http = ThreadingHTTPServer((host, port), self._handler())
-        self._http.daemon_threads = True
-        self._threads = [
-            threading.Thread(target=self._http.serve_forever, name="mdstream-dashboard", daemon=True),
-            threading.Thread(target=self._sample, name="mdstream-dashboard-sampler", daemon=True),
-        ]
+        self._http = HTTPService(self._handle, host, port, name="dashboard")
+        self._sampler = threading.Thread(target=self._sample, name="mdstream-dashboard-sampler",
+                                         daemon=True)
+
+    @property
+    def server(self) -> HTTPService:
+        """The HTTP server (its limits, open_connections)."""
+        return self._http
 
     @property
     def port(self) -> int:
@@ -52,19 +82,21 @@ class Dashboard:
     @property
     def url(self) -> str:
         host = self._http.server_address[0]
+        if ":" in host:                 # IPv6
+            host = f"[{host}]"
         return f"http://{host}:{self.port}/"
 
     def start(self) -> "Dashboard":
-        for t in self._threads:
-            t.start()
+        self._sampler.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._http.shutdown()
         self._http.server_close()
-        for t in self._threads:
-            t.join(timeout=5)
+        if self._sampler.is_alive():
+            self._sampler.join(timeout=5)
 
     # -- sampling ----------------------------------------------------------------
 
@@ -134,31 +166,15 @@ class Dashboard:
             points = list(self._prices.get(symbol, ()))
         return {"symbol": symbol, "points": points}
 
-    def _handler(self):
-        dashboard = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):      # quiet: the server's own log is enough
-                pass
-
-            def _send(self, body: bytes, content_type: str, status: int = 200) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                if url.path in ("/", "/index.html"):
-                    self._send(dashboard._page, "text/html; charset=utf-8")
-                elif url.path == "/api/stats":
-                    self._send(json.dumps(dashboard._api_stats()).encode(), "application/json")
-                elif url.path == "/api/prices":
-                    symbol = parse_qs(url.query).get("symbol", [""])[0]
-                    self._send(json.dumps(dashboard._api_prices(symbol)).encode(), "application/json")
-                else:
-                    self._send(b"not found\n", "text/plain", 404)
-
-        return Handler
+    def _handle(self, request: web.BaseRequest) -> web.Response:
+        path = request.path
+        if path in self._files:
+            body, ctype = self._files[path]
+        elif path == "/api/stats":
+            body, ctype = json.dumps(self._api_stats()).encode(), "application/json"
+        elif path == "/api/prices":
+            body = json.dumps(self._api_prices(request.query.get("symbol", ""))).encode()
+            ctype = "application/json"
+        else:
+            return web.Response(status=404, text="not found\n", headers=SECURITY_HEADERS)
+        return web.Response(body=body, headers={**SECURITY_HEADERS, "Content-Type": ctype})

@@ -1,14 +1,16 @@
 """Prometheus metrics of an engine, through the prometheus-client library.
 
 A custom collector reads engine.stats() at each scrape, so nothing is
-counted twice and the hot path is untouched.
+counted twice and the hot path is untouched. The exposition is served by
+observe/http.py's bounded server (timeouts, a connection cap), not by
+prometheus_client's thread-per-connection one.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -103,8 +105,23 @@ class EngineCollector(Collector):
 
 def start_metrics_server(engine: "Engine", port: int, host: str = "127.0.0.1",
                          extra: Callable[[], Iterable] | None = None):
-    """Serve /metrics in Prometheus text format on host:port (a daemon
-    thread). Returns (http_server, thread); call http_server.shutdown() to stop."""
+    """Serve /metrics (and /) in Prometheus text format on host:port, from
+    its own thread. Returns (server, thread): ``server.server_port`` is the
+    port; call ``server.shutdown()`` and ``server.server_close()`` to stop.
+    OSError when the port cannot be bound."""
+    from aiohttp import web
+
+    from mdstream.observe.http import HTTPService
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(EngineCollector(engine, extra))
-    return start_http_server(port, addr=host, registry=registry)
+
+    def handle(request):
+        if request.path not in ("/", "/metrics"):
+            return web.Response(status=404, text="not found: the metrics are at /metrics\n")
+        return web.Response(body=generate_latest(registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST,
+                                     "Cache-Control": "no-store"})
+
+    server = HTTPService(handle, host, port, name="metrics").start()
+    return server, server.thread

@@ -4,7 +4,9 @@ Built with the rich library from what GetStats returns (a
 :class:`mdstream.grpc.stats.RemoteStats`): throughput, latency percentiles
 per stage, the subscribers with their lag, and the engine's and journal's
 state. ``render`` makes one frame; ``run`` refreshes it in place every
-``interval`` seconds, or prints it once.
+``interval`` seconds, or prints it once. Text from the server (symbol names,
+the feed, peers, paths) is shown as plain text with its control characters
+escaped (mdstream.text.printable), never as rich markup nor raw.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from typing import TYPE_CHECKING, Callable
 from rich import box
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+
+from mdstream.text import printable
 
 if TYPE_CHECKING:
     from mdstream.grpc.stats import RemoteStats
@@ -59,6 +64,16 @@ def format_count(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def _plain(value: object) -> Text:
+    """Untrusted text as a cell: control characters escaped, no markup."""
+    return Text(printable(value))
+
+
+def _markup_safe(value: object) -> str:
+    """Untrusted text inside a markup string."""
+    return escape(printable(value))
+
+
 def _uptime(s: float) -> str:
     s = int(s)
     h, rem = divmod(s, 3600)
@@ -75,8 +90,10 @@ def _header(st: "RemoteStats", target: str) -> Text:
              else "[bold red]stopped[/]")
     when = _dt.datetime.fromtimestamp(st.server_time_ns / 1e9).strftime("%H:%M:%S")
     return Text.from_markup(
-        f"[bold]mdstream[/] {target}  {state}  up {_uptime(e.uptime_s)}  [dim]at {when}[/]\n"
-        f"feed: {st.feed}  symbols: {st.symbols}  workers: {len(e.processed_per_worker)}  "
+        f"[bold]mdstream[/] {_markup_safe(target)}  {state}  up {_uptime(e.uptime_s)}  "
+        f"[dim]at {when}[/]\n"
+        f"feed: {_markup_safe(st.feed)}  symbols: {st.symbols}  "
+        f"workers: {len(e.processed_per_worker)}  "
         f"streams: {st.streams_open}/{st.max_streams}")
 
 
@@ -132,14 +149,14 @@ def _subscribers(st: "RemoteStats") -> Table:
         t.add_column(name, justify=justify)
     for s in st.engine.subscriptions:
         info = st.streams.get(s.id)
-        symbols = "all" if not s.symbols else ",".join(s.symbols)
+        symbols = "all" if not s.symbols else ",".join(printable(n) for n in s.symbols)
         if len(symbols) > 24:
             symbols = symbols[:21] + "..."
         lag_style = "bold red" if s.disconnected else ("yellow" if s.lag > 0 else "")
         lat = s.latency.get("processed_to_sent")
-        t.add_row(str(s.id), info.rpc if info else "in-process",
-                  info.peer if info else "-", symbols,
-                  s.policy + (" (dropped)" if s.disconnected else ""),
+        t.add_row(str(s.id), _plain(info.rpc) if info else "in-process",
+                  _plain(info.peer) if info else "-", Text(symbols),
+                  _plain(s.policy + (" (dropped)" if s.disconnected else "")),
                   format_count(s.delivered), Text(format_count(s.lag), style=lag_style),
                   format_count(s.missed),
                   format_bytes(info.bytes_sent) if info else "-",
@@ -158,8 +175,9 @@ def _footer(st: "RemoteStats") -> Text:
     j = st.journal
     if j is not None:
         line.append("\n")
-        state = Text(f"error: {j.error}", style="bold red") if j.error else Text("ok", style="green")
-        line.append(f"journal {j.directory} ({j.durability}): ")
+        state = (Text(f"error: {printable(j.error)}", style="bold red") if j.error
+                 else Text("ok", style="green"))
+        line.append(f"journal {printable(j.directory)} ({printable(j.durability)}): ")
         line.append(state)
         oldest = "-" if j.oldest_seq < 0 else f"{j.oldest_seq:,}"
         line.append(f", written up to seq {j.written_seq:,}, resumable from {oldest}, "

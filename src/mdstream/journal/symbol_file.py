@@ -1,0 +1,121 @@
+"""The journal's symbol list: names by id, in a format any name round-trips.
+
+``symbols.jsonl`` holds one JSON string per line, line i being symbol id i,
+written with ``ensure_ascii`` so the file is plain ASCII and no character of
+a name (a line or paragraph separator, a control character) can be taken for
+the end of a line. A line is appended and fsynced before any result can
+refer to its id, so a torn last line (a crash while appending) names a
+symbol nothing refers to: it is cut off when the file is opened.
+
+Journals written before this format have ``symbols.txt`` instead: names
+separated by "\\n" (and nothing else). Opening such a journal reads it that
+way and converts it to ``symbols.jsonl`` (written aside, fsynced, renamed
+into place, then ``symbols.txt`` removed); the ids are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from mdstream.errors import JournalError
+
+__all__ = ["SymbolFile", "SYMBOLS_FILE", "LEGACY_SYMBOLS_FILE"]
+
+SYMBOLS_FILE = "symbols.jsonl"
+LEGACY_SYMBOLS_FILE = "symbols.txt"
+
+log = logging.getLogger("mdstream.journal")
+
+
+def _encode(names: list[str]) -> bytes:
+    return "".join(json.dumps(n, ensure_ascii=True) + "\n" for n in names).encode("ascii")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SymbolFile:
+    """A journal directory's symbol list, open for appending."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / SYMBOLS_FILE
+        legacy = directory / LEGACY_SYMBOLS_FILE
+        if not self.path.exists() and legacy.exists():
+            try:
+                self._convert(legacy)
+            except OSError as e:
+                raise JournalError(f"cannot convert {legacy} to {self.path.name}: "
+                                   f"{e.strerror or e}") from e
+        try:
+            self._file = open(self.path, "a+b")
+        except OSError as e:
+            raise JournalError(f"cannot open {self.path}: {e.strerror}") from e
+        try:
+            self.names = self._read()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _convert(self, legacy: Path) -> None:
+        data = legacy.read_bytes()
+        lines = data.split(b"\n")
+        if lines[-1]:
+            log.warning("journal: ignoring a torn last line of %s (%d bytes)", legacy, len(lines[-1]))
+        try:
+            names = [line.decode("utf-8") for line in lines[:-1]]
+        except UnicodeDecodeError as e:
+            raise JournalError(f"{legacy} is not UTF-8 text: {e}") from e
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(_encode(names))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        legacy.unlink()
+        log.info("journal: converted %s (%d symbols) to %s", legacy, len(names), self.path.name)
+
+    def _read(self) -> list[str]:
+        self._file.seek(0)
+        data = self._file.read()
+        names: list[str] = []
+        offset = 0
+        while offset < len(data):
+            end = data.find(b"\n", offset)
+            if end < 0:                 # torn by a crash while appending
+                log.warning("journal: cutting a torn last line of %s (%d bytes)",
+                            self.path, len(data) - offset)
+                os.truncate(self.path, offset)
+                break
+            line = data[offset:end]
+            try:
+                name = json.loads(line)
+                if not isinstance(name, str):
+                    raise ValueError("not a JSON string")
+            except ValueError as e:
+                raise JournalError(
+                    f"{self.path} is damaged: line {len(names) + 1} (offset {offset}) is not a "
+                    f"symbol name ({e}); the results' symbol ids cannot be named") from None
+            names.append(name)
+            offset = end + 1
+        self._file.seek(0, os.SEEK_END)
+        return names
+
+    def append(self, names: list[str]) -> None:
+        """Record new symbols durably (written and fsynced)."""
+        if names:
+            self._file.write(_encode(names))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self.names.extend(names)
+
+    def close(self) -> None:
+        self._file.close()
