@@ -44,4 +44,5 @@ wheel: $(PY)
 	$(PY) -m build --wheel --outdir dist .
 
 clean:
-	rm -rf build dist *.egg-info src/*.egg-info src/mdstream/*.so src/mdstream/_core.c src/mdstream/_codec.c src/mdstream/_testing.c src/mdstream/v1 $(VENV)
+	rm -rf build dist *.egg-info src/*.egg-info src/mdstream/*.so src/mdstream/_core.c src/mdstream/_codec.c src/mdstream/_testing.c src/mdstream/v1 \
+	       src/mdstream/*_pb2*.py* src/mdstream/*.proto $(VENV)

@@ -255,14 +255,18 @@ def test_health_and_reflection(make_server, helpers):
     server = make_server(engine, start_engine=True)
     with grpc.insecure_channel(server.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for service in ("", "mdstream.v1.MDStream"):
+        for service in ("", "mdstream.v1.MDStream", "mdstream.MDStream"):
             resp = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
             assert resp.status == health_pb2.HealthCheckResponse.SERVING
         refl = reflection_pb2_grpc.ServerReflectionStub(channel)
         req = reflection_pb2.ServerReflectionRequest(list_services="")
         resp = next(iter(refl.ServerReflectionInfo(iter([req]), timeout=5)))
         names = {s.name for s in resp.list_services_response.service}
-        assert "mdstream.v1.MDStream" in names and "grpc.health.v1.Health" in names
+        assert {"mdstream.v1.MDStream", "mdstream.MDStream", "grpc.health.v1.Health"} <= names
+        # The original service is described too, over the v1 messages.
+        req = reflection_pb2.ServerReflectionRequest(file_containing_symbol="mdstream.MDStream")
+        resp = next(iter(refl.ServerReflectionInfo(iter([req]), timeout=5)))
+        assert resp.file_descriptor_response.file_descriptor_proto
         req = reflection_pb2.ServerReflectionRequest(file_containing_symbol="mdstream.v1.ResultBatch")
         resp = next(iter(refl.ServerReflectionInfo(iter([req]), timeout=5)))
         assert resp.file_descriptor_response.file_descriptor_proto

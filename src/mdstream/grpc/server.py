@@ -174,9 +174,13 @@ class Server:
                              maximum_concurrent_rpcs=self._threads)
         server.add_generic_rpc_handlers(tuple(self.servicer.handlers(self._legacy)))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME), server)
+        services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME]
+        if self._legacy:
+            from mdstream import legacy_pb2    # noqa: F401 - puts the service in the descriptor pool
+
+            services.append(LEGACY_SERVICE_NAME)
+        reflection.enable_server_reflection(tuple(services), server)
         try:
             port = server.add_insecure_port(_format_address(self.host, self.requested_port))
         except RuntimeError as exc:
@@ -191,6 +195,8 @@ class Server:
         self._server = server
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        if self._legacy:
+            self.health.set(LEGACY_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         log.info("gRPC server listening on %s", self.address)
         return self
 
