@@ -13,6 +13,7 @@ from mdstream.cli.config import node_config
 from mdstream.cli.data_end import DataEndWatcher
 from mdstream.cli.output import plural
 from mdstream.cli.process import EXIT_ERROR, CommandError, error, log_warnings_as_lines
+from mdstream.text import printable
 
 __all__ = ["add_parser", "run", "journal_line", "feed_line"]
 
@@ -94,14 +95,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return error(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
     if config.journal is not None:
-        print(journal_line(node.engine, args.journal), flush=True)
+        print(printable(journal_line(node.engine, args.journal)), flush=True)
 
     started = time.monotonic()
     watcher = DataEndWatcher(node, started)
 
     def ready(node: Node) -> None:
         print(f"gRPC server listening on {node.address}", flush=True)
-        print(f"{feed_line(node)} with {config.workers} workers"
+        print(f"{printable(feed_line(node))} with {config.workers} workers"
               + (f", bars {','.join(_bar_names(node.engine))}" if config.bars else "")
               + "; Ctrl-C to stop", flush=True)
         if node.metrics_url is not None:

@@ -13,6 +13,7 @@ from mdstream.cli.latency import LatencyMeter
 from mdstream.cli.output import fmt_age, fmt_latency, message_line, row_line
 from mdstream.cli.process import EXIT_USAGE, error, sigterm_as_interrupt
 from mdstream.request import DEFAULT_TICKS_PER_FRAME, MAX_TICKS_PER_FRAME, MAX_WAIT_S, POLICIES
+from mdstream.text import printable
 
 __all__ = ["add_parser", "run", "stream_request"]
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         request = stream_request(args)
     except InvalidArgumentError as exc:
-        print(f"mdstream subscribe: error: {exc}", file=sys.stderr, flush=True)
+        print(f"mdstream subscribe: error: {printable(exc)}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     sigterm_as_interrupt()
     client = Client(args.target)
