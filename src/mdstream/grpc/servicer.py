@@ -32,6 +32,7 @@ from mdstream.errors import (
     TooManySubscribersError,
     UnknownSymbolError,
 )
+from mdstream.grpc import requests
 from mdstream.grpc.contract import (
     DEFAULT_BLOCK_DEADLINE_S,
     LEGACY_SERVICE_NAME,
@@ -325,19 +326,12 @@ class MDStreamServicer:
         """The generic handlers that serve this servicer (responses of the
         streams are pre-serialized bytes: no response serializer)."""
         stream = {
-            "StreamResults": grpc.unary_stream_rpc_method_handler(
-                self.StreamResults, request_deserializer=pb.SubscribeRequest.FromString),
-            "StreamBatches": grpc.unary_stream_rpc_method_handler(
-                self.StreamBatches, request_deserializer=pb.SubscribeRequest.FromString),
-            "GetSnapshot": grpc.unary_unary_rpc_method_handler(
-                self.GetSnapshot, request_deserializer=pb.SnapshotRequest.FromString,
-                response_serializer=pb.Snapshot.SerializeToString),
-            "GetStats": grpc.unary_unary_rpc_method_handler(
-                self.GetStats, request_deserializer=pb.StatsRequest.FromString,
-                response_serializer=pb.Stats.SerializeToString),
-            "ListSymbols": grpc.unary_unary_rpc_method_handler(
-                self.ListSymbols, request_deserializer=pb.ListSymbolsRequest.FromString,
-                response_serializer=pb.ListSymbolsResponse.SerializeToString),
+            "StreamResults": requests.unary_stream(self.StreamResults, pb.SubscribeRequest),
+            "StreamBatches": requests.unary_stream(self.StreamBatches, pb.SubscribeRequest),
+            "GetSnapshot": requests.unary_unary(self.GetSnapshot, pb.SnapshotRequest, pb.Snapshot),
+            "GetStats": requests.unary_unary(self.GetStats, pb.StatsRequest, pb.Stats),
+            "ListSymbols": requests.unary_unary(self.ListSymbols, pb.ListSymbolsRequest,
+                                                pb.ListSymbolsResponse),
         }
         out = [grpc.method_handlers_generic_handler(SERVICE_NAME, stream)]
         if legacy:
