@@ -177,3 +177,34 @@ def test_restart_mid_bar_gives_the_bars_of_an_uninterrupted_run(tmp_path):
     assert np.array_equal(got["seq"], np.arange(len(got)))
     assert len(got) == len(want)
     assert_same_analytics(got, want)
+
+
+@pytest.mark.timeout(60)
+def test_retention_by_size_counts_the_state_files_too(tmp_path):
+    """retain_bytes bounds the whole directory (segments and state files):
+    what stays is at most the limit, plus the segment being written and its
+    state file, which retention never removes."""
+    limit = 3_000_000        # about two state files (sized for max_symbols: 1.6 MB each)
+    config = JournalConfig(tmp_path, segment_bytes=1 << 16, retain_bytes=limit)
+    engine = mdstream.Engine(symbols=SYMBOLS, journal=config)
+    sub = engine.subscribe()
+    engine.start()
+    try:
+        publish_ticks(engine, STREAM[:20_000])
+        collect(sub, 20_000)
+
+        def size() -> int:
+            return sum(p.stat().st_size for p in tmp_path.iterdir()
+                       if p.suffix in (".mdj", ".mds"))
+
+        deadline = time.monotonic() + 10
+        while size() > limit + 2 * (1 << 16) and time.monotonic() < deadline:
+            time.sleep(0.1)         # retention runs once a second
+        states = sorted(tmp_path.glob("state-*.mds"))
+        assert size() <= limit + (1 << 16) + states[-1].stat().st_size + (1 << 16), size()
+        assert list_segments(tmp_path)[0][0] > 0
+        # No state file is older than the oldest segment.
+        oldest = list_segments(tmp_path)[0][0]
+        assert all(int(p.stem[6:]) >= oldest for p in states)
+    finally:
+        engine.stop()

@@ -227,7 +227,8 @@ class Journal:
     # -- retention --------------------------------------------------------------
 
     def apply_retention(self) -> list[Path]:
-        """Delete the oldest whole segments past the size or age limits.
+        """Delete the oldest whole segments past the size or age limits (the
+        size counts segments and state files alike).
 
         A segment goes only if a state file at or after the next segment's
         start exists (so a restart can still rebuild the analytics); the
@@ -240,7 +241,9 @@ class Journal:
         segments = list_segments(self.directory)
         states = list_states(self.directory)
         newest_state = states[-1][0] if states else -1
-        total = sum(p.stat().st_size for _, p in segments)
+        # The journal's size is its segments and its state files.
+        state_bytes = {seq: p.stat().st_size for seq, p in states}
+        total = sum(p.stat().st_size for _, p in segments) + sum(state_bytes.values())
         now = time.time()
         removed = []
         for (first, path), (nxt, _) in zip(segments, segments[1:]):
@@ -250,7 +253,8 @@ class Journal:
             if not (too_big or too_old) or nxt > newest_state:
                 break
             path.unlink()
-            total -= st.st_size
+            # ... and its state file goes with it (below: older than the oldest segment).
+            total -= st.st_size + state_bytes.get(first, 0)
             removed.append(path)
             log.info("journal: retention removed %s", path)
         oldest = self.oldest_seq()
