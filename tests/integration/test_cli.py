@@ -94,10 +94,13 @@ def test_serve_stops_on_ctrl_c_with_a_client_connected(helpers):
             server.communicate(timeout=15)
             assert server.returncode == 0
             assert time.monotonic() - t0 < 10
-            # The subscriber learns the server went away and reports it.
+            # The subscriber learns the server went away and reports it, after
+            # its summary of what it received.
             out, err = sub.communicate(timeout=15)
             assert sub.returncode == 1
             assert "shutting down" in err and err.count("\n") == 1
+            assert re.match(r"^summary: [\d,]+ results in .*; the stream failed: UNAVAILABLE$",
+                            out.strip()), out
 
 
 def test_demo_runs_and_stops_by_itself(helpers):

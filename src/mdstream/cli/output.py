@@ -59,9 +59,10 @@ def px(x: float, significant: int | None = None) -> str:
     return _grouped(digits(x, significant), 2, False)
 
 
-def qty(x: float) -> str:
-    """A size or volume with every significant digit: 1,200 or 0.132."""
-    return _grouped(digits(x), 0, True)
+def qty(x: float, significant: int | None = None) -> str:
+    """A size with every significant digit (1,200 or 0.132), or a computed
+    quantity (a volume: a sum of sizes) to ``significant`` digits."""
+    return _grouped(digits(x, significant), 0, True)
 
 
 def amount(x: float) -> str:
@@ -99,10 +100,10 @@ def format_result(symbol: str, r) -> str:
         interval = int(r["interval_ns"])
         return (f"[PY] {symbol} {format_duration_ns(interval) if interval > 0 else '?'} bar "
                 f"{_bar_start(int(r['ts_ns']), interval)} o={px(r['open'])} h={px(r['high'])} "
-                f"l={px(r['low'])} c={px(r['price'])} v={qty(r['volume'])} "
+                f"l={px(r['low'])} c={px(r['price'])} v={qty(r['volume'], 12)} "
                 f"vwap={px(r['vwap'], 12)} n={int(r['trade_count']):,}  seq={seq}")
     return (f"[PY] {symbol} -> {amount(r['value'])}  px={px(r['price'])} size={qty(r['size'])} "
-            f"vwap={px(r['vwap'], 12)} vol={qty(r['volume'])}  seq={seq}")
+            f"vwap={px(r['vwap'], 12)} vol={qty(r['volume'], 12)}  seq={seq}")
 
 
 def row_line(batch, i: int) -> str:

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     end_reason = "the stream ended"
     stream = None
+    failed = None
     pending: list[int] = []       # engine receive times (ns), handed to the meter in chunks
     pending_at: list[int] = []    # when each arrived (ns)
     try:
@@ -152,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         client.close()
         if exc.code.name == "UNAVAILABLE" and received == 0 and frames == 0:
             return error(f"cannot reach an mdstream server at {args.target}: {exc.details}")
-        return error(f"the stream failed after {received:,} results: {exc}")
+        failed = exc
+        end_reason = f"the stream failed: {exc.code.name}"
     except MDStreamError as exc:
         client.close()
         return error(str(exc))
@@ -168,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
           f"{frames:,} {kind}, {missed:,} missed; {fmt_latency(meter.overall())} "
           f"(engine receive -> client){fmt_age(meter.replayed, meter.replayed_age())}; "
           f"{end_reason}", flush=True)
+    if failed is not None:
+        return error(f"the stream failed after {received:,} results: {failed}")
     return 0
 
 
