@@ -122,6 +122,34 @@ class ResultBatch:
             for x in self.rows
         ]
 
+    # -- as tables (mdstream.tables) -------------------------------------------
+
+    def to_pandas(self, *, datetimes: bool = False):
+        """A pandas DataFrame: every column, plus ``symbol`` (categorical),
+        ``kind`` as a categorical of trade/quote/bar; ``datetimes=True`` makes
+        ts_ns, recv_ns, done_ns ``datetime64[ns, UTC]``."""
+        from mdstream.tables import to_pandas
+        return to_pandas(self, datetimes=datetimes)
+
+    def to_arrow(self, *, datetimes: bool = False):
+        """A pyarrow.RecordBatch with the columns of to_pandas() (``symbol``
+        and ``kind`` as dictionary arrays); needs ``mdstream[arrow]``."""
+        from mdstream.tables import to_arrow
+        return to_arrow(self, datetimes=datetimes)
+
+    def to_polars(self, *, datetimes: bool = False):
+        """A polars.DataFrame by way of Arrow; needs ``mdstream[polars]``."""
+        from mdstream.tables import to_polars
+        return to_polars(self, datetimes=datetimes)
+
+    def __arrow_c_array__(self, requested_schema=None):
+        """The Arrow PyCapsule interface: Polars, DuckDB and pyarrow take a batch as it is."""
+        return self.to_arrow().__arrow_c_array__(requested_schema)
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        import pyarrow as pa
+        return pa.Table.from_batches([self.to_arrow()]).__arrow_c_stream__(requested_schema)
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -130,3 +158,18 @@ class Snapshot:
 
     as_of_seq: int
     results: ResultBatch
+
+    def to_pandas(self, *, datetimes: bool = False):
+        """The results as a DataFrame (ResultBatch.to_pandas), ``as_of_seq`` in its ``attrs``."""
+        df = self.results.to_pandas(datetimes=datetimes)
+        df.attrs["as_of_seq"] = self.as_of_seq
+        return df
+
+    def to_arrow(self, *, datetimes: bool = False):
+        """The results as a pyarrow.RecordBatch, ``as_of_seq`` in its schema metadata."""
+        rb = self.results.to_arrow(datetimes=datetimes)
+        return rb.replace_schema_metadata({"as_of_seq": str(self.as_of_seq)})
+
+    def to_polars(self, *, datetimes: bool = False):
+        """The results as a polars.DataFrame."""
+        return self.results.to_polars(datetimes=datetimes)
