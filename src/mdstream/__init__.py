@@ -9,6 +9,7 @@
 """
 
 from mdstream._core import RESULT_DTYPE, TICK_DTYPE, LatencyHistogram
+from mdstream._version import __version__
 from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch, Snapshot
 from mdstream.engine import Engine, Quote, Trade
 from mdstream.errors import (
@@ -29,7 +30,6 @@ from mdstream.feeds import BadFileError, BadRowError, CSVFeed, CSVFeedError, CSV
 from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.engine.subscription import StreamEnded, Subscription
 
-__version__ = "0.1.0"
 
 
 _GRPC_EXPORTS = ("Client", "AsyncClient", "RemoteError", "Reconnect", "ReconnectError", "Server")

@@ -17,10 +17,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # What a build needs from the tree; build outputs are left behind so the copy
 # builds from scratch, as on a fresh clone.
-SOURCES = ["pyproject.toml", "setup.py", "README.md", "MANIFEST.in", "LICENSE", "src", "proto"]
-BUILD_OUTPUTS = shutil.ignore_patterns(
-    "*.so", "*.c", "*.html", "*.egg-info", "__pycache__", "build", "dist", "v1",
+SOURCES = ["pyproject.toml", "setup.py", "README.md", "MANIFEST.in", "LICENSE", "CHANGELOG.md", "src",
+           "proto"]
+_OUTPUT_PATTERNS = shutil.ignore_patterns(
+    "*.so", "*.c", "*.html", "*.egg-info", "__pycache__", "build", "dist",
     "*_pb2.py", "*_pb2.pyi", "*_pb2_grpc.py")
+
+
+def BUILD_OUTPUTS(directory: str, names: list[str]) -> set[str]:
+    """What a build makes: compiled and generated files, and the generated
+    package src/mdstream/v1 and the .proto copies next to the generated code
+    (proto/ itself is the source and is copied)."""
+    ignored = set(_OUTPUT_PATTERNS(directory, names))
+    if Path(directory).parts[-2:] == ("src", "mdstream"):
+        ignored |= {n for n in names if n == "v1" or n.endswith(".proto")}
+    return ignored
 
 SMOKE = textwrap.dedent("""
     import os, sys, sysconfig
@@ -73,7 +84,8 @@ def test_wheel_installs_and_imports_outside_the_tree(tmp_path):
     with zipfile.ZipFile(wheels[0]) as zf:
         names = zf.namelist()
     assert any(n.startswith("mdstream/_core.") and n.endswith(".so") for n in names), names
-    assert {"mdstream/py.typed", "mdstream/_core.pyi"} <= set(names)
+    assert {"mdstream/py.typed", "mdstream/_core.pyi", "mdstream/v1/mdstream_pb2.py",
+            "mdstream/legacy_pb2.py", "mdstream/observe/web/dashboard.js"} <= set(names), names
     assert not [n for n in names if n.endswith(".c")], "generated C in the wheel"
 
     # A fresh environment: the wheel and its dependencies from the package index.
