@@ -102,6 +102,7 @@ class ParquetRecorder:
         self._gaps: list = []
         self._symbols: list = []
         self._position = self._state.last_seq          # the newest seq accounted for
+        self._start: int | None = None                 # a new recording's first seq
         self._last_checkpoint = time.monotonic()
         self._stop = threading.Event()
         self._closed = False
@@ -146,6 +147,11 @@ class ParquetRecorder:
 
     def _add(self, batch: ResultBatch, position: int | None) -> None:
         rows = batch.rows
+        if self._start is None and self._state.last_seq < 0:
+            firsts = [int(rows["seq"][0])] if len(rows) else []
+            if batch.gap is not None:
+                firsts.append(batch.gap.from_seq)
+            self._start = min(firsts) if firsts else None
         if batch.gap is not None and batch.gap.to_seq - 1 > self._position:
             gap = batch.gap
             log.warning("gap in the stream: seq %d to %d (%d results) were not received",
@@ -209,7 +215,8 @@ class ParquetRecorder:
             self._last_checkpoint = time.monotonic()
             return 0
         pa, pq = _pyarrow()
-        first, last = self._state.last_seq + 1, self._position
+        first = self._state.last_seq + 1 if self._state.last_seq >= 0 else (self._start or 0)
+        last = self._position
         was_busy, self.busy = self.busy, True
         try:
             if self._gaps:
