@@ -184,3 +184,15 @@ def test_datetimes(tmp_path):
         rec.write(batch(0, 3))
     t = read(tmp_path)
     assert t.schema.field("ts_ns").type == pa.timestamp("ns", tz="UTC")
+
+
+def test_flush_interval_writes_by_time(tmp_path):
+    import time
+
+    rec = ParquetRecorder(tmp_path, flush_interval=0.05)
+    rec.write(batch(0, 10))
+    assert rec.last_seq == -1 and rec.stats()["buffered"] == 10
+    time.sleep(0.06)
+    rec.write(batch(10, 0), position=10)          # a heartbeat is enough
+    assert rec.last_seq == 10 and rec.stats()["buffered"] == 0
+    rec.close()
