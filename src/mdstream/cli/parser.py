@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Sequence
 
-from mdstream.cli import bench, demo, serve, stats, subscribe
+from mdstream.cli import bench, demo, record, serve, stats, subscribe
 from mdstream.cli.process import EXIT_USAGE
 
 __all__ = ["main", "build_parser"]
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mdstream import __version__
     parser.add_argument("--version", action="version", version=f"mdstream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (serve, subscribe, stats, demo, bench):
+    for command in (serve, subscribe, record, stats, demo, bench):
         command.add_parser(sub)
     return parser
 
