@@ -33,9 +33,10 @@ pytestmark = pytest.mark.timeout(60)
 SYMBOLS = gjs.SYMBOLS
 
 
-def journal_engine(directory, *, ring_size: int = 1 << 10, **config) -> mdstream.Engine:
+def journal_engine(directory, *, ring_size: int = 1 << 10, max_symbols: int = 4096,
+                   **config) -> mdstream.Engine:
     return mdstream.Engine(symbols=SYMBOLS, workers=2, ring_size=ring_size,
-                           journal=JournalConfig(directory, **config))
+                           max_symbols=max_symbols, journal=JournalConfig(directory, **config))
 
 
 def read_until(stream, last_seq: int, limit: int = 10_000_000) -> np.ndarray:
@@ -205,7 +206,9 @@ def test_expired_from_seq_is_out_of_range_and_a_resuming_client_reports_the_gap(
     ticks = gjs.tick_stream(n)
     ref = gjs.reference_results(ticks)
     directory = tmp_path / "journal"
-    engine = journal_engine(directory, ring_size=256, segment_bytes=1 << 16, retain_bytes=4 << 16)
+    # Small state files (64 symbols): the size limit keeps a few segments.
+    engine = journal_engine(directory, ring_size=256, max_symbols=64, segment_bytes=1 << 16,
+                            retain_bytes=4 << 16)
     server = make_server(engine, start_engine=True)
     client = make_client(server)
     gjs.publish(engine, ticks)

@@ -72,7 +72,9 @@ def test_resume_while_live_traffic_runs_at_full_rate(tmp_path):
 @pytest.mark.timeout(60)
 def test_expired_from_seq_is_out_of_range_with_the_oldest_kept(tmp_path):
     config = JournalConfig(tmp_path, segment_bytes=1 << 16, retain_bytes=200_000)
-    engine = mdstream.Engine(symbols=SYMBOLS, ring_size=64, journal=config)
+    # Small state files (sized for 64 symbols), so the size limit keeps a few
+    # segments: the oldest kept is far from the ring's 64 newest results.
+    engine = mdstream.Engine(symbols=SYMBOLS, ring_size=64, max_symbols=64, journal=config)
     sub = engine.subscribe()
     engine.start()
     try:
@@ -93,7 +95,7 @@ def test_expired_from_seq_is_out_of_range_with_the_oldest_kept(tmp_path):
     finally:
         engine.stop()
     # And a restart after retention still rebuilds the analytics exactly.
-    again = mdstream.Engine(symbols=SYMBOLS, journal=config)
+    again = mdstream.Engine(symbols=SYMBOLS, max_symbols=64, journal=config)
     sub = again.subscribe()
     again.start()
     try:
