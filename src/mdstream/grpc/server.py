@@ -42,6 +42,7 @@ from mdstream.grpc.contract import (
 )
 from mdstream.grpc.limits import (
     DEFAULT_MAX_STREAMS_PER_CLIENT,
+    UNARY_QUEUE,
     UNARY_RESERVE,
     CallGuard,
     StreamSlots,
@@ -175,7 +176,7 @@ class Server:
         # beyond the limit) are always answered; calls beyond the threads
         # wait in a bounded queue rather than fail.
         self._threads = max_streams + UNARY_RESERVE
-        self._max_rpcs = self._threads + 4 * UNARY_RESERVE
+        self._max_rpcs = max_streams + UNARY_QUEUE
         self._options = [
             ("grpc.so_reuseport", 0),   # a port in use is an error, not a shared port
             ("grpc.max_send_message_length", 64 << 20),
