@@ -345,7 +345,8 @@ class AsyncClient:
             resp = await self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
         except grpc.RpcError as exc:
             raise translate_error(exc) from exc
-        return symbol_names(resp)
+        # By id; a token limited to some symbols sees those only (no gaps).
+        return [name for name in symbol_names(resp) if name]
 
     async def close(self) -> None:
         """Close the channel (open streams end)."""

@@ -206,7 +206,8 @@ class Client:
             resp = self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
         except grpc.RpcError as exc:
             raise translate_error(exc) from exc
-        return symbol_names(resp)
+        # By id; a token limited to some symbols sees those only (no gaps).
+        return [name for name in symbol_names(resp) if name]
 
     def get_stats(self):
         """The server's statistics (GetStats): a mdstream.grpc.stats.RemoteStats,
