@@ -161,8 +161,7 @@ def test_tokens_authenticate_and_limit_operations_and_symbols(make_server, make_
     # A stream of all symbols gets the allowed ones only.
     stream = research.stream_results(None)
     helpers.wait_for_streams(server, 1)
-    for symbol in ("MSFT", "AAPL", "GOOG", "AMZN"):
-        engine.publish_trade(symbol, 10.0, 1)
+    engine.publish_trades(["MSFT", "AAPL", "GOOG", "AMZN"], [10.0] * 4, [1.0] * 4)
     got = [next(stream).symbol for _ in range(2)]
     assert got == ["AAPL", "AMZN"]
     stream.cancel()
