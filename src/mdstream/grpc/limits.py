@@ -165,15 +165,13 @@ class CallGuard(grpc.ServerInterceptor):
                     released.append(True)
                 slots.give_back(client)
 
-            # Whichever comes first: the call ends (cancelled, deadline, done)
-            # or the handler's iterator ends.
+            # The slot is given back when the call ends (done, cancelled,
+            # deadline): grpc runs the callback then. The handler's iterator
+            # is returned as it is, so the frames pass through nothing more.
             if not context.add_callback(release):
                 release()
-                return
-            try:
-                yield from inner(request, context)
-            finally:
-                release()
+                return iter(())
+            return inner(request, context)
 
         if handler.request_streaming:
             return grpc.stream_stream_rpc_method_handler(
