@@ -326,3 +326,14 @@ def test_cli_serves_tls_and_tokens_and_stats_uses_them(helpers, pki, token_file)
         assert sub.returncode != 0 and "MSFT" in sub.stderr, sub.stderr
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=15)
+
+
+def test_journal_errors_sent_to_clients_name_files_not_paths():
+    from mdstream.errors import JournalCorruptError, JournalError
+    from mdstream.grpc.errors import error_status
+
+    for exc in (JournalError("cannot read /srv/md/journal/00000007.seg: I/O error"),
+                JournalCorruptError("/srv/md/journal/00000007.seg", 4096, "bad checksum", False)):
+        status, _rule = error_status(exc)
+        assert "/srv" not in status.details and "00000007.seg" in status.details
+        assert all("/srv" not in str(v) for _k, v in status.trailing_metadata)

@@ -274,6 +274,13 @@ def _file_name(path) -> str:
     return os.path.basename(str(path))
 
 
+def _without_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (a file's name)."""
+    import re
+
+    return re.sub(r"(?<![\w.])/(?:[^\s:;,'\"/]+/)*([^\s:;,'\"/]+)", r"\1", text)
+
+
 def _unknown_symbol(details: str, meta: dict) -> MDStreamError:
     exc = UnknownSymbolError([s for s in meta.get("symbols", "").split(",") if s])
     exc.args = (details,)            # the server's message names what it knows
@@ -357,7 +364,7 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
               "JournalCorruptError", _journal_corrupt_message, _journal_corrupt,
               lambda e: {"path": _file_name(e.path), "offset": str(e.offset)}),
     ErrorRule(JournalError, grpc.StatusCode.DATA_LOSS, "DATA_LOSS", "JournalError",
-              lambda e: f"the journal cannot be read: {e}", None),
+              lambda e: f"the journal cannot be read: {_without_paths(str(e))}", None),
     ErrorRule(ServerShutdownError, grpc.StatusCode.UNAVAILABLE, "SERVER_SHUTDOWN",
               "ServerShutdown", str, None),
     ErrorRule(EngineStateError, grpc.StatusCode.UNAVAILABLE, "ENGINE_STATE", "EngineStateError",
