@@ -337,3 +337,19 @@ def test_journal_errors_sent_to_clients_name_files_not_paths():
         status, _rule = error_status(exc)
         assert "/srv" not in status.details and "00000007.seg" in status.details
         assert all("/srv" not in str(v) for _k, v in status.trailing_metadata)
+
+
+@pytest.mark.parametrize("kwargs", [{"max_streams_per_client": 0}, {"tls_cert": "c.pem"},
+                                    {"tls_client_ca": "ca.pem"}])
+def test_node_config_refuses_incomplete_security_settings(kwargs):
+    from mdstream.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError):
+        NodeConfig(feed=None, **kwargs)
+
+
+def test_node_config_defaults_keep_the_web_ports_on_loopback():
+    config = NodeConfig(feed=None, host="0.0.0.0")
+    assert (config.metrics_host, config.dashboard_host) == ("127.0.0.1", "127.0.0.1")
+    assert config.max_streams_per_client == 16 and not config.detailed_stats
+    assert "token=" not in repr(NodeConfig(feed=None, token="secret-token-123456"))
