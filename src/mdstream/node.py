@@ -129,10 +129,12 @@ class NodeConfig:
         A JournalConfig to journal every result (and recover on a restart),
         or None.
     host, port:
-        Where the gRPC server (and the HTTP endpoints) listen; port 0 picks a
-        free port.
-    max_streams:
-        Streams served at once (>= 1); more get RESOURCE_EXHAUSTED.
+        Where the gRPC server listens; port 0 picks a free port.
+    max_streams, max_streams_per_client:
+        Streaming calls served at once (>= 1; reflection and health Watch
+        streams count too), and by one client (its IP address, or its
+        token's name with tokens; default 16, None: no limit); more get
+        RESOURCE_EXHAUSTED.
     allowed_policies, block_deadline:
         The policies remote subscribers may ask for (default: block, skip,
         disconnect; a request without one gets skip) and the seconds a remote
@@ -143,6 +145,21 @@ class NodeConfig:
     metrics_port, dashboard_port:
         Serve Prometheus metrics at ``/metrics`` / the live dashboard on this
         port (0: a free one), or None for none.
+    metrics_host, dashboard_host:
+        Where those listen (default 127.0.0.1: loopback only, whatever
+        ``host`` is).
+    tls_cert, tls_key, tls_client_ca:
+        PEM files: serve gRPC and the HTTP endpoints over TLS; with a client
+        CA, clients must present a certificate it signed (mutual TLS).
+    tokens, token:
+        A token file (TOML or JSON, see mdstream.grpc.auth) and/or one token
+        allowed everything: calls then need ``authorization: Bearer TOKEN``
+        (health checks excepted).
+    detailed_stats:
+        Without tokens, GetStats lists every subscriber (peer, symbols,
+        policy) to any caller; default: aggregate figures only.
+    reflection:
+        Serve gRPC server reflection (default True).
 
     Raises InvalidArgumentError naming the setting that is out of range.
     """
@@ -160,6 +177,16 @@ class NodeConfig:
     grace: float = 2.0
     metrics_port: int | None = None
     dashboard_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    dashboard_host: str = "127.0.0.1"
+    max_streams_per_client: int | None = 16
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    tokens: str | None = None
+    token: str | None = field(default=None, repr=False)
+    detailed_stats: bool = False
+    reflection: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "bars", tuple(self.bars))
@@ -184,6 +211,22 @@ class NodeConfig:
         _check_port("port", self.port, optional=False)
         _check_port("metrics_port", self.metrics_port, optional=True)
         _check_port("dashboard_port", self.dashboard_port, optional=True)
+        if self.max_streams_per_client is not None and self.max_streams_per_client < 1:
+            raise InvalidArgumentError(
+                f"max_streams_per_client must be >= 1 (or None), got {self.max_streams_per_client}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidArgumentError("TLS needs both tls_cert and tls_key")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise InvalidArgumentError("tls_client_ca (mutual TLS) needs tls_cert and tls_key")
+
+    @property
+    def tls_files(self):
+        """The mdstream.grpc.tls.TLSFiles of the TLS settings, or None."""
+        if self.tls_cert is None:
+            return None
+        from mdstream.grpc.tls import TLSFiles
+
+        return TLSFiles(self.tls_cert, self.tls_key, self.tls_client_ca)
 
 
 class EndpointError(MDStreamError, OSError):
@@ -225,6 +268,12 @@ class Node:
         from mdstream.engine import Engine
 
         self.config = config
+        self._tokens = self._load_tokens()
+        if config.tls_files is not None:        # unreadable files: an error now, not at start
+            from mdstream.grpc.tls import http_ssl_context, server_credentials
+
+            server_credentials(config.tls_files)
+            http_ssl_context(config.tls_files)
         #: The feed the engine reads (None without one).
         self.feed = config.feed.build() if config.feed is not None else None
         #: The engine; its stats() and symbols are the node's.
@@ -276,10 +325,29 @@ class Node:
                 raise
         return self
 
+    def _load_tokens(self):
+        c = self.config
+        if c.tokens is None and c.token is None:
+            return None
+        from mdstream.grpc.auth import TOKEN_ENV, load_tokens
+
+        return load_tokens(c.tokens, env={TOKEN_ENV: c.token} if c.token else {})
+
     def _server_settings(self) -> dict:
         c = self.config
         return {"max_streams": c.max_streams, "allowed_policies": c.allowed_policies,
-                "block_deadline": c.block_deadline}
+                "block_deadline": c.block_deadline,
+                "max_streams_per_client": c.max_streams_per_client, "tokens": self._tokens,
+                "detailed_stats": c.detailed_stats, "tls": c.tls_files,
+                "reflection": c.reflection}
+
+    def _http_ssl(self):
+        files = self.config.tls_files
+        if files is None:
+            return None
+        from mdstream.grpc.tls import http_ssl_context
+
+        return http_ssl_context(files)
 
     def start_engine(self) -> None:
         """Start the engine and its feed (once; EngineStateError after that)."""
@@ -340,26 +408,30 @@ class Node:
         """Bind the HTTP endpoints before anything starts, so a port in use
         is an error at once (EndpointError; the node is then stopped)."""
         config = self.config
-        which, port = "metrics", config.metrics_port
+        which, host, port = "metrics", config.metrics_host, config.metrics_port
+        ssl_context = self._http_ssl()
         try:
             if config.metrics_port is not None:
                 from mdstream.observe.metrics import start_metrics_server
 
-                http, _thread = start_metrics_server(self.engine, config.metrics_port, config.host,
-                                                     extra=self._server_families)
+                http, _thread = start_metrics_server(self.engine, config.metrics_port, host,
+                                                     extra=self._server_families,
+                                                     ssl_context=ssl_context)
                 self._closers.append(lambda: (http.shutdown(), http.server_close()))
-                self.metrics_url = f"http://{_url_host(config.host)}:{http.server_port}/metrics"
-            which, port = "dashboard", config.dashboard_port
+                self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"
+                                    f"{http.server_port}/metrics")
+            which, host, port = "dashboard", config.dashboard_host, config.dashboard_port
             if config.dashboard_port is not None:
                 from mdstream.observe.dashboard import Dashboard
 
-                dashboard = Dashboard(self.engine, config.dashboard_port, config.host).start()
+                dashboard = Dashboard(self.engine, config.dashboard_port, host,
+                                      ssl_context=ssl_context).start()
                 self._closers.append(dashboard.stop)
                 self.dashboard_url = dashboard.url
         except OSError as exc:
             self._close_endpoints()
             self._stop_engine_quietly()
-            raise EndpointError(which, config.host, port, exc) from None
+            raise EndpointError(which, host, port, exc) from None
 
     def _close_endpoints(self) -> None:
         while self._closers:

@@ -22,7 +22,7 @@ def run(helpers, *args) -> subprocess.CompletedProcess:
 def test_stats_once_shows_rates_latency_and_subscribers(helpers):
     with helpers.popen(helpers.mdstream_command(
             "serve", "--port", "0", "--rate", "5000", "--symbols", "AAPL,MSFT", "--bars", "1s",
-            "--max-streams", "9")) as server:
+            "--max-streams", "9", "--detailed-stats")) as server:
         line = helpers.read_line_matching(server.stdout, "listening on").strip()
         target = re.search(r"listening on (\S+)$", line).group(1)
         with helpers.popen(helpers.mdstream_command(

@@ -68,7 +68,7 @@ def test_the_stats_view_escapes_names_and_takes_no_markup_from_them(tmp_path):
     from mdstream.observe.stats_view import render
 
     engine = engine_with_names(tmp_path, [HOSTILE, MARKUP])
-    server = Server(engine, "127.0.0.1", 0).start()
+    server = Server(engine, "127.0.0.1", 0, detailed_stats=True).start()   # subscribers' names
     client = Client(f"127.0.0.1:{server.port}")
     try:
         engine.start()

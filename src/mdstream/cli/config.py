@@ -70,4 +70,21 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         bars=tuple(args.bars or ()), journal=journal_config(args),
         host=args.host, port=args.port, max_streams=args.max_streams, grace=args.grace,
         metrics_port=getattr(args, "metrics_port", None),
-        dashboard_port=getattr(args, "dashboard_port", None))
+        dashboard_port=getattr(args, "dashboard_port", None),
+        metrics_host=getattr(args, "metrics_host", "127.0.0.1"),
+        dashboard_host=getattr(args, "dashboard_host", "127.0.0.1"),
+        max_streams_per_client=getattr(args, "max_streams_per_client", 16),
+        **security_settings(args))
+
+
+def security_settings(args: argparse.Namespace) -> dict:
+    """The NodeConfig's TLS, token, stats and reflection settings of serve's
+    options (MDSTREAM_TOKEN: one token allowed everything)."""
+    import os
+
+    if not hasattr(args, "tls_client_ca"):          # a command without them (demo)
+        return {}
+    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key,
+            "tls_client_ca": args.tls_client_ca, "tokens": args.tokens,
+            "token": os.environ.get("MDSTREAM_TOKEN", "").strip() or None,
+            "detailed_stats": args.detailed_stats, "reflection": args.reflection}

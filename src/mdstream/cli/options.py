@@ -17,6 +17,7 @@ __all__ = [
     "symbols", "non_negative", "positive", "positive_int", "port", "duration", "bars",
     "FeedSpec", "feed", "add_engine_options", "add_feed_options", "add_journal_options",
     "add_server_options", "add_observability_options", "add_target_option",
+    "add_security_options", "client_security_kwargs",
     "DEFAULT_SYMBOLS_TEXT", "MAX_BARS", "MAX_BAR_NS",
 ]
 
@@ -260,12 +261,18 @@ def add_server_options(p: argparse.ArgumentParser, default_port: int) -> None:
     """--host, --port, --max-streams, --grace."""
     g = p.add_argument_group("gRPC server")
     g.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (gRPC, metrics and dashboard); 0.0.0.0 for every "
-                        "interface (default: 127.0.0.1)")
+                   help="address the gRPC server listens on; 0.0.0.0 for every interface (the "
+                        "metrics and dashboard have their own: --metrics-host, --dashboard-host) "
+                        "(default: 127.0.0.1)")
     g.add_argument("--port", type=port, default=default_port,
                    help=f"TCP port to listen on; 0 picks a free port (default: {default_port})")
     g.add_argument("--max-streams", type=positive_int, default=64, metavar="N",
-                   help="streams served at once; more get RESOURCE_EXHAUSTED (default: 64)")
+                   help="streaming calls served at once (reflection and health-watch streams "
+                        "count too); more get RESOURCE_EXHAUSTED; unary calls and health checks "
+                        "are always answered (default: 64)")
+    g.add_argument("--max-streams-per-client", type=positive_int, default=16, metavar="N",
+                   help="streams one client may hold open: one IP address, or one token when "
+                        "tokens are on; more get RESOURCE_EXHAUSTED (default: 16)")
     g.add_argument("--grace", type=duration(zero=True), default=2.0, metavar="SECONDS",
                    help="on shutdown, how long calls in flight may take, in seconds or with a "
                         "unit (default: 2)")
@@ -300,7 +307,7 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_observability_options(p: argparse.ArgumentParser) -> None:
-    """--metrics-port and --dashboard-port."""
+    """--metrics-port, --dashboard-port and where they listen."""
     g = p.add_argument_group("metrics and dashboard")
     g.add_argument("--metrics-port", type=port, default=None, metavar="PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics: engine counters, "
@@ -309,6 +316,37 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dashboard-port", type=port, default=None, metavar="PORT",
                    help="serve the live web dashboard (throughput, latency, subscribers' lag, a "
                         "price chart) at http://HOST:PORT/; 0 picks a free port (default: off)")
+    g.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address the metrics listen on, apart from --host (default: 127.0.0.1, "
+                        "loopback only)")
+    g.add_argument("--dashboard-host", default="127.0.0.1", metavar="HOST",
+                   help="address the dashboard listens on, apart from --host (default: "
+                        "127.0.0.1, loopback only)")
+
+
+def add_security_options(p: argparse.ArgumentParser) -> None:
+    """TLS, tokens, GetStats detail and reflection (serve)."""
+    g = p.add_argument_group("security")
+    g.add_argument("--tls-cert", default=None, metavar="PEM",
+                   help="serve gRPC, metrics and dashboard over TLS with this certificate chain "
+                        "(with --tls-key) (default: plaintext)")
+    g.add_argument("--tls-key", default=None, metavar="PEM",
+                   help="the private key of --tls-cert (default: none)")
+    g.add_argument("--tls-client-ca", default=None, metavar="PEM",
+                   help="mutual TLS: clients must present a certificate signed by this CA "
+                        "(default: no client certificate)")
+    g.add_argument("--tokens", default=None, metavar="FILE",
+                   help="bearer tokens clients must send, with the symbols (glob patterns) and "
+                        "operations (stream, snapshot, stats, list) each allows: a TOML (.toml) or "
+                        "JSON file; the environment variable MDSTREAM_TOKEN adds one token "
+                        "allowed everything. Health checks need no token (default: no tokens, "
+                        "unless MDSTREAM_TOKEN is set)")
+    g.add_argument("--detailed-stats", action="store_true",
+                   help="without tokens, GetStats lists every subscriber's address, symbols and "
+                        "policy to any caller (with tokens: to tokens with the stats right) "
+                        "(default: aggregate figures only)")
+    g.add_argument("--no-reflection", dest="reflection", action="store_false",
+                   help="do not serve gRPC server reflection (default: served)")
 
 
 def add_target_option(p: argparse.ArgumentParser) -> None:
@@ -317,3 +355,24 @@ def add_target_option(p: argparse.ArgumentParser) -> None:
                    help="HOST:PORT of the server (default: 127.0.0.1:50051)")
     p.add_argument("--connect-timeout", type=duration(zero=True), default=5.0, metavar="SECONDS",
                    help="how long to wait for the server, in seconds or with a unit (default: 5)")
+    g = p.add_argument_group("connection security")
+    g.add_argument("--tls", action="store_true",
+                   help="connect over TLS, trusting the system's root CAs (default: plaintext)")
+    g.add_argument("--tls-ca", default=None, metavar="PEM",
+                   help="connect over TLS, trusting this CA file (implies --tls) (default: none)")
+    g.add_argument("--tls-cert", default=None, metavar="PEM",
+                   help="mutual TLS: the client's certificate (with --tls-key) (default: none)")
+    g.add_argument("--tls-key", default=None, metavar="PEM",
+                   help="the private key of --tls-cert (default: none)")
+    g.add_argument("--token", default=None, metavar="TOKEN",
+                   help="the bearer token to send (default: the environment variable "
+                        "MDSTREAM_TOKEN, if set)")
+
+
+def client_security_kwargs(args: argparse.Namespace) -> dict:
+    """The Client keyword arguments of --tls, --tls-ca, --tls-cert, --tls-key and --token."""
+    import os
+
+    tls = args.tls_ca or (True if args.tls or args.tls_cert else None)
+    token = args.token or os.environ.get("MDSTREAM_TOKEN") or None
+    return {"tls": tls, "tls_cert": args.tls_cert, "tls_key": args.tls_key, "token": token}

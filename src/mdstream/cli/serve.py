@@ -36,6 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_server_options(p, 50051)
     options.add_policy_options(p)
     options.add_observability_options(p)
+    options.add_security_options(p)
     p.set_defaults(func=run)
     return p
 

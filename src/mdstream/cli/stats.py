@@ -42,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
     sigterm_as_interrupt()
     # Not a terminal (a pipe, a file): wide enough that the tables are not squeezed.
     console = Console() if sys.stdout.isatty() else Console(width=160, color_system=None)
-    client = Client(args.target)
+    try:
+        client = Client(args.target, **options.client_security_kwargs(args))
+    except MDStreamError as exc:          # a TLS file that cannot be read
+        return error(str(exc))
     try:
         client.wait_ready(args.connect_timeout)
         run_view(client.get_stats, args.target, interval=args.interval, once=args.once,

@@ -84,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         request = stream_request(args)
+        client = Client(args.target, **options.client_security_kwargs(args))
     except InvalidArgumentError as exc:
         print(f"mdstream subscribe: error: {printable(exc)}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     sigterm_as_interrupt()
-    client = Client(args.target)
     meter = LatencyMeter(since_ns=time.time_ns())
     received = frames = missed = 0
     start = time.monotonic()

@@ -259,20 +259,28 @@ class AsyncClient:
             async for batch in client.stream_batches(["AAPL"]):
                 ...
 
-    Create it inside the running event loop. Errors as for Client.
+    Create it inside the running event loop. Errors, ``tls``, ``tls_cert``,
+    ``tls_key``, ``credentials`` and ``token`` as for Client.
     """
 
     def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence = (),
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, tls=None, tls_cert: str | None = None,
+                 tls_key: str | None = None, credentials=None, token: str | None = None):
+        from mdstream.grpc.tls import client_security
+
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.aio.insecure_channel(target, options=[
+        creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
+        channel_options = [
             ("grpc.max_receive_message_length", 64 << 20),
             # As Client: retry a lost server sooner than grpc's default backoff.
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
-            *options])
-        bind_methods(self, self._channel)
+            *options]
+        self._channel = (grpc.aio.insecure_channel(target, options=channel_options)
+                         if creds is None else
+                         grpc.aio.secure_channel(target, creds, options=channel_options))
+        bind_methods(self, self._channel, metadata)
 
     def __repr__(self) -> str:
         return f"<mdstream.AsyncClient {self.target}>"
@@ -337,7 +345,8 @@ class AsyncClient:
             resp = await self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
         except grpc.RpcError as exc:
             raise translate_error(exc) from exc
-        return symbol_names(resp)
+        # By id; a token limited to some symbols sees those only (no gaps).
+        return [name for name in symbol_names(resp) if name]
 
     async def close(self) -> None:
         """Close the channel (open streams end)."""

@@ -33,6 +33,7 @@ from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import Heartbeat, snapshot_from_message, symbol_names
 from mdstream.grpc.resume import Reconnect, ResumingBatchStream, ResumingResultStream
 from mdstream.grpc.streams import BatchStream, ResultStream
+from mdstream.grpc.tls import client_security
 from mdstream.request import StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
@@ -55,6 +56,12 @@ def channel_options(defaults: list, options: Sequence) -> list:
     return [o for o in defaults if o[0] not in given] + list(options)
 
 
+def _channel(target: str, credentials, options: list):
+    if credentials is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, credentials, options=options)
+
+
 def _resume_policy(resume) -> Reconnect:
     return resume if isinstance(resume, Reconnect) else Reconnect()
 
@@ -70,6 +77,14 @@ class Client:
         Extra grpc channel options.
     timeout:
         Seconds unary calls (snapshot, list_symbols, get_stats) may take.
+    tls, tls_cert, tls_key:
+        Connect over TLS: ``tls=True`` trusts the system's root CAs,
+        ``tls="ca.pem"`` a CA file; ``tls_cert``/``tls_key`` (PEM files)
+        are the client's certificate for mutual TLS.
+    credentials:
+        grpc.ChannelCredentials to use as they are (instead of ``tls``).
+    token:
+        A bearer token, sent as ``authorization: Bearer TOKEN`` with every call.
 
     The channel is created at once and connects on first use; call
     ``wait_ready()`` to wait for the server. Close the client (or use it as
@@ -77,10 +92,12 @@ class Client:
     """
 
     def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence = (),
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, tls=None, tls_cert: str | None = None,
+                 tls_key: str | None = None, credentials=None, token: str | None = None):
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target, options=channel_options([
+        creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
+        self._channel = _channel(target, creds, channel_options([
             # Server streams read on the calling thread, without grpc's
             # polling thread: the fastest grpcio setting for this pattern.
             (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
@@ -92,7 +109,7 @@ class Client:
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
         ], options))
-        bind_methods(self, self._channel)
+        bind_methods(self, self._channel, metadata)
 
     def __repr__(self) -> str:
         return f"<mdstream.Client {self.target}>"
@@ -189,7 +206,8 @@ class Client:
             resp = self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
         except grpc.RpcError as exc:
             raise translate_error(exc) from exc
-        return symbol_names(resp)
+        # By id; a token limited to some symbols sees those only (no gaps).
+        return [name for name in symbol_names(resp) if name]
 
     def get_stats(self):
         """The server's statistics (GetStats): a mdstream.grpc.stats.RemoteStats,

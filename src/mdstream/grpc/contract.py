@@ -60,6 +60,8 @@ __all__ = [
     "ServerShutdownError", "bind_methods",
     "REMOTE_DEFAULT_POLICY", "DEFAULT_BLOCK_DEADLINE_S", "PolicyNotAllowedError",
     "check_policy", "allowed_policies",
+    "UnauthenticatedError", "PermissionDeniedError", "MAX_REQUEST_SYMBOLS",
+    "MAX_REQUEST_BYTES", "ECHO_LIMIT", "check_symbol_count", "shown_names",
 ]
 
 #: "mdstream.v1.MDStream": the service (its methods are METHOD_PREFIX + name).
@@ -109,6 +111,43 @@ def check_policy(request: StreamRequest, allowed: tuple[str, ...]) -> StreamRequ
             f"policy '{request.policy}' is not allowed by this server: use "
             f"{' or '.join(allowed)} (mdstream serve --allowed-policies)", allowed)
     return request
+
+class UnauthenticatedError(MDStreamError):
+    """The call carries no token, or one the server does not know
+    (UNAUTHENTICATED / UNAUTHENTICATED)."""
+
+
+class PermissionDeniedError(MDStreamError):
+    """The caller's token does not allow this operation or these symbols
+    (PERMISSION_DENIED / NOT_ENTITLED); ``operation`` names what was refused."""
+
+    def __init__(self, message: str, operation: str = ""):
+        super().__init__(message)
+        self.operation = operation
+
+
+#: The symbols one request may name (SubscribeRequest, SnapshotRequest).
+MAX_REQUEST_SYMBOLS = 10_000
+#: The largest request message a server takes (grpc.max_receive_message_length).
+MAX_REQUEST_BYTES = 1 << 20
+#: The names an error echoes back at most (the rest are counted).
+ECHO_LIMIT = 10
+_ECHO_NAME_CHARS = 64
+
+
+def shown_names(names, limit: int = ECHO_LIMIT) -> tuple[list[str], int]:
+    """The first ``limit`` names (each cut to 64 characters) and how many more there are."""
+    names = list(names)
+    return ([n if len(n) <= _ECHO_NAME_CHARS else n[:_ECHO_NAME_CHARS] + "..."
+             for n in (str(x) for x in names[:limit])], max(0, len(names) - limit))
+
+
+def check_symbol_count(symbols) -> None:
+    """InvalidArgumentError when a request names more than MAX_REQUEST_SYMBOLS symbols."""
+    if symbols is not None and len(symbols) > MAX_REQUEST_SYMBOLS:
+        raise InvalidArgumentError(
+            f"a request may name at most {MAX_REQUEST_SYMBOLS:,} symbols, got {len(symbols):,}")
+
 
 #: SubscribeRequest.max_wait_us: 0 to one second, in microseconds.
 MAX_WAIT_US = round(MAX_WAIT_S * 1e6)
@@ -169,6 +208,7 @@ def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
         raise InvalidArgumentError(
             f"heartbeat_interval_ms {hb} is out of range: use {lo} to {hi} "
             f"(or 0 for the default {DEFAULT_HEARTBEAT_MS})")
+    check_symbol_count(msg.symbols)
     from_seq = msg.from_seq if msg.HasField("from_seq") else None
     request = StreamRequest(tuple(msg.symbols) or None, policy,
                             msg.max_ticks_per_frame or DEFAULT_TICKS_PER_FRAME,
@@ -198,6 +238,47 @@ class ServerShutdownError(MDStreamError):
 
 def _no_metadata(exc) -> dict:
     return {}
+
+
+def _unknown_symbol_message(exc: UnknownSymbolError) -> str:
+    """A short message: a few unknown names, the count of the rest, and
+    (from the engine's message) what it knows, cut to a bounded length."""
+    shown, more = shown_names(exc.symbols)
+    names = ", ".join(repr(s) for s in shown) + (f" and {more:,} more" if more else "")
+    text = f"unknown symbol{'s' if len(exc.symbols) > 1 else ''}: {names}"
+    known = str(exc).partition("; the engine knows: ")[2]
+    if known:
+        text += "; the engine knows: " + (known if len(known) <= 600 else known[:600] + "...")
+    elif str(exc).endswith("ListSymbols gives the list."):
+        text += ". ListSymbols gives the list."
+    return text
+
+
+def _unknown_symbol_metadata(exc: UnknownSymbolError) -> dict:
+    shown, more = shown_names(exc.symbols)
+    meta = {"symbols": ",".join(shown)}
+    if more:
+        meta["more"] = str(more)
+    return meta
+
+
+def _journal_corrupt_message(exc: JournalCorruptError) -> str:
+    # The file's name only: the server's paths stay in its log.
+    return (f"damaged journal: segment {_file_name(exc.path)} at byte offset {exc.offset}: "
+            f"{exc.reason}; it is not served")
+
+
+def _file_name(path) -> str:
+    import os
+
+    return os.path.basename(str(path))
+
+
+def _without_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (a file's name)."""
+    import re
+
+    return re.sub(r"(?<![\w.])/(?:[^\s:;,'\"/]+/)*([^\s:;,'\"/]+)", r"\1", text)
 
 
 def _unknown_symbol(details: str, meta: dict) -> MDStreamError:
@@ -240,21 +321,30 @@ class ErrorRule:
 #: ======================== ================== ===================== =====================
 #: exception                status             ErrorInfo reason      ErrorInfo metadata
 #: ======================== ================== ===================== =====================
-#: UnknownSymbolError       INVALID_ARGUMENT   UNKNOWN_SYMBOL        symbols ("A,B")
+#: UnknownSymbolError       INVALID_ARGUMENT   UNKNOWN_SYMBOL        symbols ("A,B", the first
+#:                                                                   ten), more (the rest's count)
+#: UnauthenticatedError     UNAUTHENTICATED    UNAUTHENTICATED
+#: PermissionDeniedError    PERMISSION_DENIED  NOT_ENTITLED          operation
 #: PolicyNotAllowedError    PERMISSION_DENIED  POLICY_NOT_ALLOWED    allowed ("skip,disconnect")
 #: InvalidArgumentError     INVALID_ARGUMENT   INVALID_ARGUMENT
 #: SlowConsumerError        RESOURCE_EXHAUSTED SLOW_CONSUMER
 #: TooManySubscribersError  RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIBERS
 #: OutOfRangeError          OUT_OF_RANGE       OUT_OF_RANGE          oldest_seq
-#: JournalCorruptError      DATA_LOSS          JOURNAL_CORRUPT       path, offset
+#: JournalCorruptError      DATA_LOSS          JOURNAL_CORRUPT       path (the file name), offset
 #: JournalError             DATA_LOSS          DATA_LOSS
 #: ServerShutdownError      UNAVAILABLE        SERVER_SHUTDOWN
 #: EngineStateError         UNAVAILABLE        ENGINE_STATE
 #: ======================== ================== ===================== =====================
 ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(UnknownSymbolError, grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_SYMBOL",
-              "UnknownSymbolError", str, _unknown_symbol,
-              lambda e: {"symbols": ",".join(str(s) for s in e.symbols)}),
+              "UnknownSymbolError", _unknown_symbol_message, _unknown_symbol,
+              _unknown_symbol_metadata),
+    ErrorRule(UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED",
+              "UnauthenticatedError", str, lambda d, m: UnauthenticatedError(d)),
+    ErrorRule(PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED, "NOT_ENTITLED",
+              "PermissionDeniedError", str,
+              lambda d, m: PermissionDeniedError(d, m.get("operation", "")),
+              lambda e: {"operation": e.operation}),
     ErrorRule(PolicyNotAllowedError, grpc.StatusCode.PERMISSION_DENIED, "POLICY_NOT_ALLOWED",
               "PolicyNotAllowedError", str,
               lambda d, m: PolicyNotAllowedError(
@@ -271,10 +361,10 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
               str, lambda d, m: OutOfRangeError(d, int(m.get("oldest_seq", -1))),
               lambda e: {"oldest_seq": str(e.oldest)}),
     ErrorRule(JournalCorruptError, grpc.StatusCode.DATA_LOSS, "JOURNAL_CORRUPT",
-              "JournalCorruptError", lambda e: f"{e}; it is not served", _journal_corrupt,
-              lambda e: {"path": str(e.path), "offset": str(e.offset)}),
+              "JournalCorruptError", _journal_corrupt_message, _journal_corrupt,
+              lambda e: {"path": _file_name(e.path), "offset": str(e.offset)}),
     ErrorRule(JournalError, grpc.StatusCode.DATA_LOSS, "DATA_LOSS", "JournalError",
-              lambda e: f"the journal cannot be read: {e}", None),
+              lambda e: f"the journal cannot be read: {_without_paths(str(e))}", None),
     ErrorRule(ServerShutdownError, grpc.StatusCode.UNAVAILABLE, "SERVER_SHUTDOWN",
               "ServerShutdown", str, None),
     ErrorRule(EngineStateError, grpc.StatusCode.UNAVAILABLE, "ENGINE_STATE", "EngineStateError",
@@ -326,11 +416,18 @@ def metadata_from_legacy(trailing: dict) -> dict:
 
 # -- client stubs -----------------------------------------------------------------
 
-def bind_methods(client, channel) -> None:
+def _with_metadata(method, metadata: tuple):
+    """A multicallable that sends ``metadata`` with every call."""
+    def call(request, **kwargs):
+        return method(request, metadata=metadata, **kwargs)
+    return call
+
+
+def bind_methods(client, channel, metadata: tuple = ()) -> None:
     """The service's methods on a channel (a grpc or a grpc.aio one: same
     calls), as ``client._stream_batches`` (frames stay bytes: the codec
     decodes them), ``_stream_results``, ``_get_snapshot``, ``_get_stats``
-    and ``_list_symbols``."""
+    and ``_list_symbols``; each sends ``metadata`` (pairs) with its calls."""
     client._stream_batches = channel.unary_stream(
         METHOD_PREFIX + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
         response_deserializer=None)
@@ -346,3 +443,7 @@ def bind_methods(client, channel) -> None:
     client._list_symbols = channel.unary_unary(
         METHOD_PREFIX + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
         response_deserializer=pb.ListSymbolsResponse.FromString)
+    if metadata:          # e.g. the authorization header of a token
+        for name in ("_stream_batches", "_stream_results", "_get_snapshot", "_get_stats",
+                     "_list_symbols"):
+            setattr(client, name, _with_metadata(getattr(client, name), tuple(metadata)))

@@ -37,8 +37,17 @@ from mdstream.errors import EngineStateError, MDStreamError
 from mdstream.grpc.contract import (
     DEFAULT_BLOCK_DEADLINE_S,
     LEGACY_SERVICE_NAME,
+    MAX_REQUEST_BYTES,
     SERVICE_NAME,
 )
+from mdstream.grpc.limits import (
+    DEFAULT_MAX_STREAMS_PER_CLIENT,
+    UNARY_QUEUE,
+    UNARY_RESERVE,
+    CallGuard,
+    StreamSlots,
+)
+from mdstream.grpc.tls import TLSFiles, is_loopback, server_credentials
 from mdstream.request import POLICIES
 from mdstream.grpc.servicer import MDStreamServicer
 
@@ -100,8 +109,23 @@ class Server:
     host, port:
         Where to listen; port 0 picks a free port (see ``port`` after start()).
     max_streams:
-        Streams served at once (beyond: RESOURCE_EXHAUSTED). Each stream
-        takes one thread of the server while it is open.
+        Streaming calls served at once (beyond: RESOURCE_EXHAUSTED): the
+        MDStream streams, health Watch and reflection streams all count.
+        Each takes one thread while it is open; UNARY_RESERVE more threads
+        are kept for unary calls (snapshots, stats, health checks).
+    max_streams_per_client:
+        Streams one client may hold open (its token's name with tokens,
+        else its IP address; default DEFAULT_MAX_STREAMS_PER_CLIENT, capped
+        at max_streams; None: no per-client limit).
+    tokens, detailed_stats:
+        A mdstream.grpc.auth.TokenTable (None: no tokens), and whether
+        GetStats lists every subscriber without tokens. See
+        MDStreamServicer and mdstream.grpc.limits.
+    tls:
+        A mdstream.grpc.tls.TLSFiles to serve over TLS (mutual TLS with a
+        client CA), or None for plaintext.
+    reflection:
+        Serve server reflection (default True).
     legacy_service:
         Also serve the original project's ``mdstream.MDStream/StreamResults``.
     allowed_policies, block_deadline:
@@ -126,7 +150,10 @@ class Server:
     def __init__(self, engine: "Engine", host: str = "127.0.0.1", port: int = 50051, *,
                  max_streams: int = 64, legacy_service: bool = True,
                  allowed_policies=POLICIES, block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S,
-                 keepalive_time: float = 20.0, keepalive_timeout: float = 10.0, options=()):
+                 keepalive_time: float = 20.0, keepalive_timeout: float = 10.0, options=(),
+                 max_streams_per_client: int | None = DEFAULT_MAX_STREAMS_PER_CLIENT,
+                 tokens=None, detailed_stats: bool = False, tls: TLSFiles | None = None,
+                 reflection: bool = True):
         self.engine = engine
         self.host = host
         self.requested_port = int(port)
@@ -135,15 +162,25 @@ class Server:
         self.servicer = MDStreamServicer(engine, max_streams=max_streams,
                                          health_servicer=self.health,
                                          allowed_policies=allowed_policies,
-                                         block_deadline=block_deadline)
+                                         block_deadline=block_deadline,
+                                         tokens=tokens, detailed_stats=detailed_stats)
         self._legacy = legacy_service
-        # A few threads more than streams, so unary calls (and refusals of
-        # streams beyond the limit) are always answered.
-        self._threads = max_streams + 8
+        self._reflection = reflection
+        self.tokens = tokens
+        self.tls = tls
+        per_client = min(max_streams_per_client, max_streams) if max_streams_per_client else None
+        #: The stream slots every streaming call takes (mdstream.grpc.limits).
+        self.slots = StreamSlots(max_streams, per_client)
+        self._guard = CallGuard(self.slots, tokens)
+        # Threads beyond the streams, so unary calls (and refusals of streams
+        # beyond the limit) are always answered; calls beyond the threads
+        # wait in a bounded queue rather than fail.
+        self._threads = max_streams + UNARY_RESERVE
+        self._max_rpcs = max_streams + UNARY_QUEUE
         self._options = [
             ("grpc.so_reuseport", 0),   # a port in use is an error, not a shared port
             ("grpc.max_send_message_length", 64 << 20),
-            ("grpc.max_receive_message_length", 4 << 20),
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
             # Liveness of connections: ping idle ones, drop those that do not answer.
             ("grpc.keepalive_time_ms", round(keepalive_time * 1000)),
             ("grpc.keepalive_timeout_ms", round(keepalive_timeout * 1000)),
@@ -170,19 +207,21 @@ class Server:
         _check_port_free(self.host, self.requested_port)
         self._executor = ThreadPoolExecutor(max_workers=self._threads,
                                             thread_name_prefix="mdstream-grpc")
+        credentials = server_credentials(self.tls) if self.tls is not None else None
         server = grpc.server(self._executor, options=self._options,
-                             maximum_concurrent_rpcs=self._threads)
+                             maximum_concurrent_rpcs=self._max_rpcs,
+                             interceptors=(self._guard,))
         server.add_generic_rpc_handlers(tuple(self.servicer.handlers(self._legacy)))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                    reflection.SERVICE_NAME]
-        if self._legacy:
-            from mdstream import legacy_pb2    # noqa: F401 - puts the service in the descriptor pool
-
-            services.append(LEGACY_SERVICE_NAME)
-        reflection.enable_server_reflection(tuple(services), server)
+        if self._reflection:
+            self._add_reflection(server)
+        if self.tokens is not None and credentials is None and not is_loopback(self.host):
+            log.warning("tokens are sent in plaintext: serve over TLS (--tls-cert, --tls-key) "
+                        "when %s is reachable from other hosts", self.address)
         try:
-            port = server.add_insecure_port(_format_address(self.host, self.requested_port))
+            address = _format_address(self.host, self.requested_port)
+            port = (server.add_secure_port(address, credentials) if credentials is not None
+                    else server.add_insecure_port(address))
         except RuntimeError as exc:
             self._executor.shutdown(wait=False)
             raise PortInUseError(errno.EADDRINUSE,
@@ -199,6 +238,15 @@ class Server:
             self.health.set(LEGACY_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         log.info("gRPC server listening on %s", self.address)
         return self
+
+    def _add_reflection(self, server: grpc.Server) -> None:
+        services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME]
+        if self._legacy:
+            from mdstream import legacy_pb2    # noqa: F401 - puts the service in the descriptor pool
+
+            services.append(LEGACY_SERVICE_NAME)
+        reflection.enable_server_reflection(tuple(services), server)
 
     def stop(self, grace: float = 2.0) -> None:
         """End every stream with a status, stop serving and join the threads.

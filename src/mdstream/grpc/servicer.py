@@ -40,8 +40,10 @@ from mdstream.grpc.contract import (
     ServerShutdownError,
     allowed_policies,
     check_policy,
+    check_symbol_count,
     request_from_proto,
 )
+from mdstream.grpc.entitlements import Entitlements
 from mdstream.grpc.errors import error_status
 from mdstream.grpc.stats import RateTracker, SendCounters, stats_message
 from mdstream.request import POLICIES, StreamRequest
@@ -81,6 +83,12 @@ class MDStreamServicer:
         it is disconnected with RESOURCE_EXHAUSTED (SLOW_CONSUMER, the
         message naming the deadline); None or 0: no deadline (a stalled
         client then stalls the engine).
+    tokens, detailed_stats:
+        A mdstream.grpc.auth.TokenTable (None: no tokens): a token limited to
+        some symbols sees and gets those only (PERMISSION_DENIED for others).
+        GetStats lists every subscriber (peer, symbols, policy) to a token
+        with the ``stats`` right, or without tokens when ``detailed_stats``;
+        to others, aggregate figures only. See mdstream.grpc.entitlements.
 
     Raises InvalidArgumentError for max_streams < 1, an unknown policy, or
     a negative deadline.
@@ -89,7 +97,8 @@ class MDStreamServicer:
     def __init__(self, engine: "Engine", *, max_streams: int = 64,
                  health_servicer: health.HealthServicer | None = None,
                  allowed_policies: tuple[str, ...] | str = POLICIES,
-                 block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S):
+                 block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S,
+                 tokens=None, detailed_stats: bool = False):
         if max_streams < 1:
             raise InvalidArgumentError(f"max_streams must be >= 1, got {max_streams}")
         if block_deadline is not None and not block_deadline >= 0:
@@ -108,6 +117,7 @@ class MDStreamServicer:
         #: What the streams sent, per RPC and per stream (GetStats, metrics).
         self.send_counters = SendCounters()
         self._rates = RateTracker()
+        self.entitlements = Entitlements(engine, tokens, detailed_stats)
 
     # -- errors --------------------------------------------------------------
 
@@ -213,6 +223,7 @@ class MDStreamServicer:
         heartbeat_interval seconds without results."""
         with self._errors(context):
             req = check_policy(request_from_proto(request), self.allowed_policies)
+            req = self.entitlements.stream_request(req, context)
             sub = self._open(req, context)
             sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
             try:
@@ -246,6 +257,7 @@ class MDStreamServicer:
         seconds without results."""
         with self._errors(context):
             req = check_policy(request_from_proto(request), self.allowed_policies)
+            req = self.entitlements.stream_request(req, context)
             heartbeats = request.result_heartbeats
             idle = req.heartbeat_interval if heartbeats else 1.0
             sub = self._open(req, context)
@@ -297,7 +309,9 @@ class MDStreamServicer:
         """The newest result of each symbol, as of one sequence number
         (UnknownSymbolError: INVALID_ARGUMENT / UNKNOWN_SYMBOL)."""
         with self._errors(context):
+            check_symbol_count(request.symbols)
             symbols = list(dict.fromkeys(request.symbols)) or None
+            symbols = self.entitlements.snapshot_symbols(symbols, context)
             self._check_symbols(symbols)
             try:
                 snap = self.engine.snapshot(symbols)
@@ -312,13 +326,15 @@ class MDStreamServicer:
 
     def GetStats(self, request: pb.StatsRequest, context) -> pb.Stats:
         """The engine's statistics (engine.stats()) and what this server's streams sent."""
-        return stats_message(self.engine, self.send_counters, self._rates, self.max_streams)
+        return stats_message(self.engine, self.send_counters, self._rates, self.max_streams,
+                             detail=self.entitlements.stats_detail(context))
 
     def ListSymbols(self, request: pb.ListSymbolsRequest, context) -> pb.ListSymbolsResponse:
         """The engine's symbols with their ids."""
         names = list(self.engine.symbol_table.names)
+        seen = self.entitlements.visible_names(names, context)
         return pb.ListSymbolsResponse(
-            symbols=[pb.SymbolInfo(id=i, name=n) for i, n in enumerate(names)])
+            symbols=[pb.SymbolInfo(id=i, name=n) for i, n in enumerate(names) if n in seen])
 
     # -- wiring --------------------------------------------------------------
 

@@ -205,16 +205,26 @@ def _latency_pb(latency: dict[str, StageLatency]) -> list[pb.StageLatency]:
 
 
 def _journal_pb(j: JournalStats) -> pb.JournalStats:
+    # The directory's name only, and no server path in the error: paths stay
+    # in the server's log.
+    import os
+
+    directory = str(j.directory or "")
+    name = os.path.basename(directory.rstrip("/")) or directory
+    error = (j.error or "").replace(directory, name) if directory else j.error
     return pb.JournalStats(
-        directory=j.directory, durability=j.durability, written_seq=j.written_seq,
+        directory=name, durability=j.durability, written_seq=j.written_seq,
         oldest_seq=-1 if j.oldest_seq is None else j.oldest_seq, bytes=j.bytes, fsyncs=j.fsyncs,
-        state_files=j.state_files, error=j.error, recovered_segments=j.recovered_segments,
+        state_files=j.state_files, error=error, recovered_segments=j.recovered_segments,
         recovered_results=j.recovered_results, torn_bytes_cut=j.torn_bytes_cut)
 
 
 def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
-                  max_streams: int) -> pb.Stats:
-    """The Stats message of an engine and of a server's send counters."""
+                  max_streams: int, detail: bool = True) -> pb.Stats:
+    """The Stats message of an engine and of a server's send counters.
+
+    ``detail`` False: aggregate figures only, no subscriber list (no peer
+    addresses, symbols or policies of other clients)."""
     st = engine.stats()
     now = time.monotonic()
     totals = counters.totals()
@@ -244,7 +254,7 @@ def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
                           bytes_sent=t.bytes_sent) for t in totals],
         streams_open=sum(t.streams_open for t in totals), max_streams=max_streams,
         late_ticks=st.late_ticks)
-    for s in sorted(st.subscriptions, key=lambda s: s.id):
+    for s in sorted(st.subscriptions, key=lambda s: s.id) if detail else ():
         sub = msg.subscribers.add(id=s.id, symbols=list(s.symbols or ()),
                                   policy=POLICY_TO_PB.get(s.policy, pb.POLICY_UNSPECIFIED),
                                   delivered=s.delivered, lag=s.lag, missed=s.missed, gaps=s.gaps,

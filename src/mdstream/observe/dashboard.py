@@ -56,7 +56,8 @@ FILES = {
 class Dashboard:
     """Serves the dashboard page and its JSON API on host:port (0: any free port)."""
 
-    def __init__(self, engine: "Engine", port: int = 0, host: str = "127.0.0.1"):
+    def __init__(self, engine: "Engine", port: int = 0, host: str = "127.0.0.1",
+                 ssl_context=None):
         self.engine = engine
         web_files = resources.files("mdstream.observe.web")
         self._files = {path: (web_files.joinpath(name).read_bytes(), ctype)
@@ -66,7 +67,8 @@ class Dashboard:
         self._prices: dict[str, deque] = {}
         self._last = None
         self._stop = threading.Event()
-        self._http = HTTPService(self._handle, host, port, name="dashboard")
+        self._http = HTTPService(self._handle, host, port, name="dashboard",
+                                 ssl_context=ssl_context)
         self._sampler = threading.Thread(target=self._sample, name="mdstream-dashboard-sampler",
                                          daemon=True)
 
@@ -84,7 +86,7 @@ class Dashboard:
         host = self._http.server_address[0]
         if ":" in host:                 # IPv6
             host = f"[{host}]"
-        return f"http://{host}:{self.port}/"
+        return f"{self._http.scheme}://{host}:{self.port}/"
 
     def start(self) -> "Dashboard":
         self._sampler.start()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import threading
 from typing import Callable
 
@@ -90,8 +91,11 @@ class HTTPService:
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0, *,
                  name: str = "http", request_timeout: float = REQUEST_TIMEOUT_S,
                  max_connections: int = MAX_CONNECTIONS,
-                 max_connection_age: float = MAX_CONNECTION_AGE_S, backlog: int = BACKLOG):
+                 max_connection_age: float = MAX_CONNECTION_AGE_S, backlog: int = BACKLOG,
+                 ssl_context: ssl.SSLContext | None = None):
         self.handler = handler
+        #: Serve HTTPS with this context (None: plain HTTP).
+        self.ssl_context = ssl_context
         self.name = name
         self.request_timeout = float(request_timeout)
         self.max_connections = int(max_connections)
@@ -111,6 +115,11 @@ class HTTPService:
     @property
     def server_port(self) -> int:
         return self.server_address[1]
+
+    @property
+    def scheme(self) -> str:
+        """'https' with an SSL context, else 'http'."""
+        return "http" if self.ssl_context is None else "https"
 
     @property
     def open_connections(self) -> int:
@@ -167,8 +176,10 @@ class HTTPService:
                               keepalive_timeout=self.request_timeout,
                               lingering_time=self.request_timeout,
                               access_log=None, logger=log)
+        tls = {} if self.ssl_context is None else {
+            "ssl": self.ssl_context, "ssl_handshake_timeout": self.request_timeout}
         server = await loop.create_server(lambda: self._accept(web_server, loop),
-                                          sock=self._sock, backlog=self.backlog)
+                                          sock=self._sock, backlog=self.backlog, **tls)
         self._ready.set()
         reaper = loop.create_task(self._reap(loop))
         try:

@@ -104,11 +104,11 @@ class EngineCollector(Collector):
 
 
 def start_metrics_server(engine: "Engine", port: int, host: str = "127.0.0.1",
-                         extra: Callable[[], Iterable] | None = None):
+                         extra: Callable[[], Iterable] | None = None, ssl_context=None):
     """Serve /metrics (and /) in Prometheus text format on host:port, from
     its own thread. Returns (server, thread): ``server.server_port`` is the
     port; call ``server.shutdown()`` and ``server.server_close()`` to stop.
-    OSError when the port cannot be bound."""
+    OSError when the port cannot be bound. ``ssl_context``: serve HTTPS."""
     from aiohttp import web
 
     from mdstream.observe.http import HTTPService
@@ -123,5 +123,6 @@ def start_metrics_server(engine: "Engine", port: int, host: str = "127.0.0.1",
                             headers={"Content-Type": CONTENT_TYPE_LATEST,
                                      "Cache-Control": "no-store"})
 
-    server = HTTPService(handle, host, port, name="metrics").start()
+    server = HTTPService(handle, host, port, name="metrics",
+                         ssl_context=ssl_context).start()
     return server, server.thread
