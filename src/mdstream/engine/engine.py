@@ -131,6 +131,7 @@ class Engine:
         self.stream_id: str = (self._journal.stream_id if self._journal is not None
                                else uuid.uuid4().hex)
         self._journal_watch = None
+        self._journal_listeners: list = []
         self._subs = SubscriptionRegistry()
         self._state = "new"
         self._started_at = 0.0
@@ -157,6 +158,8 @@ class Engine:
             self._journal.attach(self._core)
             self._retention = RetentionThread(self._journal)
             self._journal_watch = JournalWatch(self._core)
+            for listener in self._journal_listeners:
+                self._journal_watch.add_listener(listener)
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
@@ -421,10 +424,10 @@ class Engine:
     def on_journal_error(self, listener) -> None:
         """Call listener(text) when the journal cannot be written (once per
         failure, not per attempt) and listener(None) once it is written again;
-        from a thread of the engine. Only while the engine runs with a journal."""
-        if self._journal_watch is None:
-            raise EngineStateError("on_journal_error() needs a running engine with a journal")
-        self._journal_watch.add_listener(listener)
+        from a thread of the engine. Without a journal it is never called."""
+        self._journal_listeners.append(listener)
+        if self._journal_watch is not None:
+            self._journal_watch.add_listener(listener)
 
     def symbol_result_counts(self) -> list[int]:
         """Results written per symbol since start, by symbol id (aligned with ``symbols``)."""
