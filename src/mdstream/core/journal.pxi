@@ -106,8 +106,7 @@ cdef int journal_append(JournalWriter *jw, int64_t n) noexcept nogil:
     h.payload_crc = crc32c_update(0, jw.block + JOURNAL_HEADER_SIZE, size - JOURNAL_HEADER_SIZE)
     h.flags = 0
     h.header_crc = crc32c_update(0, jw.block, JOURNAL_HEADER_SIZE - 4)
-    snprintf(jw.op_path, sizeof(jw.op_path), "%s/%020lld.mdj", jw.dir,
-             <long long>jw.active_first_seq)
+    # jw.op_path names the active segment (since journal_open_segment).
     err = write_all(jw.fd, jw.block, size)
     if err != 0:
         return err
