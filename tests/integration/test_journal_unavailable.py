@@ -27,7 +27,7 @@ from mdstream.grpc.resume import Reconnect
 from mdstream.journal import JournalConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "journal"))
-from disk_full import DiskFull, preexec_fsize  # noqa: E402
+from disk_full import DiskFull, fsize_limited  # noqa: E402
 
 TOTAL = 30_000
 
@@ -114,7 +114,7 @@ def test_serve_on_journal_error_exit_exits_non_zero(tmp_path, helpers):
     journal = tmp_path / "journal"
     cmd = helpers.mdstream_command("serve", "--port", "0", "--journal", str(journal),
                                    "--rate", "0", "--on-journal-error", "exit")
-    with helpers.popen(cmd, preexec_fn=preexec_fsize()) as proc:
+    with helpers.popen(fsize_limited(cmd)) as proc:
         try:
             out, err = proc.communicate(timeout=60)
         except Exception:

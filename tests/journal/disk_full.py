@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 ROOM = 2 << 20
@@ -83,9 +84,11 @@ class DiskFull:
             signal.signal(signal.SIGXFSZ, self._handler)
 
 
-def preexec_fsize(limit: int = ROOM):
-    """For subprocess.Popen(preexec_fn=...): the child's files stop at limit bytes."""
-    def limit_child() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-    return limit_child
+def fsize_limited(cmd: list[str], limit: int = ROOM) -> list[str]:
+    """cmd run with its files stopped at limit bytes (RLIMIT_FSIZE, SIGXFSZ
+    ignored): a small Python that sets both, then execs cmd. (Not
+    preexec_fn, which is unsafe in a process with threads.)"""
+    setup = ("import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+             "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), "
+             "resource.getrlimit(resource.RLIMIT_FSIZE)[1])); os.execv(sys.argv[2], sys.argv[2:])")
+    return [sys.executable, "-c", setup, str(limit), *cmd]
