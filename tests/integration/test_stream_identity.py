@@ -150,3 +150,37 @@ def test_the_server_names_its_stream_everywhere(helpers, make_server, make_clien
         assert beat.stream_id == sid
         call.cancel()
     assert client.get_stats().engine.stream_id == sid
+
+
+def test_the_asyncio_client_raises_stream_changed_too(helpers, no_thread_leak):
+    import asyncio
+
+    from mdstream.grpc.aio import AsyncClient
+
+    first = helpers.publish_engine()
+    with serving(first) as server:
+        port, address = server.port, server.address
+
+        async def first_part(client):
+            stream = client.stream_batches(policy="block", from_seq=0, resume=RECONNECT)
+            publish(first, 50, helpers.SYMBOLS)
+            got = 0
+            while got < 50:
+                got += len((await stream.__anext__()).rows)
+            return stream
+
+        async def run_all():
+            async with AsyncClient(address) as client:
+                stream = await first_part(client)
+                assert stream.stream_id == first.stream_id
+                server.stop(grace=0.2)
+                first.stop()
+                second = helpers.publish_engine()
+                with serving(second, port):
+                    publish(second, 100, helpers.SYMBOLS)
+                    with pytest.raises(StreamChangedError):
+                        while True:
+                            await stream.__anext__()
+                    stream.cancel()
+
+        asyncio.run(run_all())
