@@ -21,6 +21,7 @@ from mdstream.errors import (
     EngineStateError,
     InvalidArgumentError,
     JournalCorruptError,
+    JournalUnavailableError,
     MDStreamError,
     OutOfRangeError,
     SlowConsumerError,

@@ -15,9 +15,13 @@ __all__ = [
     "OutOfRangeError",
     "JournalCorruptError",
     "JournalError",
+    "JournalUnavailableError",
+    "StreamChangedError",
 ]
 
 import builtins
+import errno as _errno
+import os
 
 
 class MDStreamError(Exception):
@@ -97,3 +101,50 @@ class JournalCorruptError(JournalError):
         self.offset = offset
         self.reason = reason
         self.torn = torn
+
+
+class JournalUnavailableError(JournalError):
+    """The journal cannot be written (a full file system, a directory made
+    read-only or deleted, no file descriptor left): nothing more is published
+    until it can. ``path`` is the file, ``errno`` the OS error, ``retrying``
+    whether the engine keeps trying (True: resume later; False: it stopped
+    taking ticks for good). Nothing already delivered is lost."""
+
+    def __init__(self, path: str, errno: int, retrying: bool = True, message: str | None = None):
+        self.path = path
+        self.errno = int(errno)
+        self.strerror = os.strerror(self.errno) if self.errno else "unknown error"
+        self.retrying = retrying
+        if message is None:
+            message = f"{journal_error_text(path, self.errno)}; " + (
+                "the engine stopped taking ticks and keeps trying to write; resume "
+                "(from_seq=last_seq + 1) once the cause is fixed" if retrying else
+                "the engine stopped taking ticks for good; fix the cause and restart it")
+        super().__init__(message)
+
+    @classmethod
+    def from_status(cls, status: dict) -> "JournalUnavailableError":
+        """From the core's journal_status() of a writer that failed."""
+        err = status.get("error") or status.get("last_error") or 0
+        return cls(status.get("error_path", ""), err, bool(status.get("retry", False)))
+
+
+def journal_error_text(path: str, err: int) -> str:
+    """'cannot write the journal file PATH: No space left on device (ENOSPC)'."""
+    name = _errno.errorcode.get(err, f"errno {err}")
+    return f"cannot write the journal file {path}: {os.strerror(err)} ({name})"
+
+
+class StreamChangedError(MDStreamError):
+    """A resumed stream is not the stream it continues: the server's sequence
+    numbers belong to another stream (a server without a journal restarted,
+    or a new journal), so ``from_seq`` means something else there.
+    ``expected`` and ``actual`` are the two stream ids."""
+
+    def __init__(self, expected: str, actual: str, message: str | None = None):
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message or (
+            f"the stream changed: resuming stream {expected!r}, but the server now serves "
+            f"stream {actual!r} (restarted without its journal, or with a new one), where "
+            "the sequence numbers mean other results; start a new stream (without from_seq)"))

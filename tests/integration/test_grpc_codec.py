@@ -64,9 +64,10 @@ def test_every_result_field_is_on_the_wire():
 # Fields of a subscription's opening snapshot: the servicer appends them to
 # the codec's bytes (server.py), the codec itself never writes them.
 # Fields the codec does not write: the snapshot fence, and StreamResults heartbeats.
-SNAPSHOT_FIELDS = {"ResultBatch": {"snapshot": 50},
+# Fields the codec does not write (the servicer appends or sets them).
+SNAPSHOT_FIELDS = {"ResultBatch": {"snapshot": 50, "stream_id": 51},
                    "Result": {"snapshot": 50, "as_of_seq": 51, "heartbeat": 52, "last_seq": 53,
-                              "server_time_ns": 54}}
+                              "server_time_ns": 54, "stream_id": 55}}
 
 
 def test_field_numbers_match_the_generated_descriptors():

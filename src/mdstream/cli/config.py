@@ -44,7 +44,8 @@ def journal_config(args: argparse.Namespace):
         fsync_interval=args.fsync_interval,
         segment_bytes=int(args.segment_mb * (1 << 20)),
         retain_bytes=None if args.retain_mb is None else int(args.retain_mb * (1 << 20)),
-        retain_age_s=args.retain_age)
+        retain_age_s=args.retain_age,
+        on_error="stop" if getattr(args, "on_journal_error", "retry") == "exit" else "retry")
 
 
 def _feed_config(args: argparse.Namespace):

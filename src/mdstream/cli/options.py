@@ -255,6 +255,12 @@ def add_journal_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--retain-age", type=duration(), default=None, metavar="AGE",
                    help="delete segments whose last write is older than this: seconds, or with a "
                         "unit: 30m, 1h, 168h (default: keep everything)")
+    g.add_argument("--on-journal-error", default="retry", choices=("retry", "exit"),
+                   help="when the journal cannot be written (disk full, directory read-only or "
+                        "deleted, no file descriptors): streams end UNAVAILABLE, health says "
+                        "NOT_SERVING, and retry: keep trying every 0.5 s and take ticks again "
+                        "once it can write; exit: stop and exit with status 1 "
+                        "(default: retry)")
 
 
 def add_server_options(p: argparse.ArgumentParser, default_port: int) -> None:

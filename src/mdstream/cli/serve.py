@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import threading
 import time
 
 from mdstream.cli import options
@@ -80,6 +81,19 @@ def _bar_names(engine) -> list[str]:
     return [format_duration_ns(ns) for ns in engine.bar_intervals_ns]
 
 
+def _exit_on_journal_error(node, args) -> tuple[threading.Event, list[str]]:
+    """With --on-journal-error exit: an event that stops the node when the
+    journal cannot be written, and the list that then holds the error."""
+    stop, failed = threading.Event(), []
+    if getattr(args, "on_journal_error", "retry") == "exit" and node.config.journal is not None:
+        def on_error(text: str | None) -> None:
+            if text is not None and not failed:
+                failed.append(text)
+                stop.set()
+        node.engine.on_journal_error(on_error)
+    return stop, failed
+
+
 def run(args: argparse.Namespace) -> int:
     """mdstream serve: a node until Ctrl-C / SIGTERM; returns the exit status."""
     from mdstream.errors import MDStreamError
@@ -100,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     watcher = DataEndWatcher(node, started)
+    stop, journal_failed = _exit_on_journal_error(node, args)
 
     def ready(node: Node) -> None:
         print(f"gRPC server listening on {node.address}", flush=True)
@@ -114,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
     status = 0
     try:
-        node.run(on_ready=ready)
+        node.run(on_ready=ready, stop_event=stop)
     except (EndpointError, PortInUseError) as exc:
         return error(str(exc))
     except MDStreamError as exc:
@@ -126,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         watcher.stop()
     if watcher.failed is not None:
+        status = EXIT_ERROR
+    if journal_failed:
+        error(f"stopped: {journal_failed[0]} (--on-journal-error exit)")
         status = EXIT_ERROR
     stats = node.engine.stats()
     served = node.server.servicer.streams_served if node.server is not None else 0

@@ -58,9 +58,10 @@ cdef class Core:
         self.c.close_on_feed_end = close_on_end
 
     def enable_journal(self, str directory, int64_t roll_bytes, int durability,
-                       int64_t fsync_interval_ns):
+                       int64_t fsync_interval_ns, bint retry=True, int64_t retry_ns=500_000_000):
         """Journal every result into directory (before start); subscribers then
-        see results once they are journaled."""
+        see results once they are journaled. When the journal cannot be
+        written: retry every retry_ns (retry=True), else stop for good."""
         if self.started:
             raise EngineStateError("the journal must be set up before the engine starts")
         if self.c.journal != NULL:
@@ -73,8 +74,10 @@ cdef class Core:
         self.c.journal = <JournalWriter *>calloc(1, sizeof(JournalWriter))
         if self.c.journal == NULL:
             raise MemoryError()
+        if retry_ns <= 0:
+            raise InvalidArgumentError(f"retry_ns must be > 0, got {retry_ns}")
         check_status(journal_init(self.c.journal, &self.c, d, roll_bytes, durability,
-                                  fsync_interval_ns), "journal")
+                                  fsync_interval_ns, retry, retry_ns), "journal")
         self.c.log.gated = True
 
     def restore(self, rows):
@@ -114,6 +117,11 @@ cdef class Core:
             "bytes": jw.bytes,
             "fsyncs": jw.fsyncs,
             "state_files": jw.state_files,
+            "last_error": jw.last_error,
+            "error_path": jw.error_path.decode("utf-8", "replace"),
+            "failures": jw.failures,
+            "recoveries": jw.recoveries,
+            "retry": bool(jw.retry),
         }
         pthread_mutex_unlock(&jw.lock)
         return d
@@ -423,6 +431,8 @@ cdef class CoreReader:
                 f"subscription was too slow: it fell {self.rd.failed_behind} results behind, more than "
                 f"the ring of {self.core.c.log.capacity} holds, and its policy is 'disconnect'. "
                 "Consume faster, raise ring_size, or use policy='skip' or 'block'.")
+        if st == ST_IO_ERROR:
+            raise JournalUnavailableError.from_status(self.core.journal_status())
         check_status(st, "Subscription.read")
         rows = np.empty(n, dtype=RESULT_DTYPE)
         cdef unsigned char *dst

@@ -5,6 +5,9 @@ cdef enum:
     JOURNAL_BLOCK_MAX = 4096        # results per block
     JOURNAL_HEADER_SIZE = 32
 
+cdef extern from "<unistd.h>" nogil:
+    int ftruncate(int fd, int64_t length)
+
 cdef enum Durability:
     DUR_WRITE = 0           # write() every block: survives a process crash
     DUR_INTERVAL = 1        # ... and fsync() every interval: a power loss costs at most that
@@ -37,6 +40,13 @@ ctypedef struct JournalWriter:
     int64_t active_first_seq
     int64_t active_bytes    # complete bytes of the active segment
     int error               # errno of a failed open/write/fsync; 0 while healthy
+    bint retry              # on an error: keep trying every retry_ns (else: stop for good)
+    int64_t retry_ns
+    int last_error          # errno of the newest failure (kept once it recovered)
+    int64_t failures        # failures (episodes: a first failed attempt after success)
+    int64_t recoveries      # episodes that ended with a write succeeding again
+    char op_path[4096]      # the file of the operation under way
+    char error_path[4096]   # the file of the newest failure
     int64_t blocks
     int64_t bytes
     int64_t fsyncs
@@ -49,7 +59,8 @@ ctypedef struct JournalWriter:
 
 cdef int write_all(int fd, const unsigned char *p, size_t n) noexcept nogil
 cdef int journal_init(JournalWriter *jw, EngineCore *c, const char *dir, int64_t roll_bytes,
-                      int durability, int64_t fsync_interval_ns) noexcept nogil
+                      int durability, int64_t fsync_interval_ns, bint retry,
+                      int64_t retry_ns) noexcept nogil
 cdef int journal_start(JournalWriter *jw) noexcept nogil
 cdef void journal_destroy(JournalWriter *jw) noexcept nogil
 

@@ -9,6 +9,14 @@
 # the payload, CRC-32C of the header) and `count` Result records. Blocks are
 # written with one write() each; a crash can leave only a prefix of the last
 # one (a torn tail), which recovery finds and cuts.
+#
+# When a write, an fsync, or the opening of a file fails (a full file system,
+# a directory made read-only or deleted, no file descriptor left), the writer
+# records the errno and the file, and gated readers that have read all that
+# is visible fail with ST_IO_ERROR. With `retry` it cuts the failed block off
+# the segment (ftruncate to its complete bytes) and tries again every
+# retry_ns, and carries on where it stopped once a write succeeds: nothing is
+# lost, nothing written twice. Without, it stops for good (ingest too).
 
 cdef int write_all(int fd, const unsigned char *p, size_t n) noexcept nogil:
     cdef ssize_t k
@@ -21,6 +29,11 @@ cdef int write_all(int fd, const unsigned char *p, size_t n) noexcept nogil:
         p += k
         n -= <size_t>k
     return 0
+
+
+cdef inline void journal_op(JournalWriter *jw, const char *path) noexcept nogil:
+    """The file the next operation is about (named if it fails)."""
+    snprintf(jw.op_path, sizeof(jw.op_path), "%s", path)
 
 
 cdef int journal_sync(JournalWriter *jw) noexcept nogil:
@@ -40,6 +53,7 @@ cdef int journal_save_state(JournalWriter *jw, int64_t seq) noexcept nogil:
     cdef int err
     snprintf(path, sizeof(path), "%s/state-%020lld.mds", jw.dir, <long long>seq)
     snprintf(tmp, sizeof(tmp), "%s/state.tmp", jw.dir)
+    journal_op(jw, tmp)
     err = state_save(path, tmp, jw.shadow, &jw.shadow_bars, seq)
     if err == 0:
         pthread_mutex_lock(&jw.lock)
@@ -64,6 +78,7 @@ cdef int journal_open_segment(JournalWriter *jw, int64_t first_seq) noexcept nog
     if err != 0:
         return err
     snprintf(path, sizeof(path), "%s/%020lld.mdj", jw.dir, <long long>first_seq)
+    journal_op(jw, path)
     jw.fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     if jw.fd < 0:
         return errno
@@ -91,6 +106,7 @@ cdef int journal_append(JournalWriter *jw, int64_t n) noexcept nogil:
     h.payload_crc = crc32c_update(0, jw.block + JOURNAL_HEADER_SIZE, size - JOURNAL_HEADER_SIZE)
     h.flags = 0
     h.header_crc = crc32c_update(0, jw.block, JOURNAL_HEADER_SIZE - 4)
+    # jw.op_path names the active segment (since journal_open_segment).
     err = write_all(jw.fd, jw.block, size)
     if err != 0:
         return err
@@ -109,12 +125,65 @@ cdef int journal_append(JournalWriter *jw, int64_t n) noexcept nogil:
     return 0
 
 
+cdef bint journal_failed(JournalWriter *jw, int err) noexcept nogil:
+    """An operation failed with err: record it, fail the gated readers that
+    wait, and with `retry` wait retry_ns. Returns True to try again, False to
+    give up (no retry, or the log closed: the engine stops)."""
+    cdef ResultLog *log = &jw.core.log
+    cdef int64_t until
+    cdef bint closed
+    pthread_mutex_lock(&jw.lock)
+    if jw.error == 0:
+        jw.failures += 1
+    jw.error = err
+    jw.last_error = err
+    snprintf(jw.error_path, sizeof(jw.error_path), "%s", jw.op_path)
+    pthread_mutex_unlock(&jw.lock)
+    pthread_mutex_lock(&log.lock)
+    log.gate_error = err
+    pthread_cond_broadcast(&log.readable)
+    closed = log.closed
+    pthread_mutex_unlock(&log.lock)
+    if not jw.retry or closed:
+        return False
+    while True:
+        until = mono_ns() + jw.retry_ns
+        while mono_ns() < until:
+            sleep_ns(10_000_000)
+            pthread_mutex_lock(&log.lock)
+            closed = log.closed
+            pthread_mutex_unlock(&log.lock)
+            if closed:
+                return False
+        # Cut what a failed write may have left of the block off the segment,
+        # so that the block is written again whole, right after the last one.
+        if jw.fd < 0 or ftruncate(jw.fd, jw.active_bytes) == 0:
+            return True
+        pthread_mutex_lock(&jw.lock)
+        jw.error = errno
+        jw.last_error = errno
+        pthread_mutex_unlock(&jw.lock)
+
+
+cdef void journal_recovered(JournalWriter *jw) noexcept nogil:
+    """A write succeeded after failures: readers may wait again."""
+    cdef ResultLog *log = &jw.core.log
+    pthread_mutex_lock(&jw.lock)
+    jw.error = 0
+    jw.recoveries += 1
+    pthread_mutex_unlock(&jw.lock)
+    pthread_mutex_lock(&log.lock)
+    log.gate_error = 0
+    pthread_mutex_unlock(&log.lock)
+
+
 cdef void *journal_main(void *arg) noexcept nogil:
     cdef JournalWriter *jw = <JournalWriter *>arg
     cdef EngineCore *core = jw.core
     cdef ResultLog *log = &core.log
     cdef int64_t n, deadline
     cdef int st, err = 0
+    cdef bint failing
     while True:
         deadline = mono_ns() + 100_000_000
         if jw.durability == DUR_INTERVAL and jw.unsynced:
@@ -123,15 +192,30 @@ cdef void *journal_main(void *arg) noexcept nogil:
                       JOURNAL_BLOCK_MAX, deadline, 0, False, &n)
         if st == ST_CLOSED:
             break
+        failing = False
         if st == ST_TIMEOUT or n == 0:
             if jw.durability == DUR_INTERVAL and jw.unsynced:
                 err = journal_sync(jw)
+                while err != 0:
+                    failing = True
+                    if not journal_failed(jw, err):
+                        break
+                    err = journal_sync(jw)
                 if err != 0:
                     break
+                if failing:
+                    journal_recovered(jw)
             continue
         err = journal_append(jw, n)
+        while err != 0:
+            failing = True
+            if not journal_failed(jw, err):
+                break
+            err = journal_append(jw, n)
         if err != 0:
             break
+        if failing:
+            journal_recovered(jw)
         state_replay(jw.shadow, &jw.shadow_bars, jw.ema_alpha,
                      <Result *>(jw.block + JOURNAL_HEADER_SIZE), n)
         pthread_mutex_lock(&log.lock)
@@ -139,13 +223,12 @@ cdef void *journal_main(void *arg) noexcept nogil:
         pthread_mutex_unlock(&log.lock)
     if err == 0 and jw.fd >= 0 and jw.unsynced:
         err = journal_sync(jw)           # a clean stop leaves everything on disk
+        if err != 0:
+            journal_failed(jw, err)
     if jw.fd >= 0:
         close(jw.fd)
         jw.fd = -1
     if err != 0:
-        pthread_mutex_lock(&jw.lock)
-        jw.error = err
-        pthread_mutex_unlock(&jw.lock)
         # Without a journal nothing more may be published: stop taking ticks.
         core_abort_ingest(core)
     log_remove_reader(log, &jw.rd)
@@ -158,7 +241,8 @@ cdef void *journal_main(void *arg) noexcept nogil:
 
 
 cdef int journal_init(JournalWriter *jw, EngineCore *c, const char *dir, int64_t roll_bytes,
-                      int durability, int64_t fsync_interval_ns) noexcept nogil:
+                      int durability, int64_t fsync_interval_ns, bint retry,
+                      int64_t retry_ns) noexcept nogil:
     cdef int st
     memset(jw, 0, sizeof(JournalWriter))
     jw.shadow = <SymbolState *>malloc(<size_t>c.max_symbols * sizeof(SymbolState))
@@ -174,6 +258,8 @@ cdef int journal_init(JournalWriter *jw, EngineCore *c, const char *dir, int64_t
     jw.roll_bytes = roll_bytes
     jw.durability = durability
     jw.fsync_interval_ns = fsync_interval_ns
+    jw.retry = retry
+    jw.retry_ns = retry_ns
     jw.block = <unsigned char *>malloc(JOURNAL_HEADER_SIZE + JOURNAL_BLOCK_MAX * sizeof(Result))
     if jw.block == NULL:
         return ST_NO_MEMORY

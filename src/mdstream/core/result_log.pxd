@@ -43,6 +43,8 @@ ctypedef struct ResultLog:
     int64_t visible           # subscribers read below this (== head unless gated)
     bint gated
     bint gate_done            # the journal writer has exited: visible moves no more
+    int gate_error            # errno while the journal writer cannot write (0: healthy):
+                              # gated readers that have read all that is visible fail
     int64_t *symbol_counts    # committed results per symbol id
     int64_t *last_seq         # per symbol: seq of its newest committed result, -1: none
     Result *last_evicted      # per symbol: its newest result once the ring overwrote it

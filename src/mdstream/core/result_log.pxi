@@ -345,8 +345,9 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
     Waits until at least one result (or a gap notice) is there, then, for up
     to linger_ns more, for the batch to fill. Returns ST_OK with *popped set
     (0 only with a gap notice pending), ST_TIMEOUT, ST_CLOSED once the log is
-    closed and drained or the reader closed, or ST_SLOW_CONSUMER when a
-    `disconnect` reader fell a whole ring behind.
+    closed and drained or the reader closed, ST_SLOW_CONSUMER when a
+    `disconnect` reader fell a whole ring behind, or ST_IO_ERROR when a gated
+    reader has read all that is visible while the journal cannot be written.
     """
     cdef int64_t n = 0
     cdef int64_t start, end, nxt, copied
@@ -399,6 +400,10 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
             if wait_on(&log.readable, &log.lock, linger_deadline, False) != ST_OK:
                 break
             continue
+        if (log.gate_error != 0 and not rd.ungated and log.gated
+                and rd.cursor >= reader_end(log, rd)):
+            st = ST_IO_ERROR        # the journal cannot be written: nothing more comes for now
+            break
         if (log.closed and rd.cursor >= reader_end(log, rd)
                 and (rd.ungated or not log.gated or log.gate_done)):
             st = ST_CLOSED

@@ -6,6 +6,7 @@ import dataclasses
 import os
 import threading
 import time
+import uuid
 import warnings
 from typing import Iterable, Sequence
 
@@ -26,6 +27,8 @@ from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeEr
 from mdstream.feeds.base import Feed
 from mdstream.journal import Journal, JournalConfig
 from mdstream.journal.retention import RetentionThread
+from mdstream.journal.watch import JournalWatch
+from mdstream.journal.watch import error_text as journal_error_of
 from mdstream.request import DEFAULT_TICKS_PER_FRAME, StreamRequest
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
@@ -113,7 +116,8 @@ class Engine:
                                                 existing=self._journal.load_symbols())
                 self._core.enable_journal(str(config.directory), config.segment_bytes,
                                           _core.DURABILITY[config.durability],
-                                          config.fsync_interval_ns)
+                                          config.fsync_interval_ns, config.on_error == "retry",
+                                          int(round(config.retry_interval * 1e9)))
                 #: What the start on an existing journal found (a RecoveryReport).
                 self.recovery = self._journal.recover(self._core)
             except BaseException:
@@ -121,6 +125,13 @@ class Engine:
                 raise
         else:
             self.symbol_table = SymbolTable(max_symbols)
+        #: The id of the stream of this engine's sequence numbers: its
+        #: journal's (kept across restarts on that journal), else new for
+        #: every engine. A client resuming with from_seq checks it.
+        self.stream_id: str = (self._journal.stream_id if self._journal is not None
+                               else uuid.uuid4().hex)
+        self._journal_watch = None
+        self._journal_listeners: list = []
         self._subs = SubscriptionRegistry()
         self._state = "new"
         self._started_at = 0.0
@@ -146,6 +157,9 @@ class Engine:
         if self._journal is not None:
             self._journal.attach(self._core)
             self._retention = RetentionThread(self._journal)
+            self._journal_watch = JournalWatch(self._core)
+            for listener in self._journal_listeners:
+                self._journal_watch.add_listener(listener)
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
@@ -199,6 +213,8 @@ class Engine:
         if self._journal is not None:
             if self._retention is not None:
                 self._retention.stop()
+            if self._journal_watch is not None:
+                self._journal_watch.stop()
             self._journal.close()
         self._state = "stopped"
         self._stopped_at = time.monotonic()
@@ -399,6 +415,20 @@ class Engine:
         """The journal writer's counters (written_seq, bytes, fsyncs, error, ...), or None."""
         return self._core.journal_status()
 
+    @property
+    def journal_error(self) -> str:
+        """The journal writer's error now: the file and the OS error in words
+        ("" while all is well, or without a journal)."""
+        return journal_error_of(self._core.journal_status())
+
+    def on_journal_error(self, listener) -> None:
+        """Call listener(text) when the journal cannot be written (once per
+        failure, not per attempt) and listener(None) once it is written again;
+        from a thread of the engine. Without a journal it is never called."""
+        self._journal_listeners.append(listener)
+        if self._journal_watch is not None:
+            self._journal_watch.add_listener(listener)
+
     def symbol_result_counts(self) -> list[int]:
         """Results written per symbol since start, by symbol id (aligned with ``symbols``)."""
         return self._core.symbol_result_counts(len(self.symbol_table))
@@ -434,4 +464,5 @@ class Engine:
             latency=latency,
             journal=journal_stats(self._journal, self._core.journal_status(), self.recovery),
             late_ticks=c["late_ticks"],
+            stream_id=self.stream_id,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mdstream.journal.watch import error_text
+
 __all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency",
            "journal_stats"]
 
@@ -63,12 +65,14 @@ class JournalStats:
     bytes: int                  # bytes written since the engine started
     fsyncs: int                 # fsync() calls since the engine started
     state_files: int            # analytics state files written since the engine started
-    error: str                  # the writer's error; "" while all is well
+    error: str                  # the writer's error now: file and OS error in words; "" while well
     recovered_segments: int     # what the start on an existing journal found (0: a new journal)
     recovered_results: int      # results replayed to rebuild the analytics
     next_seq: int               # where the sequence continued after the start
     torn_bytes_cut: int         # bytes of a torn tail (a crash mid-write) cut off
     torn_file: str | None
+    failures: int = 0           # times the writer could not write since start (each ended or not)
+    last_error: str = ""        # the newest failure in words, kept once it recovered
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class EngineStats:
     # Trades whose bar (of some bar interval) had closed when they arrived: left
     # out of that bar, still in the session analytics (see mdstream.engine's bars).
     late_ticks: int = 0
+    # The id of the stream of the sequence numbers (Engine.stream_id).
+    stream_id: str = ""
 
     def __str__(self) -> str:
         return (f"ticks in={self.ticks_in:,} processed={self.processed:,} results={self.results:,} "
@@ -116,7 +122,8 @@ def journal_stats(journal, status: dict | None, recovery) -> JournalStats | None
         durability=journal.config.durability,
         written_seq=status["written_seq"], oldest_seq=oldest, bytes=status["bytes"],
         fsyncs=status["fsyncs"], state_files=status.get("state_files", 0),
-        error=str(status.get("error") or ""),
+        error=error_text(status), failures=status.get("failures", 0),
+        last_error=error_text(status, last=True),
         recovered_segments=r.segments if r else 0, recovered_results=r.results if r else 0,
         next_seq=r.next_seq if r else 0, torn_bytes_cut=r.torn_bytes_cut if r else 0,
         torn_file=r.torn_file if r else None)

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from mdstream._core import LatencyHistogram
 from mdstream.batch import Gap, ResultBatch
-from mdstream.errors import MDStreamError, SubscriptionClosedError, TimeoutError
+from mdstream.errors import (
+    JournalUnavailableError,
+    MDStreamError,
+    SubscriptionClosedError,
+    TimeoutError,
+)
 from mdstream.request import StreamRequest
 
 if TYPE_CHECKING:
@@ -65,8 +70,10 @@ class Subscription:
         ``max_wait`` waits up to that many seconds after the first result for
         the batch to fill (None: the subscription's own).
         Raises StreamEnded when the engine has stopped and all was delivered,
-        SlowConsumerError when a 'disconnect' subscription fell behind, and
-        SubscriptionClosedError after close().
+        SlowConsumerError when a 'disconnect' subscription fell behind,
+        JournalUnavailableError (a JournalError naming the file and the OS
+        error) when the engine's journal cannot be written: the subscription
+        is then closed, and SubscriptionClosedError after close().
         """
         if self._catchup is not None:
             if self._closed:
@@ -84,6 +91,11 @@ class Subscription:
                                           self.request.max_wait if max_wait is None else max_wait)
         except EOFError:
             raise StreamEnded("the engine has stopped and every result was delivered") from None
+        except JournalUnavailableError:
+            # The journal cannot be written: the subscription ends (and no
+            # longer holds the engine back); resume with from_seq=last_seq + 1.
+            self.close()
+            raise
         if rows is None:
             return None
         self._received += len(rows)

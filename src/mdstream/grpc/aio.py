@@ -24,6 +24,7 @@ from mdstream.errors import InvalidArgumentError, MDStreamError
 from mdstream.grpc.contract import bind_methods, request_to_proto
 from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import FrameDecoder, snapshot_from_message, symbol_names
+from mdstream.grpc.identity import STREAM_ID_KEY
 from mdstream.grpc.resume import Reconnect, ResumeLogic, SnapshotMessages, resume_request
 from mdstream.grpc.streams import decoded
 from mdstream.request import StreamRequest
@@ -47,6 +48,18 @@ class _AsyncCallStream:
             self._call.cancel()
 
     close = cancel
+
+    async def stream_id(self) -> str | None:
+        """The id of the stream the server serves (its initial metadata
+        ``mdstream-stream-id``; None from an older server)."""
+        try:
+            metadata = await self._call.initial_metadata()
+        except Exception:  # noqa: BLE001 - a call that failed may have none
+            return None
+        for key, value in metadata or ():
+            if key == STREAM_ID_KEY:
+                return value
+        return None
 
     async def _read(self):
         if self._cancelled:
@@ -137,6 +150,7 @@ class _AsyncResuming(ResumeLogic):
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
                          client.target, heartbeats)
         self._client = client
+        self._identified = False
         self._stream = None
         self._cancelled = False
         self._wake = asyncio.Event()
@@ -175,6 +189,7 @@ class _AsyncResuming(ResumeLogic):
             if self._stream is None:
                 await self._position()
                 self._stream = self._open(self.open_request())
+                self._identified = False
             try:
                 item = await self._stream.__anext__()
             except StopAsyncIteration:
@@ -188,6 +203,9 @@ class _AsyncResuming(ResumeLogic):
                     raise StopAsyncIteration from None
                 await self._wait(self.failed(error))
                 continue
+            if not self._identified:
+                self._identified = True
+                self.learn_stream(await self._stream.stream_id())
             self.up()
             return item
 

@@ -32,9 +32,11 @@ from mdstream.errors import (
     InvalidArgumentError,
     JournalCorruptError,
     JournalError,
+    JournalUnavailableError,
     MDStreamError,
     OutOfRangeError,
     SlowConsumerError,
+    StreamChangedError,
     TooManySubscribersError,
     UnknownSymbolError,
 )
@@ -295,6 +297,17 @@ def _journal_corrupt(details: str, meta: dict) -> MDStreamError:
     return exc
 
 
+def _journal_unavailable(details: str, meta: dict) -> MDStreamError:
+    # The server's journal cannot be written (the message names the file and
+    # the OS error): UNAVAILABLE, so a resuming stream tries again later.
+    try:
+        err = int(meta.get("errno", 0))
+    except ValueError:
+        err = 0
+    return JournalUnavailableError(meta.get("path", "?"), err, meta.get("retrying") == "true",
+                                   details)
+
+
 @dataclass(frozen=True)
 class ErrorRule:
     """How one mdstream exception crosses the wire.
@@ -330,6 +343,8 @@ class ErrorRule:
 #: SlowConsumerError        RESOURCE_EXHAUSTED SLOW_CONSUMER
 #: TooManySubscribersError  RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIBERS
 #: OutOfRangeError          OUT_OF_RANGE       OUT_OF_RANGE          oldest_seq
+#: JournalUnavailableError  UNAVAILABLE        JOURNAL_UNAVAILABLE   path (the file name), errno, error, retrying
+#: StreamChangedError       FAILED_PRECONDITION STREAM_CHANGED       expected, actual
 #: JournalCorruptError      DATA_LOSS          JOURNAL_CORRUPT       path (the file name), offset
 #: JournalError             DATA_LOSS          DATA_LOSS
 #: ServerShutdownError      UNAVAILABLE        SERVER_SHUTDOWN
@@ -360,6 +375,14 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(OutOfRangeError, grpc.StatusCode.OUT_OF_RANGE, "OUT_OF_RANGE", "OutOfRangeError",
               str, lambda d, m: OutOfRangeError(d, int(m.get("oldest_seq", -1))),
               lambda e: {"oldest_seq": str(e.oldest)}),
+    ErrorRule(JournalUnavailableError, grpc.StatusCode.UNAVAILABLE, "JOURNAL_UNAVAILABLE",
+              "JournalUnavailableError", lambda e: _without_paths(str(e)), _journal_unavailable,
+              lambda e: {"path": _file_name(e.path), "errno": str(e.errno), "error": e.strerror,
+                         "retrying": "true" if e.retrying else "false"}),
+    ErrorRule(StreamChangedError, grpc.StatusCode.FAILED_PRECONDITION, "STREAM_CHANGED",
+              "StreamChangedError", str,
+              lambda d, m: StreamChangedError(m.get("expected", ""), m.get("actual", ""), d),
+              lambda e: {"expected": e.expected, "actual": e.actual}),
     ErrorRule(JournalCorruptError, grpc.StatusCode.DATA_LOSS, "JOURNAL_CORRUPT",
               "JournalCorruptError", _journal_corrupt_message, _journal_corrupt,
               lambda e: {"path": _file_name(e.path), "offset": str(e.offset)}),

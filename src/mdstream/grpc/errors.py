@@ -104,7 +104,10 @@ def translate_error(error: grpc.RpcError) -> MDStreamError:
     InvalidArgumentError; SLOW_CONSUMER: SlowConsumerError;
     TOO_MANY_SUBSCRIBERS: TooManySubscribersError; OUT_OF_RANGE:
     OutOfRangeError (``oldest``); JOURNAL_CORRUPT: JournalCorruptError
-    (``path``, ``offset``); anything else: RemoteError. Each has the
+    (``path``, ``offset``); JOURNAL_UNAVAILABLE: JournalUnavailableError
+    (``path``, ``errno``, ``retrying``; UNAVAILABLE, so resuming streams
+    retry); STREAM_CHANGED: StreamChangedError (``expected``, ``actual``);
+    anything else: RemoteError. Each has the
     grpc.StatusCode in ``code`` and the server's message in ``details``.
     """
     code = error.code()

@@ -27,6 +27,15 @@ stream goes on from the oldest result the server holds. After
 ``Reconnect.give_up_after`` seconds without a working connection, the
 stream raises :class:`ReconnectError`.
 
+A stream resumes only the stream it was reading: the server names its
+stream (``Engine.stream_id``, in GetSnapshot's answer and in every call's
+initial metadata ``mdstream-stream-id``), the stream remembers the first id
+it sees and sends it back (``SubscribeRequest.expect_stream_id``) on every
+reconnect. A server that serves another stream now (restarted without a
+journal, or on a new one: its sequence numbers mean other results) answers
+FAILED_PRECONDITION / STREAM_CHANGED, and the stream raises
+:class:`~mdstream.errors.StreamChangedError` instead of going on.
+
 Where a stream begins: at ``from_seq`` if given; otherwise the stream first
 asks the server for a snapshot (GetSnapshot, which returns the sequence
 number it is as of) and subscribes from the next sequence number, so it
@@ -49,7 +58,12 @@ import grpc
 import numpy as np
 
 from mdstream.batch import Gap, ResultBatch, Snapshot
-from mdstream.errors import MDStreamError, OutOfRangeError, TooManySubscribersError
+from mdstream.errors import (
+    MDStreamError,
+    OutOfRangeError,
+    StreamChangedError,
+    TooManySubscribersError,
+)
 from mdstream.grpc.contract import request_from_proto, request_to_proto
 from mdstream.grpc.errors import translate_error
 from mdstream.grpc.frames import FrameDecoder, Heartbeat, snapshot_from_message
@@ -99,6 +113,9 @@ class ResumeLogic:
         self.last_seq: int | None = None if request.from_seq is None else request.from_seq - 1
         #: With snapshot=True: the Snapshot the stream began with.
         self.snapshot: Snapshot | None = None
+        #: The id of the stream this one reads (the server's Engine.stream_id;
+        #: None until a server named it, or from a server too old to).
+        self.stream_id: str | None = None
         #: Frames of every connection (batch streams): symbols, heartbeat, frames, bytes.
         self.decoder = FrameDecoder(heartbeats=True)
         self.reconnects = self.attempts = self.gaps = self.missed = 0
@@ -120,11 +137,26 @@ class ResumeLogic:
             self.snapshot = snapshot_from_message(resp)
             for r in resp.results:
                 self.decoder.learn({r.symbol_id: r.symbol})
+        self.learn_stream(resp.stream_id or None)
         self.last_seq = int(resp.as_of_seq)
 
+    def learn_stream(self, stream_id: str | None) -> None:
+        """The stream id a server named: remembered the first time; another
+        one later raises StreamChangedError (None: the server did not say)."""
+        if stream_id is None:
+            return
+        if self.stream_id is None:
+            self.stream_id = stream_id
+        elif stream_id != self.stream_id:
+            raise StreamChangedError(self.stream_id, stream_id)
+
     def open_request(self) -> pb.SubscribeRequest:
-        """The request of the next connection: the same, at last_seq + 1."""
-        return request_to_proto(self.request.at(self.last_seq + 1))
+        """The request of the next connection: the same, at last_seq + 1,
+        expecting the same stream."""
+        message = request_to_proto(self.request.at(self.last_seq + 1))
+        if self.stream_id is not None:
+            message.expect_stream_id = self.stream_id
+        return message
 
     # -- failures ---------------------------------------------------------------
 
@@ -251,6 +283,7 @@ class _SyncResuming(ResumeLogic):
                          client.target, heartbeats)
         self._client = client
         self._stream = None
+        self._identified = False
         self._cancelled = threading.Event()
         self._done = False
 
@@ -282,6 +315,7 @@ class _SyncResuming(ResumeLogic):
             if self._stream is None:
                 self._position()
                 self._stream = self._open(self.open_request())
+                self._identified = False
                 if self._cancelled.is_set():
                     self._stream.cancel()
             try:
@@ -298,6 +332,9 @@ class _SyncResuming(ResumeLogic):
                     raise StopIteration from None
                 self._wait(self.failed(error))
                 continue
+            if not self._identified:
+                self._identified = True
+                self.learn_stream(self._stream.stream_id)
             self.up()
             return item
 

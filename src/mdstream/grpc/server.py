@@ -50,6 +50,7 @@ from mdstream.grpc.limits import (
 from mdstream.grpc.tls import TLSFiles, is_loopback, server_credentials
 from mdstream.request import POLICIES
 from mdstream.grpc.servicer import MDStreamServicer
+from mdstream.grpc.identity import follow_journal
 
 if TYPE_CHECKING:
     from mdstream.engine import Engine
@@ -236,6 +237,9 @@ class Server:
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         if self._legacy:
             self.health.set(LEGACY_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        # NOT_SERVING while the journal cannot be written (grpc/identity.py).
+        follow_journal(self.engine, self.health,
+                       ["", SERVICE_NAME] + ([LEGACY_SERVICE_NAME] if self._legacy else []))
         log.info("gRPC server listening on %s", self.address)
         return self
 

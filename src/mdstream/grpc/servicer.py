@@ -45,6 +45,7 @@ from mdstream.grpc.contract import (
 )
 from mdstream.grpc.entitlements import Entitlements
 from mdstream.grpc.errors import error_status
+from mdstream.grpc.identity import announce_stream, batch_heartbeat
 from mdstream.grpc.stats import RateTracker, SendCounters, stats_message
 from mdstream.request import POLICIES, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
@@ -224,6 +225,7 @@ class MDStreamServicer:
         with self._errors(context):
             req = check_policy(request_from_proto(request), self.allowed_policies)
             req = self.entitlements.stream_request(req, context)
+            announce_stream(self.engine, request, context)
             sub = self._open(req, context)
             sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
             try:
@@ -233,7 +235,8 @@ class MDStreamServicer:
                         sent.sent(frame)
                         yield frame
                 heartbeat = req.heartbeat_interval
-                next_batch, encode, beat = sub.next_batch, encoder.encode, encoder.heartbeat
+                next_batch, encode = sub.next_batch, encoder.encode
+                beat = batch_heartbeat(self.engine, encoder.heartbeat)
                 while True:
                     batch = next_batch(heartbeat)
                     if batch is None:
@@ -258,6 +261,7 @@ class MDStreamServicer:
         with self._errors(context):
             req = check_policy(request_from_proto(request), self.allowed_policies)
             req = self.entitlements.stream_request(req, context)
+            announce_stream(self.engine, request, context)
             heartbeats = request.result_heartbeats
             idle = req.heartbeat_interval if heartbeats else 1.0
             sub = self._open(req, context)
@@ -280,7 +284,8 @@ class MDStreamServicer:
                     if batch is None:
                         if heartbeats:
                             beat = pb.Result(heartbeat=True, last_seq=self._last_seq(sub),
-                                             server_time_ns=time.time_ns()).SerializeToString()
+                                             server_time_ns=time.time_ns(),
+                                             stream_id=self.engine.stream_id).SerializeToString()
                             sent.sent(beat)
                             yield beat
                         continue
@@ -322,7 +327,7 @@ class MDStreamServicer:
             encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
             results = [pb.Result.FromString(m) for m in encoder.encode(rows)]
             return pb.Snapshot(as_of_seq=snap.as_of_seq, results=results,
-                               server_time_ns=time.time_ns())
+                               server_time_ns=time.time_ns(), stream_id=self.engine.stream_id)
 
     def GetStats(self, request: pb.StatsRequest, context) -> pb.Stats:
         """The engine's statistics (engine.stats()) and what this server's streams sent."""

@@ -211,12 +211,17 @@ def _journal_pb(j: JournalStats) -> pb.JournalStats:
 
     directory = str(j.directory or "")
     name = os.path.basename(directory.rstrip("/")) or directory
-    error = (j.error or "").replace(directory, name) if directory else j.error
+
+    def hide(text: str) -> str:
+        return (text or "").replace(directory, name) if directory else text
+
+    error = hide(j.error)
     return pb.JournalStats(
         directory=name, durability=j.durability, written_seq=j.written_seq,
         oldest_seq=-1 if j.oldest_seq is None else j.oldest_seq, bytes=j.bytes, fsyncs=j.fsyncs,
         state_files=j.state_files, error=error, recovered_segments=j.recovered_segments,
-        recovered_results=j.recovered_results, torn_bytes_cut=j.torn_bytes_cut)
+        recovered_results=j.recovered_results, torn_bytes_cut=j.torn_bytes_cut,
+        failures=j.failures, last_error=hide(j.last_error))
 
 
 def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
@@ -253,7 +258,7 @@ def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
                           streams_served=t.streams_served, messages_sent=t.messages_sent,
                           bytes_sent=t.bytes_sent) for t in totals],
         streams_open=sum(t.streams_open for t in totals), max_streams=max_streams,
-        late_ticks=st.late_ticks)
+        late_ticks=st.late_ticks, stream_id=st.stream_id)
     for s in sorted(st.subscriptions, key=lambda s: s.id) if detail else ():
         sub = msg.subscribers.add(id=s.id, symbols=list(s.symbols or ()),
                                   policy=POLICY_TO_PB.get(s.policy, pb.POLICY_UNSPECIFIED),
@@ -307,6 +312,8 @@ class JournalInfo:
     recovered_segments: int
     recovered_results: int
     torn_bytes_cut: int
+    failures: int = 0             # times the writer could not write since start
+    last_error: str = ""          # the newest failure, kept once it recovered
 
 
 @dataclass(frozen=True)
@@ -353,13 +360,13 @@ def read_stats(msg: pb.Stats) -> RemoteStats:
         processed_per_worker=list(msg.processed_per_worker),
         channel_depth=list(msg.channel_depth), dropped=msg.dropped,
         disconnected=msg.disconnected, bad_rows=msg.bad_rows, subscriptions=subs,
-        latency=_latency(msg.latency), late_ticks=msg.late_ticks)
+        latency=_latency(msg.latency), late_ticks=msg.late_ticks, stream_id=msg.stream_id)
     journal = None
     if msg.HasField("journal"):
         j = msg.journal
         journal = JournalInfo(j.directory, j.durability, j.written_seq, j.oldest_seq, j.bytes,
                               j.fsyncs, j.state_files, j.error, j.recovered_segments,
-                              j.recovered_results, j.torn_bytes_cut)
+                              j.recovered_results, j.torn_bytes_cut, j.failures, j.last_error)
     streams = {s.id: StreamInfo(s.rpc, s.peer, s.messages_sent, s.bytes_sent)
                for s in msg.subscribers if s.rpc}
     return RemoteStats(

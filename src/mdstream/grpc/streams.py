@@ -18,6 +18,7 @@ from mdstream.batch import ResultBatch, Snapshot
 from mdstream.errors import MDStreamError
 from mdstream.grpc.errors import translate_error
 from mdstream.grpc.frames import FrameDecoder, Heartbeat
+from mdstream.grpc.identity import stream_id_of_call
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["BatchStream", "ResultStream", "decoded"]
@@ -39,6 +40,13 @@ class _CallStream:
             self._call.cancel()
 
     close = cancel
+
+    @property
+    def stream_id(self) -> str | None:
+        """The id of the stream the server serves (its initial metadata
+        ``mdstream-stream-id``; None from an older server). Waits for the
+        server's answer when none has arrived yet."""
+        return stream_id_of_call(self._call)
 
     def _next_message(self):
         if self._cancelled:

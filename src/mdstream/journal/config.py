@@ -10,10 +10,19 @@ from dataclasses import dataclass
 from mdstream import _core
 from mdstream.errors import InvalidArgumentError
 
-__all__ = ["JournalConfig", "RecoveryReport", "DEFAULT_FSYNC_INTERVAL_S"]
+__all__ = ["JournalConfig", "RecoveryReport", "DEFAULT_FSYNC_INTERVAL_S", "ON_ERROR",
+           "DEFAULT_RETRY_INTERVAL_S"]
 
 #: Seconds between fsync() calls with durability "interval".
 DEFAULT_FSYNC_INTERVAL_S = 0.1
+
+#: What the journal writer does when it cannot write: "retry" (keep trying
+#: every retry_interval; intake waits and resumes once a write succeeds) or
+#: "stop" (stop taking ticks for good).
+ON_ERROR = ("retry", "stop")
+
+#: Seconds between attempts to write again with on_error="retry".
+DEFAULT_RETRY_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True, init=False)
@@ -38,6 +47,15 @@ class JournalConfig:
         Delete the oldest whole segments while the journal is larger than
         retain_bytes, or when their last write is older than retain_age_s
         (None: keep). The active segment is never deleted.
+    on_error, retry_interval:
+        When the journal cannot be written (a full file system, a directory
+        made read-only or deleted, no file descriptor left), subscriptions
+        end with JournalUnavailableError naming the file and the OS error,
+        and ``engine.stats().journal.error`` says the same. ``"retry"``
+        (default): the writer tries again every ``retry_interval`` seconds
+        (0.5); intake waits meanwhile (backpressure) and goes on once a write
+        succeeds, with nothing lost and nothing written twice. ``"stop"``: the
+        engine stops taking ticks for good.
     """
 
     directory: str | os.PathLike
@@ -46,11 +64,14 @@ class JournalConfig:
     segment_bytes: int = 64 << 20
     retain_bytes: int | None = None
     retain_age_s: float | None = None
+    on_error: str = "retry"
+    retry_interval: float = DEFAULT_RETRY_INTERVAL_S
 
     def __init__(self, directory: str | os.PathLike, durability: str = "write",
                  fsync_interval: float | None = None, segment_bytes: int = 64 << 20,
                  retain_bytes: int | None = None, retain_age_s: float | None = None, *,
-                 fsync_interval_ms: float | None = None):
+                 fsync_interval_ms: float | None = None, on_error: str = "retry",
+                 retry_interval: float = DEFAULT_RETRY_INTERVAL_S):
         if fsync_interval_ms is not None:
             warnings.warn("JournalConfig(fsync_interval_ms=...) is deprecated: use "
                           "fsync_interval=... in seconds", DeprecationWarning, stacklevel=2)
@@ -69,6 +90,8 @@ class JournalConfig:
         set_(self, "segment_bytes", segment_bytes)
         set_(self, "retain_bytes", retain_bytes)
         set_(self, "retain_age_s", retain_age_s)
+        set_(self, "on_error", on_error)
+        set_(self, "retry_interval", retry_interval)
         self._check()
 
     def _check(self) -> None:
@@ -84,6 +107,12 @@ class JournalConfig:
             raise InvalidArgumentError("retain_bytes must be > 0 or None")
         if self.retain_age_s is not None and self.retain_age_s <= 0:
             raise InvalidArgumentError("retain_age_s must be > 0 or None")
+        if self.on_error not in ON_ERROR:
+            raise InvalidArgumentError(
+                f"unknown on_error {self.on_error!r}: choose one of {', '.join(ON_ERROR)}")
+        if not self.retry_interval > 0:
+            raise InvalidArgumentError(
+                f"retry_interval must be > 0 seconds, got {self.retry_interval}")
 
     @property
     def fsync_interval_ms(self) -> float:

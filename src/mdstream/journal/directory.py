@@ -10,7 +10,10 @@ A journal directory holds:
   each segment, so a restart can begin there once retention removed what
   came before;
 - ``journal.json``: the settings the results depend on (record layout, EMA,
-  bar intervals), checked on every start;
+  bar intervals), checked on every start, and the journal's ``stream_id``:
+  chosen when the journal is created (a journal of an earlier version gets
+  one at its first start), it names the sequence space of its results, so a
+  client resuming with ``from_seq`` can tell it is the same stream;
 - ``symbols.jsonl``: symbol names, one JSON string per line, line i being
   symbol id i (see journal/symbol_file.py; a journal of an earlier version
   has ``symbols.txt``, converted when it is opened);
@@ -24,6 +27,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -79,6 +83,9 @@ class Journal:
                 stored = json.loads(path.read_text())
             except ValueError as e:
                 raise JournalError(f"{path} is not valid JSON: {e}") from e
+            if not isinstance(stored, dict):
+                raise JournalError(f"{path} does not hold a JSON object")
+            stream_id = stored.pop("stream_id", None)
             if stored != settings:
                 diff = {k: (stored.get(k), settings.get(k)) for k in set(stored) | set(settings)
                         if stored.get(k) != settings.get(k)}
@@ -89,9 +96,15 @@ class Journal:
         elif list_segments(self.directory):
             raise JournalError(f"{path} is missing: {self.directory} holds segments of unknown settings")
         else:
+            stream_id = None
+        if not isinstance(stream_id, str) or not stream_id:
+            # A new journal (or one of an earlier version): a new stream.
+            stream_id = uuid.uuid4().hex
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(settings, indent=2) + "\n")
+            tmp.write_text(json.dumps({**settings, "stream_id": stream_id}, indent=2) + "\n")
             os.replace(tmp, path)
+        #: The id of the stream of this journal's sequence numbers (journal.json).
+        self.stream_id = stream_id
 
     def load_symbols(self) -> list[str]:
         """Symbol names by id, as journaled."""
