@@ -209,12 +209,6 @@ class MDStreamServicer:
             # message: the fence goes first, then the codec's frame.
             yield fence.SerializeToString() + (encoder.encode(chunk) if len(chunk) else b"")
 
-    @staticmethod
-    def _last_seq(sub: Subscription) -> int:
-        # The cursor is the next seq the subscription looks at: all below it
-        # was either sent or filtered out.
-        return sub.counters()["cursor"] - 1
-
     # -- the RPCs ------------------------------------------------------------
 
     def StreamBatches(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
@@ -240,7 +234,7 @@ class MDStreamServicer:
                 while True:
                     batch = next_batch(heartbeat)
                     if batch is None:
-                        frame = beat(self._last_seq(sub), time.time_ns())
+                        frame = beat(sub.last_seq, time.time_ns())
                     else:
                         frame = encode(batch.rows, batch.gap)
                     sent.sent(frame)
@@ -283,7 +277,7 @@ class MDStreamServicer:
                     batch = sub.next_batch(idle, max_wait=0.0)
                     if batch is None:
                         if heartbeats:
-                            beat = pb.Result(heartbeat=True, last_seq=self._last_seq(sub),
+                            beat = pb.Result(heartbeat=True, last_seq=sub.last_seq,
                                              server_time_ns=time.time_ns(),
                                              stream_id=self.engine.stream_id).SerializeToString()
                             sent.sent(beat)
