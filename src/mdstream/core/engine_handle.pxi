@@ -428,9 +428,10 @@ cdef class CoreReader:
                 "policy='skip'.")
         if st == ST_SLOW_CONSUMER:
             raise SlowConsumerError(
-                f"subscription was too slow: it fell {self.rd.failed_behind} results behind, more than "
-                f"the ring of {self.core.c.log.capacity} holds, and its policy is 'disconnect'. "
-                "Consume faster, raise ring_size, or use policy='skip' or 'block'.")
+                f"the subscription fell {self.rd.failed_behind} results behind, more than the "
+                f"ring of {self.core.c.log.capacity} holds, and its policy is 'disconnect'. "
+                "Consume faster, use policy 'skip' or 'block', or raise the engine's ring_size "
+                "(mdstream serve --ring-size).")
         if st == ST_IO_ERROR:
             raise JournalUnavailableError.from_status(self.core.journal_status())
         check_status(st, "Subscription.read")
