@@ -209,6 +209,28 @@ class MDStreamServicer:
             # message: the fence goes first, then the codec's frame.
             yield fence.SerializeToString() + (encoder.encode(chunk) if len(chunk) else b"")
 
+    @contextlib.contextmanager
+    def _stream(self, request: pb.SubscribeRequest, context, rpc: str):
+        """One stream's life, for both streaming RPCs: the request checked
+        (policy, entitlements, expected stream id), a subscription opened and
+        its send counters; the end of the data ends the call with OK, a
+        subscription closed under it with the status of why; the slot and
+        the counters are released in every case. Yields (request, sub, sent)."""
+        req = check_policy(request_from_proto(request), self.allowed_policies)
+        req = self.entitlements.stream_request(req, context)
+        announce_stream(self.engine, request, context)
+        sub = self._open(req, context)
+        sent = self.send_counters.open(rpc, context.peer(), sub.id)
+        try:
+            yield req, sub, sent
+        except StreamEnded:
+            return
+        except SubscriptionClosedError:
+            self._closed_under()
+        finally:
+            self._release(sub)
+            self.send_counters.close(sent)
+
     # -- the RPCs ------------------------------------------------------------
 
     def StreamBatches(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
@@ -216,93 +238,67 @@ class MDStreamServicer:
         snapshot's frames first (``snapshot``), then a frame per batch of up
         to max_ticks_per_frame results, a heartbeat frame after
         heartbeat_interval seconds without results."""
-        with self._errors(context):
-            req = check_policy(request_from_proto(request), self.allowed_policies)
-            req = self.entitlements.stream_request(req, context)
-            announce_stream(self.engine, request, context)
-            sub = self._open(req, context)
-            sent = self.send_counters.open("StreamBatches", context.peer(), sub.id)
-            try:
-                encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
-                if req.snapshot:
-                    for frame in self._snapshot_frames(sub, encoder, req.max_ticks_per_frame):
-                        sent.sent(frame)
-                        yield frame
-                heartbeat = req.heartbeat_interval
-                next_batch, encode = sub.next_batch, encoder.encode
-                beat = batch_heartbeat(self.engine, encoder.heartbeat)
-                while True:
-                    batch = next_batch(heartbeat)
-                    if batch is None:
-                        frame = beat(sub.last_seq, time.time_ns())
-                    else:
-                        frame = encode(batch.rows, batch.gap)
+        with self._errors(context), self._stream(request, context, "StreamBatches") as (req, sub, sent):
+            encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
+            if req.snapshot:
+                for frame in self._snapshot_frames(sub, encoder, req.max_ticks_per_frame):
                     sent.sent(frame)
                     yield frame
-            except StreamEnded:
-                return
-            except SubscriptionClosedError:
-                self._closed_under()
-            finally:
-                self._release(sub)
-                self.send_counters.close(sent)
+            heartbeat = req.heartbeat_interval
+            next_batch, encode = sub.next_batch, encoder.encode
+            beat = batch_heartbeat(self.engine, encoder.heartbeat)
+            while True:
+                batch = next_batch(heartbeat)
+                if batch is None:
+                    frame = beat(sub.last_seq, time.time_ns())
+                else:
+                    frame = encode(batch.rows, batch.gap)
+                sent.sent(frame)
+                yield frame
 
     def StreamResults(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
         """One Result message per tick, each encoded by the core (the
         snapshot's results first, flagged ``snapshot``); with
         ``result_heartbeats``, a heartbeat Result after heartbeat_interval
         seconds without results."""
-        with self._errors(context):
-            req = check_policy(request_from_proto(request), self.allowed_policies)
-            req = self.entitlements.stream_request(req, context)
-            announce_stream(self.engine, request, context)
+        with self._errors(context), self._stream(request, context, "StreamResults") as (req, sub, sent):
             heartbeats = request.result_heartbeats
             idle = req.heartbeat_interval if heartbeats else 1.0
-            sub = self._open(req, context)
-            sent = self.send_counters.open("StreamResults", context.peer(), sub.id)
             # Results skipped (policy skip) are reported in the next Result sent;
             # a gap may come alone, so it waits for the next row.
             missed = 0
-            try:
-                encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
-                if req.snapshot and len(sub.snapshot.results):
-                    # Snapshot messages: the codec's Result plus the flag and as_of_seq
-                    # (appended fields merge into the message).
-                    flag = pb.Result(snapshot=True,
-                                     as_of_seq=sub.snapshot.as_of_seq).SerializeToString()
-                    messages = [m + flag for m in encoder.encode(sub.snapshot.results.rows)]
-                    sent.sent_many(messages)
-                    yield from messages
-                while True:
-                    batch = sub.next_batch(idle, max_wait=0.0)
-                    if batch is None:
-                        if heartbeats:
-                            beat = pb.Result(heartbeat=True, last_seq=sub.last_seq,
-                                             server_time_ns=time.time_ns(),
-                                             stream_id=self.engine.stream_id).SerializeToString()
-                            sent.sent(beat)
-                            yield beat
-                        continue
-                    if batch.gap is not None:
-                        missed += batch.gap.missed
-                    if len(batch.rows):
-                        messages = encoder.encode(batch.rows, missed)
-                        sent.sent_many(messages)        # counted per batch, not per tick
-                        for i, message in enumerate(messages):
-                            # Closed under us (client gone, or shutdown): stop
-                            # sending this batch; the next read reports why.
-                            if sub.closed:
-                                sent.unsent(messages[i:])
-                                break
-                            yield message
-                        missed = 0
-            except StreamEnded:
-                return
-            except SubscriptionClosedError:
-                self._closed_under()
-            finally:
-                self._release(sub)
-                self.send_counters.close(sent)
+            encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
+            if req.snapshot and len(sub.snapshot.results):
+                # Snapshot messages: the codec's Result plus the flag and as_of_seq
+                # (appended fields merge into the message).
+                flag = pb.Result(snapshot=True,
+                                 as_of_seq=sub.snapshot.as_of_seq).SerializeToString()
+                messages = [m + flag for m in encoder.encode(sub.snapshot.results.rows)]
+                sent.sent_many(messages)
+                yield from messages
+            while True:
+                batch = sub.next_batch(idle, max_wait=0.0)
+                if batch is None:
+                    if heartbeats:
+                        beat = pb.Result(heartbeat=True, last_seq=sub.last_seq,
+                                         server_time_ns=time.time_ns(),
+                                         stream_id=self.engine.stream_id).SerializeToString()
+                        sent.sent(beat)
+                        yield beat
+                    continue
+                if batch.gap is not None:
+                    missed += batch.gap.missed
+                if len(batch.rows):
+                    messages = encoder.encode(batch.rows, missed)
+                    sent.sent_many(messages)        # counted per batch, not per tick
+                    for i, message in enumerate(messages):
+                        # Closed under us (client gone, or shutdown): stop
+                        # sending this batch; the next read reports why.
+                        if sub.closed:
+                            sent.unsent(messages[i:])
+                            break
+                        yield message
+                    missed = 0
 
     def GetSnapshot(self, request: pb.SnapshotRequest, context) -> pb.Snapshot:
         """The newest result of each symbol, as of one sequence number
