@@ -238,7 +238,8 @@ class MDStreamServicer:
         snapshot's frames first (``snapshot``), then a frame per batch of up
         to max_ticks_per_frame results, a heartbeat frame after
         heartbeat_interval seconds without results."""
-        with self._errors(context), self._stream(request, context, "StreamBatches") as (req, sub, sent):
+        with self._errors(context), \
+                self._stream(request, context, "StreamBatches") as (req, sub, sent):
             encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
             if req.snapshot:
                 for frame in self._snapshot_frames(sub, encoder, req.max_ticks_per_frame):
@@ -261,7 +262,8 @@ class MDStreamServicer:
         snapshot's results first, flagged ``snapshot``); with
         ``result_heartbeats``, a heartbeat Result after heartbeat_interval
         seconds without results."""
-        with self._errors(context), self._stream(request, context, "StreamResults") as (req, sub, sent):
+        with self._errors(context), \
+                self._stream(request, context, "StreamResults") as (req, sub, sent):
             heartbeats = request.result_heartbeats
             idle = req.heartbeat_interval if heartbeats else 1.0
             # Results skipped (policy skip) are reported in the next Result sent;
