@@ -21,13 +21,19 @@ import grpc.aio
 
 from mdstream.batch import ResultBatch, Snapshot
 from mdstream.errors import InvalidArgumentError, MDStreamError
-from mdstream.grpc.contract import bind_methods, request_to_proto
+from mdstream.grpc.contract import (
+    CHANNEL_OPTIONS,
+    DEFAULT_MAX_WAIT_S,
+    bind_methods,
+    channel_options,
+    request_to_proto,
+)
 from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import FrameDecoder, snapshot_from_message, symbol_names
 from mdstream.grpc.identity import STREAM_ID_KEY
 from mdstream.grpc.resume import Reconnect, ResumeLogic, SnapshotMessages, resume_request
 from mdstream.grpc.streams import decoded
-from mdstream.request import StreamRequest
+from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["AsyncClient", "AsyncBatchStream", "AsyncResultStream", "AsyncResumingBatchStream",
@@ -289,15 +295,9 @@ class AsyncClient:
         self.target = target
         self.timeout = timeout
         creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
-        channel_options = [
-            ("grpc.max_receive_message_length", 64 << 20),
-            # As Client: retry a lost server sooner than grpc's default backoff.
-            ("grpc.initial_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 1000),
-            *options]
-        self._channel = (grpc.aio.insecure_channel(target, options=channel_options)
-                         if creds is None else
-                         grpc.aio.secure_channel(target, creds, options=channel_options))
+        options = channel_options(CHANNEL_OPTIONS, options)
+        self._channel = (grpc.aio.insecure_channel(target, options=options) if creds is None
+                         else grpc.aio.secure_channel(target, creds, options=options))
         bind_methods(self, self._channel, metadata)
 
     def __repr__(self) -> str:
@@ -312,8 +312,9 @@ class AsyncClient:
                               f"no mdstream server answered at {self.target} within {timeout} s") from None
 
     def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
-                       max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
-                       heartbeat_interval: float = 1.0, from_seq: int | None = None,
+                       max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME,
+                       max_wait: float = DEFAULT_MAX_WAIT_S,
+                       heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S, from_seq: int | None = None,
                        snapshot: bool = False, resume=False, heartbeats: bool = False,
                        timeout: float | None = None):
         """Subscribe to columnar frames (see Client.stream_batches): an

@@ -28,18 +28,23 @@ import grpc.experimental
 
 from mdstream.batch import Snapshot
 from mdstream.errors import InvalidArgumentError
-from mdstream.grpc.contract import bind_methods, request_to_proto
+from mdstream.grpc.contract import (
+    CHANNEL_OPTIONS,
+    DEFAULT_MAX_WAIT_S,
+    bind_methods,
+    channel_options,
+    request_to_proto,
+)
 from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import Heartbeat, snapshot_from_message, symbol_names
 from mdstream.grpc.resume import Reconnect, ResumingBatchStream, ResumingResultStream
 from mdstream.grpc.streams import BatchStream, ResultStream
 from mdstream.grpc.tls import client_security
-from mdstream.request import StreamRequest
+from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
-           "AsyncResultStream", "RemoteError", "Heartbeat", "translate_error",
-           "channel_options"]
+           "AsyncResultStream", "RemoteError", "Heartbeat", "translate_error"]
 
 def __getattr__(name: str):
     # The asyncio client lives in mdstream.grpc.aio; importable from here as before.
@@ -48,12 +53,6 @@ def __getattr__(name: str):
 
         return getattr(aio, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def channel_options(defaults: list, options: Sequence) -> list:
-    """The defaults, with the caller's options replacing those of the same name."""
-    given = {name for name, _ in options}
-    return [o for o in defaults if o[0] not in given] + list(options)
 
 
 def _channel(target: str, credentials, options: list):
@@ -101,13 +100,7 @@ class Client:
             # Server streams read on the calling thread, without grpc's
             # polling thread: the fastest grpcio setting for this pattern.
             (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
-            ("grpc.max_receive_message_length", 64 << 20),
-            # After losing the server, grpc tries to reconnect the channel
-            # after 1 s, then ever longer (up to 120 s), and calls fail at
-            # once in between: a resuming stream (resume=True) would wait for
-            # that, not for its own backoff. Retry sooner, and at least every second.
-            ("grpc.initial_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 1000),
+            *CHANNEL_OPTIONS,
         ], options))
         bind_methods(self, self._channel, metadata)
 
@@ -123,8 +116,9 @@ class Client:
                               f"no mdstream server answered at {self.target} within {timeout} s") from None
 
     def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
-                       max_ticks_per_frame: int = 4096, max_wait: float = 0.002,
-                       heartbeat_interval: float = 1.0, from_seq: int | None = None,
+                       max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME,
+                       max_wait: float = DEFAULT_MAX_WAIT_S,
+                       heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S, from_seq: int | None = None,
                        snapshot: bool = False, resume=False, heartbeats: bool = False,
                        timeout: float | None = None):
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import grpc
 
@@ -60,7 +60,8 @@ __all__ = [
     "request_to_proto", "request_from_proto",
     "ERROR_DOMAIN", "ErrorRule", "ERROR_RULES", "rule_for_error", "rule_for_reason",
     "ServerShutdownError", "bind_methods",
-    "REMOTE_DEFAULT_POLICY", "DEFAULT_BLOCK_DEADLINE_S", "PolicyNotAllowedError",
+    "REMOTE_DEFAULT_POLICY", "CHANNEL_OPTIONS", "DEFAULT_MAX_WAIT_S", "channel_options",
+    "DEFAULT_BLOCK_DEADLINE_S", "PolicyNotAllowedError",
     "check_policy", "allowed_policies",
     "UnauthenticatedError", "PermissionDeniedError", "MAX_REQUEST_SYMBOLS",
     "MAX_REQUEST_BYTES", "ECHO_LIMIT", "check_symbol_count", "shown_names",
@@ -71,6 +72,29 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MDStream"].full_name
 METHOD_PREFIX = f"/{SERVICE_NAME}/"
 #: The original project's service: StreamResults only, same messages on the wire.
 LEGACY_SERVICE_NAME = "mdstream.MDStream"
+
+#: A client's frames wait up to 2 ms to fill: ticks batch up at high rates,
+#: and the latency stays low when they trickle in.
+DEFAULT_MAX_WAIT_S = 0.002
+
+#: Channel options of both clients (sync and asyncio).
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 << 20),
+    # After losing the server, grpc tries to reconnect the channel after 1 s,
+    # then ever longer (up to 120 s), and calls fail at once in between: a
+    # resuming stream (resume=True) would wait for that, not for its own
+    # backoff. Retry sooner, and at least every second.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+def channel_options(defaults: list, options: Sequence) -> list:
+    """The defaults, with the caller's options replacing those of the same name."""
+    given = {name for name, _ in options}
+    return [o for o in defaults if o[0] not in given] + list(options)
+
+
 
 #: Policy name -> SubscribeRequest.Policy value.
 POLICY_TO_PB = {"block": pb.POLICY_BLOCK, "skip": pb.POLICY_SKIP,
