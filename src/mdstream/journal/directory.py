@@ -35,6 +35,7 @@ import numpy as np
 
 from mdstream import _core
 from mdstream.errors import JournalCorruptError, JournalError, OutOfRangeError
+from mdstream.files import fsync_dir, write_atomic
 from mdstream.journal.config import JournalConfig, RecoveryReport
 from mdstream.journal.layout import (
     FORMAT_VERSION,
@@ -100,9 +101,9 @@ class Journal:
         if not isinstance(stream_id, str) or not stream_id:
             # A new journal (or one of an earlier version): a new stream.
             stream_id = uuid.uuid4().hex
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({**settings, "stream_id": stream_id}, indent=2) + "\n")
-            os.replace(tmp, path)
+            text = json.dumps({**settings, "stream_id": stream_id}, indent=2) + "\n"
+            write_atomic(path, lambda f: f.write(text.encode()))      # fsynced: a power
+            fsync_dir(self.directory)                                  # loss leaves it whole
         #: The id of the stream of this journal's sequence numbers (journal.json).
         self.stream_id = stream_id
 

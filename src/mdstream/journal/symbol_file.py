@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from mdstream.errors import JournalError
+from mdstream.files import fsync_dir, write_atomic
 
 __all__ = ["SymbolFile", "SYMBOLS_FILE", "LEGACY_SYMBOLS_FILE"]
 
@@ -32,14 +33,6 @@ log = logging.getLogger("mdstream.journal")
 
 def _encode(names: list[str]) -> bytes:
     return "".join(json.dumps(n, ensure_ascii=True) + "\n" for n in names).encode("ascii")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SymbolFile:
@@ -73,13 +66,8 @@ class SymbolFile:
             names = [line.decode("utf-8") for line in lines[:-1]]
         except UnicodeDecodeError as e:
             raise JournalError(f"{legacy} is not UTF-8 text: {e}") from e
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(_encode(names))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        write_atomic(self.path, lambda f: f.write(_encode(names)))
+        fsync_dir(self.path.parent)
         legacy.unlink()
         log.info("journal: converted %s (%d symbols) to %s", legacy, len(names), self.path.name)
 

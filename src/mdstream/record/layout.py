@@ -29,10 +29,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import re
 from pathlib import Path
 from urllib.parse import quote
+
+from mdstream.files import fsync_dir, write_atomic
 
 __all__ = ["STATE_FILE", "GAPS_DIR", "PARTITION_BY", "Recovery", "part_name", "partition_dir",
            "write_atomic", "fsync_dir", "recover", "gap_path", "META_CHECKPOINT",
@@ -68,26 +69,6 @@ def partition_dir(directory: Path, day: int, partition_by: str, value: str) -> P
     """DIR/date=YYYY-MM-DD/kind=trade, or .../symbol=NAME (the name
     percent-encoded, as Hive-style readers decode it)."""
     return directory / f"date={day_text(day)}" / f"{partition_by}={quote(value, safe='')}"
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (a rename, a new file) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call write(file) on a hidden temporary file next to ``path``, fsync
-    it, then rename it to ``path`` (the directory is not fsynced here)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
