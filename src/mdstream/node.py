@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Union
 
 from mdstream.errors import InvalidArgumentError, MDStreamError
-from mdstream.request import DEFAULT_BLOCK_DEADLINE_S
+from mdstream.request import DEFAULT_BLOCK_DEADLINE_S, DEFAULT_MAX_STREAMS_PER_CLIENT
 
 if TYPE_CHECKING:
     import threading
@@ -179,7 +179,7 @@ class NodeConfig:
     dashboard_port: int | None = None
     metrics_host: str = "127.0.0.1"
     dashboard_host: str = "127.0.0.1"
-    max_streams_per_client: int | None = 16
+    max_streams_per_client: int | None = DEFAULT_MAX_STREAMS_PER_CLIENT
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_client_ca: str | None = None

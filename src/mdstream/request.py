@@ -22,6 +22,7 @@ __all__ = [
     "MAX_WAIT_S",
     "DEFAULT_HEARTBEAT_INTERVAL_S",
     "DEFAULT_BLOCK_DEADLINE_S",
+    "DEFAULT_MAX_STREAMS_PER_CLIENT",
     "HEARTBEAT_INTERVAL_RANGE_S",
     "symbol_list",
 ]
@@ -43,6 +44,9 @@ DEFAULT_HEARTBEAT_INTERVAL_S = 1.0
 #: --block-deadline``); in process, 'block' has no deadline unless asked.
 #: The same order as NATS's default write deadline (10 s).
 DEFAULT_BLOCK_DEADLINE_S = 5.0
+#: Streams one client (IP address, or token) may hold open on a server at
+#: once, by default.
+DEFAULT_MAX_STREAMS_PER_CLIENT = 16
 HEARTBEAT_INTERVAL_RANGE_S = (0.01, 60.0)
 
 

@@ -7,6 +7,7 @@ import argparse
 from mdstream.cli.options import DEFAULT_SYMBOLS_TEXT, symbols
 from mdstream.cli.process import CommandError
 from mdstream.node import CSVFeedConfig, NodeConfig, SimulatedFeedConfig
+from mdstream.request import DEFAULT_MAX_STREAMS_PER_CLIENT
 
 __all__ = ["node_config", "journal_config", "check_feed_options"]
 
@@ -74,7 +75,8 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         dashboard_port=getattr(args, "dashboard_port", None),
         metrics_host=getattr(args, "metrics_host", "127.0.0.1"),
         dashboard_host=getattr(args, "dashboard_host", "127.0.0.1"),
-        max_streams_per_client=getattr(args, "max_streams_per_client", 16),
+        max_streams_per_client=getattr(args, "max_streams_per_client",
+                                       DEFAULT_MAX_STREAMS_PER_CLIENT),
         **security_settings(args))
 
 
@@ -83,9 +85,11 @@ def security_settings(args: argparse.Namespace) -> dict:
     options (MDSTREAM_TOKEN: one token allowed everything)."""
     import os
 
+    from mdstream.grpc.auth import TOKEN_ENV
+
     if not hasattr(args, "tls_client_ca"):          # a command without them (demo)
         return {}
     return {"tls_cert": args.tls_cert, "tls_key": args.tls_key,
             "tls_client_ca": args.tls_client_ca, "tokens": args.tokens,
-            "token": os.environ.get("MDSTREAM_TOKEN", "").strip() or None,
+            "token": os.environ.get(TOKEN_ENV, "").strip() or None,
             "detailed_stats": args.detailed_stats, "reflection": args.reflection}

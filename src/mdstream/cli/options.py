@@ -11,7 +11,7 @@ import argparse
 import re
 
 from mdstream.node import DEFAULT_SYMBOLS
-from mdstream.request import DEFAULT_BLOCK_DEADLINE_S
+from mdstream.request import DEFAULT_BLOCK_DEADLINE_S, DEFAULT_MAX_STREAMS_PER_CLIENT
 
 __all__ = [
     "symbols", "non_negative", "positive", "positive_int", "port", "duration", "bars",
@@ -276,9 +276,10 @@ def add_server_options(p: argparse.ArgumentParser, default_port: int) -> None:
                    help="streaming calls served at once (reflection and health-watch streams "
                         "count too); more get RESOURCE_EXHAUSTED; unary calls and health checks "
                         "are always answered (default: 64)")
-    g.add_argument("--max-streams-per-client", type=positive_int, default=16, metavar="N",
+    g.add_argument("--max-streams-per-client", type=positive_int,
+                   default=DEFAULT_MAX_STREAMS_PER_CLIENT, metavar="N",
                    help="streams one client may hold open: one IP address, or one token when "
-                        "tokens are on; more get RESOURCE_EXHAUSTED (default: 16)")
+                        f"tokens are on; more get RESOURCE_EXHAUSTED (default: {DEFAULT_MAX_STREAMS_PER_CLIENT})")
     g.add_argument("--grace", type=duration(zero=True), default=2.0, metavar="SECONDS",
                    help="on shutdown, how long calls in flight may take, in seconds or with a "
                         "unit (default: 2)")
@@ -379,6 +380,8 @@ def client_security_kwargs(args: argparse.Namespace) -> dict:
     """The Client keyword arguments of --tls, --tls-ca, --tls-cert, --tls-key and --token."""
     import os
 
+    from mdstream.grpc.auth import TOKEN_ENV
+
     tls = args.tls_ca or (True if args.tls or args.tls_cert else None)
-    token = args.token or os.environ.get("MDSTREAM_TOKEN") or None
+    token = args.token or os.environ.get(TOKEN_ENV) or None
     return {"tls": tls, "tls_cert": args.tls_cert, "tls_key": args.tls_key, "token": token}

@@ -26,6 +26,7 @@ from mdstream.errors import MDStreamError, TooManySubscribersError
 from mdstream.grpc.auth import Principal, TokenTable
 from mdstream.grpc.contract import LEGACY_SERVICE_NAME, METHOD_PREFIX, PermissionDeniedError
 from mdstream.grpc.errors import error_status
+from mdstream.request import DEFAULT_MAX_STREAMS_PER_CLIENT
 
 __all__ = ["CallGuard", "StreamSlots", "UNARY_RESERVE", "UNARY_QUEUE", "DEFAULT_MAX_STREAMS_PER_CLIENT",
            "client_key", "METHOD_OPERATIONS"]
@@ -35,8 +36,6 @@ UNARY_RESERVE = 16
 #: Unary calls that may wait for a thread (beyond: RESOURCE_EXHAUSTED); bursts
 #: of snapshots, stats and health checks queue rather than fail.
 UNARY_QUEUE = 256
-#: Streams one client (IP address, or token) may hold open at once, by default.
-DEFAULT_MAX_STREAMS_PER_CLIENT = 16
 
 #: MDStream method -> the token operation it needs.
 METHOD_OPERATIONS = {

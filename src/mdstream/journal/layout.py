@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["SEGMENT_SUFFIX", "STATE_SUFFIX", "FORMAT_VERSION", "segment_path", "list_segments",
+__all__ = ["SEGMENT_SUFFIX", "STATE_SUFFIX", "FORMAT_VERSION", "list_segments",
            "list_states", "crc32c_reference"]
 
 SEGMENT_SUFFIX = ".mdj"
 STATE_SUFFIX = ".mds"
 FORMAT_VERSION = 1
-
-
-def segment_path(directory: Path, first_seq: int) -> Path:
-    return directory / f"{first_seq:020d}{SEGMENT_SUFFIX}"
 
 
 def list_segments(directory: Path) -> list[tuple[int, Path]]:
