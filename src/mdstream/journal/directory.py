@@ -252,16 +252,17 @@ class Journal:
         cfg = self.config
         if cfg.retain_bytes is None and cfg.retain_age_s is None:
             return []
-        segments = list_segments(self.directory)
+        # One listing and one stat per file: this runs every second.
+        segments = [(first, path, path.stat()) for first, path in list_segments(self.directory)]
         states = list_states(self.directory)
         newest_state = states[-1][0] if states else -1
         # The journal's size is its segments and its state files.
         state_bytes = {seq: p.stat().st_size for seq, p in states}
-        total = sum(p.stat().st_size for _, p in segments) + sum(state_bytes.values())
+        total = sum(st.st_size for _, _, st in segments) + sum(state_bytes.values())
         now = time.time()
         removed = []
-        for (first, path), (nxt, _) in zip(segments, segments[1:]):
-            st = path.stat()
+        gone = 0                     # segments removed: always the oldest ones
+        for (first, path, st), (nxt, _, _) in zip(segments, segments[1:]):
             too_big = cfg.retain_bytes is not None and total > cfg.retain_bytes
             too_old = cfg.retain_age_s is not None and now - st.st_mtime > cfg.retain_age_s
             if not (too_big or too_old) or nxt > newest_state:
@@ -270,8 +271,9 @@ class Journal:
             # ... and its state file goes with it (below: older than the oldest segment).
             total -= st.st_size + state_bytes.get(first, 0)
             removed.append(path)
+            gone += 1
             log.info("journal: retention removed %s", path)
-        oldest = self.oldest_seq()
+        oldest = segments[gone][0] if gone < len(segments) else None
         for seq, path in states:
             if oldest is not None and seq < oldest:
                 path.unlink()
