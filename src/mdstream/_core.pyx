@@ -16,6 +16,7 @@ import io
 
 import numpy as np
 
+from mdstream.durations import format_duration_ns
 from mdstream.errors import (
     ChannelClosedError,
     EngineStateError,

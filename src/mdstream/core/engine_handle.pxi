@@ -271,15 +271,6 @@ cdef class Core:
         return counts
 
 
-def _seconds_text(int64_t ns):
-    """A deadline for a message: "1s", "250ms"."""
-    if ns % 1_000_000_000 == 0:
-        return f"{ns // 1_000_000_000}s"
-    if ns >= 1_000_000_000:
-        return f"{ns / 1e9:g}s"
-    return f"{ns / 1e6:g}ms"
-
-
 # The reader's __dealloc__ leaves the core's log through self.core: the cycle
 # collector must not clear that reference first.
 @cython.no_gc_clear
@@ -422,7 +413,7 @@ cdef class CoreReader:
         if st == ST_SLOW_CONSUMER and self.rd.failed_deadline:
             raise SlowConsumerError(
                 f"subscription held the engine back without reading for longer than its block "
-                f"deadline of {_seconds_text(self.rd.block_deadline_ns)} (policy 'block'): it "
+                f"deadline of {format_duration_ns(self.rd.block_deadline_ns)} (policy 'block'): it "
                 f"was {self.rd.failed_behind} results behind, a whole ring of "
                 f"{self.core.c.log.capacity}, and was disconnected. Keep reading, or use "
                 "policy='skip'.")
