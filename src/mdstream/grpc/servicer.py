@@ -114,7 +114,6 @@ class MDStreamServicer:
         self._subs: set[Subscription] = set()
         self._reserved = 0          # stream slots taken (including ones still opening)
         self._closing = False
-        self.streams_served = 0
         #: What the streams sent, per RPC and per stream (GetStats, metrics).
         self.send_counters = SendCounters()
         self._rates = RateTracker()
@@ -170,7 +169,6 @@ class MDStreamServicer:
         with self._lock:
             self._subs.add(sub)
             closing = self._closing
-            self.streams_served += 1
         # The client may go away while the handler waits for results: grpc
         # runs this callback on its own thread when the call ends, and closing
         # the subscription wakes the blocked read at once.
@@ -353,6 +351,11 @@ class MDStreamServicer:
             out.append(grpc.method_handlers_generic_handler(
                 LEGACY_SERVICE_NAME, {"StreamResults": stream["StreamResults"]}))
         return out
+
+    @property
+    def streams_served(self) -> int:
+        """Streams opened since the start, over both streaming RPCs."""
+        return sum(t.streams_served for t in self.send_counters.totals())
 
     @property
     def active_streams(self) -> int:
