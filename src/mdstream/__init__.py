@@ -28,6 +28,7 @@ from mdstream.errors import (
     TooManySubscribersError,
     UnknownSymbolError,
 )
+from mdstream.journal import JournalConfig
 from mdstream.feeds import BadFileError, BadRowError, CSVFeed, CSVFeedError, CSVFormat, Feed, SimulatedFeed
 from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.engine.subscription import StreamEnded, Subscription
@@ -88,6 +89,7 @@ __all__ = [
     "TooManySubscribersError",
     "OutOfRangeError",
     "JournalError",
+    "JournalConfig",
     "JournalCorruptError",
     "JournalUnavailableError",
     "StreamChangedError",

@@ -216,9 +216,6 @@ class Server:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         if self._reflection:
             self._add_reflection(server)
-        if self.tokens is not None and credentials is None and not is_loopback(self.host):
-            log.warning("tokens are sent in plaintext: serve over TLS (--tls-cert, --tls-key) "
-                        "when %s is reachable from other hosts", self.address)
         try:
             address = _format_address(self.host, self.requested_port)
             port = (server.add_secure_port(address, credentials) if credentials is not None
@@ -233,13 +230,14 @@ class Server:
         self.port = port
         server.start()
         self._server = server
-        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
-        if self._legacy:
-            self.health.set(LEGACY_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        services = ["", SERVICE_NAME] + ([LEGACY_SERVICE_NAME] if self._legacy else [])
+        for name in services:
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         # NOT_SERVING while the journal cannot be written (grpc/identity.py).
-        follow_journal(self.engine, self.health,
-                       ["", SERVICE_NAME] + ([LEGACY_SERVICE_NAME] if self._legacy else []))
+        follow_journal(self.engine, self.health, services)
+        if self.tokens is not None and credentials is None and not is_loopback(self.host):
+            log.warning("tokens are sent in plaintext: serve over TLS (--tls-cert, --tls-key) "
+                        "when %s is reachable from other hosts", self.address)   # the port bound
         log.info("gRPC server listening on %s", self.address)
         return self
 
