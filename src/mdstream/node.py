@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Union
+from typing import TYPE_CHECKING, Callable
 
 from mdstream.errors import InvalidArgumentError, MDStreamError
+from mdstream.feeds.base import FeedConfig
+from mdstream.feeds.configs import DEFAULT_SYMBOLS, CSVFeedConfig, SimulatedFeedConfig
 from mdstream.request import DEFAULT_BLOCK_DEADLINE_S, DEFAULT_MAX_STREAMS_PER_CLIENT
 
 if TYPE_CHECKING:
     import threading
 
     from mdstream.engine import Engine
-    from mdstream.feeds import CSVFeed, SimulatedFeed
     from mdstream.grpc.server import Server
     from mdstream.journal import JournalConfig
 
@@ -39,72 +40,6 @@ __all__ = [
     "build",
     "DEFAULT_SYMBOLS",
 ]
-
-#: The symbols of the simulated feed unless others are given.
-DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
-
-
-@dataclass(frozen=True)
-class SimulatedFeedConfig:
-    """A simulated random-walk feed (mdstream.SimulatedFeed).
-
-    symbols: the names it trades; rate: ticks per second, 0 = as fast as the
-    engine takes them; seed: of the random walk; count: ticks in all, then
-    the data ends (0 = no end); quote_ratio: the share of ticks that are
-    quotes, 0 to 1. The feed checks the values when the node is built
-    (InvalidArgumentError).
-    """
-
-    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
-    rate: float = 100_000.0
-    seed: int = 7
-    count: int = 0
-    quote_ratio: float = 0.2
-
-    kind: ClassVar[str] = "sim"
-
-    def build(self) -> "SimulatedFeed":
-        """A new SimulatedFeed with these settings."""
-        from mdstream.feeds import SimulatedFeed
-
-        return SimulatedFeed(symbols=list(self.symbols), rate=self.rate, seed=self.seed,
-                             count=self.count, quote_ratio=self.quote_ratio)
-
-
-@dataclass(frozen=True)
-class CSVFeedConfig:
-    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
-
-    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
-    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
-    again and again, shifted in time; symbol: the symbol of every row, for
-    files without a symbol column; preset: the files' format (None:
-    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
-    Building the feed reads the files' headers: BadFileError (an
-    MDStreamError) or OSError for a file that cannot be used.
-    """
-
-    paths: tuple[str, ...]
-    speed: float = 1.0
-    loop: bool = False
-    symbol: str | None = None
-    preset: str | None = None
-    on_bad_row: str = "raise"
-
-    kind: ClassVar[str] = "csv"
-
-    def build(self) -> "CSVFeed":
-        """A new CSVFeed with these settings."""
-        from mdstream.feeds import CSVFeed
-
-        # A served replay starts with the node: its clients are remote and
-        # come when they come; they replay from from_seq=0 while it is held.
-        return CSVFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
-                       speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row,
-                       wait_for_subscriber=False)
-
-
-FeedConfig = Union[SimulatedFeedConfig, CSVFeedConfig]
 
 
 def _check_port(name: str, port: int | None, optional: bool) -> None:
@@ -119,8 +54,10 @@ class NodeConfig:
     """Everything a node is made of, checked when it is made.
 
     feed:
-        SimulatedFeedConfig or CSVFeedConfig, or None for an engine that
-        takes ticks through ``node.engine.publish...`` only.
+        A feed config: SimulatedFeedConfig, CSVFeedConfig, or any other
+        (``mdstream.feeds.feed_config("NAME:ARG")`` finds one by name, the
+        feeds of other packages included), or None for an engine that takes
+        ticks through ``node.engine.publish...`` only.
     workers, ring_size, bars:
         The engine's worker threads (>= 1), the results its ring keeps (a
         power of two), and OHLCV bar intervals (e.g. ``("1s", "1m")``; a
