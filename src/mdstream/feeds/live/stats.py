@@ -124,17 +124,29 @@ class SequenceCheck:
 
     def check(self, key: object, n: int) -> bool:
         last = self._last.get(key)
-        if last is None or n == last + 1:
-            self._last[key] = n
-            return True
-        if n <= last:
-            self._counters.duplicates += 1
-            return False
+        if last is not None:
+            if n <= last:
+                self._counters.duplicates += 1
+                return False
+            if n > last + 1:
+                self._gap(key, last, n, n - last - 1)
         self._last[key] = n
-        if self._contiguous:
-            c = self._counters
-            c.gaps += 1
-            c.missed += n - last - 1
-            log.warning("%s: gap in %s of %s: %d followed %d (%d missed)", c.venue, self._what,
-                        printable(str(key)), n, last, n - last - 1)
         return True
+
+    def seen(self, key: object, n: int) -> None:
+        """The venue says ``n`` is the latest id (a heartbeat, a last-trade
+        message): ids after the last one checked, up to ``n``, were missed."""
+        last = self._last.get(key)
+        if last is None or n > last:
+            if last is not None:
+                self._gap(key, last, n, n - last)
+            self._last[key] = n
+
+    def _gap(self, key: object, last: int, n: int, missed: int) -> None:
+        if not self._contiguous:
+            return
+        c = self._counters
+        c.gaps += 1
+        c.missed += missed
+        log.warning("%s: gap in %s of %s: %d after %d (%d missed)", c.venue, self._what,
+                    printable(str(key)), n, last, missed)

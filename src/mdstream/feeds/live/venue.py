@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
 from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.live.buffer import TickBuffer
 from mdstream.feeds.live.stats import FeedCounters
 
-__all__ = ["Venue", "Decoder", "MalformedMessage", "RECONNECT", "venue_url"]
+__all__ = ["Venue", "Decoder", "MalformedMessage", "RECONNECT", "venue_url", "datetime_ns"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
 
 #: What ``Decoder.decode`` returns for a venue's notice that the connection
 #: will be closed: the core opens a new connection and closes this one once
@@ -119,3 +123,9 @@ def venue_url(url: str) -> str:
     if not (url.startswith("ws://") or url.startswith("wss://")):
         raise InvalidArgumentError(f"a live feed's url must start with ws:// or wss://, got {url!r}")
     return url.rstrip("/")
+
+
+def datetime_ns(dt: datetime) -> int:
+    """An aware datetime (as msgspec decodes RFC 3339 times) -> ns since the
+    epoch, exactly (venues give microseconds)."""
+    return (dt - _EPOCH) // _US * 1000
