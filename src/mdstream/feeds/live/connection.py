@@ -48,7 +48,7 @@ import time
 from typing import Sequence
 
 import websockets
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+from tenacity import AsyncRetrying, retry_if_exception, wait_random_exponential
 from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
 
 from mdstream.errors import EngineStateError, InvalidArgumentError
@@ -66,6 +66,10 @@ log = logging.getLogger("mdstream.feeds.live")
 _AGE_MARGIN_S = 600.0
 #: What ends a connection attempt that is retried (anything else ends the feed).
 _RETRYABLE = (OSError, asyncio.TimeoutError, WebSocketException)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _RETRYABLE) and not isinstance(exc, InvalidURI)
 
 
 class _Ended(Exception):
@@ -205,6 +209,10 @@ class LiveFeed(Feed):
             self._error = exc
         finally:
             self._counters.connected = False
+            pending = asyncio.all_tasks(loop)       # what a cancel left: let it unwind
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -234,7 +242,7 @@ class LiveFeed(Feed):
     async def _open_retrying(self) -> "_Connection":
         retrying = AsyncRetrying(
             wait=wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max),
-            retry=retry_if_exception_type(_RETRYABLE) & ~retry_if_exception_type(InvalidURI),
+            retry=retry_if_exception(_retryable),
             before_sleep=self._log_retry, reraise=True)
         async for attempt in retrying:
             with attempt:
@@ -319,6 +327,7 @@ class _Connection:
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         self.end(_Ended("closed"))
         try:
             await asyncio.wait_for(self.ws.close(), timeout=2.0)
