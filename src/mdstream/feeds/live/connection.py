@@ -295,7 +295,19 @@ class LiveFeed(Feed):
             self._flush()
         elif not self._flush_scheduled and len(self._buffer):
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        """_flush as a loop callback: what it raises ends the feed (the engine
+        stopped taking ticks: quietly; anything else: as ``error``)."""
+        try:
+            self._flush()
+        except EngineStateError:
+            self._cancel()
+        except Exception as exc:        # noqa: BLE001 - kept as the feed's error
+            log.error("%s feed ended: %s: %s", self.venue.name, type(exc).__name__, exc)
+            self._error = exc
+            self._cancel()
 
     def _flush(self) -> None:
         """Hand the ticks decoded so far to the engine as one array."""
