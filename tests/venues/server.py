@@ -9,7 +9,9 @@ up, a connection is held open and silent):
 - ``Close(code, reason)``: a clean close handshake (a planned disconnect);
 - ``Abort()``: drop the TCP connection without a close (an abrupt one);
 - ``Hold()``: keep the connection open and send nothing (a silent one;
-  protocol pings are still answered by the library).
+  protocol pings are still answered by the library);
+- ``Stream(make, count, rate)``: messages made when sent (``make(i,
+  time.time_ns())``), paced at ``rate`` a second (benchmarks).
 
 Handshakes: ``binance`` takes its streams from the URL
 (``/stream?streams=a@trade/b@bookTicker``); ``coinbase`` waits for a
@@ -58,6 +60,16 @@ class Abort:
 @dataclass
 class Hold:
     pass
+
+
+@dataclass
+class Stream:
+    """``count`` messages made at send time by ``make(i, now_ns)``, ``rate`` a
+    second (0: as fast as possible)."""
+
+    make: object
+    count: int
+    rate: float = 0.0
 
 
 class VenueServer:
@@ -140,6 +152,8 @@ class VenueServer:
                 elif isinstance(step, Abort):
                     ws.transport.abort()
                     return
+                elif isinstance(step, Stream):
+                    await self._stream(ws, step)
                 elif isinstance(step, Hold):
                     await ws.wait_closed()
                     return
@@ -148,6 +162,15 @@ class VenueServer:
             pass
         finally:
             reader.cancel()
+
+    async def _stream(self, ws, step: Stream) -> None:
+        start = time.perf_counter()
+        for i in range(step.count):
+            if step.rate > 0:
+                delay = start + i / step.rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await ws.send(step.make(i, time.time_ns()))
 
     async def _read(self, ws) -> None:
         """After the handshake: record what the client sends, answer Kraken pings."""

@@ -328,7 +328,7 @@ class _Connection:
         self.ws = ws
         loop = asyncio.get_running_loop()
         self.finished: asyncio.Future = loop.create_future()
-        self.finished.add_done_callback(lambda f: f.exception())     # never "never retrieved"
+        self.finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved
         self.opened = self.last_message = time.monotonic()
         self.tasks = [loop.create_task(self._read()), loop.create_task(self._watch())]
 
