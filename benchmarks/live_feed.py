@@ -2,7 +2,7 @@
 
 Decoding (per venue): the feed's decoder (msgspec structs per message type,
 ticks gathered in a TickBuffer and turned into one TICK_DTYPE array per
-batch of 1,000 messages, the tick rules applied) over 200,000 messages (50k
+batch of 1,000 messages, the tick rules applied) over 200,000 messages (20k
 with --quick), half trades and half best bid/offer, in the venue's shapes.
 Measured in CPU seconds of the thread (``time.thread_time``): messages/s per
 core. Baseline, same messages, same run: a plain ``json.loads`` loop that
@@ -184,7 +184,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run(opts, machine):
-    n = 50_000 if opts.quick else 200_000
+    n = 20_000 if opts.quick else 200_000
     for venue in (BINANCE, COINBASE, KRAKEN):
         msgs = _messages(venue.name, n)
         md, base = alternate(opts.repeat, lambda: mdstream_decode_per_s(venue, msgs),
