@@ -63,3 +63,37 @@ def test_serve_refuses_a_bad_live_symbol_in_one_line(helpers):
                             env=helpers.subprocess_env())
     assert result.returncode != 0
     assert "not a Kraken v2 pair" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_stale_after_replaces_a_silent_venue_connection(helpers, monkeypatch):
+    with running_venue("binance") as venue:
+        venue.queue(Send(binance_trade("btcusdt", 1, "10", "1", T0)), Hold())
+        venue.queue(Send(binance_trade("btcusdt", 2, "11", "1", T0 + 1)), Hold())
+        monkeypatch.setenv("MDSTREAM_BINANCE_URL", venue.url)
+        cmd = helpers.mdstream_command("serve", "--port", "0", "--feed", "binance:btcusdt",
+                                       "--stale-after", "500ms")
+        with helpers.popen(cmd) as proc:
+            port = int(LISTENING.search(helpers.read_line_matching(proc.stdout, "listening on")
+                                        ).group(1))
+            client = Client(f"127.0.0.1:{port}", timeout=10)
+            prices = []
+            try:
+                for batch in client.stream_batches(from_seq=0, timeout=20):
+                    prices += batch.price.tolist()
+                    if len(prices) >= 2:
+                        break
+            finally:
+                client.close()
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(20) == 0
+            err = proc.stderr.read()
+    assert prices == [10.0, 11.0]
+    assert venue.connections >= 2 and "stale_after=0.5 s" in err, err
+
+
+def test_stale_after_is_refused_without_a_live_feed(helpers):
+    import subprocess
+    result = subprocess.run(helpers.mdstream_command("serve", "--port", "0", "--stale-after", "5"),
+                            capture_output=True, text=True, timeout=60,
+                            env=helpers.subprocess_env())
+    assert result.returncode != 0 and "--stale-after is an option of live feeds" in result.stderr
