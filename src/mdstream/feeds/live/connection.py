@@ -120,6 +120,7 @@ class LiveFeed(Feed):
         self.venue_symbols = venue.venue_symbols(symbols)
         self.symbols = [venue.mdstream_symbol(s) for s in self.venue_symbols]
         self.url = venue_url(venue.resolve_url(url))
+        venue.url(self.url, self.venue_symbols)          # refuses what it cannot address
         self.stale_after = float(stale_after)
         self.batch_size = int(batch_size)
         self.open_timeout = float(open_timeout)
@@ -289,6 +290,10 @@ class LiveFeed(Feed):
         except MalformedMessage as bad:
             c.bad_message(bad.kind, bad.detail, raw)
             notice = None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # a message the decoder did not foresee: counted like any bad one, never fatal
+            c.bad_message(f"undecodable ({type(exc).__name__})", str(exc), raw)
+            notice = None
         if notice == RECONNECT:
             conn.end(_Ended("the venue announced a reconnect", planned=True))
         if len(self._buffer) >= self.batch_size:
@@ -317,6 +322,7 @@ class LiveFeed(Feed):
         ticks = self._buffer.take()
         if len(ticks):
             self._sink.ingest(ticks, checked=True)
+            self._counters.batches += 1
 
 
 class _Connection:

@@ -26,6 +26,7 @@ class FeedStats:
     """A snapshot of a live feed's counters (``LiveFeed.stats()``).
 
     messages: WebSocket messages received (every kind, heartbeats included);
+    batches: ``sink.ingest`` calls (one TICK_DTYPE array each) that carried them;
     ticks: trades and quotes handed to the engine (trades + quotes);
     buys, sells: trades by aggressor side (the engine's ticks carry no side);
     gaps: times a venue's sequence number or trade id jumped forward;
@@ -42,6 +43,7 @@ class FeedStats:
     """
 
     messages: int
+    batches: int
     ticks: int
     trades: int
     quotes: int
@@ -64,7 +66,7 @@ class FeedCounters:
 
     def __init__(self, venue: str):
         self.venue = venue
-        self.messages = self.trades = self.quotes = self.buys = self.sells = 0
+        self.messages = self.batches = self.trades = self.quotes = self.buys = self.sells = 0
         self.gaps = self.missed = self.duplicates = self.malformed = 0
         self.connects = self.stale = self.venue_errors = 0
         self.last_message_ns = 0
@@ -73,7 +75,7 @@ class FeedCounters:
 
     def snapshot(self) -> FeedStats:
         return FeedStats(
-            messages=self.messages, ticks=self.trades + self.quotes, trades=self.trades,
+            messages=self.messages, batches=self.batches, ticks=self.trades + self.quotes, trades=self.trades,
             quotes=self.quotes, buys=self.buys, sells=self.sells, gaps=self.gaps,
             missed=self.missed, duplicates=self.duplicates, malformed=self.malformed,
             connects=self.connects, reconnects=max(0, self.connects - 1), stale=self.stale,
