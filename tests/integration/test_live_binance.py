@@ -187,3 +187,20 @@ def test_bad_symbols_and_urls_are_refused_with_a_clear_error():
         BinanceFeed("btcusdt", url="http://127.0.0.1:1")
     with pytest.raises(InvalidArgumentError, match="stale_after"):
         BinanceFeed("btcusdt", stale_after=0)
+
+
+def test_a_venue_closing_before_any_message_is_a_failed_attempt_retried_with_backoff(caplog):
+    with running_venue("binance") as venue:
+        for _ in range(3):
+            venue.queue(Close(1013, "try again later"))
+        venue.queue(Send(binance_trade("btcusdt", 1, "10", "1", T0)), Hold())
+        feed = BinanceFeed("btcusdt", url=venue.url, backoff_initial=0.05, backoff_max=0.2)
+        with caplog.at_level("WARNING", logger="mdstream.feeds.live"):
+            with live_engine(feed) as (engine, sub):
+                rows = collect(sub, 1)
+                stats = feed.stats()
+    assert rows[0][2] == 10.0 and venue.connections == 4
+    assert (stats.connects, stats.reconnects) == (1, 0)       # only a live connection counts
+    retries = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
+    assert len(retries) == 3 and "closed before its first message" in retries[0]
+    assert "(attempt 3)" in retries[-1]

@@ -10,8 +10,10 @@ client connection (https://websockets.readthedocs.io/en/stable/reference/asyncio
   else ready, i.e. once per burst of messages, or every ``batch_size`` ticks.
 - **Reconnect** with jittered exponential backoff: tenacity's
   ``wait_random_exponential`` ("full jitter": a random wait between 0 and
-  min(backoff_max, backoff_initial * 2^attempt) s). A connection that was up
-  and drops is reopened at once; only failing attempts wait.
+  min(backoff_max, backoff_initial * 2^attempt) s). An attempt succeeds when
+  the first message arrives; one refused, failed, closed before any message
+  or silent for ``stale_after`` seconds waits before the next. A connection
+  that was live and drops is reopened at once.
 - **Pings**: WebSocket protocol pings both ways are the websockets library's
   (``ping_interval``, ``ping_timeout``); a venue's application-level ping
   message is sent every ``Venue.ping_interval`` seconds.
@@ -271,12 +273,26 @@ class LiveFeed(Feed):
         except BaseException:
             await ws.close()
             raise
-        self._counters.connects += 1
-        self._counters.connected = True
-        if self._counters.connects > 1:
+        conn = _Connection(self, ws)
+        # Live only once something arrives: a venue that accepts and then closes
+        # (or says nothing) is a failed attempt, retried with backoff, not a loop.
+        await asyncio.wait((conn.first_message, conn.finished), timeout=self.stale_after,
+                           return_when=asyncio.FIRST_COMPLETED)
+        if not conn.first_message.done():
+            why = (f"no message within stale_after={self.stale_after:g} s"
+                   if not conn.finished.done() else "closed before its first message")
+            await conn.close()
+            raise ConnectionError(f"{self.venue.name}: the connection was {why}")
+        return conn
+
+    def _live(self) -> None:
+        """A connection's first message: it counts as connected."""
+        c = self._counters
+        c.connects += 1
+        c.connected = True
+        if c.connects > 1:
             log.info("%s: reconnected to %s and subscribed again (%d symbols)", self.venue.name,
                      self.url, len(self.venue_symbols))
-        return _Connection(self, ws)
 
     # -- messages ------------------------------------------------------------------
 
@@ -335,6 +351,7 @@ class _Connection:
         loop = asyncio.get_running_loop()
         self.finished: asyncio.Future = loop.create_future()
         self.finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved
+        self.first_message: asyncio.Future = loop.create_future()
         self.opened = self.last_message = time.monotonic()
         self.tasks = [loop.create_task(self._read()), loop.create_task(self._watch())]
 
@@ -356,8 +373,13 @@ class _Connection:
     async def _read(self) -> None:
         feed = self.feed
         try:
+            first = self.first_message
             async for raw in self.ws:
                 self.last_message = time.monotonic()
+                if first is not None:
+                    feed._live()
+                    first.set_result(None)
+                    first = None
                 feed._on_message(raw, self)
             code = self.ws.close_code
             self.end(_Ended(f"the venue closed the connection (code {code}, "
