@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 
@@ -34,6 +35,9 @@ def live_engine(feed, **engine_options):
     finally:
         sub.close()
         engine.stop()
+        left = [t.name for t in threading.enumerate()
+                if t.name.startswith("mdstream-") and t.name.endswith("-feed")]
+        assert not left, f"feed threads still running after engine.stop(): {left}"
 
 
 def collect(sub, count: int, timeout: float = 15.0):

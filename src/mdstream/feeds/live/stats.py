@@ -2,7 +2,8 @@
 
 The counters are written by the feed's own thread only and read from any
 thread (``LiveFeed.stats()`` takes a consistent-enough snapshot: each value is
-a plain int read under the GIL). Gaps are counted and logged, never hidden;
+a plain int read under the GIL). Gaps are counted and logged, never hidden (each of a feed's first 100 gaps
+in a line of its own, then a line with the totals every 100 gaps);
 a malformed or unknown message is counted and logged once per kind.
 """
 
@@ -17,6 +18,8 @@ __all__ = ["FeedStats", "FeedCounters", "SequenceCheck"]
 
 log = logging.getLogger("mdstream.feeds.live")
 
+#: Gaps logged one line each; after that, one line (with the totals) per this many.
+_GAPS_LOGGED_EACH = 100
 #: Characters of a bad message quoted in its log line.
 _SAMPLE_CHARS = 200
 
@@ -150,5 +153,9 @@ class SequenceCheck:
         c = self._counters
         c.gaps += 1
         c.missed += missed
-        log.warning("%s: gap in %s of %s: %d after %d (%d missed)", c.venue, self._what,
-                    printable(str(key)), n, last, missed)
+        if c.gaps <= _GAPS_LOGGED_EACH or c.gaps % _GAPS_LOGGED_EACH == 0:
+            more = (f"; {c.gaps:,} gaps, {c.missed:,} missed so far (after the first "
+                    f"{_GAPS_LOGGED_EACH}, one line per {_GAPS_LOGGED_EACH} gaps)"
+                    if c.gaps >= _GAPS_LOGGED_EACH else "")
+            log.warning("%s: gap in %s of %s: %d after %d (%d missed)%s", c.venue, self._what,
+                        printable(str(key)), n, last, missed, more)
