@@ -83,7 +83,7 @@ def test_coinbase_errors_and_unknown_types_are_counted():
 
 
 def test_kraken_trades_ticker_and_application_pings():
-    venue_fast_ping = dataclasses.replace(KRAKEN, ping_interval=0.2)
+    venue_fast_ping = dataclasses.replace(KRAKEN, app_ping_interval=0.2)
     with running_venue("kraken") as venue:
         venue.queue(Send(kraken_trades(("BTC/USD", 500, 37000.5, 0.1, "buy", NS),
                                        ("BTC/USD", 501, 37000.4, 0.2, "sell", NS + 1000)),

@@ -7,13 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from mdstream.feeds.live.connection import LiveFeed
+from mdstream.feeds.live.connection import DEFAULT_STALE_AFTER_S, LiveFeed
 from mdstream.feeds.live.venue import Venue
 
 __all__ = ["LiveFeedConfig", "live_factory", "DEFAULT_STALE_AFTER_S"]
-
-#: Seconds without any message after which a connection is replaced.
-DEFAULT_STALE_AFTER_S = 60.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ client connection (https://websockets.readthedocs.io/en/stable/reference/asyncio
   that was live and drops is reopened at once.
 - **Pings**: WebSocket protocol pings both ways are the websockets library's
   (``ping_interval``, ``ping_timeout``); a venue's application-level ping
-  message is sent every ``Venue.ping_interval`` seconds.
+  message is sent every ``Venue.app_ping_interval`` seconds.
 - **Stale connections**: a connection that stays open but delivers no
   message for ``stale_after`` seconds is closed and replaced (counted in
   ``stats().stale``).
@@ -60,10 +60,12 @@ from mdstream.feeds.live.stats import FeedCounters, FeedStats
 from mdstream.feeds.live.venue import RECONNECT, MalformedMessage, Venue, venue_url
 from mdstream.feeds.sink import TickSink
 
-__all__ = ["LiveFeed"]
+__all__ = ["LiveFeed", "DEFAULT_STALE_AFTER_S"]
 
 log = logging.getLogger("mdstream.feeds.live")
 
+#: Seconds without any message after which a connection is replaced (``stale_after``).
+DEFAULT_STALE_AFTER_S = 60.0
 #: How long before a venue's connection age limit the connection is replaced, s.
 _AGE_MARGIN_S = 600.0
 #: What ends a connection attempt that is retried (anything else ends the feed).
@@ -107,7 +109,7 @@ class LiveFeed(Feed):
     """
 
     def __init__(self, venue: Venue, symbols: Sequence[str] | str, *, url: str | None = None,
-                 stale_after: float = 60.0, batch_size: int = 4096, open_timeout: float = 10.0,
+                 stale_after: float = DEFAULT_STALE_AFTER_S, batch_size: int = 4096, open_timeout: float = 10.0,
                  ping_interval: float = 20.0, ping_timeout: float = 20.0,
                  backoff_initial: float = 0.5, backoff_max: float = 30.0,
                  max_connection_age: float | None | str = "venue"):
@@ -118,6 +120,9 @@ class LiveFeed(Feed):
                 raise InvalidArgumentError(f"{name} must be > 0 seconds, got {value!r}")
         if batch_size < 1:
             raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size!r}")
+        if max_connection_age not in ("venue", None) and not max_connection_age > 0:
+            raise InvalidArgumentError(f"max_connection_age must be > 0 seconds or None, got "
+                                       f"{max_connection_age!r}")
         self.venue = venue
         self.venue_symbols = venue.venue_symbols(symbols)
         self.symbols = [venue.mdstream_symbol(s) for s in self.venue_symbols]
@@ -394,7 +399,7 @@ class _Connection:
     async def _watch(self) -> None:
         feed, venue = self.feed, self.feed.venue
         tick = min(1.0, feed.stale_after / 4)
-        next_ping = self.opened + venue.ping_interval if venue.ping is not None else None
+        next_ping = self.opened + venue.app_ping_interval if venue.ping is not None else None
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
@@ -409,7 +414,7 @@ class _Connection:
                                 f"(max_connection_age={age:g} s)", planned=True))
                 return
             if next_ping is not None and now >= next_ping:
-                next_ping = now + venue.ping_interval
+                next_ping = now + venue.app_ping_interval
                 try:
                     await self.ws.send(venue.ping())
                 except ConnectionClosed:

@@ -178,7 +178,7 @@ KRAKEN = Venue(
     name="kraken", prefix="KRAKEN", url_env="MDSTREAM_KRAKEN_URL",
     default_url="wss://ws.kraken.com/v2", url=lambda base, symbols: base,
     subscribe=_subscribe, decoder=KrakenDecoder, symbol=_symbol, subscribe_rate=5.0,
-    ping=_ping, ping_interval=30.0, example="BTC/USD,ETH/USD")
+    ping=_ping, app_ping_interval=30.0, example="BTC/USD,ETH/USD")
 
 
 class KrakenFeed(LiveFeed):

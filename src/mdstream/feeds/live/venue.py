@@ -64,7 +64,7 @@ class Venue:
     subscribe: ``subscribe(venue_symbols) -> list[str]``, the messages sent
     after each connect (again after every reconnect); subscribe_rate: the
     most messages per second sent to the venue (its documented limit);
-    ping: ``ping() -> str`` sent every ping_interval seconds, for venues that
+    ping: ``ping() -> str`` sent every app_ping_interval seconds, for venues that
     want application-level pings (WebSocket protocol pings are answered by
     the websockets library); max_connection_age: seconds after which the
     venue closes a connection (Binance: 24 h); the core replaces it a little
@@ -84,7 +84,7 @@ class Venue:
     symbol: Callable[[str], str]
     subscribe_rate: float = 5.0
     ping: Callable[[], str] | None = None
-    ping_interval: float = 30.0
+    app_ping_interval: float = 30.0
     max_connection_age: float | None = None
     example: str = "SYMBOL"
 
