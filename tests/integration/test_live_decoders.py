@@ -66,7 +66,8 @@ def test_side_and_ids_of_binance_futures_and_kraken_batches():
     dec.decode(binance_agg_trade("btcusdt", 8, "1.6", "1", 1001), 0, buf)
     dec.decode(binance_agg_trade("btcusdt", 8, "1.6", "1", 1001), 0, buf)   # again
     ticks = buf.take()
-    assert ticks["symbol_id"].tolist() == [3, 3] and ticks["ts_ns"].tolist() == [10**9, 1001 * 10**6]
+    assert ticks["symbol_id"].tolist() == [3, 3]
+    assert ticks["ts_ns"].tolist() == [10**9, 1001 * 10**6]
     assert (c.sells, c.buys, c.duplicates) == (1, 1, 1)
 
     k = FeedCounters("kraken")

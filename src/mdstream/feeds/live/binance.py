@@ -156,8 +156,8 @@ _SYMBOL = re.compile(r"^[A-Za-z0-9]{2,30}$")
 
 def _symbol(text: str) -> str:
     if not _SYMBOL.match(text):
-        raise InvalidArgumentError(f"binance: {text!r} is not a Binance symbol (letters and digits, "
-                                   "e.g. btcusdt)")
+        raise InvalidArgumentError(f"binance: {text!r} is not a Binance symbol (letters and "
+                                   "digits, e.g. btcusdt)")
     return text.upper()
 
 

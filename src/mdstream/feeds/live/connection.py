@@ -109,7 +109,8 @@ class LiveFeed(Feed):
     """
 
     def __init__(self, venue: Venue, symbols: Sequence[str] | str, *, url: str | None = None,
-                 stale_after: float = DEFAULT_STALE_AFTER_S, batch_size: int = 4096, open_timeout: float = 10.0,
+                 stale_after: float = DEFAULT_STALE_AFTER_S, batch_size: int = 4096,
+                 open_timeout: float = 10.0,
                  ping_interval: float = 20.0, ping_timeout: float = 20.0,
                  backoff_initial: float = 0.5, backoff_max: float = 30.0,
                  max_connection_age: float | None | str = "venue"):

@@ -2,8 +2,9 @@
 
 The counters are written by the feed's own thread only and read from any
 thread (``LiveFeed.stats()`` takes a consistent-enough snapshot: each value is
-a plain int read under the GIL). Gaps are counted and logged, never hidden (each of a feed's first 100 gaps
-in a line of its own, then a line with the totals every 100 gaps);
+a plain int read under the GIL). Gaps are counted and logged, never hidden
+(each of a feed's first 100 gaps in a line of its own, then a line with the
+totals every 100 gaps);
 a malformed or unknown message is counted and logged once per kind.
 """
 
@@ -78,7 +79,8 @@ class FeedCounters:
 
     def snapshot(self) -> FeedStats:
         return FeedStats(
-            messages=self.messages, batches=self.batches, ticks=self.trades + self.quotes, trades=self.trades,
+            messages=self.messages, batches=self.batches, ticks=self.trades + self.quotes,
+            trades=self.trades,
             quotes=self.quotes, buys=self.buys, sells=self.sells, gaps=self.gaps,
             missed=self.missed, duplicates=self.duplicates, malformed=self.malformed,
             connects=self.connects, reconnects=max(0, self.connects - 1), stale=self.stale,

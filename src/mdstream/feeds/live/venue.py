@@ -121,7 +121,8 @@ class Venue:
 def venue_url(url: str) -> str:
     """``url`` if it is a ws:// or wss:// address, else InvalidArgumentError."""
     if not (url.startswith("ws://") or url.startswith("wss://")):
-        raise InvalidArgumentError(f"a live feed's url must start with ws:// or wss://, got {url!r}")
+        raise InvalidArgumentError(f"a live feed's url must start with ws:// or wss://, "
+                                   f"got {url!r}")
     return url.rstrip("/")
 
 
