@@ -124,11 +124,11 @@ def test_venue_closing_the_connection_is_reconnected_at_once():
 
 def test_connection_age_limit_replaces_the_connection_before_the_venue_does():
     with running_venue("binance") as venue:
-        venue.queue(Send(binance_trade("btcusdt", 1, "10", "1", T0)), Pause(0.6),
+        venue.queue(Send(binance_trade("btcusdt", 1, "10", "1", T0)), Pause(0.2),
                     Send(binance_trade("btcusdt", 2, "11", "1", T0 + 1)), Hold())
         venue.queue(Send(binance_trade("btcusdt", 2, "11", "1", T0 + 1),
                          binance_trade("btcusdt", 3, "12", "1", T0 + 2)), Hold())
-        feed = BinanceFeed("btcusdt", url=venue.url, max_connection_age=1.0)
+        feed = BinanceFeed("btcusdt", url=venue.url, max_connection_age=1.5)
         with live_engine(feed) as (engine, sub):
             rows = collect(sub, 3)
             stats = feed.stats()
@@ -140,7 +140,7 @@ def test_a_silent_connection_is_replaced_after_stale_after():
     with running_venue("binance") as venue:
         venue.queue(Send(binance_trade("btcusdt", 1, "10", "1", T0)), Hold())
         venue.queue(Send(binance_trade("btcusdt", 2, "11", "1", T0 + 1)), Hold())
-        feed = BinanceFeed("btcusdt", url=venue.url, stale_after=0.8)
+        feed = BinanceFeed("btcusdt", url=venue.url, stale_after=1.5)
         with live_engine(feed) as (engine, sub):
             rows = collect(sub, 2)
             stats = feed.stats()
