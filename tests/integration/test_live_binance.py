@@ -185,6 +185,8 @@ def test_bad_symbols_and_urls_are_refused_with_a_clear_error():
         BinanceFeed(",")
     with pytest.raises(InvalidArgumentError, match="ws:// or wss://"):
         BinanceFeed("btcusdt", url="http://127.0.0.1:1")
+    with pytest.raises(InvalidArgumentError, match="not usable"):
+        BinanceFeed("btcusdt", url="ws://exa mple:99999")
     with pytest.raises(InvalidArgumentError, match="stale_after"):
         BinanceFeed("btcusdt", stale_after=0)
 
@@ -204,3 +206,4 @@ def test_a_venue_closing_before_any_message_is_a_failed_attempt_retried_with_bac
     retries = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
     assert len(retries) == 3 and "closed before its first message" in retries[0]
     assert "(attempt 3)" in retries[-1]
+

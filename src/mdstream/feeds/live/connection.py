@@ -102,9 +102,10 @@ class LiveFeed(Feed):
     limit).
 
     Raises InvalidArgumentError for an unusable symbol, url or setting. The
-    feed never ends by itself: network errors are retried for ever (logged);
-    only an unusable URL (``websockets.exceptions.InvalidURI``) ends it, as
-    ``feed.error``. ``stats()`` gives the counters (FeedStats); ``bad_rows``
+    feed never ends by itself: network and protocol errors (OSError,
+    TimeoutError, websockets' WebSocketException) are retried for ever
+    (logged); anything else ends it as ``feed.error`` (the engine raises it
+    from ``wait()`` and ``stop()``). ``stats()`` gives the counters (FeedStats); ``bad_rows``
     (EngineStats.bad_rows) is ``stats().malformed``.
     """
 
@@ -150,6 +151,7 @@ class LiveFeed(Feed):
         self._stopping = False
         self._flush_scheduled = False
         self._error: BaseException | None = None
+        self._connections: set[_Connection] = set()     # open ones (two during a handover)
 
     # -- the Feed contract ---------------------------------------------------------
 
@@ -202,6 +204,13 @@ class LiveFeed(Feed):
         if self._task is not None:
             self._task.cancel()
 
+    def _close_sink(self) -> None:
+        """A feed that failed ends the data (the engine then raises its error)."""
+        try:
+            self._sink.close()
+        except Exception:               # noqa: BLE001 - the engine is stopping anyway
+            pass
+
     def _thread_main(self) -> None:
         loop = self._loop
         asyncio.set_event_loop(loop)
@@ -216,6 +225,7 @@ class LiveFeed(Feed):
         except BaseException as exc:    # noqa: BLE001 - kept as the feed's error, not lost
             log.error("%s feed ended: %s: %s", self.venue.name, type(exc).__name__, exc)
             self._error = exc
+            self._close_sink()
         finally:
             self._counters.connected = False
             pending = asyncio.all_tasks(loop)       # what a cancel left: let it unwind
@@ -244,8 +254,8 @@ class LiveFeed(Feed):
                 await current.close()
                 current = None
         finally:
-            if current is not None:
-                await current.close()
+            for conn in list(self._connections):     # the current one, or one being opened
+                await conn.close()
             self._flush()
 
     async def _open_retrying(self) -> "_Connection":
@@ -360,6 +370,7 @@ class _Connection:
         self.first_message: asyncio.Future = loop.create_future()
         self.opened = self.last_message = time.monotonic()
         self.tasks = [loop.create_task(self._read()), loop.create_task(self._watch())]
+        feed._connections.add(self)
 
     def end(self, why: _Ended) -> None:
         if not self.finished.done():
@@ -370,11 +381,12 @@ class _Connection:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.end(_Ended("closed"))
+        self.feed._connections.discard(self)
         try:
             await asyncio.wait_for(self.ws.close(), timeout=2.0)
         except (asyncio.TimeoutError, OSError, WebSocketException):
             pass
-        self.feed._counters.connected = False
+        self.feed._counters.connected = bool(self.feed._connections)
 
     async def _read(self) -> None:
         feed = self.feed

@@ -119,10 +119,18 @@ class Venue:
 
 
 def venue_url(url: str) -> str:
-    """``url`` if it is a ws:// or wss:// address, else InvalidArgumentError."""
+    """``url`` if it is a usable ws:// or wss:// address (as the websockets
+    library parses it), else InvalidArgumentError."""
+    from websockets.exceptions import InvalidURI
+    from websockets.uri import parse_uri
+
     if not (url.startswith("ws://") or url.startswith("wss://")):
         raise InvalidArgumentError(f"a live feed's url must start with ws:// or wss://, "
                                    f"got {url!r}")
+    try:
+        parse_uri(url)
+    except (InvalidURI, ValueError) as exc:
+        raise InvalidArgumentError(f"a live feed's url is not usable: {url!r} ({exc})") from None
     return url.rstrip("/")
 
 
