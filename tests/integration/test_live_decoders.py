@@ -102,3 +102,14 @@ def test_a_burst_of_messages_reaches_the_engine_in_few_batches():
             stats = feed.stats()
     assert len(rows) == n and stats.messages == n and stats.gaps == 0
     assert stats.batches < n / 4, stats           # one array per burst, not one per message
+
+
+def test_an_older_binance_book_update_is_dropped():
+    from venues.messages import binance_book
+    c = FeedCounters("binance")
+    dec = BINANCE.decoder({"BTCUSDT": 0}, c)
+    buf = TickBuffer(c)
+    for u, bid in ((10, "1.0"), (15, "1.1"), (12, "0.9"), (16, "1.2")):
+        dec.decode(binance_book("btcusdt", u, bid, "1", "2.0", "1"), 7, buf)
+    assert buf.take()["bid"].tolist() == [1.0, 1.1, 1.2]
+    assert (c.duplicates, c.gaps) == (1, 0)

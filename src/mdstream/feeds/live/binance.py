@@ -17,7 +17,9 @@ symbol) and ``<symbol>@bookTicker`` (best bid/offer); futures
 ``<symbol>@aggTrade`` (``a``: the aggregate trade id, +1 per aggregate) and
 ``<symbol>@bookTicker``. ``m`` (the buyer is the maker) means the aggressor
 sold. Spot bookTicker carries no event time: its ``ts_ns`` is the receive
-time; futures bookTicker has ``E`` (event time, ms).
+time; futures bookTicker has ``E`` (event time, ms). A bookTicker whose
+update id ``u`` is not above the last one of its symbol is dropped as a
+duplicate (the overlap of two connections during a handover).
 
 Symbols: ``btcusdt`` or ``BTCUSDT`` -> the engine's ``BINANCE:BTCUSDT``
 (futures: ``BINANCE-FUTURES:BTCUSDT``). URL override: ``url=`` or
@@ -107,6 +109,9 @@ class BinanceDecoder(Decoder):
         self._decoders = {k: msgspec.json.Decoder(t, strict=False) for k, t in _STREAMS.items()}
         self._other = msgspec.json.Decoder(_Other)
         self._trade_ids = SequenceCheck(counters, "trade ids")
+        # bookTicker's u is the order book's update id: it only increases (not
+        # by 1: the stream skips updates below the top), so an older one is stale.
+        self._book_ids = SequenceCheck(counters, "book update ids", contiguous=False)
 
     def decode(self, raw: bytes | str, recv_ns: int, out: TickBuffer) -> str | None:
         try:
@@ -125,6 +130,8 @@ class BinanceDecoder(Decoder):
         if sid is None:
             raise MalformedMessage(f"{kind}: a symbol not subscribed", msg.symbol)
         if kind == "bookTicker":
+            if not self._book_ids.check(msg.symbol, msg.update_id):
+                return None
             ts = msg.event_time_ms * _MS if msg.event_time_ms else recv_ns
             out.quote(sid, ts, msg.bid, msg.ask, msg.bid_qty, msg.ask_qty)
             return None
