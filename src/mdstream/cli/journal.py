@@ -163,6 +163,8 @@ def run_export(args: argparse.Namespace) -> int:
     sigterm_as_interrupt()
     try:
         start = _start(args, reader, recorder)
+        if recorder.resume_seq is not None:
+            print(f"exporting to {printable(args.parquet)}: continuing at seq {start:,}", flush=True)
         if args.to_seq is not None and start is not None and start > args.to_seq:
             start = args.to_seq              # nothing left to export in the range
         for batch in reader.batches(start, args.to_seq):
