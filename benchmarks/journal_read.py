@@ -159,7 +159,7 @@ def run(opts, machine):
         for _ in range(opts.repeat):
             reader.append(read_with_reader(n, directory))
             engine.append(read_with_engine(n, directory))
-        yield result_line(NAME, "reader", "results/s", {**params, "max_results": 65_536},
+        yield result_line(NAME, "reader", "results/s", {**params, "max_results": 4_096},
                           reader, engine,
                           "an engine opened on the journal, subscribe(from_seq=0)",
                           extra={"MB_per_s_median": round(

@@ -34,8 +34,9 @@ from mdstream.journal.symbol_file import read_names
 
 __all__ = ["JournalReader", "JournalInfo", "DEFAULT_MAX_RESULTS"]
 
-#: Results per batch of JournalReader.batches() unless told otherwise.
-DEFAULT_MAX_RESULTS = 65_536
+#: The most results per batch of JournalReader.batches() unless told otherwise
+#: (a batch is at most a journal block: 4,096 results).
+DEFAULT_MAX_RESULTS = 4_096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,8 +176,9 @@ class JournalReader:
                 max_results: int = DEFAULT_MAX_RESULTS) -> Iterator[ResultBatch]:
         """ResultBatch objects of the results from ``from_seq`` (inclusive;
         default: the oldest held) to ``to_seq`` (exclusive; default: the
-        newest complete one), in sequence order, each of at most
-        ``max_results`` rows: the columns a subscription gives
+        newest complete one), in sequence order: one per journal block (up
+        to 4,096 results), split to at most ``max_results`` rows. The
+        columns are those a subscription gives
         (``mdstream.RESULT_DTYPE``: seq, ts_ns, recv_ns, done_ns in ns,
         symbol_id, kind, price, ...), ``batch.symbols`` the journal's names.
 
@@ -204,35 +206,24 @@ class JournalReader:
             raise OutOfRangeError(
                 f"from_seq {from_seq} is older than the oldest result kept in {self.directory} "
                 f"(seq {oldest})", oldest)
-        pending: list[np.ndarray] = []
-        count = 0
         try:
+            # A batch per journal block (no copy: joining blocks into bigger
+            # batches costs more than the batches save), split at max_results.
             for rows in read_blocks(segments, from_seq, to_seq, torn_tail=lambda e: None):
-                while len(rows):
-                    take = rows[:max_results - count]
-                    rows = rows[len(take):]
-                    pending.append(take)
-                    count += len(take)
-                    if count == max_results:
-                        yield self._batch(pending)
-                        pending, count = [], 0
+                for start in range(0, len(rows), max_results):
+                    part = rows[start:start + max_results]
+                    yield ResultBatch(part, self._names_for(part))
         except FileNotFoundError:
             now = self.segments()
             raise OutOfRangeError(
                 f"the journal's retention removed segments of {self.directory} while they were "
                 f"being read (the oldest seq kept is now {now[0][0] if now else 'none'})",
                 now[0][0] if now else 0) from None
-        if pending:
-            yield self._batch(pending)
 
     def read(self, from_seq: int | None = None, to_seq: int | None = None) -> ResultBatch:
         """All results from ``from_seq`` to ``to_seq`` (as batches()) in one ResultBatch."""
         parts = [b.rows for b in self.batches(from_seq, to_seq)]
         rows = np.concatenate(parts) if parts else np.zeros(0, _core.RESULT_DTYPE)
-        return ResultBatch(rows, self._names_for(rows))
-
-    def _batch(self, parts: list[np.ndarray]) -> ResultBatch:
-        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return ResultBatch(rows, self._names_for(rows))
 
     def _names_for(self, rows: np.ndarray) -> list[str]:
