@@ -177,6 +177,11 @@ def test_info_prints_the_range_symbols_segments_and_a_torn_tail(journaled, tmp_p
     done = run("journal", "info", str(directory))
     assert "torn tail" in done.stdout and f"seq 0 to {last:,}" in done.stdout
     assert os.path.getsize(newest) == size
+    # ... and an export takes everything before it, and leaves it in place.
+    done = run("journal", "export", "--parquet", str(tmp_path / "torn"), str(directory))
+    assert done.returncode == 0, done.stderr
+    assert_same(dataset(tmp_path / "torn"), rows, SYMBOLS)
+    assert os.path.getsize(newest) == size
     # Not a journal: one line naming the directory.
     done = run("journal", "info", str(tmp_path))
     assert done.returncode == 1
