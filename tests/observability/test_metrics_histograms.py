@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import mdstream
 from mdstream._core import LatencyHistogram
 from mdstream.errors import InvalidArgumentError
+from mdstream.node import NodeConfig
 from mdstream.observe.metrics import LATENCY_BUCKETS_S, latency_buckets, start_metrics_server
 
 STAGES = {"feed_to_ingest", "ingest_to_processed", "processed_to_sent", "age_at_send"}
@@ -143,3 +144,5 @@ def test_per_symbol_series_only_on_request_and_bounded(caplog):
     assert full["mdstream_symbol_series_omitted"].samples[0].value == 0
     with pytest.raises(ValueError, match="max_symbols"):
         start_metrics_server(engine, 0, per_symbol=True, max_symbols=0)
+    with pytest.raises(InvalidArgumentError, match="metrics_max_symbols must be >= 1"):
+        NodeConfig(metrics_max_symbols=0)

@@ -182,9 +182,10 @@ class JournalReader:
         (``mdstream.RESULT_DTYPE``: seq, ts_ns, recv_ns, done_ns in ns,
         symbol_id, kind, price, ...), ``batch.symbols`` the journal's names.
 
-        Reads what the segments hold when it gets to them: results a live
-        engine appends meanwhile are included up to the first incomplete
-        block. Raises OutOfRangeError when ``from_seq`` is older than the
+        Reads the segments there are when it starts, each as far as it is
+        complete when it gets to it: results a live engine appends to the
+        newest one meanwhile are included, up to the first incomplete block
+        (call again for what went into segments opened since). Raises OutOfRangeError when ``from_seq`` is older than the
         oldest result held (``.oldest``) or retention removed a segment
         before it was read, JournalCorruptError (file, byte offset) on a
         damaged block, and InvalidArgumentError for a negative from_seq, a
