@@ -10,8 +10,9 @@
 No engine is started and the directory's ``LOCK`` is not taken, so a journal
 can be read while a live engine writes it (another process, or this one).
 Nothing is ever written, cut or converted. What is read is what is complete:
-every block passes the core's checks (header and payload CRC-32C, record
-size, sequence continuity; core/journal.pxi), and a block cut short at the
+every block passes the core's checks (header and payload CRC-32C, the
+Castagnoli polynomial of RFC 3720; record size; sequence continuity; the
+format is described in core/journal.pxi), and a block cut short at the
 end of the newest segment (a write in progress, or the torn tail of a crash
 that the next engine start will cut) ends the reading cleanly before it.
 """

@@ -13,7 +13,10 @@ Latency is exposed two ways:
   (Engine.latency_histograms()): cumulative counters, so
   ``histogram_quantile(0.99, sum by (le, stage) (rate(..._bucket[1m])))``
   aggregates across servers and time. A core bucket (~0.8 % wide) counts
-  toward a bound only when it lies wholly at or below it.
+  toward a bound only when it lies wholly at or below it. Names and units
+  follow Prometheus' conventions (base unit seconds, ``_seconds`` suffix,
+  cumulative ``le`` buckets with ``+Inf``: prometheus.io/docs/practices/naming
+  and /docs/practices/histograms).
 - ``mdstream_latency_seconds{stage,range,quantile}``: gauges of the
   percentiles of the last 10 s (range="window") and since start ("total"),
   as computed by the engine (not aggregatable; kept for dashboards).
