@@ -115,6 +115,15 @@ def test_export_a_range_then_continue_it(journaled, tmp_path, capsys):
     assert main(["journal", "export", "--parquet", str(out), str(directory),
                  "--partition-by", "symbol"]) == 0
     assert_same(dataset(out), rows[100:], SYMBOLS)
+    # Some symbols only; an unknown one is named, with the journal's.
+    assert main(["journal", "export", "--parquet", str(tmp_path / "some"), str(directory),
+                 "--symbols", "AAA,CCC"]) == 0
+    assert_same(dataset(tmp_path / "some"), rows[np.isin(rows["symbol_id"], [0, 2])], SYMBOLS)
+    assert main(["journal", "export", "--parquet", str(tmp_path / "none"), str(directory),
+                 "--symbols", "AAA,ZZZ"]) == 1
+    assert capsys.readouterr().err.endswith(
+        f"ZZZ: not a symbol of {directory} (its symbols: AAA, BBB, CCC)\n")
+    assert not (tmp_path / "none").exists()
     # Usage errors.
     assert main(["journal", "export", "--parquet", str(tmp_path / "x"), str(directory),
                  "--from-seq", "10", "--to-seq", "5"]) == 2

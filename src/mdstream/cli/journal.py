@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 
+import numpy as np
+
 from mdstream.cli import options
 from mdstream.cli.process import EXIT_USAGE, error, log_warnings_as_lines, sigterm_as_interrupt
 from mdstream.text import printable
@@ -52,6 +54,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     export.add_argument("--to-seq", type=options.non_negative(int), default=None, metavar="SEQ",
                         help="export up to this sequence number, itself excluded (default: to "
                              "the newest complete result)")
+    export.add_argument("--symbols", type=options.symbols, default=None, metavar="LIST",
+                        help="comma-separated symbols to export (default: all)")
     export.add_argument("--partition-by", choices=("kind", "symbol"), default="kind",
                         help="the directories under date=...: kind=trade|quote|bar or "
                              "symbol=NAME (default: kind)")
@@ -130,10 +134,33 @@ def _start(args, reader, recorder) -> int | None:
     return resume
 
 
+def _symbol_ids(reader, names):
+    """The ids of the symbols to export (None: all); CommandError naming the
+    unknown ones."""
+    from mdstream.cli.process import CommandError
+
+    if names is None:
+        return None
+    known = reader.symbols
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        shown = ", ".join(printable(n) for n in known[:SHOWN_SYMBOLS])
+        raise CommandError(f"{_listed(unknown)}: not a symbol of {printable(str(reader.directory))} "
+                           f"(its symbols: {shown}{', ...' if len(known) > SHOWN_SYMBOLS else ''})")
+    return np.array([known.index(n) for n in names], dtype=np.int32)
+
+
+def _listed(names: list[str]) -> str:
+    """At most ten names, printable, and how many more."""
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return ", ".join(printable(n) for n in names[:10]) + more
+
+
 def run_export(args: argparse.Namespace) -> int:
     """mdstream journal export: 0 when done (or interrupted: what was read
     is written), 1 with one line on an error, 2 for options that do not go
     together."""
+    from mdstream.batch import ResultBatch
     from mdstream.cli.process import CommandError
     from mdstream.errors import JournalError, MDStreamError, OutOfRangeError
 
@@ -144,7 +171,8 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         reader = _open_reader(args.journal)
-    except JournalError as exc:
+        keep = _symbol_ids(reader, args.symbols)
+    except (JournalError, CommandError) as exc:
         return error(str(exc))
     try:
         from mdstream.record import ParquetRecorder
@@ -168,7 +196,12 @@ def run_export(args: argparse.Namespace) -> int:
         if args.to_seq is not None and start is not None and start > args.to_seq:
             start = args.to_seq              # nothing left to export in the range
         for batch in reader.batches(start, args.to_seq):
-            recorder.write(batch)
+            if keep is not None:
+                # The checkpoint still covers the rows left out (position), as `record` does.
+                rows = batch.rows[np.isin(batch.rows["symbol_id"], keep)]
+                recorder.write(ResultBatch(rows, batch.symbols), int(batch.rows["seq"][-1]))
+            else:
+                recorder.write(batch)
     except KeyboardInterrupt:
         reason = "interrupted"
     except CommandError as exc:
