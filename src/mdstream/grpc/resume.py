@@ -64,6 +64,7 @@ from mdstream.errors import (
     StreamChangedError,
     TooManySubscribersError,
 )
+from mdstream.grpc.connect import FailureLog
 from mdstream.grpc.contract import request_from_proto, request_to_proto
 from mdstream.grpc.errors import translate_error
 from mdstream.grpc.frames import FrameDecoder, Heartbeat, snapshot_from_message
@@ -124,6 +125,7 @@ class ResumeLogic:
         self._down_since: float | None = None
         self._delay = self._reconnect.initial_backoff
         self._rng = random.Random()
+        self._failure_log = FailureLog(target)     # an outage is logged once, not per attempt
 
     # -- where to open ----------------------------------------------------------
 
@@ -182,6 +184,7 @@ class ResumeLogic:
             self._down_since = now
             self._delay = self._reconnect.initial_backoff
         self.attempts += 1
+        self._failure_log.failed(error)
         down_for = now - self._down_since
         if down_for >= self._reconnect.give_up_after:
             raise ReconnectError(self._target, self.last_seq, self.attempts, down_for,
@@ -197,6 +200,7 @@ class ResumeLogic:
         if self._down_since is not None:
             self._down_since = None
             self.reconnects += 1
+            self._failure_log.recovered()
 
     # -- what the caller gets ----------------------------------------------------
 
@@ -282,6 +286,8 @@ class _SyncResuming(ResumeLogic):
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
                          client.target, heartbeats)
         self._client = client
+        # The client's error translator (ConnectError for a failure to connect).
+        self._errors = getattr(client, "_error", translate_error)
         self._stream = None
         self._identified = False
         self._cancelled = threading.Event()
@@ -303,7 +309,7 @@ class _SyncResuming(ResumeLogic):
                 resp = self._client._get_snapshot(self.snapshot_request(),
                                                   timeout=self._client.timeout)
             except grpc.RpcError as exc:
-                self._wait(self.failed(translate_error(exc)))
+                self._wait(self.failed(self._errors(exc)))
                 continue
             self.took_snapshot(resp)
 
@@ -379,7 +385,8 @@ class ResumingBatchStream(_SyncResuming):
     """
 
     def _open(self, request: pb.SubscribeRequest) -> BatchStream:
-        return BatchStream(self._client._stream_batches(request), decoder=self.decoder)
+        return BatchStream(self._client._stream_batches(request), decoder=self.decoder,
+                           errors=self._errors)
 
     def __next__(self) -> ResultBatch:
         while True:
@@ -418,7 +425,8 @@ class ResumingResultStream(SnapshotMessages, _SyncResuming):
 
     def _open(self, request: pb.SubscribeRequest) -> ResultStream:
         # Heartbeats come through to accept_result, which takes them in.
-        return ResultStream(self._client._stream_results(request), heartbeats=True)
+        return ResultStream(self._client._stream_results(request), heartbeats=True,
+                            errors=self._errors)
 
     def __next__(self) -> pb.Result:
         if self.last_seq is None:
