@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, NamedTuple, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Sequence, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -90,7 +90,8 @@ class Column(Generic[_Scalar]):
                 ) -> "npt.NDArray[_Scalar] | Column[_Scalar]":
         if batch is None:
             return self
-        return batch.rows[self.name]  # type: ignore[no-any-return]  # a field view of rows
+        view: npt.NDArray[_Scalar] = batch.rows[self.name]    # a field view of rows
+        return view
 
 
 class ResultBatch:
@@ -138,10 +139,11 @@ class ResultBatch:
     interval_ns = Column(np.int64)          #: bars: the bar's length in ns (0 otherwise)
 
     rows: np.ndarray
-    symbols: Sequence[str]
+    symbols: Sequence[str | None]
     gap: Gap | None
 
-    def __init__(self, rows: np.ndarray, symbols: Sequence[str], gap: Gap | None = None):
+    def __init__(self, rows: np.ndarray, symbols: Sequence[str | None],
+                 gap: Gap | None = None) -> None:
         if rows.dtype != RESULT_DTYPE:
             raise TypeError(f"rows must have dtype RESULT_DTYPE, got {rows.dtype}")
         self.rows = rows
@@ -216,7 +218,7 @@ class ResultBatch:
     def records(self) -> list[Record]:
         """The results as a list of Record named tuples (slow: for convenience, not volume)."""
         return [
-            Record(int(x["seq"]), int(x["ts_ns"]), int(x["recv_ns"]), self.symbols[x["symbol_id"]],
+            Record(int(x["seq"]), int(x["ts_ns"]), int(x["recv_ns"]), self._name(int(x["symbol_id"])),
                    KIND_NAMES[int(x["kind"])], float(x["price"]), float(x["size"]),
                    float(x["value"]), float(x["volume"]), float(x["vwap"]), float(x["high"]),
                    float(x["low"]), float(x["ema"]), float(x["volatility"]),
@@ -228,29 +230,29 @@ class ResultBatch:
 
     # -- as tables (mdstream.tables) -------------------------------------------
 
-    def to_pandas(self, *, datetimes: bool = False):
+    def to_pandas(self, *, datetimes: bool = False) -> Any:
         """A pandas DataFrame: every column, plus ``symbol`` (categorical),
         ``kind`` as a categorical of trade/quote/bar; ``datetimes=True`` makes
         ts_ns, recv_ns, done_ns ``datetime64[ns, UTC]``."""
         from mdstream.tables import to_pandas
         return to_pandas(self, datetimes=datetimes)
 
-    def to_arrow(self, *, datetimes: bool = False):
+    def to_arrow(self, *, datetimes: bool = False) -> Any:
         """A pyarrow.RecordBatch with the columns of to_pandas() (``symbol``
         and ``kind`` as dictionary arrays); needs ``mdstream[arrow]``."""
         from mdstream.tables import to_arrow
         return to_arrow(self, datetimes=datetimes)
 
-    def to_polars(self, *, datetimes: bool = False):
+    def to_polars(self, *, datetimes: bool = False) -> Any:
         """A polars.DataFrame by way of Arrow; needs ``mdstream[polars]``."""
         from mdstream.tables import to_polars
         return to_polars(self, datetimes=datetimes)
 
-    def __arrow_c_array__(self, requested_schema=None):
+    def __arrow_c_array__(self, requested_schema: Any = None) -> Any:
         """The Arrow PyCapsule interface: Polars, DuckDB and pyarrow take a batch as it is."""
         return self.to_arrow().__arrow_c_array__(requested_schema)
 
-    def __arrow_c_stream__(self, requested_schema=None):
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         import pyarrow as pa
         return pa.Table.from_batches([self.to_arrow()]).__arrow_c_stream__(requested_schema)
 
@@ -263,17 +265,17 @@ class Snapshot:
     as_of_seq: int
     results: ResultBatch
 
-    def to_pandas(self, *, datetimes: bool = False):
+    def to_pandas(self, *, datetimes: bool = False) -> Any:
         """The results as a DataFrame (ResultBatch.to_pandas), ``as_of_seq`` in its ``attrs``."""
         df = self.results.to_pandas(datetimes=datetimes)
         df.attrs["as_of_seq"] = self.as_of_seq
         return df
 
-    def to_arrow(self, *, datetimes: bool = False):
+    def to_arrow(self, *, datetimes: bool = False) -> Any:
         """The results as a pyarrow.RecordBatch, ``as_of_seq`` in its schema metadata."""
         rb = self.results.to_arrow(datetimes=datetimes)
         return rb.replace_schema_metadata({"as_of_seq": str(self.as_of_seq)})
 
-    def to_polars(self, *, datetimes: bool = False):
+    def to_polars(self, *, datetimes: bool = False) -> Any:
         """The results as a polars.DataFrame."""
         return self.results.to_polars(datetimes=datetimes)

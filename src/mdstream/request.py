@@ -107,7 +107,7 @@ class StreamRequest:
     from_seq: int | None = None
     snapshot: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
         if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(

@@ -29,7 +29,7 @@ from mdstream.journal import Journal, JournalConfig
 from mdstream.journal.retention import RetentionThread
 from mdstream.journal.watch import JournalWatch
 from mdstream.journal.watch import error_text as journal_error_of
-from mdstream.request import DEFAULT_TICKS_PER_FRAME, StreamRequest
+from mdstream.request import DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, symbol_list
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
 
@@ -105,7 +105,7 @@ class Engine:
         self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
                                 self.ema_alpha, max_subscribers, self.bar_intervals_ns, latency)
         self._journal = None
-        self._retention = None
+        self._retention: RetentionThread | None = None
         self.recovery = None
         if journal is not None:
             config = journal if isinstance(journal, JournalConfig) else JournalConfig(journal)
@@ -130,7 +130,7 @@ class Engine:
         #: every engine. A client resuming with from_seq checks it.
         self.stream_id: str = (self._journal.stream_id if self._journal is not None
                                else uuid.uuid4().hex)
-        self._journal_watch = None
+        self._journal_watch: JournalWatch | None = None
         self._journal_listeners: list = []
         self._subs = SubscriptionRegistry()
         self._state = "new"
@@ -157,9 +157,9 @@ class Engine:
         if self._journal is not None:
             self._journal.attach(self._core)
             self._retention = RetentionThread(self._journal)
-            self._journal_watch = JournalWatch(self._core)
+            watch = self._journal_watch = JournalWatch(self._core)
             for listener in self._journal_listeners:
-                self._journal_watch.add_listener(listener)
+                watch.add_listener(listener)
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
@@ -279,7 +279,7 @@ class Engine:
 
     # -- subscriptions -----------------------------------------------------
 
-    def subscribe(self, symbols: Iterable[str] | str | None = None, policy: str = "block",
+    def subscribe(self, symbols: Iterable[str] | str | None = None, policy: Policy = "block",
                   max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME, from_seq: int | None = None,
                   snapshot: bool = False, *, max_wait: float = 0.0,
                   block_deadline: float | None = None,
@@ -312,7 +312,7 @@ class Engine:
             warnings.warn("Engine.subscribe(max_batch=...) is now max_ticks_per_frame=...",
                           DeprecationWarning, stacklevel=2)
             max_ticks_per_frame = max_batch
-        return self.open(StreamRequest(symbols, policy, max_ticks_per_frame, max_wait,
+        return self.open(StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
                                        from_seq=from_seq, snapshot=snapshot),
                          block_deadline=block_deadline)
 
@@ -338,7 +338,7 @@ class Engine:
         from_seq = request.from_seq
         snapshot = request.snapshot
         max_batch = request.max_ticks_per_frame
-        code = _core.POLICIES[request.policy]
+        code = _core.POLICIES[request.policy or "block"]
         catchup = None
         try:
             reader = self._core.reader(code, ids, max_batch, -1 if from_seq is None else from_seq,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Literal, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, TypeVar, overload
 
 import grpc
 import grpc.aio
@@ -207,16 +207,16 @@ class _AsyncResuming(ResumeLogic):
     decisions are ResumeLogic's, as for the sync streams). Create it in the
     running loop."""
 
-    def __init__(self, client: "AsyncClient", request, reconnect: Reconnect | None = None,
-                 from_seq: int | None = None, snapshot: bool | None = None,
-                 heartbeats: bool = False):
+    def __init__(self, client: "AsyncClient", request: StreamRequest | pb.SubscribeRequest,
+                 reconnect: Reconnect | None = None, from_seq: int | None = None,
+                 snapshot: bool | None = None, heartbeats: bool = False) -> None:
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
                          client.target, heartbeats)
         self._client = client
         # The client's error translator (ConnectError for a failure to connect).
         self._errors = getattr(client, "_error", translate_error)
         self._identified = False
-        self._stream = None
+        self._stream: Any = None
         self._cancelled = False
         self._wake = asyncio.Event()
         self._done = False
@@ -246,7 +246,7 @@ class _AsyncResuming(ResumeLogic):
                 continue
             self.took_snapshot(resp)
 
-    async def _next_item(self):
+    async def _next_item(self) -> Any:
         """The next item of a working connection, reconnecting as needed."""
         while True:
             if self._done or self._cancelled:
@@ -355,6 +355,13 @@ class AsyncClient:
     and answer of every call are built and read by the same code
     (mdstream.grpc.calls).
     """
+
+    # The service's methods on the channel (contract.bind_methods).
+    _stream_batches: Callable[..., Any]
+    _stream_results: Callable[..., Any]
+    _get_snapshot: Callable[..., Any]
+    _get_stats: Callable[..., Any]
+    _list_symbols: Callable[..., Any]
 
     def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
                  timeout: float = DEFAULT_TIMEOUT_S, tls: bool | str | None = None,

@@ -19,7 +19,7 @@ from mdstream.grpc.contract import CHANNEL_OPTIONS, channel_options, request_to_
 from mdstream.grpc.frames import symbol_names
 from mdstream.grpc.reconnect import Reconnect
 from mdstream.grpc.tls import client_security
-from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest
+from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, symbol_list
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["ClientSetup", "Resume", "Symbols", "stream_request", "resume_policy",
@@ -81,7 +81,7 @@ def stream_request(symbols: Symbols, policy: Policy | None, *,
     """A stream call's request, checked against the wire's limits: the
     StreamRequest and its SubscribeRequest message. Raises InvalidArgumentError
     (settings out of range, ``timeout`` with ``resume``)."""
-    request = StreamRequest(symbols, policy, max_ticks_per_frame, max_wait,
+    request = StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
                             heartbeat_interval, from_seq, snapshot)
     message = request_to_proto(request)
     if resume and timeout is not None:

@@ -99,6 +99,13 @@ class Client:
     (or use it as a context manager) to release the connection.
     """
 
+    # The service's methods on the channel (contract.bind_methods).
+    _stream_batches: Callable[..., Any]
+    _stream_results: Callable[..., Any]
+    _get_snapshot: Callable[..., Any]
+    _get_stats: Callable[..., Any]
+    _list_symbols: Callable[..., Any]
+
     def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
                  timeout: float = DEFAULT_TIMEOUT_S, tls: bool | str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None,

@@ -9,6 +9,7 @@ for (mdstream.grpc.errors.translate_error), with the gRPC status in ``.code``.
 
 from __future__ import annotations
 
+import builtins
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
@@ -85,7 +86,7 @@ def decoded(*names: str) -> Callable[[_C], _C]:
     (``self.decoder``) of the same name."""
     def add(cls: _C) -> _C:
         for name in names:
-            setattr(cls, name, property(lambda self, n=name: getattr(self.decoder, n),
+            setattr(cls, name, property(lambda self, n=name: getattr(self.decoder, n),  # type: ignore[misc]  # one getter per name
                                         doc=f"The stream's {name} (see FrameDecoder)."))
         return cls
     return add
@@ -158,7 +159,7 @@ class BatchStream(_CallStream):
                 raise MDStreamError("the stream ended before its snapshot was received") from None
         return self.decoder.snapshot
 
-    def raw_frames(self) -> Iterator[bytes]:
+    def raw_frames(self) -> Iterator[builtins.bytes]:
         """The undecoded frames (for measuring transport alone, or relaying)."""
         while True:
             try:
