@@ -417,7 +417,8 @@ class Node:
                 http, _thread = start_metrics_server(self.engine, config.metrics_port, host,
                                                      extra=self._server_families,
                                                      ssl_context=ssl_context)
-                self._closers.append(lambda: (http.shutdown(), http.server_close()))
+                # the tuple is discarded
+                self._closers.append(lambda: (http.shutdown(), http.server_close()))  # type: ignore[arg-type]
                 self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"
                                     f"{http.server_port}/metrics")
             which, host, port = "dashboard", config.dashboard_host, config.dashboard_port
@@ -431,7 +432,8 @@ class Node:
         except OSError as exc:
             self._close_endpoints()
             self._stop_engine_quietly()
-            raise EndpointError(which, host, port, exc) from None
+            # the port is bound here
+            raise EndpointError(which, host, port, exc) from None  # type: ignore[arg-type]
 
     def _close_endpoints(self) -> None:
         while self._closers:

@@ -184,7 +184,8 @@ class Engine:
             self._feed_started = True
         if self._feed_timer is not None:
             self._feed_timer.cancel()
-        self.feed.start()
+        # not None on this path (see the checks above)
+        self.feed.start()  # type: ignore[union-attr]
 
     @property
     def feed_waiting(self) -> bool:
@@ -351,11 +352,13 @@ class Engine:
             catchup = JournalCatchUp(
                 self._journal, lambda pos: self._core.reader(code, ids, max_batch, pos, False,
                                                              deadline_ns),
-                from_seq, ids)
+                # not None on this path (see the checks above)
+                from_seq, ids)  # type: ignore[arg-type]
         first = None
         if snapshot:
             snap_ids = ids if ids is not None else list(range(len(self.symbol_table)))
-            head, rows, _ = reader.snapshot_and_register(snap_ids)
+            # not None on this path (see the checks above)
+            head, rows, _ = reader.snapshot_and_register(snap_ids)  # type: ignore[union-attr]
             first = Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
         sub = Subscription(reader, self.symbol_table.names, request, self._subs.forget, catchup)
         sub.snapshot = first

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mdstream.journal.watch import error_text
+from mdstream.request import Policy
 
 __all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency",
            "journal_stats"]
@@ -45,7 +46,7 @@ class StageLatency:
 class SubscriptionStats:
     id: int
     symbols: list[str] | None   # None: every symbol
-    policy: str
+    policy: Policy
     delivered: int              # results handed to the subscriber
     lag: int                    # results written but not yet read (sequence numbers)
     missed: int                 # results skipped by the 'skip' policy

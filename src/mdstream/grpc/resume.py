@@ -155,7 +155,8 @@ class ResumeLogic:
     def open_request(self) -> pb.SubscribeRequest:
         """The request of the next connection: the same, at last_seq + 1,
         expecting the same stream."""
-        message = request_to_proto(self.request.at(self.last_seq + 1))
+        # the stream has a position (_position() ran) here
+        message = request_to_proto(self.request.at(self.last_seq + 1))  # type: ignore[operator]
         if self.stream_id is not None:
             message.expect_stream_id = self.stream_id
         return message
@@ -229,15 +230,18 @@ class ResumeLogic:
             self.duplicates += n - kept
             rows = rows[keep]
             n = kept
-        if gap is not None and gap.to_seq - 1 > self.last_seq:
+        # the stream has a position (_position() ran) here
+        if gap is not None and gap.to_seq - 1 > self.last_seq:  # type: ignore[operator]
             self._gap(gap.from_seq, gap.to_seq, gap.missed)          # the server's skip notice
         if n:
             self.received += n
             self.last_seq = int(rows["seq"][n - 1])
         if gap is not None:
-            self.last_seq = max(self.last_seq, gap.to_seq - 1)
+            # the stream has a position (_position() ran) here
+            self.last_seq = max(self.last_seq, gap.to_seq - 1)  # type: ignore[type-var]
         if beat and self.decoder.heartbeat is not None:
-            self.last_seq = max(self.last_seq, self.decoder.heartbeat.last_seq)
+            # the stream has a position (_position() ran) here
+            self.last_seq = max(self.last_seq, self.decoder.heartbeat.last_seq)  # type: ignore[type-var]
         pending = self._take_pending()
         if n or pending is not None or (beat and self._heartbeats):
             return ResultBatch(rows, self.decoder.symbols, Gap(*pending) if pending else None)
@@ -254,11 +258,13 @@ class ResumeLogic:
             return None
         if msg.snapshot:
             return None
-        if msg.seq <= self.last_seq:
+        # the stream has a position (_position() ran) here
+        if msg.seq <= self.last_seq:  # type: ignore[operator]
             self.duplicates += 1
             return None
         if msg.missed_before:
-            self._gap(self.last_seq + 1, msg.seq, msg.missed_before)
+            # the stream has a position (_position() ran) here
+            self._gap(self.last_seq + 1, msg.seq, msg.missed_before)  # type: ignore[operator]
         pending = self._take_pending()
         if pending is not None:
             msg.missed_before = pending[2]
@@ -395,7 +401,7 @@ class ResumingBatchStream(_SyncResuming):
                 return batch
 
 
-class SnapshotMessages:
+class SnapshotMessages(ResumeLogic):
     """For the per-result resuming streams (sync and asyncio): with
     snapshot=True the snapshot's Result messages, flagged ``snapshot`` with
     ``as_of_seq`` set, are queued to be yielded first."""
