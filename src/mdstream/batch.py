@@ -162,8 +162,9 @@ class ResultBatch:
         what = ", ".join(f"{int(c)} {KIND_NAMES[k]}{'s' if c != 1 else ''}"
                          for k, c in enumerate(kinds[:3]) if c)
         symbols = len(np.unique(self.rows["symbol_id"]))
-        return (f"<ResultBatch {n} results ({what}) seq {self.rows['seq'][0]}.."
-                f"{self.rows['seq'][-1]} {symbols} symbol{'s' if symbols != 1 else ''}{gap}>")
+        seq = self.rows["seq"]
+        return (f"<ResultBatch {n} results ({what}) seq {seq.min()}..{seq.max()} "
+                f"{symbols} symbol{'s' if symbols != 1 else ''}{gap}>")
 
     #: Rows and columns shown by _repr_html_ (notebooks).
     HTML_ROWS = 10

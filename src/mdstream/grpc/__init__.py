@@ -13,6 +13,7 @@ streams and their frame decoding), ``resume`` (resuming streams), ``stats``
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Client": "client",
@@ -23,6 +24,7 @@ _EXPORTS = {
     "AsyncResultStream": "aio",
     "Heartbeat": "frames",
     "RemoteError": "errors",
+    "ConnectError": "connect",
     "translate_error": "errors",
     "Reconnect": "resume",
     "ReconnectError": "resume",
@@ -40,8 +42,23 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+if TYPE_CHECKING:       # what type checkers see of the names loaded on first use
+    from mdstream.grpc.aio import AsyncBatchStream, AsyncClient, AsyncResultStream
+    from mdstream.grpc.aio import AsyncResumingBatchStream
+    from mdstream.grpc.client import Client
+    from mdstream.grpc.connect import ConnectError
+    from mdstream.grpc.contract import LEGACY_SERVICE_NAME, SERVICE_NAME
+    from mdstream.grpc.errors import RemoteError, translate_error
+    from mdstream.grpc.frames import Heartbeat
+    from mdstream.grpc.resume import Reconnect, ReconnectError, ResumingBatchStream
+    from mdstream.grpc.resume import ResumingResultStream
+    from mdstream.grpc.server import PortInUseError, Server, serve
+    from mdstream.grpc.servicer import MDStreamServicer
+    from mdstream.grpc.stats import RemoteStats
+    from mdstream.grpc.streams import BatchStream, ResultStream
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mdstream.grpc' has no attribute {name!r}")
