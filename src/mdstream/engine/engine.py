@@ -228,6 +228,15 @@ class Engine:
         if error is not None:
             raise error
 
+    def __repr__(self) -> str:
+        c = self._core.counters()
+        feed = type(self.feed).__name__ if self.feed is not None else "no feed"
+        journal = f" journal={self._journal.config.directory}" if self._journal is not None else ""
+        return (f"<mdstream.Engine {self._state} {feed} workers={self.workers} "
+                f"symbols={len(self.symbol_table)} ticks_in={c['ingested']} "
+                f"results={c['results']} next_seq={self._core.next_seq} "
+                f"subscriptions={len(self._subs)}{journal}>")
+
     def __enter__(self) -> "Engine":
         return self.start()
 
