@@ -98,8 +98,9 @@ class ConnectError(RemoteError):
     ``target`` is the "host:port" given to the client, ``cause`` one of
     CAUSES (``refused``: nothing listening; ``tls``: TLS mismatch or an
     untrusted certificate; ``closed``: the server hung up during the
-    handshake, typically TLS required; ``resolve``: unknown host), and
-    ``details`` grpc's own text. Raised at once by the first call (or
+    handshake, typically TLS required; ``resolve``: unknown host),
+    ``details`` what happened and what to do, and ``grpc_details`` grpc's
+    own text. Raised at once by the first call (or
     ``wait_ready()``) instead of waiting out a timeout; resuming streams
     retry it (the server may come back) and raise ReconnectError at last.
     """
@@ -109,7 +110,7 @@ class ConnectError(RemoteError):
                          reason="CONNECT_" + cause.upper())
         self.target = target
         self.cause = cause
-        self.details = details
+        self.grpc_details = details
 
 
 def call_error(exc: grpc.RpcError, target: str, tls: bool = False) -> MDStreamError:
