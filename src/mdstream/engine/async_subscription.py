@@ -8,7 +8,8 @@ not run on the event loop. Each ``__anext__`` first takes what is already
 there without waiting (no thread hop while data flows); only when nothing
 is there does it wait in the loop's default executor, in slices of
 ``poll`` seconds (0.1 s: the same slices the core's blocking waits use), so
-the event loop never blocks. Cancelling the awaiting task (``wait_for``,
+the event loop never blocks; while results flow, it yields to other tasks
+after every batch (``await asyncio.sleep(0)``). Cancelling the awaiting task (``wait_for``,
 ``TaskGroup`` shutdown, Ctrl-C) ends the await at once; the read still in
 the executor finishes within ``poll`` s and its batch is handed out by the
 next ``__anext__``, so a cancellation never loses results.
@@ -88,6 +89,9 @@ class AsyncSubscription:
                     # What is there already: no thread, no wait.
                     batch = sub.next_batch(timeout=0, max_wait=0.0)
                     if batch is not None:
+                        # Let other tasks run between batches: a flood of
+                        # ready results must not starve the loop.
+                        await asyncio.sleep(0)
                         return batch
                     loop = asyncio.get_running_loop()
                     self._pending = loop.run_in_executor(None, sub.next_batch, self.poll)
