@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from mdstream.journal.watch import error_text
 from mdstream.request import Policy
@@ -117,7 +118,7 @@ def stats_html(stats: EngineStats) -> str:
     """EngineStats as HTML: the engine's counters, the latency per stage
     (p50/p99/max over the last 10 s) and one row per subscription; every
     value escaped."""
-    def table(header: list[str], rows: list[list[object]], caption: str = "") -> str:
+    def table(header: Sequence[str], rows: Sequence[Sequence[object]], caption: str = "") -> str:
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
@@ -125,7 +126,7 @@ def stats_html(stats: EngineStats) -> str:
         return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     state = "finished" if stats.finished else "running" if stats.running else "not running"
-    counters = [["state", state], ["uptime", f"{stats.uptime_s:,.1f} s"],
+    counters: list[list[object]] = [["state", state], ["uptime", f"{stats.uptime_s:,.1f} s"],
                 ["ticks in", f"{stats.ticks_in:,}"], ["processed", f"{stats.processed:,}"],
                 ["results", f"{stats.results:,}"], ["rate", f"{stats.ticks_per_s:,.0f} /s"],
                 ["dropped", f"{stats.dropped:,}"], ["disconnected", stats.disconnected],
