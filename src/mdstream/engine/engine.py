@@ -8,9 +8,10 @@ import threading
 import time
 import uuid
 import warnings
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from mdstream import _core
 from mdstream.batch import ResultBatch, Snapshot
@@ -32,6 +33,9 @@ from mdstream.journal.watch import error_text as journal_error_of
 from mdstream.request import DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, symbol_list
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
+
+#: A symbol argument of publish_*: a name or an id, or one per tick.
+SymbolArg = Union[str, int, Sequence[str], Sequence[int], np.ndarray]
 
 
 class Engine:
@@ -240,7 +244,7 @@ class Engine:
     def __enter__(self) -> "Engine":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
@@ -394,7 +398,8 @@ class Engine:
             raise EngineStateError(f"the engine is {self._state}: call start() before publishing")
         return self._core.ingest(ticks)
 
-    def publish_trades(self, symbol, price, size, ts_ns=None) -> int:
+    def publish_trades(self, symbol: SymbolArg, price: ArrayLike, size: ArrayLike,
+                       ts_ns: ArrayLike | None = None) -> int:
         """Publish trades from arrays (or scalars, broadcast). Returns the count taken.
 
         ``symbol``: names or ids (one for all, or one per trade); ``price``: any
@@ -406,7 +411,9 @@ class Engine:
         """
         return self._ingest(trade_ticks(self.symbol_table, symbol, price, size, ts_ns))
 
-    def publish_quotes(self, symbol, bid, ask, bid_size=0.0, ask_size=0.0, ts_ns=None) -> int:
+    def publish_quotes(self, symbol: SymbolArg, bid: ArrayLike, ask: ArrayLike,
+                       bid_size: ArrayLike = 0.0, ask_size: ArrayLike = 0.0,
+                       ts_ns: ArrayLike | None = None) -> int:
         """Publish best bid/offer updates from arrays (or scalars). Returns the count taken.
 
         A side with price NaN or 0 and size 0 is absent (no bid, no ask): it is
@@ -433,7 +440,7 @@ class Engine:
         ("" while all is well, or without a journal)."""
         return journal_error_of(self._core.journal_status())
 
-    def on_journal_error(self, listener) -> None:
+    def on_journal_error(self, listener: Callable[[str | None], None]) -> None:
         """Call listener(text) when the journal cannot be written (once per
         failure, not per attempt) and listener(None) once it is written again;
         from a thread of the engine. Without a journal it is never called."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from mdstream.journal.watch import error_text
 from mdstream.request import Policy
+
+if TYPE_CHECKING:
+    from mdstream._core import LatencyHistogram
 
 __all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency",
            "journal_stats", "stats_html"]
@@ -25,7 +28,7 @@ class Percentiles:
     max: int
 
     @classmethod
-    def of(cls, hist) -> "Percentiles":
+    def of(cls, hist: LatencyHistogram) -> "Percentiles":
         """From a LatencyHistogram."""
         return cls(hist.count, hist.percentile(50), hist.percentile(90), hist.percentile(99),
                    hist.percentile(99.9), hist.max)
@@ -151,7 +154,7 @@ def stats_html(stats: EngineStats) -> str:
     return out
 
 
-def journal_stats(journal, status: dict | None, recovery) -> JournalStats | None:
+def journal_stats(journal: Any, status: dict | None, recovery: Any) -> JournalStats | None:
     """JournalStats from an engine's Journal, its writer's status and the
     RecoveryReport of the start (None without a journal)."""
     if journal is None or status is None:

@@ -62,7 +62,7 @@ class _CallStream:
         server's answer when none has arrived yet."""
         return stream_id_of_call(self._call)
 
-    def _next_message(self):
+    def _next_message(self) -> Any:
         if self._cancelled:
             raise StopIteration
         try:
@@ -77,7 +77,7 @@ class _CallStream:
     def __enter__(self: _S) -> _S:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.cancel()
 
 
