@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
+import sys
 import time
 
 import grpc
@@ -189,3 +191,30 @@ def test_failure_log_says_each_outage_and_its_end_once(caplog):
 ])
 def test_connect_causes_from_grpc_details(details, cause):
     assert connect_cause(details) == cause
+
+
+def test_a_tls_mismatch_is_said_once_on_stderr_too(make_server, helpers, pki):
+    """grpc's core prints every failed handshake; mdstream asks it for errors
+    only, so a reconnecting stream's outage is one warning (a fresh process:
+    the setting is read when grpc is first imported)."""
+    server = make_server(helpers.publish_engine(), start_engine=True)
+    script = (
+        "import logging, sys\n"
+        "logging.basicConfig(level=logging.INFO, format='%(name)s %(levelname)s %(message)s')\n"
+        "import mdstream\n"
+        "client = mdstream.Client(sys.argv[1], tls=sys.argv[2])\n"
+        "stream = client.stream_batches(resume=mdstream.Reconnect(initial_backoff=0.02,\n"
+        "                               max_backoff=0.05, give_up_after=1.0))\n"
+        "try:\n"
+        "    next(iter(stream))\n"
+        "except mdstream.ReconnectError as exc:\n"
+        "    print('attempts', exc.attempts)\n")
+    done = subprocess.run([sys.executable, "-c", script, server.address, pki["ca"]],
+                          capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in helpers.subprocess_env().items()
+                               if k != "GRPC_VERBOSITY"})
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) >= 5
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("mdstream.grpc.client WARNING") and "TLS handshake" in lines[0]

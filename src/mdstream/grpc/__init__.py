@@ -13,7 +13,15 @@ streams and their frame decoding), ``resume`` (resuming streams), ``stats``
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
+
+# grpc's core prints a line to stderr for every failed TLS handshake
+# ("I... ssl_transport_security.cc ... Handshake failed"), so a reconnecting
+# client would say its failure once per attempt. Its documented default
+# verbosity is ERROR: ask for it unless the user chose (read when grpc is
+# first imported, which no module of mdstream does before this one).
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 _EXPORTS = {
     "Client": "client",
