@@ -169,8 +169,8 @@ class FailureLog:
         said = getattr(error, "cause", None) or type(error).__name__
         if said != self._said:
             self._said = said
-            self._log.warning("stream from %s lost: %s; reconnecting (logged once)",
-                              self.target, error)
+            self._log.warning("stream from %s is down: %s; retrying (logged once until it "
+                              "works again)", self.target, error)
 
     def recovered(self) -> None:
         """A connection works again (logged if there was an outage)."""
