@@ -41,9 +41,8 @@ from mdstream.grpc.calls import (
     snapshot_request,
     stream_request,
 )
-from mdstream.grpc.connect import ClientState, ConnectError
+from mdstream.grpc.connect import ClientState
 from mdstream.grpc.contract import DEFAULT_MAX_WAIT_S, bind_methods
-from mdstream.grpc.errors import RemoteError
 from mdstream.grpc.frames import snapshot_from_message
 from mdstream.grpc.stats import RemoteStats, read_stats
 from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy
@@ -125,19 +124,13 @@ class AsyncClient:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise RemoteError(grpc.StatusCode.UNAVAILABLE,
-                                  f"no mdstream server answered at {self.target} within {timeout} s")
+                raise self._status.not_ready(timeout)
             try:
                 await self._health(health_request(), timeout=remaining,
                                    metadata=self._setup.metadata)
             except grpc.RpcError as exc:
-                error = self._error(exc)
-                if isinstance(error, ConnectError):
-                    if fail_fast:
-                        raise error from None
-                elif exc.code() not in (grpc.StatusCode.UNAVAILABLE,
-                                        grpc.StatusCode.DEADLINE_EXCEEDED):
-                    return          # the server answered (no health service, no token ...)
+                if self._status.probe_failed(exc, fail_fast):
+                    return
                 await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
                 continue
             self._status.answered()

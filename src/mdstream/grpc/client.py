@@ -163,18 +163,12 @@ class Client:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise RemoteError(grpc.StatusCode.UNAVAILABLE,
-                                  f"no mdstream server answered at {self.target} within {timeout} s")
+                raise self._status.not_ready(timeout)
             try:
                 self._health(health_request(), timeout=remaining, metadata=self._setup.metadata)
             except grpc.RpcError as exc:
-                error = self._error(exc)
-                if isinstance(error, ConnectError):
-                    if fail_fast:
-                        raise error from None
-                elif exc.code() not in (grpc.StatusCode.UNAVAILABLE,
-                                        grpc.StatusCode.DEADLINE_EXCEEDED):
-                    return          # the server answered (no health service, no token ...)
+                if self._status.probe_failed(exc, fail_fast):
+                    return
                 time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
                 continue
             self._status.answered()

@@ -143,6 +143,22 @@ class ClientState:
             self.state = "connected"
         return error
 
+    def probe_failed(self, exc: grpc.RpcError, fail_fast: bool) -> bool:
+        """wait_ready's decision on a failed health check: True if a server
+        answered all the same (no health service, a token refused...), False
+        to try again; raises the ConnectError at once with ``fail_fast``."""
+        error = self.error(exc)
+        if isinstance(error, ConnectError):
+            if fail_fast:
+                raise error from None
+            return False
+        return exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+    def not_ready(self, timeout: float) -> RemoteError:
+        """wait_ready's error when ``timeout`` seconds passed."""
+        return RemoteError(grpc.StatusCode.UNAVAILABLE, f"no mdstream server answered at "
+                                                         f"{self.setup.target} within {timeout} s")
+
     def answered(self) -> None:
         if self.state != "closed":
             self.state = "connected"
