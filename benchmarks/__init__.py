@@ -41,6 +41,7 @@ BENCHMARKS = {
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
     "async_subscription": "ticks/s of async for over a Subscription vs the sync for loop",
+    "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
 }
 
 
