@@ -100,12 +100,15 @@ class ConnectError(RemoteError):
     untrusted certificate; ``closed``: the server hung up during the
     handshake, typically TLS required; ``resolve``: unknown host),
     ``details`` what happened and what to do, and ``grpc_details`` grpc's
-    own text. Raised at once by the first call (or
+    own text; ``reason`` is ``CONNECT_`` + the cause in capitals (set by the
+    client: no server sent it). Raised at once by the first call (or
     ``wait_ready()``) instead of waiting out a timeout; resuming streams
     retry it (the server may come back) and raise ReconnectError at last.
     """
 
     def __init__(self, target: str, cause: str, details: str, tls: bool = False):
+        if cause not in CAUSES:
+            raise ValueError(f"cause must be one of {', '.join(CAUSES)}, got {cause!r}")
         super().__init__(grpc.StatusCode.UNAVAILABLE, _advice(cause, target, tls),
                          reason="CONNECT_" + cause.upper())
         self.target = target
