@@ -93,3 +93,18 @@ def test_client_reprs_give_address_security_and_state_never_the_token():
             return repr(aclient)
 
     assert asyncio.run(main()) == "<mdstream.AsyncClient 127.0.0.1:1 tls new streams_opened=0>"
+
+
+def test_stream_reprs_give_state_and_counters():
+    client = Client("127.0.0.1:1")
+    try:
+        plain = client.stream_batches(["AAPL"])
+        resuming = client.stream_batches(["AAPL"], resume=True)
+        assert repr(plain) == ("<BatchStream open received=0 frames=0 missed=0 last_seq=-1>")
+        assert repr(resuming).startswith("<ResumingBatchStream 127.0.0.1:1 open reconnects=0 ")
+        plain.cancel()
+        resuming.cancel()
+        assert repr(plain).startswith("<BatchStream cancelled ")
+        assert " cancelled " in repr(resuming)
+    finally:
+        client.close()

@@ -284,7 +284,8 @@ class _AsyncResuming(ResumeLogic):
 
     def __repr__(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.counters().items())
-        return f"<{type(self).__name__} {'cancelled' if self._cancelled else 'open'} {counts}>"
+        state = "cancelled" if self._cancelled else "open"
+        return f"<{type(self).__name__} {self._target} {state} {counts}>"
 
 
 class AsyncResumingBatchStream(_AsyncResuming):

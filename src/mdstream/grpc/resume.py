@@ -367,6 +367,11 @@ class _SyncResuming(ResumeLogic):
 
     close = cancel
 
+    def __repr__(self) -> str:
+        counts = " ".join(f"{k}={v}" for k, v in self.counters().items())
+        state = "cancelled" if self._cancelled.is_set() else "open"
+        return f"<{type(self).__name__} {self._target} {state} {counts}>"
+
     def __iter__(self):
         return self
 
