@@ -89,6 +89,9 @@ def main() -> None:
         print(f"asyncio: {rows} AAPL results")
         local = asyncio.run(read_in_process(engine))
         print(f"in process, async for: {local} MSFT results")
+        with engine.subscribe(["GOOG"], from_seq=0) as sub:      # a BatchStream too
+            goog, _ = read_all(sub)
+        print(f"in process, for: {goog} GOOG results")
         first = mdstream.ResultBatch(engine.snapshot().results.rows, engine.symbols)
         print(f"{first!r}; vwap {vwap_of(first):.4f}")
     finally:
