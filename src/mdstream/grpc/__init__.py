@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 # ("I... ssl_transport_security.cc ... Handshake failed"), so a reconnecting
 # client would say its failure once per attempt. Its documented default
 # verbosity is ERROR: ask for it unless the user chose (read when grpc is
-# first imported, which no module of mdstream does before this one).
+# first imported, which no module of mdstream does before this one). See
+# https://github.com/grpc/grpc/blob/master/doc/environment_variables.md
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 _EXPORTS = {

@@ -293,7 +293,8 @@ class Client:
         """The server's health (the standard grpc.health.v1 Check): "SERVING",
         "NOT_SERVING" (e.g. its journal cannot be written), "SERVICE_UNKNOWN";
         ``service``: "" for the server, "mdstream.v1.MDStream" for the
-        market-data service. Raises ConnectError, RemoteError."""
+        market-data service. Raises ConnectError, RemoteError. The protocol:
+        https://github.com/grpc/grpc/blob/master/doc/health-checking.md"""
         return read_health(self._unary(self._health, health_request(service),
                                        metadata=self._setup.metadata))
 
