@@ -40,6 +40,7 @@ BENCHMARKS = {
     "memory": "server RSS with 8 subscribers at full rate, and its growth over a run",
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
+    "journal_read": "results/s JournalReader and journal export read at vs an engine's replay",
     "async_subscription": "ticks/s of async for over a Subscription vs the sync for loop",
     "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
 }

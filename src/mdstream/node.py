@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Union
+from typing import TYPE_CHECKING, Callable
 
 from mdstream.errors import InvalidArgumentError, MDStreamError
+from mdstream.feeds.base import FeedConfig
+from mdstream.feeds.configs import DEFAULT_SYMBOLS, CSVFeedConfig, SimulatedFeedConfig
 from mdstream.request import DEFAULT_BLOCK_DEADLINE_S, DEFAULT_MAX_STREAMS_PER_CLIENT
 
 if TYPE_CHECKING:
     import threading
 
     from mdstream.engine import Engine
-    from mdstream.feeds import CSVFeed, SimulatedFeed
     from mdstream.grpc.server import Server
     from mdstream.journal import JournalConfig
 
@@ -39,72 +40,6 @@ __all__ = [
     "build",
     "DEFAULT_SYMBOLS",
 ]
-
-#: The symbols of the simulated feed unless others are given.
-DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
-
-
-@dataclass(frozen=True)
-class SimulatedFeedConfig:
-    """A simulated random-walk feed (mdstream.SimulatedFeed).
-
-    symbols: the names it trades; rate: ticks per second, 0 = as fast as the
-    engine takes them; seed: of the random walk; count: ticks in all, then
-    the data ends (0 = no end); quote_ratio: the share of ticks that are
-    quotes, 0 to 1. The feed checks the values when the node is built
-    (InvalidArgumentError).
-    """
-
-    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
-    rate: float = 100_000.0
-    seed: int = 7
-    count: int = 0
-    quote_ratio: float = 0.2
-
-    kind: ClassVar[str] = "sim"
-
-    def build(self) -> "SimulatedFeed":
-        """A new SimulatedFeed with these settings."""
-        from mdstream.feeds import SimulatedFeed
-
-        return SimulatedFeed(symbols=list(self.symbols), rate=self.rate, seed=self.seed,
-                             count=self.count, quote_ratio=self.quote_ratio)
-
-
-@dataclass(frozen=True)
-class CSVFeedConfig:
-    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
-
-    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
-    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
-    again and again, shifted in time; symbol: the symbol of every row, for
-    files without a symbol column; preset: the files' format (None:
-    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
-    Building the feed reads the files' headers: BadFileError (an
-    MDStreamError) or OSError for a file that cannot be used.
-    """
-
-    paths: tuple[str, ...]
-    speed: float = 1.0
-    loop: bool = False
-    symbol: str | None = None
-    preset: str | None = None
-    on_bad_row: str = "raise"
-
-    kind: ClassVar[str] = "csv"
-
-    def build(self) -> "CSVFeed":
-        """A new CSVFeed with these settings."""
-        from mdstream.feeds import CSVFeed
-
-        # A served replay starts with the node: its clients are remote and
-        # come when they come; they replay from from_seq=0 while it is held.
-        return CSVFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
-                       speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row,
-                       wait_for_subscriber=False)
-
-
-FeedConfig = Union[SimulatedFeedConfig, CSVFeedConfig]
 
 
 def _check_port(name: str, port: int | None, optional: bool) -> None:
@@ -119,8 +54,10 @@ class NodeConfig:
     """Everything a node is made of, checked when it is made.
 
     feed:
-        SimulatedFeedConfig or CSVFeedConfig, or None for an engine that
-        takes ticks through ``node.engine.publish...`` only.
+        A feed config: SimulatedFeedConfig, CSVFeedConfig, or any other
+        (``mdstream.feeds.feed_config("NAME:ARG")`` finds one by name, the
+        feeds of other packages included), or None for an engine that takes
+        ticks through ``node.engine.publish...`` only.
     workers, ring_size, bars:
         The engine's worker threads (>= 1), the results its ring keeps (a
         power of two), and OHLCV bar intervals (e.g. ``("1s", "1m")``; a
@@ -148,6 +85,9 @@ class NodeConfig:
     metrics_host, dashboard_host:
         Where those listen (default 127.0.0.1: loopback only, whatever
         ``host`` is).
+    metrics_per_symbol, metrics_max_symbols:
+        Add a series per symbol to the metrics (default off), for at most
+        this many symbols (>= 1, default 1000; see mdstream.observe.metrics).
     tls_cert, tls_key, tls_client_ca:
         PEM files: serve gRPC and the HTTP endpoints over TLS; with a client
         CA, clients must present a certificate it signed (mutual TLS).
@@ -179,6 +119,8 @@ class NodeConfig:
     dashboard_port: int | None = None
     metrics_host: str = "127.0.0.1"
     dashboard_host: str = "127.0.0.1"
+    metrics_per_symbol: bool = False
+    metrics_max_symbols: int = 1000
     max_streams_per_client: int | None = DEFAULT_MAX_STREAMS_PER_CLIENT
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -211,6 +153,9 @@ class NodeConfig:
         _check_port("port", self.port, optional=False)
         _check_port("metrics_port", self.metrics_port, optional=True)
         _check_port("dashboard_port", self.dashboard_port, optional=True)
+        if self.metrics_max_symbols < 1:
+            raise InvalidArgumentError(
+                f"metrics_max_symbols must be >= 1, got {self.metrics_max_symbols}")
         if self.max_streams_per_client is not None and self.max_streams_per_client < 1:
             raise InvalidArgumentError(
                 f"max_streams_per_client must be >= 1 (or None), got {self.max_streams_per_client}")
@@ -416,7 +361,9 @@ class Node:
 
                 http, _thread = start_metrics_server(self.engine, config.metrics_port, host,
                                                      extra=self._server_families,
-                                                     ssl_context=ssl_context)
+                                                     ssl_context=ssl_context,
+                                                     per_symbol=config.metrics_per_symbol,
+                                                     max_symbols=config.metrics_max_symbols)
                 # the tuple is discarded
                 self._closers.append(lambda: (http.shutdown(), http.server_close()))  # type: ignore[arg-type]
                 self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"

@@ -6,7 +6,7 @@ import argparse
 
 from mdstream.cli.options import DEFAULT_SYMBOLS_TEXT, symbols
 from mdstream.cli.process import CommandError
-from mdstream.node import CSVFeedConfig, NodeConfig, SimulatedFeedConfig
+from mdstream.node import NodeConfig
 from mdstream.request import DEFAULT_MAX_STREAMS_PER_CLIENT
 
 __all__ = ["node_config", "journal_config", "check_feed_options"]
@@ -26,9 +26,9 @@ def check_feed_options(args: argparse.Namespace) -> None:
             raise CommandError(f"{', '.join(given)}: options of recorded data; add "
                                "--feed csv:PATH to replay a file")
     elif args.symbols is not None:
-        raise CommandError("--symbols is an option of the simulated feed; a CSV replay takes its "
-                           "symbols from the files (or --symbol NAME for files without a "
-                           "symbol column)")
+        raise CommandError(f"--symbols is an option of the simulated feed; --feed {feed.kind} "
+                           "takes its symbols from its own argument or files (a file without a "
+                           "symbol column: --symbol NAME)")
 
 
 def journal_config(args: argparse.Namespace):
@@ -49,15 +49,28 @@ def journal_config(args: argparse.Namespace):
         on_error="stop" if getattr(args, "on_journal_error", "retry") == "exit" else "retry")
 
 
+#: The replay options a file feed may take, as --feed's factory sees them.
+_REPLAY_OPTIONS = ("speed", "loop", "symbol", "preset", "on_bad_row")
+
+
 def _feed_config(args: argparse.Namespace):
+    """The feed's config from the registry: the simulated feed's options go
+    to 'sim', the replay options (those given) to any other feed, which
+    refuses those it does not take (InvalidArgumentError)."""
+    from mdstream.feeds.registry import feed_config, feed_factory, unknown_settings
+
     spec = getattr(args, "feed", None)
-    if spec is not None and spec.kind == "csv":
-        return CSVFeedConfig(tuple(spec.paths), speed=1.0 if args.speed is None else args.speed,
-                             loop=args.loop, symbol=args.symbol, preset=args.preset,
-                             on_bad_row=args.on_bad_row or "raise")
-    return SimulatedFeedConfig(symbols=tuple(args.symbols or symbols(DEFAULT_SYMBOLS_TEXT)),
-                               rate=args.rate, seed=args.seed, count=args.count,
-                               quote_ratio=args.quote_ratio)
+    if spec is None or spec.kind == "sim":
+        return feed_config(str(spec or "sim"),
+                           symbols=args.symbols or symbols(DEFAULT_SYMBOLS_TEXT), rate=args.rate,
+                           seed=args.seed, count=args.count, quote_ratio=args.quote_ratio)
+    given = {k: getattr(args, k, None) for k in _REPLAY_OPTIONS}
+    given = {k: v for k, v in given.items() if v is not None and v is not False}
+    unknown = unknown_settings(feed_factory(spec.kind), given)
+    if unknown:
+        flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+        raise CommandError(f"{flags}: not an option of --feed {spec.kind}")
+    return feed_config(str(spec), **given)
 
 
 def node_config(args: argparse.Namespace) -> NodeConfig:
@@ -75,6 +88,8 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         dashboard_port=getattr(args, "dashboard_port", None),
         metrics_host=getattr(args, "metrics_host", "127.0.0.1"),
         dashboard_host=getattr(args, "dashboard_host", "127.0.0.1"),
+        metrics_per_symbol=getattr(args, "metrics_per_symbol", False),
+        metrics_max_symbols=getattr(args, "metrics_max_symbols", 1000),
         max_streams_per_client=getattr(args, "max_streams_per_client",
                                        DEFAULT_MAX_STREAMS_PER_CLIENT),
         **security_settings(args))

@@ -133,27 +133,31 @@ def bars(text: str) -> list:
 
 
 class FeedSpec:
-    """--feed: ``sim`` or ``csv:PATH[,PATH...]``."""
+    """--feed: a feed's name and its argument (``csv:a.csv,b.csv`` -> csv, "a.csv,b.csv")."""
 
-    def __init__(self, kind: str, paths: list[str]):
+    def __init__(self, kind: str, arg: str = ""):
         self.kind = kind
-        self.paths = paths
+        self.arg = arg
 
-    def __repr__(self) -> str:
-        return "sim" if self.kind == "sim" else "csv:" + ",".join(self.paths)
+    def __str__(self) -> str:
+        return self.kind + (":" + self.arg if self.arg else "")
+
+    __repr__ = __str__
 
 
 def feed(text: str) -> FeedSpec:
-    """--feed: 'sim' or 'csv:PATH[,PATH...]'."""
-    if text == "sim":
-        return FeedSpec("sim", [])
-    if text.startswith("csv:"):
-        paths = [p for p in text[4:].split(",") if p]
-        if not paths:
-            raise argparse.ArgumentTypeError("csv: needs at least one file, e.g. csv:trades.csv")
-        return FeedSpec("csv", paths)
-    raise argparse.ArgumentTypeError(
-        f"unknown feed {text!r}: use 'sim' (simulated) or 'csv:PATH[,PATH...]' (recorded data)")
+    """--feed: 'sim', 'csv:PATH[,PATH...]' or another feed's 'NAME:ARG'."""
+    from mdstream.errors import InvalidArgumentError
+    from mdstream.feeds.registry import feed_factory, split_spec
+
+    name, arg = split_spec(text)
+    try:
+        feed_factory(name)
+    except InvalidArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if name == "csv" and not [p for p in arg.split(",") if p]:
+        raise argparse.ArgumentTypeError("csv: needs at least one file, e.g. csv:trades.csv")
+    return FeedSpec(name, arg)
 
 
 def _milliseconds_as_seconds(text: str) -> float:
@@ -204,10 +208,11 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
 def add_feed_options(p: argparse.ArgumentParser) -> None:
     """--feed and the options of recorded data."""
     g = p.add_argument_group("feed")
-    g.add_argument("--feed", type=feed, default=FeedSpec("sim", []), metavar="SPEC",
-                   help="where ticks come from: 'sim' (a simulated random walk) or "
+    g.add_argument("--feed", type=feed, default=FeedSpec("sim"), metavar="SPEC",
+                   help="where ticks come from: 'sim' (a simulated random walk), "
                         "'csv:PATH[,PATH...]' (recorded trades and quotes, plain or gzip CSV; "
-                        "several files are merged by timestamp) (default: sim)")
+                        "several files are merged by timestamp), or NAME:ARG for another feed "
+                        "(installed packages add feeds; an unknown NAME lists them) (default: sim)")
     g = p.add_argument_group("recorded data (--feed csv:...)")
     g.add_argument("--speed", type=non_negative(float), default=None, metavar="X",
                    help="replay pace, a factor: 1 = as recorded, 10 = ten times faster, 0 = as "
@@ -318,7 +323,7 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("metrics and dashboard")
     g.add_argument("--metrics-port", type=port, default=None, metavar="PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics: engine counters, "
-                        "latency percentiles per stage, subscribers' lag, gRPC bytes and messages "
+                        "latency histograms and percentiles per stage, subscribers' lag, gRPC bytes and messages "
                         "sent per RPC, subscribers connected; 0 picks a free port (default: off)")
     g.add_argument("--dashboard-port", type=port, default=None, metavar="PORT",
                    help="serve the live web dashboard (throughput, latency, subscribers' lag, a "
@@ -329,6 +334,13 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dashboard-host", default="127.0.0.1", metavar="HOST",
                    help="address the dashboard listens on, apart from --host (default: "
                         "127.0.0.1, loopback only)")
+    g.add_argument("--metrics-per-symbol", action="store_true",
+                   help="add a series per symbol (mdstream_symbol_results{symbol}) to the "
+                        "metrics, for at most --metrics-max-symbols symbols (default: off)")
+    g.add_argument("--metrics-max-symbols", type=positive_int, default=1000, metavar="N",
+                   help="symbols with a series of their own under --metrics-per-symbol, the "
+                        "first N by id; the rest add up in mdstream_other_symbol_results "
+                        "(default: 1000)")
 
 
 def add_security_options(p: argparse.ArgumentParser) -> None:

@@ -71,6 +71,11 @@ def feed_line(node) -> str:
         bad = f" ({plural(feed.bad_rows, 'bad row')} skipped)" if feed.bad_rows else ""
         return (f"replaying {feed.rows:,} rows{bad} of {plural(len(names), 'symbol')} "
                 f"({shown}) from {files} {pace}{', looping' if feed.loop else ''}")
+    if spec.kind != "sim":
+        describe = getattr(spec, "describe", None)
+        if describe is not None:
+            return describe(feed)
+        return f"{spec.kind} feed: {plural(len(names), 'symbol')} ({shown})"
     rate = "max" if spec.rate == 0 else f"{spec.rate:,.0f}"
     count = f", {spec.count:,} ticks in all" if spec.count else ""
     return f"simulating {len(names)} symbols ({shown}) at {rate} ticks/s{count}"

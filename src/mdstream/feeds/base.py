@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import ClassVar, Protocol, Sequence, runtime_checkable
 
 from mdstream.feeds.sink import TickSink
 
-__all__ = ["Feed", "TickSink"]
+__all__ = ["Feed", "FeedConfig", "TickSink"]
 
 
 class Feed:
@@ -66,3 +66,21 @@ class Feed:
     def bad_rows(self) -> int:
         """Input rows skipped as malformed."""
         return 0
+
+
+@runtime_checkable
+class FeedConfig(Protocol):
+    """The settings of a feed, as a NodeConfig holds them.
+
+    - ``kind``: the feed's name, as in ``--feed NAME:ARG`` (``"sim"``,
+      ``"csv"``, or a name registered in the ``mdstream.feeds`` entry-point
+      group: see mdstream.feeds.registry);
+    - ``build()``: a new Feed with these settings (raising MDStreamError or
+      OSError for settings that cannot be used: a missing file, say);
+    - optionally ``describe(feed) -> str``: one line on the running feed for
+      ``mdstream serve`` ("replaying 1,000 rows of ...").
+    """
+
+    kind: ClassVar[str]
+
+    def build(self) -> Feed: ...

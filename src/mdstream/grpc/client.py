@@ -92,6 +92,8 @@ class Client:
     token:
         A bearer token, sent as ``authorization: Bearer TOKEN`` with every call.
 
+    Notes
+    -----
     The channel is created at once and connects on first use: a server that
     is not there fails the first call at once with ConnectError (nothing
     listening, TLS mismatch, unknown host), not after ``timeout``;

@@ -1,0 +1,83 @@
+"""The settings of the built-in feeds, as frozen values a NodeConfig holds.
+
+A feed config is anything with a ``kind`` (its name in ``--feed NAME:...``)
+and a ``build()`` that makes a new Feed (see mdstream.feeds.base.FeedConfig);
+a config may also ``describe(feed)`` the running feed in one line for
+``mdstream serve``. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from mdstream.feeds.csv.feed import CSVFeed
+    from mdstream.feeds.simulated import SimulatedFeed
+
+__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "DEFAULT_SYMBOLS"]
+
+#: The symbols of the simulated feed unless others are given.
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
+
+
+@dataclass(frozen=True)
+class SimulatedFeedConfig:
+    """A simulated random-walk feed (mdstream.SimulatedFeed).
+
+    symbols: the names it trades; rate: ticks per second, 0 = as fast as the
+    engine takes them; seed: of the random walk; count: ticks in all, then
+    the data ends (0 = no end); quote_ratio: the share of ticks that are
+    quotes, 0 to 1. The feed checks the values when the node is built
+    (InvalidArgumentError).
+    """
+
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    rate: float = 100_000.0
+    seed: int = 7
+    count: int = 0
+    quote_ratio: float = 0.2
+
+    kind: ClassVar[str] = "sim"
+
+    def build(self) -> "SimulatedFeed":
+        """A new SimulatedFeed with these settings."""
+        from mdstream.feeds.simulated import SimulatedFeed
+
+        return SimulatedFeed(symbols=list(self.symbols), rate=self.rate, seed=self.seed,
+                             count=self.count, quote_ratio=self.quote_ratio)
+
+
+@dataclass(frozen=True)
+class CSVFeedConfig:
+    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
+
+    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
+    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
+    again and again, shifted in time; symbol: the symbol of every row, for
+    files without a symbol column; preset: the files' format (None:
+    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
+    Building the feed reads the files' headers: BadFileError (an
+    MDStreamError) or OSError for a file that cannot be used.
+    """
+
+    paths: tuple[str, ...]
+    speed: float = 1.0
+    loop: bool = False
+    symbol: str | None = None
+    preset: str | None = None
+    on_bad_row: str = "raise"
+
+    kind: ClassVar[str] = "csv"
+
+    def build(self) -> "CSVFeed":
+        """A new CSVFeed with these settings."""
+        from mdstream.feeds.csv.feed import CSVFeed
+
+        # A served replay starts with the node: its clients are remote and
+        # come when they come; they replay from from_seq=0 while it is held.
+        return CSVFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
+                       speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row,
+                       wait_for_subscriber=False)
+
+
