@@ -28,11 +28,13 @@ __all__ = [
     "symbol_list",
 ]
 
-#: What happens to a subscriber that falls a whole ring behind: the engine
-#: waits for it, it jumps ahead with a gap notice, or it is disconnected.
-#: The one definition of the names: StreamRequest, Engine.subscribe, Client
-#: and AsyncClient take a Policy, so a type checker rejects a misspelled one.
 Policy = Literal["block", "skip", "disconnect"]
+"""What happens to a subscriber that falls a whole ring behind: the engine
+waits for it (``block``), it jumps ahead with a gap notice (``skip``), or it
+is disconnected (``disconnect``: SlowConsumerError). The one definition of
+the names: StreamRequest, Engine.subscribe, Client and AsyncClient take a
+Policy, so a type checker rejects a misspelled one."""
+#: The policy names, in the order of Policy.
 POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 DEFAULT_TICKS_PER_FRAME = 4096
