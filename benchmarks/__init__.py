@@ -42,6 +42,8 @@ BENCHMARKS = {
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
     "journal_read": "results/s JournalReader and journal export read at vs an engine's replay",
     "live_feed": "live feed messages/s decoded per core vs json.loads; venue send -> subscriber latency",
+    "async_subscription": "ticks/s of async for over a Subscription vs the sync for loop",
+    "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
 }
 
 

@@ -3,6 +3,7 @@
 from typing import Any, Sequence
 
 import numpy as np
+from typing_extensions import disjoint_base
 
 TICK_DTYPE: np.dtype
 RESULT_DTYPE: np.dtype
@@ -12,6 +13,7 @@ KIND_BAR_VALUE: int
 POLICIES: dict[str, int]
 DURABILITY: dict[str, int]
 
+@disjoint_base  # a cdef class: no common subclass with another
 class TickChannel:
     def __init__(self, capacity: int = 1024) -> None: ...
     @property
@@ -25,6 +27,7 @@ class TickChannel:
     def put_many(self, values: Sequence[int] | np.ndarray, timeout: float | None = None) -> int: ...
     def get_many(self, max_items: int, timeout: float | None = None) -> list[int]: ...
 
+@disjoint_base  # a cdef class: no common subclass with another
 class Core:
     def __init__(self, workers: int, max_symbols: int, ring_size: int,
                  channel_capacity: int, ema_alpha: float, max_readers: int,
@@ -37,7 +40,8 @@ class Core:
     def close_ingest(self) -> None: ...
     def ingest(self, ticks: np.ndarray) -> int: ...
     def reader(self, policy: int, filter_ids: Sequence[int] | None, max_batch: int,
-               from_seq: int = -1, with_snapshot: bool = False) -> CoreReader: ...
+               from_seq: int = -1, with_snapshot: bool = False,
+               block_deadline_ns: int = 0) -> CoreReader: ...
     def snapshot(self, symbol_ids: Sequence[int]) -> tuple[int, np.ndarray, np.ndarray]: ...
     def enable_journal(self, directory: str, roll_bytes: int, durability: int,
                        fsync_interval_ns: int, retry: bool = True,
@@ -50,6 +54,7 @@ class Core:
     def symbol_result_counts(self, n: int) -> list[int]: ...
     def latency(self, stage: str, window: bool = False) -> LatencyHistogram: ...
 
+@disjoint_base  # a cdef class: no common subclass with another
 class CoreReader:
     def __init__(self, core: Core, policy: int, filter_ids: Sequence[int] | None,
                  max_batch: int, from_seq: int = -1, with_snapshot: bool = False) -> None: ...
@@ -63,6 +68,7 @@ class CoreReader:
     def counters(self) -> dict[str, Any]: ...
     def latency(self, stage: str, window: bool = False) -> LatencyHistogram: ...
 
+@disjoint_base  # a cdef class: no common subclass with another
 class LatencyHistogram:
     def record(self, value_ns: int) -> None: ...
     def record_many(self, values: Sequence[int] | np.ndarray) -> None: ...
@@ -80,6 +86,7 @@ class LatencyHistogram:
 
 def crc32c(data: bytes | bytearray | memoryview, crc: int = 0) -> int: ...
 
+@disjoint_base  # a cdef class: no common subclass with another
 class SegmentScanner:
     path: str
     offset: int

@@ -364,7 +364,8 @@ class Node:
                                                      ssl_context=ssl_context,
                                                      per_symbol=config.metrics_per_symbol,
                                                      max_symbols=config.metrics_max_symbols)
-                self._closers.append(lambda: (http.shutdown(), http.server_close()))
+                # the tuple is discarded
+                self._closers.append(lambda: (http.shutdown(), http.server_close()))  # type: ignore[arg-type]
                 self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"
                                     f"{http.server_port}/metrics")
             which, host, port = "dashboard", config.dashboard_host, config.dashboard_port
@@ -378,7 +379,8 @@ class Node:
         except OSError as exc:
             self._close_endpoints()
             self._stop_engine_quietly()
-            raise EndpointError(which, host, port, exc) from None
+            # the port is bound here
+            raise EndpointError(which, host, port, exc) from None  # type: ignore[arg-type]
 
     def _close_endpoints(self) -> None:
         while self._closers:

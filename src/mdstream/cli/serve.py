@@ -89,7 +89,7 @@ def _bar_names(engine) -> list[str]:
 def _exit_on_journal_error(node, args) -> tuple[threading.Event, list[str]]:
     """With --on-journal-error exit: an event that stops the node when the
     journal cannot be written, and the list that then holds the error."""
-    stop, failed = threading.Event(), []
+    stop, failed = threading.Event(), []  # type: ignore[var-annotated]
     if getattr(args, "on_journal_error", "retry") == "exit" and node.config.journal is not None:
         def on_error(text: str | None) -> None:
             if text is not None and not failed:

@@ -69,7 +69,7 @@ class SubscriptionRegistry:
                 window.merge(hw)
                 total.merge(ht)
                 lat[stage] = StageLatency(Percentiles.of(hw), Percentiles.of(ht))
-            sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy, k["delivered"], k["lag"],
+            sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy or "block", k["delivered"], k["lag"],
                                                k["missed"], k["gaps"], k["disconnected"], lat))
         latency = {stage: StageLatency(Percentiles.of(window), Percentiles.of(total))
                    for stage, (window, total) in merged.items()}

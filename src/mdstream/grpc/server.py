@@ -266,7 +266,8 @@ class Server:
         self.servicer.shutdown()
         self._server.stop(grace).wait(grace + 0.5)
         # Join the handler threads; grpc does not shut its executor down.
-        joiner = threading.Thread(target=self._executor.shutdown,
+        # set by start()
+        joiner = threading.Thread(target=self._executor.shutdown,  # type: ignore[union-attr]
                                   kwargs={"wait": True, "cancel_futures": True},
                                   name="mdstream-grpc-join", daemon=True)
         joiner.start()

@@ -166,7 +166,7 @@ class JournalReader:
                 sizes.append(size)
         return JournalInfo(
             directory=str(self.directory), stream_id=self.stream_id, first_seq=first_seq,
-            last_seq=last, results=0 if last is None else last - first_seq + 1,
+            last_seq=last, results=0 if last is None or first_seq is None else last - first_seq + 1,
             segments=len(segments), segment_bytes=sum(sizes),
             state_files=len(list_states(self.directory)), bytes=total, symbols=self.symbols,
             settings=dict(self.settings), torn_tail=str(torn[0]) if torn else None)

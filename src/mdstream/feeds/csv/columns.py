@@ -109,7 +109,7 @@ def tokenizer_problem(e: Exception, n_header: int) -> str:
 
 def sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else ","
 
 

@@ -251,7 +251,7 @@ class CSVFeed(Feed):
         cache: list[list[np.ndarray]] | None = []
         size = 0
         for reader in self._readers:
-            chunks = []
+            chunks: list[np.ndarray] = []
             for chunk in reader.chunks(self._stats):
                 if cache is not None:
                     size += chunk.nbytes
@@ -329,12 +329,14 @@ class CSVFeed(Feed):
             yield from self._readers[k].chunks(stats)
 
     def _publish(self, ticks: np.ndarray) -> None:
-        self._sink.ingest(ticks, checked=True)     # the reader applied the tick rules
+        # bound/set before the reader thread runs
+        self._sink.ingest(ticks, checked=True)  # type: ignore[union-attr]  # rules applied by the reader
         self.published += len(ticks)
 
     def _loop_period(self) -> int:
         st = self._stats
-        span = (st.last_ts - st.first_ts) if st.rows else 0
+        # first_ts and last_ts are set once there are rows
+        span = (st.last_ts - st.first_ts) if st.rows else 0  # type: ignore[operator]
         gap = span // (st.rows - 1) if st.rows > 1 else 0
         return max(span + gap, _MIN_LOOP_PERIOD_NS)
 
@@ -348,7 +350,8 @@ class CSVFeed(Feed):
                 stats = self._stats if first_pass and not self._stats_complete else ReadStats()
                 streams = [self._file_chunks(k, stats) for k in range(len(self._readers))]
                 for block in merge_by_time(streams):
-                    block["symbol_id"] = self._lut[block["symbol_id"]]
+                    # bound/set before the reader thread runs
+                    block["symbol_id"] = self._lut[block["symbol_id"]]  # type: ignore[index]
                     if offset:
                         block["ts_ns"] += offset
                         block["recv_ns"] += offset
@@ -365,14 +368,16 @@ class CSVFeed(Feed):
                     break
                 offset += self._loop_period()
             if not self._stop.is_set():
-                self._sink.close()
+                # bound/set before the reader thread runs
+                self._sink.close()  # type: ignore[union-attr]
         except BaseException as e:  # noqa: BLE001 - stored, logged and re-raised by wait()
             if isinstance(e, EngineStateError) and self._stop.is_set():
                 return                    # the engine stopped taking ticks: we were stopping
             self._error = e
             log.error("CSVFeed stopped: %s", e)
             try:
-                self._sink.close()            # let subscriptions end rather than wait forever
+                # bound/set before the reader thread runs
+                self._sink.close()  # type: ignore[union-attr]  # let subscriptions end, not wait
             except Exception:  # pragma: no cover - the engine may be stopping
                 pass
         finally:

@@ -419,7 +419,7 @@ class CSVFileReader:
         for p in rules:     # an empty size cell is "missing"; the rest in the rules' words
             col = self._cols[p.field]
             miss = missing[p.field] if p.field.endswith("size") else np.zeros(n, dtype=bool)
-            checks.append((p.mask, lambda i, d=p.describe, c=col, m=miss, f=p.field:
+            checks.append((p.mask, lambda i, d=p.describe, c=col, m=miss, f=p.field:  # type: ignore[misc]
                            f"missing {f} (column '{c}')" if m[i] else f"{d(i)} (column '{c}')"))
 
         bad = np.zeros(n, dtype=bool)
@@ -570,7 +570,8 @@ class CSVFileReader:
             if numeric_ok is not None and not numeric_ok[i]:
                 return (f"bad timestamp {str(value)!r} in column '{name}': expected a number of "
                         f"{unit} since the Unix epoch")
-            if self.format.time_unit == "auto" and not epoch_unit_band(np.asarray([numeric[i]]), unit)[0]:
+            # set when time_unit is auto
+            if self.format.time_unit == "auto" and not epoch_unit_band(np.asarray([numeric[i]]), unit)[0]:  # type: ignore[arg-type]
                 return (f"bad timestamp {str(value)!r} in column '{name}': its magnitude is that of "
                         f"{epoch_unit_of(float(numeric[i]))}, but this file's timestamps are in {unit} "
                         f"(from line {self._unit_line}); pass time_unit=... to fix the unit")
