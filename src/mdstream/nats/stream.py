@@ -75,15 +75,22 @@ async def connect(urls: list[str], name: str, timeout: float, **callbacks):
     """A nats-py connection to one of ``urls`` that reconnects for ever
     (NatsError naming the servers when none answers within ``timeout`` s);
     ``callbacks``: nats-py's ``disconnected_cb``, ``reconnected_cb``."""
-    import nats
+    try:
+        import nats
+    except ImportError:
+        raise NatsError("publishing to NATS needs nats-py: pip install 'mdstream[nats]'") from None
 
     async def quiet(_exc):      # reconnects are logged by the callers' stats
         pass
 
     try:
-        return await nats.connect(servers=urls, name=name, connect_timeout=min(timeout, 2.0),
-                                  max_reconnect_attempts=-1, reconnect_time_wait=0.2,
-                                  allow_reconnect=True, error_cb=quiet, **callbacks)
+        return await asyncio.wait_for(
+            nats.connect(servers=urls, name=name, connect_timeout=min(timeout, 2.0),
+                         max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                         allow_reconnect=True, error_cb=quiet, **callbacks), timeout)
+    except asyncio.TimeoutError:
+        raise NatsError(f"cannot connect to NATS at {', '.join(urls)} within {timeout:g} s "
+                        "(is nats-server running, with -js, and reachable?)") from None
     except Exception as exc:
         raise NatsError(f"cannot connect to NATS at {', '.join(urls)}: {exc or type(exc).__name__}"
                         " (is nats-server running with -js?)") from None
