@@ -71,7 +71,10 @@ class Client:
     Parameters
     ----------
     target:
-        "host:port" of the server.
+        "host:port" of the server; several servers serving the same stream
+        (edges: ``mdstream edge``) as a list or comma-separated: calls go to
+        the first, and a ``resume=True`` stream whose server fails moves to
+        the next (``fail_over()``) and resumes there with no gap.
     options:
         Extra grpc channel options.
     timeout:
@@ -90,19 +93,38 @@ class Client:
     a context manager) to release the connection.
     """
 
-    def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence = (),
+    def __init__(self, target: str | Sequence[str] = "127.0.0.1:50051", *, options: Sequence = (),
                  timeout: float = 10.0, tls=None, tls_cert: str | None = None,
                  tls_key: str | None = None, credentials=None, token: str | None = None):
-        self.target = target
+        targets = [t.strip() for t in target.split(",")] if isinstance(target, str) else list(target)
+        self.targets: list[str] = [t for t in targets if t]
+        if not self.targets:
+            raise InvalidArgumentError("no target given: host:port[,host:port...]")
+        self.target = self.targets[0]
         self.timeout = timeout
         creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
-        self._channel = _channel(target, creds, channel_options([
+        self._connect = lambda where: _channel(where, creds, channel_options([
             # Server streams read on the calling thread, without grpc's
             # polling thread: the fastest grpcio setting for this pattern.
             (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
             *CHANNEL_OPTIONS,
         ], options))
+        self._metadata = metadata
+        self._channels = {self.target: self._connect(self.target)}
+        self._channel = self._channels[self.target]
         bind_methods(self, self._channel, metadata)
+
+    def fail_over(self) -> bool:
+        """Use the next target from now on (False: there is only one).
+        Streams already open stay where they are."""
+        if len(self.targets) < 2:
+            return False
+        self.target = self.targets[(self.targets.index(self.target) + 1) % len(self.targets)]
+        if self.target not in self._channels:
+            self._channels[self.target] = self._connect(self.target)
+        self._channel = self._channels[self.target]
+        bind_methods(self, self._channel, self._metadata)
+        return True
 
     def __repr__(self) -> str:
         return f"<mdstream.Client {self.target}>"
@@ -216,8 +238,9 @@ class Client:
         return read_stats(resp)
 
     def close(self) -> None:
-        """Close the channel (open streams end)."""
-        self._channel.close()
+        """Close the channels (open streams end)."""
+        for channel in self._channels.values():
+            channel.close()
 
     def __enter__(self) -> "Client":
         return self

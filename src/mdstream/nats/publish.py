@@ -215,7 +215,12 @@ class Publisher:
         """The engine seq to publish from, after what JetStream holds."""
         if last == 0:
             return 0
-        seqs = await stored_seqs(self._js, self.settings.name, last)
+        seqs = None
+        while seqs is None and last > 0:      # the newest messages may have been deleted
+            seqs = await stored_seqs(self._js, self.settings.name, last)
+            last -= seqs is None
+        if seqs is None:
+            return 0
         if seqs.stream_id and seqs.stream_id != self.engine.stream_id:
             raise NatsError(
                 f"JetStream stream {self.settings.name!r} holds the results of stream id "
