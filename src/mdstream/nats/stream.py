@@ -141,10 +141,14 @@ async def ensure_stream(js, settings: StreamSettings, create: bool, timeout: flo
 async def stored_seqs(js, stream: str, seq: int) -> MessageSeqs | None:
     """The mdstream headers of the message stored at JetStream sequence
     ``seq`` (None: no message there)."""
+    from nats.errors import NoRespondersError
     from nats.js.errors import NotFoundError
 
     try:
-        msg = await js.get_msg(stream, seq, direct=True)
+        try:
+            msg = await js.get_msg(stream, seq, direct=True)
+        except NoRespondersError:          # a stream made without allow_direct
+            msg = await js.get_msg(stream, seq)
     except NotFoundError:
         return None
     return MessageSeqs.of(msg.headers)

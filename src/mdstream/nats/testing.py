@@ -41,7 +41,8 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout: float, log: str) -> N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"nats-server exited with status {proc.returncode}:\n{_tail(log)}")
+            raise RuntimeError(f"nats-server exited with status {proc.returncode}:\n"
+                               f"{_tail(log)}{_tail(log + '.out')}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -73,6 +74,7 @@ class NatsServer:
         self.name = name
         self._own_dir = store_dir is None
         self.store_dir = store_dir or tempfile.mkdtemp(prefix="mdstream-nats-")
+        os.makedirs(self.store_dir, exist_ok=True)
         self.port = port or free_port()
         self.cluster = cluster
         self.cluster_port = cluster_port
@@ -93,9 +95,14 @@ class NatsServer:
                     "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
         return cmd
 
+    def spawn(self) -> None:
+        """Start the process (start() also waits for its port)."""
+        with open(self.log_path + ".out", "ab") as out:
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT)
+
     def start(self, timeout: float = 20.0) -> "NatsServer":
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.spawn()
         _wait_port(self.port, self.proc, timeout, self.log_path)
         return self
 
@@ -137,6 +144,7 @@ class NatsCluster:
     def __init__(self, size: int = 3, store_dir: str | None = None, name: str = "mdstream"):
         self._own_dir = store_dir is None
         self.store_dir = store_dir or tempfile.mkdtemp(prefix="mdstream-nats-cluster-")
+        os.makedirs(self.store_dir, exist_ok=True)
         cports = [free_port() for _ in range(size)]
         self.nodes = [NatsServer(self.store_dir, name=f"n{i + 1}", cluster=name,
                                  cluster_port=cports[i],
@@ -154,8 +162,7 @@ class NatsCluster:
 
     def start(self, timeout: float = 30.0) -> "NatsCluster":
         for node in self.nodes:
-            node.proc = subprocess.Popen(node.command(), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            node.spawn()
         for node in self.nodes:
             _wait_port(node.port, node.proc, timeout, node.log_path)
         return self

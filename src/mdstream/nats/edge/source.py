@@ -213,7 +213,7 @@ class EdgeSource:
 
         new = [s for s in subjects if symbol_of(self.subject_prefix, s) not in known]
         for start in range(0, len(new), 64):
-            msgs = await asyncio.gather(*(self._js.get_last_msg(self.stream, s, direct=True)
+            msgs = await asyncio.gather(*(self._js.get_last_msg(self.stream, s)
                                           for s in new[start:start + 64]),
                                         return_exceptions=True)
             for msg in msgs:
