@@ -40,6 +40,8 @@ BENCHMARKS = {
     "memory": "server RSS with 8 subscribers at full rate, and its growth over a run",
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
+    "nats_publish": "results/s and messages/s published to NATS JetStream; cost to the engine",
+    "nats_edges": "ticks/s to clients through 1, 2, 4 edges vs one server; latency via JetStream",
 }
 
 

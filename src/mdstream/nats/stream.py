@@ -101,7 +101,7 @@ async def ensure_stream(js, settings: StreamSettings, create: bool, timeout: flo
     while a new cluster elects its leader, up to ``timeout`` s; NatsError
     when the stream is missing (edges) or has other subjects."""
     from nats.js import api
-    from nats.js.errors import NotFoundError
+    from nats.js.errors import BadRequestError, NotFoundError
 
     subject = f"{settings.subject_prefix}.>"
     deadline = time.monotonic() + timeout
@@ -130,6 +130,9 @@ async def ensure_stream(js, settings: StreamSettings, create: bool, timeout: flo
             return info
         except NatsError:
             raise
+        except BadRequestError as exc:     # refused for good (e.g. subjects overlap)
+            raise NatsError(f"JetStream refused stream {settings.name!r} ({subject}): "
+                            f"{exc.description}") from None
         except Exception as exc:       # no JetStream leader yet, a timeout: retry
             last = exc
             await asyncio.sleep(0.25)
