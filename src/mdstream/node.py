@@ -435,7 +435,10 @@ class Node:
 
     def _server_families(self):
         server = self.server
-        return server.servicer.send_counters.metric_families() if server is not None else ()
+        families = list(server.servicer.send_counters.metric_families()) if server else []
+        if self.publisher is not None:
+            families += self.publisher.metric_families()
+        return families
 
     def _open_endpoints(self) -> None:
         """Bind the HTTP endpoints before anything starts, so a port in use

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def _serve(url: str, journal: str, *extra: str) -> subprocess.Popen:
         assert line, "".join(lines)
         lines.append(line)
         if line.startswith("publishing to JetStream"):
-            return proc, line
+            return proc, "".join(lines)
 
 
 def test_serve_publish_restart_and_edge(nats_server, tmp_path, processes):
@@ -42,7 +43,8 @@ def test_serve_publish_restart_and_edge(nats_server, tmp_path, processes):
                 break
         serve.send_signal(signal.SIGTERM)        # stop the engine ...
         assert serve.wait(30) == 0
-        restarted, line = _serve(nats_server.url, journal)    # ... and start it on its journal
+        restarted, line = _serve(nats_server.url, journal,      # ... and start it on its journal
+                                 "--metrics-port", "0")
         processes.append(restarted)
         resumed_at = int(re.search(r"from seq ([\d,]+)", line).group(1).replace(",", ""))
         assert resumed_at > 20_000
@@ -53,6 +55,11 @@ def test_serve_publish_restart_and_edge(nats_server, tmp_path, processes):
         stream.cancel()
     seqs = np.concatenate(got)
     assert (seqs == np.arange(len(seqs))).all()                # no gap, no duplicate
+    metrics = urllib.request.urlopen(re.search(r"metrics at (\S+)", line).group(1),
+                                     timeout=10).read().decode()
+    published = re.search(r'^mdstream_nats_published_ticks_total\{stream="MDSTREAM"\} (\S+)$',
+                          metrics, re.M)
+    assert published and float(published.group(1)) > 0
     stop_process(restarted)
     stored = stored_seqs(nats_server.url)
     assert (np.sort(stored) == np.arange(len(stored))).all()   # nothing twice in JetStream

@@ -443,3 +443,28 @@ class Publisher:
             ticks=self._ticks, bytes=self._bytes, batches=self._batches, last_seq=self._last_seq,
             lag=lag, errors=self._errors, last_error=self._last_error, gaps=self._gaps,
             missed=self._missed, resubscribes=self._resubscribes, resumed_from=self._from_seq)
+
+    def metric_families(self):
+        """Prometheus metric families of stats() (``mdstream_nats_*``, label
+        ``stream``), for mdstream.observe.metrics' ``extra``."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        st = self.stats()
+        for kind, name, doc, value in (
+                (CounterMetricFamily, "mdstream_nats_published_messages",
+                 "JetStream messages stored by the publisher.", st.messages),
+                (CounterMetricFamily, "mdstream_nats_published_ticks",
+                 "Results stored in JetStream by the publisher.", st.ticks),
+                (CounterMetricFamily, "mdstream_nats_published_bytes",
+                 "Bytes of the messages stored in JetStream.", st.bytes),
+                (CounterMetricFamily, "mdstream_nats_publish_errors",
+                 "Failed send attempts to JetStream (each retried).", st.errors),
+                (CounterMetricFamily, "mdstream_nats_missed",
+                 "Results the publisher skipped (fell behind without a journal).", st.missed),
+                (GaugeMetricFamily, "mdstream_nats_last_seq",
+                 "Newest engine seq stored in JetStream.", st.last_seq),
+                (GaugeMetricFamily, "mdstream_nats_lag",
+                 "Results of the engine not yet read by the publisher.", st.lag)):
+            family = kind(name, doc, labels=["stream"])
+            family.add_metric([st.stream], value)
+            yield family

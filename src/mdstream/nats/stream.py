@@ -11,7 +11,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from mdstream.errors import InvalidArgumentError, MDStreamError
+from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.nats.subjects import MessageSeqs
 
 __all__ = ["NatsError", "StreamSettings", "parse_servers", "connect", "ensure_stream",
@@ -21,9 +21,11 @@ __all__ = ["NatsError", "StreamSettings", "parse_servers", "connect", "ensure_st
 STORAGE = ("file", "memory")
 
 
-class NatsError(MDStreamError):
+class NatsError(EngineStateError):
     """NATS or JetStream could not be reached or refused a request; the
-    message names the servers or the stream and what to do."""
+    message names the servers or the stream and what to do. An edge that
+    meets it answers UNAVAILABLE (ENGINE_STATE): resuming clients retry or
+    move to another edge."""
 
 
 def parse_servers(servers) -> list[str]:

@@ -231,8 +231,11 @@ class EdgeSource:
             except Exception as exc:
                 log.warning("could not read the stream's symbols: %s", exc)
 
-    def _learn(self, symbols: dict) -> None:
+    def _learn(self, symbols: dict, stream_id: str) -> None:
+        """What a stream's message names: its symbol's id, the stream id."""
         self.symbol_table.learn(symbols)
+        if stream_id and not self._stream_id:
+            self._stream_id = stream_id
 
     # -- streams -----------------------------------------------------------------
 

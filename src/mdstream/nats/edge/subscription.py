@@ -119,7 +119,7 @@ class EdgeSubscription:
         if self._batch is None:
             self._batch = seqs
         rows, symbols = decode_message(msg.data)
-        self._learn(symbols)
+        self._learn(symbols, seqs.stream_id)
         self._got += 1
         if seqs.last >= self._cursor and len(rows):
             if seqs.first < self._cursor:
