@@ -71,6 +71,13 @@ def _clients(mode: str, targets: list[str], extra: list[str]) -> list[dict]:
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _total(results: list[dict]) -> float:
     return sum(r["ticks"] for r in results) / max(r["seconds"] for r in results)
 
@@ -124,14 +131,17 @@ def run(opts, machine):
     with NatsServer() as nats_server, tempfile.TemporaryDirectory():
         _publish(nats_server.url, count)
         serve_runs = {e: [] for e in (1, 2, 4)}
-        base = []
+        cpu_runs = {e: [] for e in (1, 2, 4)}
+        base, serve_cpu = [], []
         for _ in range(runs):
             proc, address = _spawn(["serve", "--port", "0", "--rate", "0", "--count", str(count),
                                     "--symbols", SYMBOLS, "--ring-size", str(1 << 20)])
             try:
                 time.sleep(1.0 if opts.quick else 3.0)       # the whole replay is in its ring
-                base.append(_total(_clients("replay", [address] * n_clients,
-                                            ["--count", str(count)])))
+                cpu0 = _cpu_s(proc.pid)
+                results = _clients("replay", [address] * n_clients, ["--count", str(count)])
+                serve_cpu.append(sum(r["ticks"] for r in results) / (_cpu_s(proc.pid) - cpu0))
+                base.append(_total(results))
             finally:
                 _stop([proc])
             for edges in (1, 2, 4):
@@ -143,14 +153,25 @@ def run(opts, machine):
                         procs.append(p)
                         addresses.append(a)
                     targets = [addresses[i % edges] for i in range(n_clients)]
-                    serve_runs[edges].append(_total(_clients("replay", targets,
-                                                             ["--count", str(count)])))
+                    pids = [p.pid for p in procs] + [nats_server.proc.pid]
+                    cpu0 = [_cpu_s(pid) for pid in pids]
+                    results = _clients("replay", targets, ["--count", str(count)])
+                    cpu = [_cpu_s(pid) - c for pid, c in zip(pids, cpu0)]
+                    ticks = sum(r["ticks"] for r in results)
+                    serve_runs[edges].append(_total(results))
+                    cpu_runs[edges].append({"edge_cpu_s": sum(cpu[:-1]), "nats_cpu_s": cpu[-1],
+                                            "clients_cpu_s": sum(r["cpu_s"] for r in results),
+                                            "ticks": ticks,
+                                            "ticks_per_edge_cpu_s": ticks / max(sum(cpu[:-1]), 1e-9),
+                                            "ticks_per_nats_cpu_s": ticks / max(cpu[-1], 1e-9)})
                 finally:
                     _stop(procs)
         base_name = f"{n_clients} clients of one mdstream serve process (replay from its ring)"
         for edges, rates in serve_runs.items():
             yield result_line(NAME, f"replay_{n_clients}_clients_{edges}_edges_total", "ticks/s",
-                              {**params, "edges": edges}, rates, base, base_name, machine=machine)
+                              {**params, "edges": edges}, rates, base, base_name, machine=machine,
+                              extra={"cpu_runs": cpu_runs[edges],
+                                     "serve_ticks_per_cpu_s": serve_cpu})
         rate = 10_000.0
         duration = 1.0 if opts.quick else 3.0
         lat = [_latency(nats_server.url, rate, duration) for _ in range(runs)]
