@@ -118,7 +118,8 @@ def test_health_stats_and_out_of_range(edge, nats_server):
 
 def test_an_edge_without_its_stream_says_so(nats_server):
     with pytest.raises(NatsError, match="no stream 'OTHER'.*--publish"):
-        EdgeSource(nats_server.url, stream="OTHER", connect_timeout=3).start()
+        EdgeSource(nats_server.url, stream="OTHER", connect_timeout=3,
+                   wait_for_stream=0.5).start()
 
 
 def test_a_client_resumes_on_another_edge_when_its_edge_is_killed(nats_server, published,
@@ -141,3 +142,22 @@ def test_a_client_resumes_on_another_edge_when_its_edge_is_killed(nats_server, p
         assert stream.reconnects >= 1 and client.target == address_b
         assert stream.gaps == 0
         assert np.concatenate(got).tobytes() == expected.tobytes()      # no gap, no duplicate
+
+
+def test_an_edge_started_before_its_engine_waits_for_the_stream(nats_server):
+    import threading
+
+    started = {}
+    source = EdgeSource(nats_server.url, wait_for_stream=60)
+    thread = threading.Thread(target=lambda: started.setdefault("edge", source.start()))
+    thread.start()
+    engine = mdstream.Engine(feed=mdstream.SimulatedFeed(symbols=["AAPL"], rate=0, count=1_000),
+                             workers=1)
+    publisher = Publisher(engine, nats_server.url, policy="block").start()
+    with engine:
+        assert publisher.wait_published(999, 30)
+    publisher.stop()
+    thread.join(60)
+    assert started["edge"] is source and source.running
+    assert source.snapshot().as_of_seq == 999
+    source.stop()

@@ -32,6 +32,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the NATS servers (several, comma-separated, for a cluster)")
     g.add_argument("--stream", default="MDSTREAM", metavar="NAME",
                    help="the JetStream stream to serve (serve --publish-stream; default MDSTREAM)")
+    g.add_argument("--wait-for-stream", type=options.duration(zero=True), default=60.0,
+                   metavar="SECONDS",
+                   help="how long to wait at start for the stream to exist (an edge started "
+                        "before its engine), in seconds or with a unit (default: 60)")
     options.add_server_options(p, 50051)
     options.add_security_options(p)
     p.set_defaults(func=run)
@@ -62,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return error("TLS needs both --tls-cert and --tls-key")
     try:
         settings = _server_settings(args)
-        source = EdgeSource(args.source, stream=args.stream).start()
+        source = EdgeSource(args.source, stream=args.stream,
+                            wait_for_stream=args.wait_for_stream).start()
     except (MDStreamError, OSError) as exc:
         return error(str(exc))
     started = time.monotonic()

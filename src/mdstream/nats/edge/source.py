@@ -86,6 +86,9 @@ class EdgeSource:
     connect_timeout, request_timeout:
         Seconds to reach NATS at start (NatsError after), and for each
         JetStream request (stream info, direct gets, consumer creation).
+    wait_for_stream:
+        Seconds start() waits for the stream to exist (an edge started
+        before its engine), then NatsError.
 
     start() raises NatsError when NATS cannot be reached or has no such
     stream. Streams whose ``from_seq`` is older than the stream holds get
@@ -93,12 +96,13 @@ class EdgeSource:
     """
 
     def __init__(self, servers, *, stream: str = DEFAULT_STREAM, connect_timeout: float = 10.0,
-                 request_timeout: float = 5.0):
+                 request_timeout: float = 5.0, wait_for_stream: float = 60.0):
         self.servers = parse_servers(servers)
         self.stream = check_stream_name(stream)
         self.subject_prefix = DEFAULT_SUBJECT_PREFIX
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
+        self.wait_for_stream = wait_for_stream
         self.feed = JetStream(self.servers, self.stream)
         self.symbol_table = EdgeSymbols(refresh=self._refresh_symbols)
         self._stream_id = ""
@@ -145,7 +149,7 @@ class EdgeSource:
             raise EngineStateError(f"the edge source is {self._state}")
         self._loop = LoopThread("mdstream-edge-io")
         try:
-            self._run(self._setup(), self.connect_timeout + 10)
+            self._run(self._setup(), self.connect_timeout + self.wait_for_stream + 10)
         except BaseException:
             self._shutdown()
             raise
@@ -185,8 +189,17 @@ class EdgeSource:
                                  disconnected_cb=self._on_disconnect,
                                  reconnected_cb=self._on_reconnect)
         self._js = self._nc.jetstream(timeout=self.request_timeout)
-        info = await ensure_stream(self._js, StreamSettings(self.stream, DEFAULT_SUBJECT_PREFIX),
-                                   False, self.connect_timeout)
+        deadline = time.monotonic() + self.wait_for_stream
+        while True:
+            try:
+                info = await ensure_stream(self._js, StreamSettings(self.stream,
+                                                                    DEFAULT_SUBJECT_PREFIX),
+                                           False, self.connect_timeout)
+                break
+            except NatsError:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.5)
         subjects = info.config.subjects or []
         if len(subjects) != 1 or not subjects[0].endswith(".>"):
             raise NatsError(f"JetStream stream {self.stream!r} takes subjects {subjects}: not "
