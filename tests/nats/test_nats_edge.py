@@ -61,6 +61,18 @@ def test_an_edge_streams_the_engines_results_bit_for_bit(edge, published):
                 break
         assert np.concatenate(got).tobytes() == picked.tobytes()
 
+        # one symbol: the edge reads that symbol's subject only
+        brk = expected[(expected["seq"] >= 777) & (expected["symbol_id"] == 2)]
+        got = []
+        stream = client.stream_batches("BRK.B", from_seq=777, heartbeats=True)
+        for batch in stream:
+            got.append(batch.rows)
+            if len(batch) and batch.seq[-1] == brk["seq"][-1]:
+                break
+        assert np.concatenate(got).tobytes() == brk.tobytes()
+        assert stream.last_seq >= brk["seq"][-1]
+        stream.cancel()
+
         # one Result message per tick too
         results = client.stream_results("AAPL", from_seq=39_000)
         first = next(iter(results))

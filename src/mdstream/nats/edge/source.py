@@ -51,6 +51,7 @@ from mdstream.nats.subjects import (
     DEFAULT_SUBJECT_PREFIX,
     MessageSeqs,
     check_stream_name,
+    subject_of,
 )
 
 __all__ = ["EdgeSource", "JetStream"]
@@ -291,7 +292,10 @@ class EdgeSource:
 
         config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                     opt_start_seq=max(1, stream_seq))
-        return await self._js.subscribe(f"{self.subject_prefix}.>", stream=self.stream, cb=on_msg,
+        subject = f"{self.subject_prefix}.>"
+        if sub.single_subject:
+            subject = subject_of(self.subject_prefix, sub.filter[0])
+        return await self._js.subscribe(subject, stream=self.stream, cb=on_msg,
                                         ordered_consumer=True, config=config,
                                         idle_heartbeat=CONSUMER_HEARTBEAT_S,
                                         pending_msgs_limit=4 * 1024)

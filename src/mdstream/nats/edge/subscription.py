@@ -8,7 +8,9 @@ order and filtered to the client's symbols, so a client's ``last_seq`` means
 what it means on ``mdstream serve``: every result at or below it was
 delivered (or filtered out), and resuming at ``last_seq + 1`` on any edge
 gives no gap and no duplicate. A jump in engine seqs between two batches
-(results the publisher had to skip) becomes the next batch's Gap.
+(results the publisher had to skip) becomes the next batch's Gap. A stream
+of one symbol reads that symbol's subject only (a message is then all it
+needs of a batch); it reports no gap notices.
 
 The consumer pushes at the client's pace: when ``MAX_PENDING`` messages
 wait here, the message callback waits, nats-py's pending queue fills and
@@ -72,6 +74,10 @@ class EdgeSubscription:
         self._got = 0
         self._ready: collections.deque = collections.deque()    # (rows, batch_last, gap)
         self.nats_subscription = None     # set by EdgeSource
+        #: One symbol: the consumer reads that symbol's subject only, and each
+        #: message is whole on its own (batches without the symbol never come,
+        #: so a jump in seqs is no gap notice there).
+        self.single_subject = self._ids is not None and len(self._ids) == 1
         self.delivered = 0
         self.gaps = 0
         self.missed = 0
@@ -128,7 +134,7 @@ class EdgeSubscription:
                 rows = rows[np.isin(rows["symbol_id"], self._ids)]
             if len(rows):
                 self._parts.append(rows)
-        if self._got >= seqs.parts:
+        if self._got >= seqs.parts or self.single_subject:
             self._flush()
 
     def _flush(self) -> None:
@@ -137,7 +143,7 @@ class EdgeSubscription:
         if batch is None or batch.batch_last < self._cursor:
             return
         gap = None
-        if batch.batch_first > self._expect:
+        if batch.batch_first > self._expect and not self.single_subject:
             gap = (self._expect, batch.batch_first, batch.batch_first - self._expect)
             self.gaps += 1
             self.missed += gap[2]
