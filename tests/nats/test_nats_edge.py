@@ -173,3 +173,28 @@ def test_an_edge_started_before_its_engine_waits_for_the_stream(nats_server):
     assert started["edge"] is source and source.running
     assert source.snapshot().as_of_seq == 999
     source.stop()
+
+
+def test_an_asyncio_client_resumes_on_another_edge(nats_server, published, processes):
+    import asyncio
+
+    _engine, expected = published
+    edge_a, address_a = start_edge(nats_server.url)
+    processes.append(edge_a)
+    edge_b, address_b = start_edge(nats_server.url)
+    processes.append(edge_b)
+
+    async def read():
+        got = []
+        async with mdstream.AsyncClient(f"{address_a},{address_b}") as client:
+            stream = client.stream_batches(from_seq=0, max_ticks_per_frame=500, resume=True)
+            async for batch in stream:
+                got.append(batch.rows)
+                if len(got) == 10:
+                    edge_a.kill()
+                if batch.seq[-1] == 39_999:
+                    break
+            assert client.target == address_b and stream.reconnects >= 1
+        return np.concatenate(got)
+
+    assert asyncio.run(asyncio.wait_for(read(), 120)).tobytes() == expected.tobytes()

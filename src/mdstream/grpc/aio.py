@@ -284,21 +284,42 @@ class AsyncClient:
                 ...
 
     Create it inside the running event loop. Errors, ``tls``, ``tls_cert``,
-    ``tls_key``, ``credentials`` and ``token`` as for Client.
+    ``tls_key``, ``credentials``, ``token`` and several targets (``fail_over()``)
+    as for Client.
     """
 
-    def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence = (),
+    def __init__(self, target: str | Sequence[str] = "127.0.0.1:50051", *,
+                 options: Sequence = (),
                  timeout: float = 10.0, tls=None, tls_cert: str | None = None,
                  tls_key: str | None = None, credentials=None, token: str | None = None):
         from mdstream.grpc.tls import client_security
 
-        self.target = target
+        targets = [t.strip() for t in target.split(",")] if isinstance(target, str) else list(target)
+        self.targets: list[str] = [t for t in targets if t]
+        if not self.targets:
+            raise InvalidArgumentError("no target given: host:port[,host:port...]")
+        self.target = self.targets[0]
         self.timeout = timeout
         creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
         options = channel_options(CHANNEL_OPTIONS, options)
-        self._channel = (grpc.aio.insecure_channel(target, options=options) if creds is None
-                         else grpc.aio.secure_channel(target, creds, options=options))
+        self._connect = lambda where: (
+            grpc.aio.insecure_channel(where, options=options) if creds is None
+            else grpc.aio.secure_channel(where, creds, options=options))
+        self._metadata = metadata
+        self._channels = {self.target: self._connect(self.target)}
+        self._channel = self._channels[self.target]
         bind_methods(self, self._channel, metadata)
+
+    def fail_over(self) -> bool:
+        """Use the next target from now on (False: there is only one)."""
+        if len(self.targets) < 2:
+            return False
+        self.target = self.targets[(self.targets.index(self.target) + 1) % len(self.targets)]
+        if self.target not in self._channels:
+            self._channels[self.target] = self._connect(self.target)
+        self._channel = self._channels[self.target]
+        bind_methods(self, self._channel, self._metadata)
+        return True
 
     def __repr__(self) -> str:
         return f"<mdstream.AsyncClient {self.target}>"
@@ -368,8 +389,9 @@ class AsyncClient:
         return [name for name in symbol_names(resp) if name]
 
     async def close(self) -> None:
-        """Close the channel (open streams end)."""
-        await self._channel.close()
+        """Close the channels (open streams end)."""
+        for channel in self._channels.values():
+            await channel.close()
 
     async def __aenter__(self) -> "AsyncClient":
         return self
