@@ -130,6 +130,8 @@ def run(opts, machine):
         plain_name = "plain nats-py: one JSON message per tick, 256 acks in flight"
         cases = [("memory", 1, False), ("file", 1, False), ("memory", 3, False),
                  ("file", 3, False), ("file", 1, True)]
+        if opts.quick:                      # that it works: one case of each kind
+            cases = [("memory", 1, False), ("file", 3, False), ("file", 1, True)]
         for storage, replicas, per_batch in cases:
             urls = cluster.urls if replicas == 3 else [server.url]
             rates = [_publish_run(urls, count, storage, replicas, per_batch,
@@ -141,7 +143,8 @@ def run(opts, machine):
             yield result_line(NAME, f"publish_{storage}_r{replicas}_{what}_results", "results/s",
                               p, [r[0] for r in rates], plain, plain_name, machine=machine)
             yield result_line(NAME, f"publish_{storage}_r{replicas}_{what}_messages",
-                              "messages/s", p, [r[1] for r in rates], machine=machine)
+                              "messages/s", p, [r[1] for r in rates], plain, plain_name,
+                              machine=machine)
         alone, with_pub = [], []
         for _ in range(runs):
             alone.append(_engine_rate(count))
