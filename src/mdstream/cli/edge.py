@@ -29,9 +29,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description=DESCRIPTION)
     g = p.add_argument_group("source")
     g.add_argument("--source", required=True, metavar="nats://HOST:PORT[,...]",
-                   help="the NATS servers (several, comma-separated, for a cluster)")
+                   help="the NATS servers (several, comma-separated, for a cluster; required)")
     g.add_argument("--stream", default="MDSTREAM", metavar="NAME",
-                   help="the JetStream stream to serve (serve --publish-stream; default MDSTREAM)")
+                   help="the JetStream stream to serve, serve's --publish-stream (default: MDSTREAM)")
     g.add_argument("--wait-for-stream", type=options.duration(zero=True), default=60.0,
                    metavar="SECONDS",
                    help="how long to wait at start for the stream to exist (an edge started "

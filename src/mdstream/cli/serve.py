@@ -47,15 +47,16 @@ def _add_publish_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("publishing to NATS JetStream (pip install 'mdstream[nats]')")
     g.add_argument("--publish", metavar="nats://HOST:PORT[,...]",
                    help="publish every result to a JetStream stream on these NATS servers "
-                        "(edges serve it: mdstream edge --source ...)")
+                        "(edges serve it: mdstream edge --source ...) (default: none, no "
+                        "publishing)")
     g.add_argument("--publish-stream", default="MDSTREAM", metavar="NAME",
-                   help="the JetStream stream (created when missing; default MDSTREAM)")
+                   help="the JetStream stream, created when missing (default: MDSTREAM)")
     g.add_argument("--publish-subject-prefix", default="mdstream", metavar="PREFIX",
-                   help="subjects are PREFIX.SYMBOL (default mdstream)")
+                   help="subjects are PREFIX.SYMBOL (default: mdstream)")
     g.add_argument("--publish-replicas", type=int, default=1, metavar="N",
-                   help="copies of the stream in the NATS cluster, 1-5 (default 1)")
+                   help="copies of the stream in the NATS cluster, 1-5 (default: 1)")
     g.add_argument("--publish-storage", choices=("file", "memory"), default="file",
-                   help="JetStream storage of the stream (default file)")
+                   help="JetStream storage of the stream (default: file)")
 
 
 def publish_config(args: argparse.Namespace):
