@@ -159,3 +159,22 @@ def test_a_nats_outage_holds_back_no_other_subscriber_and_loses_nothing(tmp_path
         assert len(seqs) > target
     finally:
         server.close()
+
+
+def test_a_journal_behind_jetstream_is_refused(nats_server, tmp_path):
+    import shutil
+
+    journal = tmp_path / "journal"
+    first = _engine(2_000, str(journal))
+    first.start()
+    assert first.wait(30)
+    first.stop()
+    shutil.copytree(journal, tmp_path / "older")             # a backup of the journal
+    second = mdstream.Engine(feed=mdstream.SimulatedFeed(symbols=SYMBOLS, rate=0, count=3_000,
+                                                         seed=4), workers=2, journal=str(journal))
+    publisher = Publisher(second, nats_server.url).start()
+    _run_to_end(second, publisher, 4_999)
+    restored = mdstream.Engine(feed=None, workers=2, journal=str(tmp_path / "older"))
+    with pytest.raises(NatsError, match="up to seq 4999.*continues at seq 2000"):
+        Publisher(restored, nats_server.url).start()
+    restored.stop()

@@ -228,6 +228,7 @@ class Publisher:
                 "(an engine restarted without its journal numbers its results anew): publish to "
                 "another stream (--publish-stream) or delete this one (nats stream rm "
                 f"{self.settings.name})")
+        self._check_not_ahead(seqs.batch_last)
         whole = seqs.part == seqs.parts - 1
         if whole and seqs.parts > 1:
             head = await stored_seqs(self._js, self.settings.name, last - seqs.parts + 1)
@@ -237,6 +238,20 @@ class Publisher:
         # A batch cut short: send it again whole (same message ids), then go on.
         self._cut = seqs.batch_last
         return seqs.batch_first
+
+    def _check_not_ahead(self, stored_last: int) -> None:
+        """JetStream holding results the engine's journal does not (a journal
+        restored from an older copy, or a tail lost with the machine) would
+        mean two different results under one seq: refused, naming both."""
+        journal = self.engine.stats().journal
+        if journal is None or self.engine.running:
+            return
+        if stored_last >= journal.next_seq:
+            raise NatsError(
+                f"JetStream stream {self.settings.name!r} holds results up to seq {stored_last}, "
+                f"but this engine's journal continues at seq {journal.next_seq}: the journal has "
+                "lost results JetStream has (restored from an older copy?); publish to another "
+                f"stream (--publish-stream) or delete this one (nats stream rm {self.settings.name})")
 
     def _subscribe(self, from_seq: int) -> None:
         try:
