@@ -28,6 +28,12 @@ Headers of every message (all values decimal text):
                            duplicate window makes a republish idempotent)
 =========================  ==============================================
 
+Sources: subject tokens and the characters they may hold,
+https://docs.nats.io/nats-concepts/subjects; ``Nats-Msg-Id`` and the
+duplicate window, https://docs.nats.io/nats-concepts/jetstream/headers and
+https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication;
+the payload, ``ResultBatch`` in proto/mdstream/v1/mdstream.proto.
+
 The engine batches cover contiguous, increasing ranges of sequence numbers,
 and the messages of one batch are stored one after the other, so the
 messages in JetStream order have non-decreasing ``Mdstream-Batch-Last``: an

@@ -11,6 +11,10 @@ moment. Its newest batch may not be stored whole yet (the publisher sends a
 batch's messages together): the snapshot waits for the rest of that batch,
 so ``as_of_seq`` is a batch's last seq and every symbol's row is its newest
 at or below it. The stream then continues right after, at ``as_of_seq + 1``.
+
+Sources: direct get and "last per subject" delivery,
+https://docs.nats.io/nats-concepts/jetstream/consumers (DeliverPolicy) and
+https://github.com/nats-io/nats-architecture-and-design ADR-31 (direct get).
 """
 
 from __future__ import annotations
