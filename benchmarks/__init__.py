@@ -44,6 +44,8 @@ BENCHMARKS = {
     "live_feed": "live feed messages/s decoded per core vs json.loads; venue send -> subscriber latency",
     "async_subscription": "ticks/s of async for over a Subscription vs the sync for loop",
     "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
+    "nats_publish": "results/s and messages/s published to NATS JetStream; cost to the engine",
+    "nats_edges": "ticks/s to clients through 1, 2, 4 edges vs one server; latency via JetStream",
 }
 
 

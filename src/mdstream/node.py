@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from mdstream.engine import Engine
     from mdstream.grpc.server import Server
     from mdstream.journal import JournalConfig
+    from mdstream.nats.config import PublishConfig
+    from mdstream.nats.publish import Publisher
 
 __all__ = [
     "NodeConfig",
@@ -100,6 +102,10 @@ class NodeConfig:
         policy) to any caller; default: aggregate figures only.
     reflection:
         Serve gRPC server reflection (default True).
+    publish:
+        A mdstream.nats.PublishConfig (or its ``servers`` string,
+        ``"nats://host:port[,...]"``): publish every result to NATS
+        JetStream; None: do not publish.
 
     Raises InvalidArgumentError naming the setting that is out of range.
     """
@@ -129,9 +135,14 @@ class NodeConfig:
     token: str | None = field(default=None, repr=False)
     detailed_stats: bool = False
     reflection: bool = True
+    publish: "PublishConfig | str | None" = None
 
     def __post_init__(self):
         object.__setattr__(self, "bars", tuple(self.bars))
+        if isinstance(self.publish, (str, list, tuple)):
+            from mdstream.nats.config import PublishConfig
+
+            object.__setattr__(self, "publish", PublishConfig(self.publish))
         if self.workers < 1:
             raise InvalidArgumentError(f"workers must be >= 1, got {self.workers}")
         if self.max_streams < 1:
@@ -227,6 +238,8 @@ class Node:
                                      journal=config.journal)
         #: The gRPC server, once started.
         self.server: Server | None = None
+        #: The JetStream publisher (config.publish), once started.
+        self.publisher: Publisher | None = None
         #: http://HOST:PORT/metrics and http://HOST:PORT/, once started (None if off).
         self.metrics_url: str | None = None
         self.dashboard_url: str | None = None
@@ -261,6 +274,11 @@ class Node:
         except BaseException:
             self._close_endpoints()
             self._stop_engine_quietly()
+            raise
+        try:
+            self._start_publisher()
+        except BaseException:
+            self._stop_quietly()
             raise
         if start_engine:
             try:
@@ -307,7 +325,20 @@ class Node:
                 self.server.stop(self.config.grace)
             self.engine.stop()
         finally:
+            self._stop_publisher()
             self._close_endpoints()
+
+    def _start_publisher(self) -> None:
+        """Start publishing (config.publish) before the engine starts, so the
+        stream continues exactly where JetStream's copy stops."""
+        if self.config.publish is not None and self.publisher is None:
+            self.publisher = self.config.publish.build(self.engine).start()
+
+    def _stop_publisher(self) -> None:
+        """Publish what the stopped engine still has (up to ``grace`` s), then stop."""
+        if self.publisher is not None:
+            self.publisher.drain(self.config.grace)
+            self.publisher.stop()
 
     def run(self, on_ready: Callable[["Node"], None] | None = None,
             stop_event: "threading.Event | None" = None) -> None:
@@ -329,12 +360,14 @@ class Node:
                 on_ready(self)
 
         try:
+            self._start_publisher()
             serve(self.engine, self.config.host, self.config.port, grace=self.config.grace,
                   on_ready=ready, stop_event=stop_event, **self._server_settings())
         except PortInUseError:
             self._stop_engine_quietly()
             raise
         finally:
+            self._stop_publisher()
             self._close_endpoints()
 
     def __enter__(self) -> "Node":
@@ -347,7 +380,10 @@ class Node:
 
     def _server_families(self):
         server = self.server
-        return server.servicer.send_counters.metric_families() if server is not None else ()
+        families = list(server.servicer.send_counters.metric_families()) if server else []
+        if self.publisher is not None:
+            families += self.publisher.metric_families()
+        return families
 
     def _open_endpoints(self) -> None:
         """Bind the HTTP endpoints before anything starts, so a port in use

@@ -14,9 +14,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency", "memory",
-              "csv_parse", "journal", "journal_read", "live_feed", "async_subscription",
-              "connect_error"]
+BENCHMARKS = [
+    "channel",
+    "analytics",
+    "engine",
+    "gil",
+    "grpc1",
+    "grpc8",
+    "latency",
+    "memory",
+    "csv_parse",
+    "journal",
+    "journal_read",
+    "live_feed",
+    "async_subscription",
+    "connect_error",
+    "nats_publish",
+    "nats_edges",
+]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
                                 reason="benchmarks/ is in the source tree only")

@@ -38,8 +38,43 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_policy_options(p)
     options.add_observability_options(p)
     options.add_security_options(p)
+    _add_publish_options(p)
     p.set_defaults(func=run)
     return p
+
+
+def _add_publish_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("publishing to NATS JetStream (pip install 'mdstream[nats]')")
+    g.add_argument("--publish", metavar="nats://HOST:PORT[,...]",
+                   help="publish every result to a JetStream stream on these NATS servers "
+                        "(edges serve it: mdstream edge --source ...) (default: none, no "
+                        "publishing)")
+    g.add_argument("--publish-stream", default="MDSTREAM", metavar="NAME",
+                   help="the JetStream stream, created when missing (default: MDSTREAM)")
+    g.add_argument("--publish-subject-prefix", default="mdstream", metavar="PREFIX",
+                   help="subjects are PREFIX.SYMBOL (default: mdstream)")
+    g.add_argument("--publish-replicas", type=int, default=1, metavar="N",
+                   help="copies of the stream in the NATS cluster, 1-5 (default: 1)")
+    g.add_argument("--publish-storage", choices=("file", "memory"), default="file",
+                   help="JetStream storage of the stream (default: file)")
+
+
+def publish_config(args: argparse.Namespace):
+    """The PublishConfig of --publish and its options, or None without --publish."""
+    given = [opt for opt, value, default in (
+        ("--publish-stream", args.publish_stream, "MDSTREAM"),
+        ("--publish-subject-prefix", args.publish_subject_prefix, "mdstream"),
+        ("--publish-replicas", args.publish_replicas, 1),
+        ("--publish-storage", args.publish_storage, "file")) if value != default]
+    if args.publish is None:
+        if given:
+            raise CommandError(f"{', '.join(given)}: options of --publish nats://HOST:PORT")
+        return None
+    from mdstream.nats.config import PublishConfig
+
+    return PublishConfig(args.publish, stream=args.publish_stream,
+                         subject_prefix=args.publish_subject_prefix,
+                         replicas=args.publish_replicas, storage=args.publish_storage)
 
 
 def journal_line(engine, directory: str) -> str:
@@ -103,12 +138,14 @@ def run(args: argparse.Namespace) -> int:
     """mdstream serve: a node until Ctrl-C / SIGTERM; returns the exit status."""
     from mdstream.errors import MDStreamError
     from mdstream.grpc.server import PortInUseError
+    from mdstream.nats.stream import NatsError
     from mdstream.node import EndpointError, Node
 
     log_warnings_as_lines()
     try:
         config = dataclasses.replace(node_config(args), allowed_policies=args.allowed_policies,
-                                     block_deadline=args.block_deadline or None)
+                                     block_deadline=args.block_deadline or None,
+                                     publish=publish_config(args))
         node = Node(config)
     except (CommandError, MDStreamError) as exc:
         return error(str(exc))
@@ -130,12 +167,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"Prometheus metrics at {node.metrics_url}", flush=True)
         if node.dashboard_url is not None:
             print(f"dashboard at {node.dashboard_url}", flush=True)
+        if node.publisher is not None:
+            print(f"publishing to JetStream stream {node.publisher.settings.name} at "
+                  f"{','.join(node.publisher.servers)} from seq {node.publisher.stats().resumed_from:,}",
+                  flush=True)
         watcher.start()
 
     status = 0
     try:
         node.run(on_ready=ready, stop_event=stop)
-    except (EndpointError, PortInUseError) as exc:
+    except (EndpointError, PortInUseError, NatsError) as exc:
         return error(str(exc))
     except MDStreamError as exc:
         # The feed's error, raised again when the engine stopped (already

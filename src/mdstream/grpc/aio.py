@@ -73,32 +73,50 @@ class AsyncClient:
     _get_stats: Callable[..., Any]
     _list_symbols: Callable[..., Any]
 
-    def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
+    def __init__(self, target: str | Sequence[str] = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
                  timeout: float = DEFAULT_TIMEOUT_S, tls: bool | str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None,
                  credentials: grpc.ChannelCredentials | None = None,
                  token: str | None = None) -> None:
         setup = ClientSetup.of(target, options, credentials=credentials, tls=tls,
                                tls_cert=tls_cert, tls_key=tls_key, token=token)
-        self.target = setup.target
         self.timeout = timeout
-        self._setup = setup
+        #: Every server given; calls go to ``target`` (see fail_over).
+        self.targets: list[str] = list(setup.targets)
         self._status = ClientState(setup)
-        if setup.credentials is None:
-            self._channel = grpc.aio.insecure_channel(setup.target, options=setup.options)
-        else:
-            self._channel = grpc.aio.secure_channel(setup.target, setup.credentials,
-                                                    options=setup.options)
+        self._channels: dict[str, Any] = {}
+        self._use(setup)
+        self.streams_opened = 0
+
+    def _use(self, setup: ClientSetup) -> None:
+        """Send calls to ``setup.target`` from now on (one channel per target, kept)."""
+        self._setup = self._status.setup = setup
+        self.target = setup.target
+        if setup.target not in self._channels:
+            self._channels[setup.target] = (
+                grpc.aio.insecure_channel(setup.target, options=setup.options)
+                if setup.credentials is None else
+                grpc.aio.secure_channel(setup.target, setup.credentials, options=setup.options))
+        self._channel = self._channels[setup.target]
         bind_methods(self, self._channel, setup.metadata)
         self._health = self._channel.unary_unary(
             HEALTH_CHECK, request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
             response_deserializer=health_pb2.HealthCheckResponse.FromString)
-        self.streams_opened = 0
 
     @property
     def state(self) -> str:
         """"new", "connected", "unreachable: <cause>" or "closed" (see Client.state)."""
         return self._status.state
+
+    def fail_over(self) -> bool:
+        """Send calls to the next target from now on (False: there is only
+        one); streams already open stay where they are. A ``resume=True``
+        stream calls it when its server fails, and resumes on the next."""
+        following = self._setup.next_target()
+        if following is None:
+            return False
+        self._use(following)
+        return True
 
     def __repr__(self) -> str:
         return (f"<mdstream.AsyncClient {self.target} {self._setup.describe()} {self.state} "
@@ -221,9 +239,10 @@ class AsyncClient:
                                              metadata=self._setup.metadata))
 
     async def close(self) -> None:
-        """Close the channel (open streams end)."""
+        """Close the channels (open streams end)."""
         self._status.state = "closed"
-        await self._channel.close()
+        for channel in self._channels.values():
+            await channel.close()
 
     async def __aenter__(self) -> "AsyncClient":
         return self

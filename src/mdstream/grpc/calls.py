@@ -8,7 +8,7 @@ constructor both share (security, channel options, the health method).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence, Union
 
 import grpc
@@ -48,20 +48,33 @@ class ClientSetup:
     credentials: grpc.ChannelCredentials | None
     metadata: tuple[tuple[str, str], ...]
     options: list[tuple[str, Any]]
+    #: Every server given (``target`` is the one in use): edges serving one stream.
+    targets: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, target: str, options: Sequence[tuple[str, Any]] = (), *,
+    def of(cls, target: str | Sequence[str], options: Sequence[tuple[str, Any]] = (), *,
            credentials: grpc.ChannelCredentials | None = None, tls: bool | str | None = None,
            tls_cert: str | None = None, tls_key: str | None = None,
            token: str | None = None, extra_defaults: Sequence[tuple[str, Any]] = ()
            ) -> "ClientSetup":
-        """Raises InvalidArgumentError for an empty target, unreadable TLS
-        files or a token that is not a single line."""
-        if not target or not str(target).strip():
-            raise InvalidArgumentError("the target is empty: give \"host:port\"")
+        """``target``: "host:port", or several as a list or comma-separated.
+        Raises InvalidArgumentError for an empty target, unreadable TLS files
+        or a token that is not a single line."""
+        given = target.split(",") if isinstance(target, str) else list(target)
+        targets = tuple(t.strip() for t in given if t and t.strip())
+        if not targets:
+            raise InvalidArgumentError("the target is empty: give \"host:port\" (or several, "
+                                       "comma-separated)")
         creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
-        return cls(str(target), creds, tuple(metadata),
-                   channel_options([*extra_defaults, *CHANNEL_OPTIONS], options))
+        return cls(targets[0], creds, tuple(metadata),
+                   channel_options([*extra_defaults, *CHANNEL_OPTIONS], options), targets)
+
+    def next_target(self) -> "ClientSetup | None":
+        """The same setup for the next target in turn (None: only one)."""
+        if len(self.targets) < 2:
+            return None
+        following = self.targets[(self.targets.index(self.target) + 1) % len(self.targets)]
+        return replace(self, target=following)
 
     @property
     def tls(self) -> bool:

@@ -78,7 +78,10 @@ class Client:
     Parameters
     ----------
     target:
-        "host:port" of the server.
+        "host:port" of the server; several servers serving the same stream
+        (edges: ``mdstream edge``) as a list or comma-separated: calls go to
+        the first, and a ``resume=True`` stream whose server fails moves to
+        the next (``fail_over()``) and resumes there with no gap.
     options:
         Extra grpc channel options (name, value) pairs.
     timeout:
@@ -108,7 +111,7 @@ class Client:
     _get_stats: Callable[..., Any]
     _list_symbols: Callable[..., Any]
 
-    def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
+    def __init__(self, target: str | Sequence[str] = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
                  timeout: float = DEFAULT_TIMEOUT_S, tls: bool | str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None,
                  credentials: grpc.ChannelCredentials | None = None,
@@ -118,25 +121,43 @@ class Client:
                                    # Server streams read on the calling thread, without grpc's
                                    # polling thread: the fastest grpcio setting for this pattern.
                                    (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)])
-        self.target = setup.target
         self.timeout = timeout
-        self._setup = setup
+        #: Every server given; calls go to ``target`` (see fail_over).
+        self.targets: list[str] = list(setup.targets)
         self._status = ClientState(setup)
-        if setup.credentials is None:
-            self._channel = grpc.insecure_channel(setup.target, options=setup.options)
-        else:
-            self._channel = grpc.secure_channel(setup.target, setup.credentials,
-                                                options=setup.options)
+        self._channels: dict[str, Any] = {}
+        self._use(setup)
+        self.streams_opened = 0
+
+    def _use(self, setup: ClientSetup) -> None:
+        """Send calls to ``setup.target`` from now on (one channel per target, kept)."""
+        self._setup = self._status.setup = setup
+        self.target = setup.target
+        if setup.target not in self._channels:
+            self._channels[setup.target] = (
+                grpc.insecure_channel(setup.target, options=setup.options)
+                if setup.credentials is None else
+                grpc.secure_channel(setup.target, setup.credentials, options=setup.options))
+        self._channel = self._channels[setup.target]
         bind_methods(self, self._channel, setup.metadata)
         self._health = self._channel.unary_unary(
             HEALTH_CHECK, request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
             response_deserializer=health_pb2.HealthCheckResponse.FromString)
-        self.streams_opened = 0
 
     @property
     def state(self) -> str:
         """"new", "connected", "unreachable: <cause>" or "closed" (see ClientState)."""
         return self._status.state
+
+    def fail_over(self) -> bool:
+        """Send calls to the next target from now on (False: there is only
+        one); streams already open stay where they are. A ``resume=True``
+        stream calls it when its server fails, and resumes on the next."""
+        following = self._setup.next_target()
+        if following is None:
+            return False
+        self._use(following)
+        return True
 
     def __repr__(self) -> str:
         return (f"<mdstream.Client {self.target} {self._setup.describe()} {self.state} "
@@ -301,9 +322,10 @@ class Client:
                                        metadata=self._setup.metadata))
 
     def close(self) -> None:
-        """Close the channel (open streams end)."""
+        """Close the channels (open streams end)."""
         self._status.state = "closed"
-        self._channel.close()
+        for channel in self._channels.values():
+            channel.close()
 
     def __enter__(self) -> "Client":
         return self

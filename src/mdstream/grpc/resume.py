@@ -180,6 +180,7 @@ class ResumeLogic:
             return 0.0
         if not self._retryable(error):
             raise error
+        self._fail_over()
         now = time.monotonic()
         if self._down_since is None:
             self._down_since = now
@@ -195,6 +196,13 @@ class ResumeLogic:
         wait = min(wait, self._reconnect.give_up_after - down_for)
         self._delay = min(self._delay * self._reconnect.multiplier, self._reconnect.max_backoff)
         return wait
+
+    def _fail_over(self) -> None:
+        """A connection failed: a client with several targets moves to the
+        next one (Client.fail_over), so the stream resumes there."""
+        hop = getattr(getattr(self, "_client", None), "fail_over", None)
+        if hop is not None and hop():
+            self._target = self._client.target
 
     def up(self) -> None:
         """A message arrived: the connection works."""
