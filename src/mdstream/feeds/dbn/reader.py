@@ -1,0 +1,289 @@
+"""DBNReader: the trades and quotes of one Databento DBN file (``.dbn`` or ``.dbn.zst``).
+
+Decoding is databento-dbn's (``DBNDecoder``: every DBN version, Zstandard
+compression, the metadata header); this module turns its records into tick
+arrays, a block of records at a time, with the rules of every file feed
+(mdstream.feeds.checked_ticks).
+
+Schemas (https://databento.com/docs/schemas-and-data-formats):
+
+- ``trades`` (TradeMsg): one trade per record: ``price`` and ``size``.
+- ``tbbo`` and ``mbp-1`` (MBP1Msg): one quote per record, the top of the
+  book (``bid_px_00``, ``ask_px_00``, ``bid_sz_00``, ``ask_sz_00``), and
+  for a record whose ``action`` is T (a trade: every TBBO record) a trade of
+  its ``price`` and ``size`` right after that quote, at the same time.
+  (TBBO's book is the one just before the trade.)
+- ``ohlcv-*`` (OHLCVMsg) are refused: a bar is not a tick. Replayed as one
+  trade at its close it would make the engine's VWAP, high, low and trade
+  counts wrong (the bar's high, low and volume-weighted price are lost), and
+  the engine makes bars itself from ticks (``--bars 1m``): replay the
+  ``trades`` schema of the same data.
+
+Prices are fixed-point integers in units of 1e-9 (FIXED_PRICE_SCALE);
+each becomes the float64 nearest to its exact decimal value (the same value
+``float("9681.92")`` gives), and UNDEF_PRICE becomes a missing price (NaN: an
+absent book side for a quote, a bad record for a trade). ``ts_event`` is the
+tick's ``ts_ns``. A record's symbol is its instrument id's in the file's
+symbology (mdstream.feeds.dbn.symbology).
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Iterator
+
+import numpy as np
+
+from mdstream.errors import InvalidArgumentError
+from mdstream.feeds.checked_ticks import ReadStats, checked_ticks
+from mdstream.feeds.csv.errors import BadFileError
+from mdstream.feeds.dbn.errors import DBNRecordError
+from mdstream.feeds.dbn.symbology import Symbology
+from mdstream.feeds.symbol_index import SymbolIndex
+from mdstream.feeds.timestamps import fmt_ns
+
+__all__ = ["DBNReader", "SCHEMAS", "prices_to_float"]
+
+#: The schemas replayed, and what each record gives (see the module docstring).
+SCHEMAS = {"trades": "trades", "tbbo": "quote+trade", "mbp-1": "quote+trade"}
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_BLOCK = 1 << 20
+_EXACT = 1 << 53                # |p| up to here: p / 1e9 in float64 is correctly rounded
+_TRADE_COLUMNS = {"price": "price", "size": "size"}
+_QUOTE_COLUMNS = {"bid": "bid_px_00", "ask": "ask_px_00", "bid_size": "bid_sz_00",
+                  "ask_size": "ask_sz_00"}
+
+
+def _dbn():
+    try:
+        import databento_dbn
+    except ImportError:
+        raise ImportError("replaying DBN files needs databento-dbn: pip install 'mdstream[dbn]'") \
+            from None
+    return databento_dbn
+
+
+def prices_to_float(px: np.ndarray, undef: int) -> np.ndarray:
+    """Fixed-point prices (int64, units of 1e-9) as float64: the double
+    nearest each exact decimal value; ``undef`` (UNDEF_PRICE) as NaN."""
+    px = np.asarray(px, dtype=np.int64)
+    out = px.astype(np.float64) / 1e9     # exact int -> double, one correctly rounded division
+    big = np.flatnonzero(np.abs(px) > _EXACT)
+    for i in big:                          # beyond 2**53 units the int -> double step rounds
+        out[i] = float(Decimal(int(px[i])).scaleb(-9))
+    out[px == undef] = np.nan
+    return out
+
+
+class DBNReader:
+    """One DBN file: its metadata is read when the reader is made (a
+    BadFileError for a file that is not DBN, or of a schema that is not
+    replayed); ``chunks()`` reads its records once per call. ``symbol``:
+    one symbol for every record (instead of the symbology). See DBNFeed."""
+
+    def __init__(self, path: str | os.PathLike, symbols: SymbolIndex, *, symbol: str | None = None,
+                 on_bad_row: str = "raise", out_of_order: str = "keep"):
+        self._db = _dbn()
+        self.path = os.fspath(path)
+        self.symbols = symbols
+        self.on_bad_row = on_bad_row
+        self.out_of_order = out_of_order
+        if symbol is not None and (not isinstance(symbol, str) or not symbol
+                                   or symbol != symbol.strip()):
+            raise InvalidArgumentError(
+                f"a symbol must be a non-empty string without surrounding spaces, got {symbol!r}")
+        self.fixed_symbol = symbol
+        self.compressed = self._magic() == _ZSTD_MAGIC
+        self.metadata = self._read_metadata()
+        schema = self.metadata.schema
+        self.schema = None if schema is None else str(schema)
+        if self.schema is not None and self.schema.startswith("ohlcv"):
+            raise BadFileError(self.path, None, (
+                f"schema {self.schema}: OHLCV bars are not replayed. A bar is not a tick: as one "
+                "trade at its close it would make the engine's VWAP, high, low and trade counts "
+                "wrong. Replay the trades (or tbbo) schema of the same data; the engine makes "
+                "bars itself (mdstream serve --bars 1m)"))
+        if self.schema is not None and self.schema not in SCHEMAS:
+            raise BadFileError(self.path, None, (
+                f"schema {self.schema} is not replayed: the DBN feed reads "
+                f"{', '.join(SCHEMAS)}"))
+        db = self._db
+        self._record_type = db.TradeMsg if self.schema == "trades" else db.MBP1Msg
+        if self.schema is None:       # live data of mixed schemas: trades and MBP-1 both read
+            self._record_type = (db.TradeMsg, db.MBP1Msg)
+        self.format = self.schema or "mixed"
+
+    def __repr__(self) -> str:
+        return f"DBNReader({self.path!r}, schema={self.format})"
+
+    # -- opening -----------------------------------------------------------
+
+    def _magic(self) -> bytes:
+        try:
+            with open(self.path, "rb") as f:
+                return f.read(4)
+        except OSError as e:
+            raise BadFileError(self.path, None, f"cannot open the file: {e.strerror or e}") from None
+
+    def _decoder(self):
+        db = self._db
+        return db.DBNDecoder(compression=db.Compression.ZSTD if self.compressed
+                             else db.Compression.NONE)
+
+    def _read_metadata(self):
+        db = self._db
+        dec = self._decoder()
+        with open(self.path, "rb") as f:
+            while True:
+                block = f.read(1 << 16)
+                try:
+                    items = dec.write_and_decode(block) if block else dec.decode()
+                except (db.DBNError, ValueError) as e:
+                    raise BadFileError(self.path, None, f"not a DBN file: {e}") from None
+                for item in items:
+                    if isinstance(item, db.Metadata):
+                        return item
+                if not block:
+                    raise BadFileError(self.path, None,
+                                       "not a DBN file: it ends before its metadata header")
+
+    # -- reading -----------------------------------------------------------
+
+    def _blocks(self) -> Iterator[tuple[list, int]]:
+        """Lists of records (metadata left out), with the 1-based number of
+        each list's first record."""
+        db = self._db
+        dec = self._decoder()
+        count = 0
+        with open(self.path, "rb") as f:
+            while True:
+                block = f.read(_BLOCK)
+                if not block:
+                    break
+                try:
+                    items = dec.write_and_decode(block)
+                except (db.DBNError, ValueError) as e:
+                    raise BadFileError(self.path, None, f"the DBN data is damaged after record "
+                                                        f"{count}: {e}") from None
+                if items and isinstance(items[0], db.Metadata):
+                    items = items[1:]
+                if items:
+                    yield items, count + 1
+                    count += len(items)
+        if dec.buffer():
+            raise BadFileError(self.path, None, f"the file ends inside a record: it is truncated "
+                                                f"after record {count}")
+
+    def chunks(self, stats: ReadStats | None = None) -> Iterator[np.ndarray]:
+        """Read the file once: TICK_DTYPE arrays of its good records, in file
+        order. Raises DBNRecordError for a bad record (unless skipping) and
+        BadFileError for a damaged file. Counts go to ``stats``."""
+        db = self._db
+        stats = stats if stats is not None else ReadStats()
+        symbology = Symbology()
+        symbology.add_metadata(self.metadata)
+        state: dict = {"carry": None}
+        for items, first in self._blocks():
+            numbers, recs = [], []
+            for k, rec in enumerate(items):
+                if isinstance(rec, self._record_type):
+                    recs.append(rec)
+                    numbers.append(first + k)
+                elif isinstance(rec, db.SymbolMappingMsg):
+                    symbology.add_record(rec)
+                # other records (system, error, statistics...) carry no ticks
+            if recs:
+                ticks = self._convert(recs, np.asarray(numbers), symbology, stats, state)
+                if len(ticks):
+                    yield ticks
+
+    def _convert(self, recs: list, numbers: np.ndarray, symbology: Symbology, stats: ReadStats,
+                 state: dict) -> np.ndarray:
+        db = self._db
+        n = len(recs)
+        raw_ts = np.fromiter((r.ts_event for r in recs), dtype=np.uint64, count=n)
+        ts_missing = raw_ts >= np.uint64(db.UNDEF_TIMESTAMP)
+        ts_ns = np.where(ts_missing | (raw_ts >= np.uint64(1 << 63)), 0, raw_ts).astype(np.int64)
+        iid = np.fromiter((r.instrument_id for r in recs), dtype=np.int64, count=n)
+        if self.fixed_symbol is not None:
+            sym = np.full(n, self.symbols.lookup([self.fixed_symbol])[0], dtype=np.int32)
+            names, codes = [self.fixed_symbol], np.zeros(n, dtype=np.int64)
+        else:
+            names, codes = symbology.names(iid, ts_ns)
+            lut = np.append(self.symbols.lookup(names), np.int32(-1)) if names else \
+                np.array([-1], dtype=np.int32)
+            sym = lut[codes]
+        checks = [(ts_missing, lambda i: "ts_event is not set (UNDEF_TIMESTAMP)"),
+                  (sym < 0, lambda i: self._symbol_problem(iid[i], ts_ns[i], codes[i], names,
+                                                           symbology))]
+        is_mbp = np.fromiter((type(r) is db.MBP1Msg for r in recs), dtype=bool, count=n)
+        if is_mbp.any():
+            trade = np.fromiter((r.action == db.Action.TRADE if type(r) is db.MBP1Msg else True
+                                 for r in recs), dtype=bool, count=n)
+        else:
+            trade = np.ones(n, dtype=bool)
+        bad_row = (lambda i, problem, nums=numbers: DBNRecordError(self.path, int(nums[i]), problem))
+        common = dict(stats=stats, on_bad_row=self.on_bad_row, out_of_order=self.out_of_order)
+        parts, where = [], []
+        if is_mbp.any():          # a quote per MBP-1 record
+            q = np.flatnonzero(is_mbp)
+            levels = [recs[i].levels[0] for i in q]
+            m = len(q)
+            undef_sz = float(db.UNDEF_ORDER_SIZE)
+            values = {"bid": prices_to_float(np.fromiter((lv.bid_px for lv in levels), np.int64, m),
+                                             db.UNDEF_PRICE),
+                      "ask": prices_to_float(np.fromiter((lv.ask_px for lv in levels), np.int64, m),
+                                             db.UNDEF_PRICE),
+                      "bid_size": np.fromiter((lv.bid_sz for lv in levels), np.float64, m),
+                      "ask_size": np.fromiter((lv.ask_sz for lv in levels), np.float64, m)}
+            for side in ("bid_size", "ask_size"):
+                values[side][values[side] == undef_sz] = 0.0
+            missing = {f: np.isnan(v) for f, v in values.items()}
+            kept: list = []
+            parts.append(checked_ticks(
+                trades=False, ts_ns=ts_ns[q], symbol_ids=sym[q], values=values, missing=missing,
+                columns=_QUOTE_COLUMNS, checks=[(c[q], lambda i, p=p, q=q: p(int(q[i])))
+                                                for c, p in checks],
+                ignore=None, state=dict(state), bad_row=lambda i, pr, q=q: bad_row(int(q[i]), pr),
+                kept=kept, **common))
+            where.append(q[kept[0]] * 2)
+        t = np.flatnonzero(trade)
+        if len(t):                # a trade per trade record, after its record's quote
+            m = len(t)
+            values = {"price": prices_to_float(np.fromiter((recs[i].price for i in t), np.int64, m),
+                                               db.UNDEF_PRICE),
+                      "size": np.fromiter((recs[i].size for i in t), np.float64, m)}
+            missing = {f: np.isnan(v) for f, v in values.items()}
+            kept = []
+            parts.append(checked_ticks(
+                trades=True, ts_ns=ts_ns[t], symbol_ids=sym[t], values=values, missing=missing,
+                columns=_TRADE_COLUMNS, checks=[(c[t], lambda i, p=p, t=t: p(int(t[i])))
+                                                for c, p in checks],
+                ignore=None, state=dict(state), bad_row=lambda i, pr, t=t: bad_row(int(t[i]), pr),
+                kept=kept, **common))
+            where.append(t[kept[0]] * 2 + 1)
+        ticks = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            ticks = ticks[np.argsort(np.concatenate(where), kind="stable")]
+        if len(ticks):
+            # The pacing time: the latest ts_event of the file so far (see CSVFeed's out_of_order).
+            pace = np.maximum.accumulate(ticks["ts_ns"])
+            if state["carry"] is not None:
+                pace = np.maximum(pace, state["carry"])
+            ticks["recv_ns"] = pace
+            state["carry"] = int(pace[-1])
+        return ticks
+
+    def _symbol_problem(self, iid: int, ts: int, code: int, names: list, symbology: Symbology) -> str:
+        if self.fixed_symbol is not None:
+            return f"symbol {self.fixed_symbol!r} (given for the file) is not among the feed's symbols"
+        if code < 0:
+            return (f"instrument_id {iid} has no symbol at {fmt_ns(ts)} in the file's symbology "
+                    f"mappings (the metadata's mappings, or SymbolMappingMsg records; ids mapped: "
+                    f"{', '.join(map(str, symbology.known_ids()[:10])) or 'none'}); pass "
+                    "symbol=... for a file of one instrument")
+        shown = ", ".join(self.symbols.names[:10]) + (", ..." if len(self.symbols) > 10 else "")
+        return (f"instrument_id {iid} is {names[code]!r}, which is not among the feed's symbols "
+                f"({shown})")
