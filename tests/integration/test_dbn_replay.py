@@ -218,3 +218,37 @@ def test_serve_replays_dbn_and_a_client_gets_every_trade(helpers, trades_ref):
                                                    f"dbn:{TRADES_DBN}", "--preset", "truefx"),
                           capture_output=True, text=True, timeout=60, env=helpers.subprocess_env())
     assert done.returncode == 1 and "--preset: not an option of --feed dbn" in done.stderr
+
+
+def test_the_raw_record_layouts_are_databento_dbns():
+    """The fast path views the file's bytes as NumPy records: its layouts have
+    databento-dbn's sizes, and give the values its decoder gives."""
+    from mdstream.feeds.dbn import records
+    from mdstream.feeds.dbn.reader import _columns_of_array, _columns_of_records
+
+    assert records.TRADE_RECORD.itemsize == db.TradeMsg.size_hint
+    assert records.MBP1_RECORD.itemsize == db.MBP1Msg.size_hint
+    for path, layout in ((TBBO_DBN, records.MBP1_RECORD),):
+        raw = path.read_bytes()
+        start = records.metadata_length(raw[:8])
+        arr = np.frombuffer(raw[start:], dtype=layout)
+        objs = db.DBNDecoder().write_and_decode(raw)[1:]
+        a, b = _columns_of_array(arr), _columns_of_records(objs, db)
+        assert len(arr) == len(objs) == 502
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_a_file_of_mixed_records_is_decoded_record_by_record(tmp_path):
+    """Live data: trades with a symbol mapping record among them (no single
+    layout), read through databento-dbn's decoder from where it changes."""
+    md = db.Metadata(dataset="TEST", start=0, stype_in=db.SType.RAW_SYMBOL,
+                     stype_out=db.SType.INSTRUMENT_ID, schema=db.Schema.TRADES,
+                     symbols=["BTCUSDT"], mappings=[])
+    records = [trade(7, T0 + k, (9000 + k) * 10**9) for k in range(3)]
+    mapping = db.SymbolMappingMsg(1, 7, T0, db.SType.RAW_SYMBOL, "BTCUSDT",
+                                  db.SType.INSTRUMENT_ID, "7", T0, db.UNDEF_TIMESTAMP)
+    path = tmp_path / "live.dbn"
+    path.write_bytes(md.encode() + bytes(mapping) + b"".join(bytes(r) for r in records))
+    rows, symbols = replay(DBNFeed(path, speed=0))
+    assert symbols == ["BTCUSDT"] and rows["price"].tolist() == [9000.0, 9001.0, 9002.0]

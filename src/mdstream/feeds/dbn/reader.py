@@ -35,10 +35,12 @@ from typing import Iterator
 
 import numpy as np
 
+from mdstream._core import TICK_DTYPE
 from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.checked_ticks import ReadStats, checked_ticks
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.dbn.errors import DBNRecordError
+from mdstream.feeds.dbn.records import MBP1_RECORD, TRADE_RECORD, metadata_length, raw_blocks
 from mdstream.feeds.dbn.symbology import Symbology
 from mdstream.feeds.symbol_index import SymbolIndex
 from mdstream.feeds.timestamps import fmt_ns
@@ -51,6 +53,8 @@ SCHEMAS = {"trades": "trades", "tbbo": "quote+trade", "mbp-1": "quote+trade"}
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _BLOCK = 1 << 20
 _EXACT = 1 << 53                # |p| up to here: p / 1e9 in float64 is correctly rounded
+_RECORDS_PER_BLOCK = 1 << 16
+_LAYOUTS = {"trades": TRADE_RECORD, "tbbo": MBP1_RECORD, "mbp-1": MBP1_RECORD}
 _TRADE_COLUMNS = {"price": "price", "size": "size"}
 _QUOTE_COLUMNS = {"bid": "bid_px_00", "ask": "ask_px_00", "bid_size": "bid_sz_00",
                   "ask_size": "ask_sz_00"}
@@ -180,33 +184,93 @@ class DBNReader:
         """Read the file once: TICK_DTYPE arrays of its good records, in file
         order. Raises DBNRecordError for a bad record (unless skipping) and
         BadFileError for a damaged file. Counts go to ``stats``."""
-        db = self._db
         stats = stats if stats is not None else ReadStats()
         symbology = Symbology()
         symbology.add_metadata(self.metadata)
         state: dict = {"carry": None}
+        done = 0                      # records read by the fast path
+        layout = _LAYOUTS.get(self.schema)
+        stream = self._raw_stream() if layout is not None else None
+        if stream is not None:
+            with stream:
+                finished = True
+                blocks = raw_blocks(stream, layout, _RECORDS_PER_BLOCK)
+                while True:
+                    try:
+                        recs, _rest = next(blocks, (False, b""))
+                    except Exception:  # noqa: BLE001 - damaged data: the decoder names the damage
+                        recs = None
+                    if recs is False:
+                        break
+                    if recs is None:
+                        finished = False      # not one layout throughout: decode the rest
+                        break
+                    cols = _columns_of_array(recs)
+                    numbers = np.arange(done + 1, done + 1 + len(recs))
+                    done += len(recs)
+                    ticks = self._convert(cols, numbers, symbology, stats, state)
+                    if len(ticks):
+                        yield ticks
+                if finished:
+                    return
+        yield from self._decoded_chunks(done, symbology, stats, state)
+
+    def _raw_stream(self):
+        """The decompressed bytes after the metadata header, or None when the
+        fast path cannot read this file (zstd without the zstandard package)."""
+        f = open(self.path, "rb")
+        try:
+            if self.compressed:
+                try:
+                    import zstandard
+                except ImportError:
+                    f.close()
+                    return None
+                stream = zstandard.ZstdDecompressor().stream_reader(f, closefd=True)
+            else:
+                stream = f
+            head = stream.read(8)
+            length = metadata_length(head)
+            if length is None:
+                stream.close()
+                return None
+            stream.read(length - 8)
+            return stream
+        except Exception as e:  # noqa: BLE001 - a damaged file is named; the decoder says how
+            f.close()
+            raise BadFileError(self.path, None, f"cannot read the DBN data: {e}") from None
+
+    def _decoded_chunks(self, skip: int, symbology: Symbology, stats: ReadStats,
+                        state: dict) -> Iterator[np.ndarray]:
+        """The records after the first ``skip``, through databento-dbn's decoder."""
+        db = self._db
+        types = self._record_type if isinstance(self._record_type, tuple) else (self._record_type,)
         for items, first in self._blocks():
             numbers, recs = [], []
             for k, rec in enumerate(items):
-                if isinstance(rec, self._record_type):
+                if first + k <= skip:
+                    continue
+                if isinstance(rec, types):
                     recs.append(rec)
                     numbers.append(first + k)
                 elif isinstance(rec, db.SymbolMappingMsg):
                     symbology.add_record(rec)
                 # other records (system, error, statistics...) carry no ticks
             if recs:
-                ticks = self._convert(recs, np.asarray(numbers), symbology, stats, state)
+                ticks = self._convert(_columns_of_records(recs, db), np.asarray(numbers),
+                                      symbology, stats, state)
                 if len(ticks):
                     yield ticks
 
-    def _convert(self, recs: list, numbers: np.ndarray, symbology: Symbology, stats: ReadStats,
+    def _convert(self, cols: dict, numbers: np.ndarray, symbology: Symbology, stats: ReadStats,
                  state: dict) -> np.ndarray:
+        """Tick arrays of a block's record columns (see _columns_of_array)."""
         db = self._db
-        n = len(recs)
-        raw_ts = np.fromiter((r.ts_event for r in recs), dtype=np.uint64, count=n)
+        raw_ts, iid, is_mbp, trade = cols["ts_event"], cols["instrument_id"], cols["mbp"], \
+            cols["trade"]
+        n = len(raw_ts)
         ts_missing = raw_ts >= np.uint64(db.UNDEF_TIMESTAMP)
         ts_ns = np.where(ts_missing | (raw_ts >= np.uint64(1 << 63)), 0, raw_ts).astype(np.int64)
-        iid = np.fromiter((r.instrument_id for r in recs), dtype=np.int64, count=n)
         if self.fixed_symbol is not None:
             sym = np.full(n, self.symbols.lookup([self.fixed_symbol])[0], dtype=np.int32)
             names, codes = [self.fixed_symbol], np.zeros(n, dtype=np.int64)
@@ -218,28 +282,17 @@ class DBNReader:
         checks = [(ts_missing, lambda i: "ts_event is not set (UNDEF_TIMESTAMP)"),
                   (sym < 0, lambda i: self._symbol_problem(iid[i], ts_ns[i], codes[i], names,
                                                            symbology))]
-        is_mbp = np.fromiter((type(r) is db.MBP1Msg for r in recs), dtype=bool, count=n)
-        if is_mbp.any():
-            trade = np.fromiter((r.action == db.Action.TRADE if type(r) is db.MBP1Msg else True
-                                 for r in recs), dtype=bool, count=n)
-        else:
-            trade = np.ones(n, dtype=bool)
         bad_row = (lambda i, problem, nums=numbers: DBNRecordError(self.path, int(nums[i]), problem))
         common = dict(stats=stats, on_bad_row=self.on_bad_row, out_of_order=self.out_of_order)
         parts, where = [], []
-        if is_mbp.any():          # a quote per MBP-1 record
-            q = np.flatnonzero(is_mbp)
-            levels = [recs[i].levels[0] for i in q]
-            m = len(q)
-            undef_sz = float(db.UNDEF_ORDER_SIZE)
-            values = {"bid": prices_to_float(np.fromiter((lv.bid_px for lv in levels), np.int64, m),
-                                             db.UNDEF_PRICE),
-                      "ask": prices_to_float(np.fromiter((lv.ask_px for lv in levels), np.int64, m),
-                                             db.UNDEF_PRICE),
-                      "bid_size": np.fromiter((lv.bid_sz for lv in levels), np.float64, m),
-                      "ask_size": np.fromiter((lv.ask_sz for lv in levels), np.float64, m)}
+        q = np.flatnonzero(is_mbp)
+        if len(q):                # a quote per MBP-1 record
+            undef_sz = np.uint64(db.UNDEF_ORDER_SIZE)
+            values = {"bid": prices_to_float(cols["bid_px"][q], db.UNDEF_PRICE),
+                      "ask": prices_to_float(cols["ask_px"][q], db.UNDEF_PRICE)}
             for side in ("bid_size", "ask_size"):
-                values[side][values[side] == undef_sz] = 0.0
+                sz = cols[side][q]
+                values[side] = np.where(sz == undef_sz, 0, sz).astype(np.float64)
             missing = {f: np.isnan(v) for f, v in values.items()}
             kept: list = []
             parts.append(checked_ticks(
@@ -251,10 +304,8 @@ class DBNReader:
             where.append(q[kept[0]] * 2)
         t = np.flatnonzero(trade)
         if len(t):                # a trade per trade record, after its record's quote
-            m = len(t)
-            values = {"price": prices_to_float(np.fromiter((recs[i].price for i in t), np.int64, m),
-                                               db.UNDEF_PRICE),
-                      "size": np.fromiter((recs[i].size for i in t), np.float64, m)}
+            values = {"price": prices_to_float(cols["price"][t], db.UNDEF_PRICE),
+                      "size": cols["size"][t].astype(np.float64)}
             missing = {f: np.isnan(v) for f, v in values.items()}
             kept = []
             parts.append(checked_ticks(
@@ -264,6 +315,8 @@ class DBNReader:
                 ignore=None, state=dict(state), bad_row=lambda i, pr, t=t: bad_row(int(t[i]), pr),
                 kept=kept, **common))
             where.append(t[kept[0]] * 2 + 1)
+        if not parts:
+            return np.zeros(0, dtype=TICK_DTYPE)
         ticks = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if len(parts) > 1:
             ticks = ticks[np.argsort(np.concatenate(where), kind="stable")]
@@ -287,3 +340,36 @@ class DBNReader:
         shown = ", ".join(self.symbols.names[:10]) + (", ..." if len(self.symbols) > 10 else "")
         return (f"instrument_id {iid} is {names[code]!r}, which is not among the feed's symbols "
                 f"({shown})")
+
+
+def _columns_of_array(recs: np.ndarray) -> dict:
+    """The columns _convert reads, from records viewed as TRADE_RECORD or MBP1_RECORD."""
+    n = len(recs)
+    mbp = "bid_px_00" in recs.dtype.names
+    cols = {"ts_event": recs["ts_event"], "instrument_id": recs["instrument_id"].astype(np.int64),
+            "price": recs["price"], "size": recs["size"],
+            "mbp": np.full(n, mbp), "trade": recs["action"] == b"T" if mbp else np.ones(n, bool)}
+    if mbp:
+        cols.update(bid_px=recs["bid_px_00"], ask_px=recs["ask_px_00"],
+                    bid_size=recs["bid_sz_00"].astype(np.uint64),
+                    ask_size=recs["ask_sz_00"].astype(np.uint64))
+    return cols
+
+
+def _columns_of_records(recs: list, db) -> dict:
+    """The same columns from databento-dbn record objects (TradeMsg, MBP1Msg)."""
+    n = len(recs)
+    mbp = np.fromiter((type(r) is db.MBP1Msg for r in recs), dtype=bool, count=n)
+    trade = np.fromiter((type(r) is not db.MBP1Msg or r.action == db.Action.TRADE for r in recs),
+                        dtype=bool, count=n)
+    levels = [r.levels[0] if m else None for r, m in zip(recs, mbp)]
+    return {
+        "ts_event": np.fromiter((r.ts_event for r in recs), dtype=np.uint64, count=n),
+        "instrument_id": np.fromiter((r.instrument_id for r in recs), dtype=np.int64, count=n),
+        "price": np.fromiter((r.price for r in recs), dtype=np.int64, count=n),
+        "size": np.fromiter((r.size for r in recs), dtype=np.uint64, count=n),
+        "mbp": mbp, "trade": trade,
+        "bid_px": np.fromiter((lv.bid_px if lv else 0 for lv in levels), np.int64, n),
+        "ask_px": np.fromiter((lv.ask_px if lv else 0 for lv in levels), np.int64, n),
+        "bid_size": np.fromiter((lv.bid_sz if lv else 0 for lv in levels), np.uint64, n),
+        "ask_size": np.fromiter((lv.ask_sz if lv else 0 for lv in levels), np.uint64, n)}
