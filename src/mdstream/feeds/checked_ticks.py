@@ -73,10 +73,11 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
     chunks (the out-of-order rule; see CSVFeed). ``bad_row(i, problem)``
     makes the error naming row i of the chunk; with on_bad_row="raise" the
     first bad row's is raised (nothing of the chunk is returned), with
-    "skip" bad rows are dropped and counted in ``stats``.
+    "skip" bad rows are dropped and counted in ``stats``. ``kept``, if
+    given, receives the chunk positions of the ticks returned (int64).
 
-    ``recv_ns`` of a tick holds its pacing time: the latest timestamp of its
-    file so far.
+    Returns a TICK_DTYPE array; ``recv_ns`` of a tick holds its pacing
+    time: the latest timestamp of its file so far.
     """
     n = len(ts_ns)
     checks = list(checks)
