@@ -2,7 +2,7 @@
 on the same data, in the same run.
 
 The data: the recorded trades of tests/data/real (9,999 rows), and a synthetic
-1M trades (200k with --quick), each written once to a temp dir as CSV (the
+1M trades (50k with --quick), each written once to a temp dir as CSV (the
 tardis-trades layout), Parquet (pyarrow, zstd, row groups of 64k rows) and
 Zstandard-compressed DBN (databento-dbn's encoder, the trades schema; sizes
 are integers, as DBN has them, in every format).
@@ -131,7 +131,7 @@ def replay_rate(kind: str, path: Path) -> float:
 
 def run(opts, machine):
     with tempfile.TemporaryDirectory() as tmp:
-        for data, n in (("tardis_trades", None), ("synthetic", 200_000 if opts.quick else 1_000_000)):
+        for data, n in (("tardis_trades", None), ("synthetic", 50_000 if opts.quick else 1_000_000)):
             t = _trades(n)
             paths = {"csv": Path(tmp) / f"{data}.csv", "parquet": Path(tmp) / f"{data}.parquet",
                      "dbn": Path(tmp) / f"{data}.trades.dbn.zst"}
