@@ -252,3 +252,23 @@ def test_a_file_of_mixed_records_is_decoded_record_by_record(tmp_path):
     path.write_bytes(md.encode() + bytes(mapping) + b"".join(bytes(r) for r in records))
     rows, symbols = replay(DBNFeed(path, speed=0))
     assert symbols == ["BTCUSDT"] and rows["price"].tolist() == [9000.0, 9001.0, 9002.0]
+
+
+def test_a_bad_tbbo_record_gives_neither_its_quote_nor_its_trade(tmp_path):
+    def tbbo(k, price, iid=1001):
+        level = db.BidAskPair(bid_px=9681 * 10**9, ask_px=9682 * 10**9, bid_sz=1, ask_sz=2,
+                              bid_ct=1, ask_ct=1)
+        return db.MBP1Msg(1, iid, T0 + k, price, 1, db.Action.TRADE, db.Side.ASK, 0, T0 + k,
+                          levels=level)
+    records = [tbbo(0, 9682 * 10**9), tbbo(1, db.UNDEF_PRICE), tbbo(2, 9683 * 10**9, iid=5),
+               tbbo(3, 9684 * 10**9)]
+    path = write_dbn(tmp_path / "tbbo.dbn", db.Schema.TBBO, records)
+    with pytest.raises(DBNRecordError) as info:
+        DBNFeed(path, speed=0)
+    assert info.value.record == 2 and "price" in str(info.value)      # the first bad record
+    feed = DBNFeed(path, speed=0, on_bad_row="skip")
+    assert feed.bad_rows == 2 and feed.rows == 4
+    assert [e.record for e in feed.bad_row_examples] == [2, 3]
+    rows, _ = replay(feed)
+    assert rows["kind"].tolist() == [QUOTE, TRADE, QUOTE, TRADE]
+    assert rows[rows["kind"] == TRADE]["price"].tolist() == [9682.0, 9684.0]

@@ -39,8 +39,9 @@ class DBNFeed(FileReplay):
 
     A bad record is a DBNRecordError (a BadRowError) naming the file, the
     record's 1-based number and the problem; a file that cannot be used is a
-    BadFileError naming it. ``rows`` and ``bad_rows`` count ticks (an MBP-1
-    trade record gives two: its quote and its trade).
+    BadFileError naming it. ``rows`` counts ticks (an MBP-1 trade record
+    gives two: its quote and its trade); a record is good or bad as a whole
+    (a bad one gives no tick), and ``bad_rows`` counts records.
     """
 
     format_name = "dbn"

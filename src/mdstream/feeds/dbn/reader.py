@@ -37,7 +37,7 @@ import numpy as np
 
 from mdstream._core import TICK_DTYPE
 from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.checked_ticks import ReadStats, checked_ticks
+from mdstream.feeds.checked_ticks import MAX_EXAMPLES, ReadStats, checked_ticks
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.dbn.errors import DBNRecordError
 from mdstream.feeds.dbn.records import MBP1_RECORD, TRADE_RECORD, metadata_length, raw_blocks
@@ -283,50 +283,75 @@ class DBNReader:
                   (sym < 0, lambda i: self._symbol_problem(iid[i], ts_ns[i], codes[i], names,
                                                            symbology))]
         bad_row = (lambda i, problem, nums=numbers: DBNRecordError(self.path, int(nums[i]), problem))
-        common = dict(stats=stats, on_bad_row=self.on_bad_row, out_of_order=self.out_of_order)
-        parts, where = [], []
-        q = np.flatnonzero(is_mbp)
-        if len(q):                # a quote per MBP-1 record
-            undef_sz = np.uint64(db.UNDEF_ORDER_SIZE)
-            values = {"bid": prices_to_float(cols["bid_px"][q], db.UNDEF_PRICE),
-                      "ask": prices_to_float(cols["ask_px"][q], db.UNDEF_PRICE)}
-            for side in ("bid_size", "ask_size"):
-                sz = cols[side][q]
-                values[side] = np.where(sz == undef_sz, 0, sz).astype(np.float64)
-            missing = {f: np.isnan(v) for f, v in values.items()}
+
+        def part(trades: bool, idx: np.ndarray, part_stats: ReadStats, kept: list) -> np.ndarray:
+            if trades:
+                values = {"price": prices_to_float(cols["price"][idx], db.UNDEF_PRICE),
+                          "size": cols["size"][idx].astype(np.float64)}
+            else:
+                undef_sz = np.uint64(db.UNDEF_ORDER_SIZE)
+                values = {"bid": prices_to_float(cols["bid_px"][idx], db.UNDEF_PRICE),
+                          "ask": prices_to_float(cols["ask_px"][idx], db.UNDEF_PRICE)}
+                for side in ("bid_size", "ask_size"):
+                    sz = cols[side][idx]
+                    values[side] = np.where(sz == undef_sz, 0, sz).astype(np.float64)
+            return checked_ticks(
+                trades=trades, ts_ns=ts_ns[idx], symbol_ids=sym[idx], values=values,
+                missing={f: np.isnan(v) for f, v in values.items()},
+                columns=_TRADE_COLUMNS if trades else _QUOTE_COLUMNS,
+                checks=[(c[idx], lambda i, p=p, idx=idx: p(int(idx[i]))) for c, p in checks],
+                ignore=None, state=dict(state), stats=part_stats, on_bad_row="skip",
+                out_of_order=self.out_of_order, kept=kept,
+                bad_row=lambda i, pr, idx=idx: bad_row(int(idx[i]), pr))
+
+        # A quote per MBP-1 record, and a trade per trade record right after it.
+        # A record is good or bad as a whole: a bad record gives no tick, and
+        # counts once.
+        parts, errors = [], {}
+        bad_rec = np.zeros(n, dtype=bool)
+        for trades, idx in ((False, np.flatnonzero(is_mbp)), (True, np.flatnonzero(trade))):
+            if not len(idx):
+                continue
             kept: list = []
-            parts.append(checked_ticks(
-                trades=False, ts_ns=ts_ns[q], symbol_ids=sym[q], values=values, missing=missing,
-                columns=_QUOTE_COLUMNS, checks=[(c[q], lambda i, p=p, q=q: p(int(q[i])))
-                                                for c, p in checks],
-                ignore=None, state=dict(state), bad_row=lambda i, pr, q=q: bad_row(int(q[i]), pr),
-                kept=kept, **common))
-            where.append(q[kept[0]] * 2)
-        t = np.flatnonzero(trade)
-        if len(t):                # a trade per trade record, after its record's quote
-            values = {"price": prices_to_float(cols["price"][t], db.UNDEF_PRICE),
-                      "size": cols["size"][t].astype(np.float64)}
-            missing = {f: np.isnan(v) for f, v in values.items()}
-            kept = []
-            parts.append(checked_ticks(
-                trades=True, ts_ns=ts_ns[t], symbol_ids=sym[t], values=values, missing=missing,
-                columns=_TRADE_COLUMNS, checks=[(c[t], lambda i, p=p, t=t: p(int(t[i])))
-                                                for c, p in checks],
-                ignore=None, state=dict(state), bad_row=lambda i, pr, t=t: bad_row(int(t[i]), pr),
-                kept=kept, **common))
-            where.append(t[kept[0]] * 2 + 1)
+            part_stats = ReadStats()
+            ticks = part(trades, idx, part_stats, kept)
+            good = np.zeros(len(idx), dtype=bool)
+            good[kept[0]] = True
+            bad_rec[idx[~good]] = True
+            for err in part_stats.examples:       # the first bad records of the part
+                errors.setdefault(err.record, err)
+            parts.append((ticks, idx[kept[0]] * 2 + int(trades)))
+        if bad_rec.any():
+            first = [errors[int(numbers[r])] for r in np.flatnonzero(bad_rec)[:MAX_EXAMPLES]
+                     if int(numbers[r]) in errors]
+            if self.on_bad_row == "raise":
+                raise first[0]
+            stats.examples.extend(first[:max(0, MAX_EXAMPLES - len(stats.examples))])
+            stats.bad_rows += int(bad_rec.sum())
         if not parts:
             return np.zeros(0, dtype=TICK_DTYPE)
-        ticks = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        order = np.concatenate([key for _, key in parts])
+        ticks = np.concatenate([tk for tk, _ in parts])
+        ticks = ticks[~bad_rec[order // 2]]
+        order = order[~bad_rec[order // 2]]
         if len(parts) > 1:
-            ticks = ticks[np.argsort(np.concatenate(where), kind="stable")]
+            ticks = ticks[np.argsort(order, kind="stable")]
         if len(ticks):
             # The pacing time: the latest ts_event of the file so far (see CSVFeed's out_of_order).
-            pace = np.maximum.accumulate(ticks["ts_ns"])
+            ts = ticks["ts_ns"]
+            pace = np.maximum.accumulate(ts)
             if state["carry"] is not None:
                 pace = np.maximum(pace, state["carry"])
+            before = np.concatenate(([state["carry"] if state["carry"] is not None else ts[0]],
+                                     pace[:-1]))
             ticks["recv_ns"] = pace
             state["carry"] = int(pace[-1])
+            stats.rows += len(ticks)
+            stats.late_rows += int((ts < before).sum())
+            stats.first_ts = int(pace[0]) if stats.first_ts is None else min(stats.first_ts,
+                                                                             int(pace[0]))
+            stats.last_ts = int(pace[-1]) if stats.last_ts is None else max(stats.last_ts,
+                                                                            int(pace[-1]))
         return ticks
 
     def _symbol_problem(self, iid: int, ts: int, code: int, names: list, symbology: Symbology) -> str:
