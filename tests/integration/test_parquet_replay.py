@@ -244,3 +244,27 @@ def test_serve_names_a_bad_parquet_row_in_one_line(helpers, tmp_path, trades_ref
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"mdstream: error: {path}: row 4 (index 3): "), done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_loop_repeats_a_dataset_with_later_timestamps(tmp_path, trades_ref, no_thread_leak):
+    ref = trades_ref.head(1000)
+    (tmp_path / "d").mkdir()
+    for k in range(2):
+        pq.write_table(pa.Table.from_pandas(ref.iloc[k * 500:(k + 1) * 500], preserve_index=False),
+                       tmp_path / "d" / f"part-{k}.parquet")
+    feed = ParquetFeed(tmp_path / "d", speed=0, loop=True)
+    engine = Engine(feed=feed, workers=2)
+    sub = engine.subscribe()
+    got = []
+    with engine:
+        for batch in sub.batches(timeout=30):
+            got.append(batch.rows.copy())
+            if sum(map(len, got)) >= 2600:
+                break
+    rows = np.concatenate(got)
+    first = rows[:1000]
+    span = int(first["ts_ns"][-1] - first["ts_ns"][0])
+    period = span + span // 999
+    np.testing.assert_array_equal(rows["ts_ns"][1000:2000], first["ts_ns"] + period)
+    np.testing.assert_array_equal(rows["ts_ns"][2000:2600], first["ts_ns"][:600] + 2 * period)
+    np.testing.assert_array_equal(rows["price"][1000:2000], first["price"])
