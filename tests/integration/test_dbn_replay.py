@@ -272,3 +272,19 @@ def test_a_bad_tbbo_record_gives_neither_its_quote_nor_its_trade(tmp_path):
     rows, _ = replay(feed)
     assert rows["kind"].tolist() == [QUOTE, TRADE, QUOTE, TRADE]
     assert rows[rows["kind"] == TRADE]["price"].tolist() == [9682.0, 9684.0]
+
+
+def test_a_zstd_file_of_several_frames_is_read_whole(tmp_path):
+    """Concatenated Zstandard frames (as when compressed files are appended) are one file."""
+    import zstandard
+
+    raw = TBBO_DBN.read_bytes()
+    from mdstream.feeds.dbn.records import MBP1_RECORD, metadata_length
+    cut = metadata_length(raw[:8]) + 200 * MBP1_RECORD.itemsize
+    path = tmp_path / "frames.tbbo.dbn.zst"
+    c = zstandard.ZstdCompressor()
+    path.write_bytes(c.compress(raw[:cut]) + c.compress(raw[cut:]))
+    a, _ = replay(DBNFeed(path, speed=0))
+    b, _ = replay(DBNFeed(TBBO_DBN, speed=0))
+    assert len(a) == len(b) == 1004
+    np.testing.assert_array_equal(a["price"], b["price"])

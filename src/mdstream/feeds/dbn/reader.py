@@ -226,7 +226,8 @@ class DBNReader:
                 except ImportError:
                     f.close()
                     return None
-                stream = zstandard.ZstdDecompressor().stream_reader(f, closefd=True)
+                stream = zstandard.ZstdDecompressor().stream_reader(
+                    f, read_across_frames=True, closefd=True)   # concatenated frames too
             else:
                 stream = f
             head = stream.read(8)
