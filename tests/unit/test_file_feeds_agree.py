@@ -88,11 +88,11 @@ def test_csv_parquet_and_dbn_keep_the_same_ticks_and_name_the_same_rows(rows):
         (p_stats.rows, p_stats.bad_rows, p_stats.late_rows)
     for col in ("ts_ns", "recv_ns", "price", "size", "kind"):
         np.testing.assert_array_equal(c[col], p[col], err_msg=col)
-    # DBN: the same rules, on the rows it can express (sizes are unsigned)
-    expressible = [k for k, (_, _, s) in enumerate(rows) if s >= 0]
-    want_bad = [k + 1 for k in expressible if rows[k][1] is None]
+    # DBN: the same rules; its sizes are unsigned, so a negative size was written as 0
+    want_bad = [k + 1 for k, r in enumerate(rows) if r[1] is None]
     assert d_bad[:10] == want_bad[:10]
-    good = [k for k in expressible if rows[k][1] is not None]
+    good = [k for k, r in enumerate(rows) if r[1] is not None]
     assert len(d) == len(good)
     np.testing.assert_array_equal(d["price"], [rows[k][1] / 1000 for k in good])
+    np.testing.assert_array_equal(d["size"], [max(rows[k][2], 0) for k in good])
     np.testing.assert_array_equal(d["ts_ns"], [T0 + rows[k][0] for k in good])
