@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench wheel venv install browser clean
+.PHONY: run test bench wheel venv install browser docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,19 @@ wheel: $(PY)
 	$(PIP) install --quiet build
 	$(PY) -m build --wheel --outdir dist .
 
+# The documentation site (mkdocs.yml) into site/; warnings are errors. The docs
+# extra is installed from the installed package's metadata, so the core is not rebuilt.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -c 'from importlib.metadata import requires; print("\n".join(r.split(";")[0] for r in requires("mdstream") if "extra == \"docs\"" in r))' > $(VENV)/docs-requirements.txt
+	$(PIP) install --quiet -r $(VENV)/docs-requirements.txt
+	touch $@
+
+# NO_MKDOCS_2_WARNING: no banner about Material for MkDocs' end of life (May 2027) at every
+# build; docs/guides/install.md says what that means for the site.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
 	rm -rf build dist *.egg-info src/*.egg-info src/mdstream/*.so src/mdstream/_core.c src/mdstream/_codec.c src/mdstream/_testing.c src/mdstream/v1 \
-	       src/mdstream/*_pb2*.py* src/mdstream/*.proto $(VENV)
+	       src/mdstream/*_pb2*.py* src/mdstream/*.proto site $(VENV)

@@ -40,6 +40,7 @@ BENCHMARKS = {
     "memory": "server RSS with 8 subscribers at full rate, and its growth over a run",
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
+    "journal_read": "results/s JournalReader and journal export read at vs an engine's replay",
     "file_feeds": "ticks/s ParquetFeed and DBNFeed read and replay at vs CSVFeed, same trades",
 }
 

@@ -42,7 +42,9 @@ class UnknownSymbolError(MDStreamError, KeyError):
         self.symbols = list(symbols)
         names = ", ".join(repr(s) for s in self.symbols)
         msg = f"unknown symbol{'s' if len(self.symbols) > 1 else ''}: {names}"
-        if known is not None:
+        if known is not None and len(known) == 0:
+            msg += "; the engine has no symbols yet"
+        elif known is not None:
             shown = ", ".join(list(known)[:20])
             more = "" if len(known) <= 20 else f", ... ({len(known)} in all)"
             msg += f"; the engine knows: {shown}{more}"

@@ -85,6 +85,9 @@ class NodeConfig:
     metrics_host, dashboard_host:
         Where those listen (default 127.0.0.1: loopback only, whatever
         ``host`` is).
+    metrics_per_symbol, metrics_max_symbols:
+        Add a series per symbol to the metrics (default off), for at most
+        this many symbols (>= 1, default 1000; see mdstream.observe.metrics).
     tls_cert, tls_key, tls_client_ca:
         PEM files: serve gRPC and the HTTP endpoints over TLS; with a client
         CA, clients must present a certificate it signed (mutual TLS).
@@ -116,6 +119,8 @@ class NodeConfig:
     dashboard_port: int | None = None
     metrics_host: str = "127.0.0.1"
     dashboard_host: str = "127.0.0.1"
+    metrics_per_symbol: bool = False
+    metrics_max_symbols: int = 1000
     max_streams_per_client: int | None = DEFAULT_MAX_STREAMS_PER_CLIENT
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -148,6 +153,9 @@ class NodeConfig:
         _check_port("port", self.port, optional=False)
         _check_port("metrics_port", self.metrics_port, optional=True)
         _check_port("dashboard_port", self.dashboard_port, optional=True)
+        if self.metrics_max_symbols < 1:
+            raise InvalidArgumentError(
+                f"metrics_max_symbols must be >= 1, got {self.metrics_max_symbols}")
         if self.max_streams_per_client is not None and self.max_streams_per_client < 1:
             raise InvalidArgumentError(
                 f"max_streams_per_client must be >= 1 (or None), got {self.max_streams_per_client}")
@@ -353,7 +361,9 @@ class Node:
 
                 http, _thread = start_metrics_server(self.engine, config.metrics_port, host,
                                                      extra=self._server_families,
-                                                     ssl_context=ssl_context)
+                                                     ssl_context=ssl_context,
+                                                     per_symbol=config.metrics_per_symbol,
+                                                     max_symbols=config.metrics_max_symbols)
                 self._closers.append(lambda: (http.shutdown(), http.server_close()))
                 self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"
                                     f"{http.server_port}/metrics")

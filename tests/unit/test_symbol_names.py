@@ -83,3 +83,11 @@ def test_printable_escapes_controls_only():
     assert printable("A\u2028B\u0085C\u202eD") == "A\\u2028B\\x85C\\u202eD"
     assert printable("line\r\nbreak\t") == "line\\r\\nbreak\\t"
     assert printable(123) == "123"
+
+
+def test_unknown_symbol_message_with_no_symbols_declared():
+    from mdstream.errors import UnknownSymbolError
+
+    text = str(UnknownSymbolError(["X"], known=[]))
+    assert "the engine has no symbols yet" in text and "knows: ." not in text
+    assert "the engine knows: A, B." in str(UnknownSymbolError(["X"], known=["A", "B"]))

@@ -88,6 +88,8 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         dashboard_port=getattr(args, "dashboard_port", None),
         metrics_host=getattr(args, "metrics_host", "127.0.0.1"),
         dashboard_host=getattr(args, "dashboard_host", "127.0.0.1"),
+        metrics_per_symbol=getattr(args, "metrics_per_symbol", False),
+        metrics_max_symbols=getattr(args, "metrics_max_symbols", 1000),
         max_streams_per_client=getattr(args, "max_streams_per_client",
                                        DEFAULT_MAX_STREAMS_PER_CLIENT),
         **security_settings(args))

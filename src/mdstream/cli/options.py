@@ -325,7 +325,7 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("metrics and dashboard")
     g.add_argument("--metrics-port", type=port, default=None, metavar="PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics: engine counters, "
-                        "latency percentiles per stage, subscribers' lag, gRPC bytes and messages "
+                        "latency histograms and percentiles per stage, subscribers' lag, gRPC bytes and messages "
                         "sent per RPC, subscribers connected; 0 picks a free port (default: off)")
     g.add_argument("--dashboard-port", type=port, default=None, metavar="PORT",
                    help="serve the live web dashboard (throughput, latency, subscribers' lag, a "
@@ -336,6 +336,13 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dashboard-host", default="127.0.0.1", metavar="HOST",
                    help="address the dashboard listens on, apart from --host (default: "
                         "127.0.0.1, loopback only)")
+    g.add_argument("--metrics-per-symbol", action="store_true",
+                   help="add a series per symbol (mdstream_symbol_results{symbol}) to the "
+                        "metrics, for at most --metrics-max-symbols symbols (default: off)")
+    g.add_argument("--metrics-max-symbols", type=positive_int, default=1000, metavar="N",
+                   help="symbols with a series of their own under --metrics-per-symbol, the "
+                        "first N by id; the rest add up in mdstream_other_symbol_results "
+                        "(default: 1000)")
 
 
 def add_security_options(p: argparse.ArgumentParser) -> None:

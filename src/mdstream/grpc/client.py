@@ -85,6 +85,8 @@ class Client:
     token:
         A bearer token, sent as ``authorization: Bearer TOKEN`` with every call.
 
+    Notes
+    -----
     The channel is created at once and connects on first use; call
     ``wait_ready()`` to wait for the server. Close the client (or use it as
     a context manager) to release the connection.

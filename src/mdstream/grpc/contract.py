@@ -275,6 +275,8 @@ def _unknown_symbol_message(exc: UnknownSymbolError) -> str:
     known = str(exc).partition("; the engine knows: ")[2]
     if known:
         text += "; the engine knows: " + (known if len(known) <= 600 else known[:600] + "...")
+    elif "; the engine has no symbols yet" in str(exc):
+        text += "; the engine has no symbols yet"
     elif str(exc).endswith("ListSymbols gives the list."):
         text += ". ListSymbols gives the list."
     return text

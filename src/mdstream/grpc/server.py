@@ -143,6 +143,8 @@ class Server:
     options:
         Extra grpc server options (name, value) pairs (they win over these).
 
+    Notes
+    -----
     start() raises PortInUseError (an OSError) when the address cannot be
     bound, EngineStateError when called twice. Streams refused or ended by
     the server get the statuses of mdstream.grpc.contract.ERROR_RULES.
