@@ -41,6 +41,7 @@ BENCHMARKS = {
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
     "journal_read": "results/s JournalReader and journal export read at vs an engine's replay",
+    "live_feed": "live feed messages/s decoded per core vs json.loads; venue send -> subscriber latency",
     "file_feeds": "ticks/s ParquetFeed and DBNFeed read and replay at vs CSVFeed, same trades",
 }
 

@@ -231,6 +231,10 @@ def add_feed_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--on-bad-row", default=None, choices=_bad_row_policies(),
                    help="a malformed row stops the server with an error naming file and line "
                         "(raise), or is skipped and counted (skip) (default: raise)")
+    g = p.add_argument_group("live venues (--feed binance:..., coinbase:..., kraken:..., live:...)")
+    g.add_argument("--stale-after", type=duration(), default=None, metavar="SECONDS",
+                   help="replace a venue connection that delivers no message for this long "
+                        "(seconds, or a number and a unit: 30, 2m) (default: 60)")
 
 
 def add_journal_options(p: argparse.ArgumentParser) -> None:
