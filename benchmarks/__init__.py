@@ -46,6 +46,7 @@ BENCHMARKS = {
     "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
     "nats_publish": "results/s and messages/s published to NATS JetStream; cost to the engine",
     "nats_edges": "ticks/s to clients through 1, 2, 4 edges vs one server; latency via JetStream",
+    "file_feeds": "ticks/s ParquetFeed and DBNFeed read and replay at vs CSVFeed, same trades",
 }
 
 

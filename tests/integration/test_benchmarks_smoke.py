@@ -31,6 +31,7 @@ BENCHMARKS = [
     "connect_error",
     "nats_publish",
     "nats_edges",
+    "file_feeds",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),

@@ -211,9 +211,11 @@ def add_feed_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--feed", type=feed, default=FeedSpec("sim"), metavar="SPEC",
                    help="where ticks come from: 'sim' (a simulated random walk), "
                         "'csv:PATH[,PATH...]' (recorded trades and quotes, plain or gzip CSV; "
-                        "several files are merged by timestamp), or NAME:ARG for another feed "
+                        "several files are merged by timestamp), 'parquet:PATH[,PATH...]' (Parquet "
+                        "files or dataset directories), 'dbn:PATH[,PATH...]' (Databento DBN, "
+                        ".dbn or .dbn.zst), or NAME:ARG for another feed "
                         "(installed packages add feeds; an unknown NAME lists them) (default: sim)")
-    g = p.add_argument_group("recorded data (--feed csv:...)")
+    g = p.add_argument_group("recorded data (--feed csv:..., parquet:..., dbn:...)")
     g.add_argument("--speed", type=non_negative(float), default=None, metavar="X",
                    help="replay pace, a factor: 1 = as recorded, 10 = ten times faster, 0 = as "
                         "fast as possible (default: 1)")
