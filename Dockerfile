@@ -46,7 +46,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=igno
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python3 -m venv /opt/mdstream \
     && /opt/mdstream/bin/pip install -q --no-index --find-links /wheels "mdstream[nats]" \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/mdstream --create-home \
+    && useradd --uid 10001 --user-group --home-dir /var/lib/mdstream --create-home \
                --shell /usr/sbin/nologin mdstream \
     && mdstream --version
 COPY deploy/healthcheck.py /usr/local/lib/mdstream/healthcheck.py
