@@ -65,23 +65,20 @@ def image(request):
         build += ["--volume", f"{HOST_CA}:/run/mdstream-build-ca.crt:ro",
                   "--build-arg", "PIP_CERT=/run/mdstream-build-ca.crt"]
     t0 = time.monotonic()
-    _run([*build, str(ROOT)], cwd=ROOT, log="build.log")
-    timings["image_build_s"] = round(time.monotonic() - t0, 1)
-    inspect = json.loads(_run(["buildah", "inspect", "--type", "image", IMAGE]).stdout)
-    timings["image_size_mb"] = round(_image_size(IMAGE) / 1e6)
-    (OUT / "image-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
-    print("\nimage timings:", json.dumps(timings))
-    container = _run(["buildah", "from", "--pull=never", IMAGE]).stdout.strip()
     try:
-        yield container, inspect
+        _run([*build, str(ROOT)], cwd=ROOT, log="build.log")
+        timings["image_build_s"] = round(time.monotonic() - t0, 1)
+        inspect = json.loads(_run(["buildah", "inspect", "--type", "image", IMAGE]).stdout)
+        timings["image_size"] = json.loads(_run(["buildah", "images", "--json", IMAGE]).stdout)[0]["size"]
+        (OUT / "image-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+        print("\nimage timings:", json.dumps(timings))
+        container = _run(["buildah", "from", "--pull=never", IMAGE]).stdout.strip()
+        try:
+            yield container, inspect
+        finally:
+            subprocess.run(["buildah", "rm", container], capture_output=True)
     finally:
-        subprocess.run(["buildah", "rm", container], capture_output=True)
         subprocess.run(["buildah", "rmi", IMAGE], capture_output=True)
-
-
-def _image_size(ref: str) -> int:
-    out = _run(["buildah", "images", "--json", ref]).stdout
-    return int(json.loads(out)[0]["size"])
 
 
 def _run(cmd, cwd=None, log: str | None = None, timeout: float = 1500) -> subprocess.CompletedProcess:
