@@ -7,7 +7,8 @@
 #   buildah bud --build-arg BASE=localhost/mdstream-debian-base -t mdstream .
 #
 # The root file system is kept in $MDSTREAM_BASE_CACHE (default build/deploy)
-# and made again only when missing. Needs root (or a user namespace),
+# and made again only when missing; the image is imported again only when the
+# root file system was made again or the image is missing. Needs root (or a user namespace),
 # mmdebstrap and buildah: apt-get install mmdebstrap buildah.
 set -eu
 tag=${1:-localhost/mdstream-debian-base}
@@ -17,6 +18,10 @@ tar="$cache/debian-$suite-python.tar"
 mirror=http://deb.debian.org
 
 mkdir -p "$cache"
+if [ -s "$tar" ] && buildah inspect --type image "$tag" >/dev/null 2>&1; then
+    echo "$tag"
+    exit 0
+fi
 if [ ! -s "$tar" ]; then
     echo "making a Debian $suite root file system with mmdebstrap into $tar"
     mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,ca-certificates \
