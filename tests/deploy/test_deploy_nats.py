@@ -133,3 +133,25 @@ def test_the_nats_config_passes_nats_servers_own_check(tmp_path):
     result = subprocess.run([_nats_server(), "-t", "--config", str(path)], capture_output=True,
                             text=True, timeout=30, env=dict(os.environ, POD_NAME="nats-0"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_pre_stop_hook_puts_a_node_in_lame_duck_mode(tmp_path):
+    import subprocess
+
+    (container,) = find_object("StatefulSet", "nats")["spec"]["template"]["spec"]["containers"]
+    hook = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert hook[0] == "nats-server"
+    pid_file = tmp_path / "nats.pid"
+    hook = [_nats_server()] + [a.replace("/var/run/nats/nats.pid", str(pid_file)) for a in hook[1:]]
+    assert str(pid_file) in " ".join(hook), "the hook does not use the config's pid_file"
+    argv = [_nats_server(), "--addr", "127.0.0.1", "--port", str(free_port()), "--pid", str(pid_file)]
+    with running(argv) as proc:
+        assert wait_until(pid_file.exists, timeout=20), "nats-server wrote no pid file"
+        result = subprocess.run(hook, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # The server logs it at once; were it not to, the test's timeout ends the wait.
+        for line in proc.stdout:
+            if "lame duck" in line.lower():
+                break
+        else:
+            pytest.fail("nats-server ended without entering lame duck mode")
