@@ -32,7 +32,10 @@ RUN set -eu; pkgs=""; \
         && rm -rf /var/lib/apt/lists/*; \
     fi
 WORKDIR /src
-COPY . .
+# Only what the wheel is built from, so a change elsewhere keeps the cached layers.
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE ./
+COPY proto ./proto
+COPY src ./src
 # The 'nats' extra (nats-py, for serve --publish and edge --source) is taken
 # when this version of mdstream declares it; pip only warns otherwise.
 RUN python3 -m venv /opt/build \
