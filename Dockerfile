@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # mdstream's container image, in two stages:
 #   build    compiles the Cython core into a wheel and collects the wheels of
 #            every dependency (gcc and the Python headers are added when the
