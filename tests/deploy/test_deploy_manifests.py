@@ -8,7 +8,6 @@ import copy
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import kubernetes_validate
 import pytest

@@ -14,7 +14,6 @@ import sysconfig
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 import yaml
