@@ -60,9 +60,15 @@ def wait_until(predicate, timeout: float, interval: float = 0.1):
 
 
 @contextmanager
-def running(cmd: list[str], **kwargs):
-    """A subprocess, terminated (then killed) and reaped on exit."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+def running(cmd: list[str], log: Path | None = None, **kwargs):
+    """A subprocess, terminated (then killed) and reaped on exit; its output
+    goes to proc.stdout (a pipe), or to the file log."""
+    out = log.open("w") if log is not None else subprocess.PIPE
+    try:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, **kwargs)
+    finally:
+        if log is not None:
+            out.close()
     try:
         yield proc
     finally:

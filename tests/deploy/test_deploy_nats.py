@@ -42,7 +42,7 @@ def _get(url: str):
         return None, b""
 
 
-def _check_cluster(http_ports: list[int], procs) -> None:
+def _check_cluster(http_ports: list[int], logs: list) -> None:
     def healthy():
         return all(_get(f"http://127.0.0.1:{p}/healthz?js-enabled-only=true")[0] == 200
                    for p in http_ports)
@@ -59,10 +59,13 @@ def _check_cluster(http_ports: list[int], procs) -> None:
             groups.append((meta["name"], meta["leader"]))
         return groups
 
-    logs = lambda: "\n".join(f"--- node {i}: exit {p.poll()}" for i, p in enumerate(procs))  # noqa: E731
-    assert wait_until(healthy, timeout=60), "JetStream not healthy on every node\n" + logs()
+    def tails():
+        return "".join(f"\n--- {log.name}:\n" + "".join(log.read_text().splitlines(True)[-15:])
+                       for log in logs)
+
+    assert wait_until(healthy, timeout=60), "JetStream not healthy on every node" + tails()
     groups = wait_until(meta_group, timeout=60)
-    assert groups, "no JetStream meta group of 3 with a leader\n" + logs()
+    assert groups, "no JetStream meta group of 3 with a leader" + tails()
     assert len(set(groups)) == 1, groups       # one cluster, one leader, seen alike by all
     assert groups[0][0] == "mdstream"
 
@@ -71,7 +74,7 @@ def test_the_kubernetes_nats_config_forms_a_jetstream_cluster(tmp_path):
     config = find_object("ConfigMap", "nats-config")["data"]["nats.conf"]
     ports = [dict(client=free_port(), cluster=free_port(), http=free_port()) for _ in range(NODES)]
     with ExitStack() as stack:
-        procs = []
+        logs = []
         for i, p in enumerate(ports):
             node = config
             for old, new in [("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{p['client']}"),
@@ -89,8 +92,9 @@ def test_the_kubernetes_nats_config_forms_a_jetstream_cluster(tmp_path):
             path.write_text(node)
             # The StatefulSet sets POD_NAME (the server_name) from the pod's name.
             env = dict(os.environ, POD_NAME=f"nats-{i}")
-            procs.append(stack.enter_context(running([_nats_server(), "--config", str(path)], env=env)))
-        _check_cluster([p["http"] for p in ports], procs)
+            logs.append(tmp_path / f"nats-{i}.log")
+            stack.enter_context(running([_nats_server(), "--config", str(path)], log=logs[-1], env=env))
+        _check_cluster([p["http"] for p in ports], logs)
 
 
 def test_the_compose_nats_commands_form_a_jetstream_cluster(tmp_path):
@@ -98,7 +102,7 @@ def test_the_compose_nats_commands_form_a_jetstream_cluster(tmp_path):
     names = [f"nats-{i}" for i in range(1, NODES + 1)]
     ports = {name: dict(client=free_port(), cluster=free_port(), http=free_port()) for name in names}
     with ExitStack() as stack:
-        procs = []
+        logs = []
         for name in names:
             argv = []
             for arg in services[name]["command"]:
@@ -117,8 +121,9 @@ def test_the_compose_nats_commands_form_a_jetstream_cluster(tmp_path):
                 argv.append(f"{key}={value}" if value else key)
             # The image listens on 0.0.0.0:4222; here on loopback.
             argv += ["--addr", "127.0.0.1", "--port", str(ports[name]["client"])]
-            procs.append(stack.enter_context(running([_nats_server(), *argv])))
-        _check_cluster([ports[n]["http"] for n in names], procs)
+            logs.append(tmp_path / f"{name}.log")
+            stack.enter_context(running([_nats_server(), *argv], log=logs[-1]))
+        _check_cluster([ports[n]["http"] for n in names], logs)
         compose_probe = services["nats-1"]["healthcheck"]["test"]
         assert compose_probe[-1].endswith("/healthz?js-enabled-only=true")
 
