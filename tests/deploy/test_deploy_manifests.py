@@ -193,3 +193,25 @@ def test_the_nats_address_is_the_same_everywhere():
     assert set(sources.values()) == {"nats://nats:4222"}, sources
     nats = find_object("Service", "nats")
     assert [p["port"] for p in nats["spec"]["ports"]] == [4222]
+
+
+def test_compose_references_resolve():
+    """What the schema cannot see: named volumes declared, dependencies that
+    exist and have a health check to wait for, one NATS name for all nodes."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services, volumes = compose["services"], compose.get("volumes") or {}
+    for name, service in services.items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                assert source in volumes, f"{name}: volume {source!r} is not declared"
+        for target, condition in (service.get("depends_on") or {}).items():
+            assert target in services, f"{name} depends on unknown service {target!r}"
+            if condition.get("condition") == "service_healthy":
+                # The mdstream image has a HEALTHCHECK of its own (the Dockerfile's).
+                assert "healthcheck" in services[target] or services[target]["image"].startswith("mdstream:"), target
+    nats_nodes = [n for n in services if n.startswith("nats-")]
+    assert len(nats_nodes) == 3
+    for node in nats_nodes:
+        assert "nats" in services[node]["networks"]["default"]["aliases"]
+    assert "HEALTHCHECK" in (COMPOSE.parents[1] / "Dockerfile").read_text()
