@@ -52,9 +52,12 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && /opt/mdstream/bin/pip install -q --no-index --find-links /wheels "mdstream[nats]" \
     && useradd --uid 10001 --user-group --home-dir /var/lib/mdstream --create-home \
                --shell /usr/sbin/nologin mdstream \
+    && install -d -o 10001 -g 10001 /var/lib/mdstream/journal \
     && mdstream --version
 COPY deploy/healthcheck.py /usr/local/lib/mdstream/healthcheck.py
 USER 10001:10001
+# The journal's place (serve --journal /var/lib/mdstream/journal): owned by the
+# user, so a volume mounted there starts out writable (docker copies it).
 WORKDIR /var/lib/mdstream
 # gRPC (serve and edge), Prometheus metrics (--metrics-port), dashboard (--dashboard-port)
 EXPOSE 50051 9100 8080

@@ -114,9 +114,11 @@ def test_the_image_is_configured_for_serving(image):
     assert config["Healthcheck"]["Test"][0] == "CMD"
 
 
-# Started inside the image: `mdstream serve` on a free loopback port (the
-# network is the host's under chroot isolation), the image's HEALTHCHECK
-# command against it, then SIGTERM and the exit status.
+# Started inside the image as its user: `mdstream serve` on a free loopback
+# port (the network is the host's under chroot isolation) with its journal
+# where the manifests put it, the image's HEALTHCHECK command against it, then
+# SIGTERM, the exit status and the journal's segment files.
+JOURNAL = "/var/lib/mdstream/journal"
 SCRIPT = r"""
 set -u
 log=$(mktemp)
@@ -132,7 +134,7 @@ port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
 MDSTREAM_HEALTHCHECK_TARGET=127.0.0.1:$port $HEALTHCHECK; healthy=$?
 kill -TERM $pid; wait $pid; stopped=$?
 cat "$log"
-echo "healthcheck=$healthy serve_exit=$stopped"
+echo "healthcheck=$healthy serve_exit=$stopped journal_segments=$(ls "$JOURNAL" | grep -c '\.mdj$')"
 """
 
 
@@ -140,7 +142,11 @@ def test_a_started_server_passes_the_image_healthcheck_and_stops_on_sigterm(imag
     container, inspect = image
     config = inspect["Docker"]["config"]
     healthcheck = shlex.join(config["Healthcheck"]["Test"][1:])
-    serve = [*config["Entrypoint"], "serve", "--host", "127.0.0.1", "--port", "0", "--rate", "1000"]
-    result = _in_image(container, "env", f"HEALTHCHECK={healthcheck}", "sh", "-c", SCRIPT, "sh", *serve)
+    serve = [*config["Entrypoint"], "serve", "--host", "127.0.0.1", "--port", "0", "--rate", "1000",
+             "--journal", JOURNAL]
+    result = _in_image(container, "env", f"HEALTHCHECK={healthcheck}", f"JOURNAL={JOURNAL}",
+                       "sh", "-c", SCRIPT, "sh", *serve)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "healthcheck=0 serve_exit=0" in result.stdout, result.stdout + result.stderr
+    assert "healthcheck=0 serve_exit=0 journal_segments=" in result.stdout, result.stdout + result.stderr
+    segments = int(result.stdout.rsplit("journal_segments=", 1)[1].split()[0])
+    assert segments >= 1, result.stdout
