@@ -136,14 +136,15 @@ def _parse(argv: list[str]):
 
 
 def _has_command(name: str) -> bool:
+    """True if `mdstream NAME --help` is a command's help (exit 0), not a usage error."""
     import contextlib
     import io
 
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            build_parser().parse_known_args([name])
-    except SystemExit:
-        return False
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_known_args([name, "--help"])
+    except SystemExit as exc:
+        return exc.code == 0
     return True
 
 
@@ -152,17 +153,16 @@ def _serve_has_publish() -> bool:
     return not unknown
 
 
-def _without_option(argv: list[str], option: str) -> list[str]:
-    """argv less `option VALUE` / `option=VALUE`; fails if option is not there."""
+def _without_options(argv: list[str], prefix: str) -> list[str]:
+    """argv less every `--prefix... VALUE` / `--prefix...=VALUE`; fails if none is there."""
     out, i = [], 0
     while i < len(argv):
-        if argv[i] == option:
-            i += 2
+        if argv[i].startswith(prefix):
+            i += 1 if "=" in argv[i] else 2
             continue
-        if not argv[i].startswith(option + "="):
-            out.append(argv[i])
+        out.append(argv[i])
         i += 1
-    assert len(out) < len(argv), f"{option} is missing from {argv}"
+    assert len(out) < len(argv), f"no {prefix} option in {argv}"
     return out
 
 
@@ -173,9 +173,9 @@ def test_the_commands_run_are_accepted_by_mdstream(where):
         pytest.skip("`mdstream edge` is not in this version of mdstream yet; "
                     "its arguments are checked once it is")
     if argv[0] == "serve" and not _serve_has_publish():
-        # `serve --publish` comes with the NATS scale-out: until then it is left
-        # out here, and every other option must parse.
-        argv = _without_option(argv, "--publish")
+        # `serve --publish` comes with the NATS scale-out: until then its options
+        # are left out here, and every other option must parse.
+        argv = _without_options(argv, "--publish")
     args, unknown = _parse(argv)
     assert not unknown, f"mdstream does not know {unknown} ({where})"
     assert args.command == argv[0]
