@@ -81,3 +81,26 @@ def running(cmd: list[str], log: Path | None = None, **kwargs):
                 proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def has_command(name: str) -> bool:
+    """True if `mdstream NAME --help` is a command's help (exit 0), not a usage error."""
+    import contextlib
+    import io
+
+    from mdstream.cli.parser import build_parser
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_known_args([name, "--help"])
+    except SystemExit as exc:
+        return exc.code == 0
+    return True
+
+
+def serve_has_publish() -> bool:
+    """True if this mdstream's `serve` takes --publish (the NATS scale-out)."""
+    from mdstream.cli.parser import build_parser
+
+    _, unknown = build_parser().parse_known_args(["serve", "--publish", "nats://127.0.0.1:4222"])
+    return not unknown

@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy_helpers import (COMPOSE, KUBERNETES, MANIFESTS, find_object, kubernetes_objects,
-                            load_documents)
+from deploy_helpers import (COMPOSE, KUBERNETES, MANIFESTS, find_object, has_command,
+                            kubernetes_objects, load_documents, serve_has_publish)
 from mdstream.cli.parser import build_parser
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(120)]
@@ -135,24 +135,6 @@ def _parse(argv: list[str]):
         pytest.fail(f"mdstream {shlex.join(argv)}: {err.getvalue().strip()}")
 
 
-def _has_command(name: str) -> bool:
-    """True if `mdstream NAME --help` is a command's help (exit 0), not a usage error."""
-    import contextlib
-    import io
-
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            build_parser().parse_known_args([name, "--help"])
-    except SystemExit as exc:
-        return exc.code == 0
-    return True
-
-
-def _serve_has_publish() -> bool:
-    _, unknown = build_parser().parse_known_args(["serve", "--publish", "nats://127.0.0.1:4222"])
-    return not unknown
-
-
 def _without_options(argv: list[str], prefix: str) -> list[str]:
     """argv less every `--prefix... VALUE` / `--prefix...=VALUE`; fails if none is there."""
     out, i = [], 0
@@ -169,10 +151,10 @@ def _without_options(argv: list[str], prefix: str) -> list[str]:
 @pytest.mark.parametrize("where", sorted(_commands()))
 def test_the_commands_run_are_accepted_by_mdstream(where):
     argv = list(_commands()[where])
-    if argv[0] == "edge" and not _has_command("edge"):
+    if argv[0] == "edge" and not has_command("edge"):
         pytest.skip("`mdstream edge` is not in this version of mdstream yet; "
                     "its arguments are checked once it is")
-    if argv[0] == "serve" and not _serve_has_publish():
+    if argv[0] == "serve" and not serve_has_publish():
         # `serve --publish` comes with the NATS scale-out: until then its options
         # are left out here, and every other option must parse.
         argv = _without_options(argv, "--publish")
