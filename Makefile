@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench wheel venv install browser docs clean
+.PHONY: run test bench wheel venv install browser docs clean deploy-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ browser:
 
 test: install browser
 	$(PY) -m pytest -q
+
+# The deploy recipe built and run here (tests/deploy, marker deploy): Debian's
+# buildah and mmdebstrap (installed as root with apt-get when missing), a local
+# Debian base image, the Dockerfile built and run. Takes minutes.
+deploy-check: install
+	@if command -v buildah >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's buildah and mmdebstrap"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah mmdebstrap >/dev/null; \
+	else echo "deploy-check needs buildah and mmdebstrap: apt-get install buildah mmdebstrap (as root)"; exit 1; fi
+	MDSTREAM_DEPLOY_CHECK=1 $(PY) -m pytest -q -s -m deploy -p no:cacheprovider tests/deploy
 
 bench: install
 	$(PY) -m benchmarks
