@@ -83,6 +83,58 @@ class PreEncoded:
             sent += n
 
 
+def _stream_aio(impl: PreEncoded):
+    """The same stream for grpc.aio's server: an async generator function
+    (what grpc.aio needs), paced with asyncio.sleep."""
+    import asyncio
+
+    async def stream(request, context):
+        tpl = impl.templates
+        k = len(tpl)
+        start = time.monotonic()
+        sent = 0
+        while True:
+            if impl.rate > 0:
+                due = int((time.monotonic() - start) * impl.rate)
+                if due <= sent:
+                    await asyncio.sleep(0.0005)
+                    continue
+                n = due - sent
+            else:
+                n = _BURST_AT_LIMIT
+            suffix = _TS_TAG + _varint(time.time_ns())
+            for i in range(sent, sent + n):
+                yield tpl[i % k] + suffix
+            sent += n
+    return stream
+
+
+def serve_aio(port: int, rate: float, n_symbols: int, host: str = "127.0.0.1") -> None:
+    """Serve with grpc.aio (one event loop, no thread hand-off per message) until SIGTERM."""
+    import asyncio
+
+    impl = PreEncoded(rate, n_symbols)
+
+    async def main() -> None:
+        handler = grpc.method_handlers_generic_handler("mdbaseline.MarketData", {
+            "StreamResults": grpc.unary_stream_rpc_method_handler(
+                _stream_aio(impl),
+                request_deserializer=pb2.SubscribeRequest.FromString)})
+        server = grpc.aio.server()
+        server.add_generic_rpc_handlers((handler,))
+        bound = server.add_insecure_port(f"{host}:{port}")
+        await server.start()
+        print(f"preencoded gRPC server listening on {host}:{bound}", flush=True)
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, done.set)
+        loop.add_signal_handler(signal.SIGINT, done.set)
+        await done.wait()
+        await server.stop(0.5)
+
+    asyncio.run(main())
+
+
 def serve(port: int = 0, rate: float = 0.0, n_symbols: int = 8, host: str = "127.0.0.1"):
     """Start the server; returns (server, address)."""
     impl = PreEncoded(rate, n_symbols)
@@ -100,7 +152,11 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--rate", type=float, default=0.0, help="ticks/s; 0: as fast as possible")
     p.add_argument("--symbols", type=int, default=8)
+    p.add_argument("--aio", action="store_true", help="grpc.aio's server instead of the thread pool's")
     args = p.parse_args(argv)
+    if args.aio:
+        serve_aio(args.port, args.rate, args.symbols)
+        return 0
     server, address = serve(args.port, args.rate, args.symbols)
     print(f"preencoded gRPC server listening on {address}", flush=True)
     done = threading.Event()
