@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency", "memory",
+BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency",
+              "latency_rates", "stream_results_limit", "memory",
               "csv_parse", "journal", "journal_read", "live_feed", "async_subscription",
               "connect_error"]
 
