@@ -37,6 +37,9 @@ BENCHMARKS = {
     "grpc1": "ticks/s to 1 gRPC client process (StreamBatches, StreamResults) vs plain grpcio",
     "grpc8": "ticks/s to 8 gRPC client processes; slowest vs fastest",
     "latency": "feed timestamp to client receipt p50/p99/p999 at fixed rates",
+    "latency_rates": "p50/p99/p999 at 1k, 20k, 100k ticks/s and the limit: in process, "
+                     "StreamBatches (adaptive vs fixed linger), StreamResults vs pre-encoded grpcio",
+    "stream_results_limit": "StreamResults messages/s at the limit vs pre-encoded grpcio (sync, aio)",
     "memory": "server RSS with 8 subscribers at full rate, and its growth over a run",
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",

@@ -22,6 +22,8 @@ BENCHMARKS = [
     "grpc1",
     "grpc8",
     "latency",
+    "latency_rates",
+    "stream_results_limit",
     "memory",
     "csv_parse",
     "journal",

@@ -176,9 +176,9 @@ def test_frame_limits(make_server, make_client, helpers):
 
 def test_max_wait_fills_frames(make_server, make_client, helpers):
     h = helpers
-    """With a max wait the server holds a frame open to fill it (linger)."""
+    """With frame_linger="fixed" the server holds a frame open for max_wait to fill it."""
     engine = h.publish_engine()
-    server = make_server(engine, start_engine=True)
+    server = make_server(engine, start_engine=True, frame_linger="fixed")
     client = make_client(server)
     stream = client.stream_batches(max_wait=0.5)
     it = iter(stream)

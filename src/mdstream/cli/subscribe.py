@@ -58,9 +58,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--max-wait", type=options.duration(zero=True), default=0.002,
                    metavar="DURATION",
-                   help=f"with --batches: how long a result may wait for its frame to fill, in "
-                        f"seconds or with a unit, e.g. 2ms or 500us; 0 = send at once; at most "
-                        f"{MAX_WAIT_S:g} s (default: 2ms)")
+                   help=f"with --batches: the longest a result may wait for its frame to fill, "
+                        f"in seconds or with a unit, e.g. 2ms or 500us; the server sends at once "
+                        f"when ticks trickle in and waits only while they pour in; 0 = never "
+                        f"wait; at most {MAX_WAIT_S:g} s (default: 2ms)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the summary (to measure throughput)")
     p.set_defaults(func=run)

@@ -377,9 +377,13 @@ cdef class CoreReader:
     def closed(self) -> bool:
         return not self.registered
 
-    def read(self, timeout=None, int64_t max_n=0, double linger=0.0):
+    def read(self, timeout=None, int64_t max_n=0, double linger=0.0, bint adaptive=False):
         """Read the next batch.
 
+        linger (seconds): how long the batch may wait after its first result
+        for more; with adaptive, it waits only while results pour in (the
+        previous batch was large and the reader came straight back) and then
+        until linger after the previous batch (see log_read).
         Returns (rows, gap): rows is a RESULT_DTYPE array (possibly empty when
         only a gap is reported) or None on timeout; gap is None or
         (from_seq, to_seq, missed). Raises EOFError when the stream has ended,
@@ -399,7 +403,7 @@ cdef class CoreReader:
         try:
             with nogil:
                 st = log_read(&self.core.c.log, &self.rd, self.buf, max_n, deadline,
-                              linger_ns, True, &n)
+                              linger_ns, True, &n, adaptive)
                 if self.lat_send != NULL and n > 0:
                     self._record_latency(n)
         finally:

@@ -189,7 +189,7 @@ cdef void *journal_main(void *arg) noexcept nogil:
         if jw.durability == DUR_INTERVAL and jw.unsynced:
             deadline = jw.last_fsync_ns + jw.fsync_interval_ns
         st = log_read(log, &jw.rd, <Result *>(jw.block + JOURNAL_HEADER_SIZE),
-                      JOURNAL_BLOCK_MAX, deadline, 0, False, &n)
+                      JOURNAL_BLOCK_MAX, deadline, 0, False, &n, False)
         if st == ST_CLOSED:
             break
         failing = False

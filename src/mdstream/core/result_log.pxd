@@ -32,6 +32,10 @@ ctypedef struct Reader:
     int64_t block_deadline_ns # 0: no deadline (wait for it forever)
     int64_t blocked_since     # mono ns a writer first waited on it; 0: not holding one back
     bint failed_deadline      # failed for its block deadline (else: fell a ring behind)
+    # Adaptive linger (log_read with adaptive set): touched only by the
+    # reader's own thread, in log_read.
+    int64_t last_return_ns    # mono ns the previous read that returned results ended
+    int64_t last_n            # results that read returned
 
 ctypedef struct ResultLog:
     Result *ring
@@ -69,7 +73,8 @@ cdef int log_add_reader(ResultLog *log, Reader *rd, int64_t from_seq,
 cdef void log_remove_reader(ResultLog *log, Reader *rd) noexcept nogil
 cdef int log_write(ResultLog *log, const Result *results, int64_t n) noexcept nogil
 cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_t deadline,
-                  int64_t linger_ns, bint interruptible, int64_t *popped) noexcept nogil
+                  int64_t linger_ns, bint interruptible, int64_t *popped,
+                  bint adaptive) noexcept nogil
 cdef int64_t log_snapshot(ResultLog *log, const int32_t *symbol_ids, int32_t n,
                           Result *out, uint8_t *present, Reader *fence_reader,
                           int64_t *oldest) noexcept nogil

@@ -84,13 +84,19 @@ class Subscription:
             return None
 
     def next_batch(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
-                   max_wait: float | None = None) -> ResultBatch | None:
+                   max_wait: float | None = None, *,
+                   adaptive: bool = False) -> ResultBatch | None:
         """The next batch of results, waiting up to timeout seconds (None: forever).
 
         Returns None if the timeout passed with nothing new.
         ``max_ticks_per_frame`` caps the batch (0: the subscription's own);
         ``max_wait`` waits up to that many seconds after the first result for
-        the batch to fill (None: the subscription's own).
+        the batch to fill (None: the subscription's own). ``adaptive=True``
+        makes max_wait a cap, as Nagle's algorithm with a cork: the batch is
+        handed out at once when results trickle in (the previous batch had
+        fewer than 64 results or ended 200 us or more ago) and waits only
+        while they pour in, until max_wait after the previous batch (the
+        gRPC server's default for StreamBatches frames).
         Raises StreamEnded when the engine has stopped and all was delivered,
         SlowConsumerError when a 'disconnect' subscription fell behind,
         JournalUnavailableError (a JournalError naming the file and the OS
@@ -112,7 +118,8 @@ class Subscription:
             raise SubscriptionClosedError("the subscription was closed")
         try:
             rows, gap = self._reader.read(timeout, max_ticks_per_frame,
-                                          self.request.max_wait if max_wait is None else max_wait)
+                                          self.request.max_wait if max_wait is None else max_wait,
+                                          adaptive)
         except EOFError:
             raise StreamEnded("the engine has stopped and every result was delivered") from None
         except JournalUnavailableError:

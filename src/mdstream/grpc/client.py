@@ -228,7 +228,9 @@ class Client:
         server's block deadline);
         ``max_ticks_per_frame``: frame size (1 to 16384 ticks);
         ``max_wait``: seconds (0 to 1) a result may wait for its frame to fill
-        (latency against frame size); ``heartbeat_interval``: seconds (0.01
+        (latency against frame size; a server with the default
+        ``frame_linger="adaptive"`` sends at once when ticks trickle in and
+        waits only while they pour in); ``heartbeat_interval``: seconds (0.01
         to 60) of quiet before the server sends a heartbeat; ``from_seq``:
         start at this sequence number (replayed from the server's ring or
         journal); ``snapshot``: begin with the newest result of each symbol

@@ -140,6 +140,11 @@ class Server:
         answer comes within keepalive_timeout, so the streams of a client
         that vanished (a half-open connection) end and free their
         subscriptions. Clients may ping every 5 s or more.
+    frame_linger:
+        ``"adaptive"`` (default): a StreamBatches frame goes out at once when
+        results trickle in and waits up to the request's max_wait only while
+        they pour in; ``"fixed"``: it always waits up to max_wait after its
+        first result (the behaviour before adaptive frames).
     options:
         Extra grpc server options (name, value) pairs (they win over these).
 
@@ -156,7 +161,7 @@ class Server:
                  keepalive_time: float = 20.0, keepalive_timeout: float = 10.0, options=(),
                  max_streams_per_client: int | None = DEFAULT_MAX_STREAMS_PER_CLIENT,
                  tokens=None, detailed_stats: bool = False, tls: TLSFiles | None = None,
-                 reflection: bool = True):
+                 reflection: bool = True, frame_linger: str = "adaptive"):
         self.engine = engine
         self.host = host
         self.requested_port = int(port)
@@ -166,7 +171,8 @@ class Server:
                                          health_servicer=self.health,
                                          allowed_policies=allowed_policies,
                                          block_deadline=block_deadline,
-                                         tokens=tokens, detailed_stats=detailed_stats)
+                                         tokens=tokens, detailed_stats=detailed_stats,
+                                         frame_linger=frame_linger)
         self._legacy = legacy_service
         self._reflection = reflection
         self.tokens = tokens

@@ -53,7 +53,10 @@ from mdstream.v1 import mdstream_pb2 as pb
 if TYPE_CHECKING:
     from mdstream.engine import Engine
 
-__all__ = ["MDStreamServicer"]
+__all__ = ["MDStreamServicer", "FRAME_LINGER_MODES"]
+
+#: MDStreamServicer(frame_linger=...): how StreamBatches frames wait for results.
+FRAME_LINGER_MODES = ("adaptive", "fixed")
 
 log = logging.getLogger("mdstream.grpc.server")
 
@@ -99,13 +102,22 @@ class MDStreamServicer:
                  health_servicer: health.HealthServicer | None = None,
                  allowed_policies: tuple[str, ...] | str = POLICIES,
                  block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S,
-                 tokens=None, detailed_stats: bool = False):
+                 tokens=None, detailed_stats: bool = False,
+                 frame_linger: str = "adaptive"):
         if max_streams < 1:
             raise InvalidArgumentError(f"max_streams must be >= 1, got {max_streams}")
         if block_deadline is not None and not block_deadline >= 0:
             raise InvalidArgumentError(
                 f"block_deadline must be >= 0 seconds (or None), got {block_deadline}")
+        if frame_linger not in FRAME_LINGER_MODES:
+            raise InvalidArgumentError(
+                f"frame_linger must be one of {', '.join(FRAME_LINGER_MODES)}, got {frame_linger!r}")
         self.engine = engine
+        #: How a StreamBatches frame waits for results (the request's max_wait):
+        #: "adaptive" sends at once when results trickle in and lingers up to
+        #: max_wait only while they pour in; "fixed" always waits up to
+        #: max_wait after a frame's first result.
+        self.frame_linger = frame_linger
         self.max_streams = int(max_streams)
         self.allowed_policies = _allowed(allowed_policies)
         self.block_deadline = block_deadline or None
@@ -246,10 +258,11 @@ class MDStreamServicer:
                     sent.sent(frame)
                     yield frame
             heartbeat = req.heartbeat_interval
+            adaptive = self.frame_linger == "adaptive"
             next_batch, encode = sub.next_batch, encoder.encode
             beat = batch_heartbeat(self.engine, encoder.heartbeat)
             while True:
-                batch = next_batch(heartbeat)
+                batch = next_batch(heartbeat, adaptive=adaptive)
                 if batch is None:
                     frame = beat(sub.last_seq, time.time_ns())
                 else:
