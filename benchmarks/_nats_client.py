@@ -60,7 +60,7 @@ def main() -> int:
     p.add_argument("--duration", type=float, default=3.0)
     a = p.parse_args()
     with mdstream.Client(a.targets) as client:
-        client.wait_ready(30)
+        client.wait_ready(30, fail_fast=False)
         out = replay(client, a.count) if a.mode == "replay" else latency(client, a.duration)
     print(json.dumps(out), flush=True)
     return 0

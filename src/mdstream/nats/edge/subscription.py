@@ -164,13 +164,13 @@ class EdgeSubscription:
         return ResultBatch(rows, self._names, Gap(*gap) if gap is not None else None)
 
     def next_batch(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
-                   max_wait: float | None = None) -> ResultBatch | None:
+                   max_wait: float | None = None, adaptive: bool = False) -> ResultBatch | None:
         """The next batch (None when nothing came within ``timeout`` s).
 
         Raises SubscriptionClosedError after close(), StreamEnded when the
         edge stops and all that arrived was delivered, NatsError when the
-        stream cannot be read any more. ``max_wait`` is not used: batches
-        come whole from JetStream.
+        stream cannot be read any more. ``max_wait`` and ``adaptive`` are not
+        used: batches come whole from JetStream, and are sent as they come.
         """
         max_ticks = max_ticks_per_frame or self.request.max_ticks_per_frame
         while True:
