@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_MAX_STREAMS_PER_CLIENT",
     "HEARTBEAT_INTERVAL_RANGE_S",
     "symbol_list",
+    "FIELDS",
+    "field_list",
 ]
 
 Policy = Literal["block", "skip", "disconnect"]
@@ -72,6 +74,42 @@ def symbol_list(symbols: Iterable[str] | str | None) -> tuple[str, ...] | None:
     return names
 
 
+#: The columns a subscription may ask for (``fields``), in frame order: the
+#: fields of RESULT_DTYPE, i.e. the columns of ResultBatch and of
+#: ResultBatch in mdstream.proto (same names).
+FIELDS: tuple[str, ...] = (
+    "seq", "ts_ns", "recv_ns", "done_ns", "symbol_id", "kind", "price", "size", "value",
+    "bid", "ask", "bid_size", "ask_size", "volume", "vwap", "high", "low", "ema",
+    "volatility", "mid", "spread", "trade_count", "interval_ns", "open")
+
+
+def field_list(fields: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Column names as a tuple in FIELDS order (so the same projection is
+    always the same request); None or empty means every column.
+
+    A string is one name, or several separated by commas ("seq,price").
+    ``seq`` and ``symbol_id`` are always included (a stream needs them to
+    resume and to name symbols). Raises InvalidArgumentError naming the
+    unknown names and listing the valid ones.
+    """
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        fields = [f.strip() for f in fields.split(",") if f.strip()]
+    wanted = set(fields)
+    if not wanted:
+        return None
+    unknown = sorted(str(f) for f in wanted - set(FIELDS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+            f"choose from {', '.join(FIELDS)}")
+    wanted |= {"seq", "symbol_id"}
+    if wanted == set(FIELDS):
+        return None
+    return tuple(f for f in FIELDS if f in wanted)
+
+
 @dataclass(frozen=True)
 class StreamRequest:
     """A validated subscription request.
@@ -97,6 +135,13 @@ class StreamRequest:
     snapshot:
         Start with the newest result of each symbol, then stream from the
         next sequence number; cannot be combined with from_seq.
+    fields:
+        The columns to receive (names of FIELDS, normalised by field_list:
+        FIELDS order, ``seq`` and ``symbol_id`` always added), or None for
+        every column. Over gRPC the StreamBatches frames carry only these
+        columns; in process, batches keep every column (the rows are views
+        of the engine's ring, no copy) but their ``fields`` say which ones
+        were asked for (see ResultBatch.fields).
 
     Raises InvalidArgumentError naming the setting and its allowed range.
     """
@@ -108,9 +153,11 @@ class StreamRequest:
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S
     from_seq: int | None = None
     snapshot: bool = False
+    fields: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
+        object.__setattr__(self, "fields", field_list(self.fields))
         if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(
                 f"unknown policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
@@ -148,4 +195,4 @@ class StreamRequest:
         """The same request, starting at ``from_seq`` (and without a snapshot):
         how a resuming stream reopens after a lost connection."""
         return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
-                             self.heartbeat_interval, from_seq, False)
+                             self.heartbeat_interval, from_seq, False, self.fields)

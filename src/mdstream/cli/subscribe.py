@@ -61,6 +61,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"with --batches: how long a result may wait for its frame to fill, in "
                         f"seconds or with a unit, e.g. 2ms or 500us; 0 = send at once; at most "
                         f"{MAX_WAIT_S:g} s (default: 2ms)")
+    p.add_argument("--fields", default=None, metavar="LIST",
+                   help="with --batches: comma-separated columns to receive, e.g. "
+                        "seq,ts_ns,recv_ns,price,size (seq and symbol_id always come; the "
+                        "latency needs recv_ns); the server sends only these (default: all)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the summary (to measure throughput)")
     p.set_defaults(func=run)
@@ -70,11 +74,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def stream_request(args: argparse.Namespace):
     """The StreamRequest of the options (symbols, policy, from_seq, and with
     --batches the frame settings); InvalidArgumentError for a value it refuses."""
+    from mdstream.errors import InvalidArgumentError
     from mdstream.request import StreamRequest
 
+    fields = getattr(args, "fields", None)
+    if fields and not args.batches:
+        raise InvalidArgumentError("--fields needs --batches (StreamResults sends every field)")
     request = StreamRequest(symbols=args.symbols, policy=args.policy,
                             max_ticks_per_frame=args.max_ticks_per_frame,
-                            max_wait=args.max_wait, from_seq=args.from_seq)
+                            max_wait=args.max_wait, from_seq=args.from_seq, fields=fields)
     return request.check_frame_limit()
 
 
@@ -105,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
         if args.batches:
             stream = client.stream_batches(
                 request.symbols, request.policy, max_ticks_per_frame=request.max_ticks_per_frame,
-                max_wait=request.max_wait, heartbeats=True, from_seq=request.from_seq)
+                max_wait=request.max_wait, heartbeats=True, from_seq=request.from_seq,
+                fields=request.fields)
+            timed = request.fields is None or "recv_ns" in request.fields
             for batch in stream:
                 now = time.time_ns()
                 frames += 1
@@ -118,9 +128,11 @@ def run(args: argparse.Namespace) -> int:
                 if args.limit:
                     n = min(n, args.limit - received)
                 if n:
-                    meter.add(batch.rows["recv_ns"][:n], now)
+                    if timed:
+                        meter.add(batch.rows["recv_ns"][:n], now)
                     if not args.quiet:
-                        print("\n".join(row_line(batch, i) for i in range(n)), flush=True)
+                        line = row_line if request.fields is None else _fields_line
+                        print("\n".join(line(batch, i) for i in range(n)), flush=True)
                     received += n
                 if args.limit and received >= args.limit:
                     end_reason = f"--limit {args.limit} reached"
@@ -181,3 +193,13 @@ def _flush(meter: LatencyMeter, recv_ns: list[int], at_ns: list[int]) -> None:
     meter.add_latencies(np.asarray(at_ns, dtype=np.int64) - recv, recv)
     recv_ns.clear()
     at_ns.clear()
+
+
+def _fields_line(batch, i: int) -> str:
+    """One result of a projected stream: its symbol and the requested columns."""
+    row = batch.rows[i]
+    names = batch.fields or ()
+    values = " ".join(f"{f}={row[f]}" for f in names if f not in ("seq", "symbol_id"))
+    sid = int(row['symbol_id'])
+    name = batch.symbols[sid] if sid < len(batch.symbols) else None
+    return printable(f"[PY] {name or f'#{sid}'} seq={row['seq']} {values}")

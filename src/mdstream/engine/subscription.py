@@ -103,7 +103,7 @@ class Subscription:
             rows, reader = self._catchup.next()
             if rows is not None:
                 self._received += len(rows)
-                return ResultBatch(rows, self._symbols)
+                return ResultBatch(rows, self._symbols, None, self.request.fields)
             self._reader = reader
             self._catchup = None
             if self._closed:            # closed from another thread meanwhile
@@ -123,7 +123,8 @@ class Subscription:
         if rows is None:
             return None
         self._received += len(rows)
-        return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None)
+        return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None,
+                           self.request.fields)
 
     def batches(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
                 max_wait: float | None = None) -> Iterator[ResultBatch]:

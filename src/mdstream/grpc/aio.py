@@ -141,7 +141,8 @@ class AsyncClient:
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Literal[False] = False,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None
                        ) -> AsyncBatchStream: ...
 
     @overload
@@ -149,7 +150,8 @@ class AsyncClient:
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Resume,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None
                        ) -> AsyncBatchStream | AsyncResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -157,7 +159,8 @@ class AsyncClient:
                        max_wait: float = DEFAULT_MAX_WAIT_S,
                        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None
                        ) -> AsyncBatchStream | AsyncResumingBatchStream:
         """Subscribe to columnar frames (arguments and errors as for
         Client.stream_batches): an AsyncBatchStream, or with ``resume=True``
@@ -165,13 +168,13 @@ class AsyncClient:
         request, message = stream_request(
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
-            resume=resume, timeout=timeout)
+            resume=resume, timeout=timeout, fields=fields)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
             return AsyncResumingBatchStream(self, request, reconnect, heartbeats=heartbeats)
         return AsyncBatchStream(self._stream_batches(message, timeout=timeout), heartbeats,
-                                snapshot, errors=self._error)
+                                snapshot, errors=self._error, fields=request.fields)
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,

@@ -181,14 +181,16 @@ class Client:
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Literal[False] = False,
-                       heartbeats: bool = False, timeout: float | None = None) -> BatchStream: ...
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None) -> BatchStream: ...
 
     @overload
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Resume,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None
                        ) -> BatchStream | ResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -196,7 +198,8 @@ class Client:
                        max_wait: float = DEFAULT_MAX_WAIT_S,
                        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None
                        ) -> BatchStream | ResumingBatchStream:
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).
 
@@ -213,7 +216,11 @@ class Client:
         journal); ``snapshot``: begin with the newest result of each symbol
         (``stream.read_snapshot()``, then ``stream.snapshot``), the batches
         starting at exactly its ``as_of_seq + 1``; ``timeout``: end the call
-        after that many seconds (DEADLINE_EXCEEDED).
+        after that many seconds (DEADLINE_EXCEEDED); ``fields``: the columns
+        to receive (e.g. ``["seq", "ts_ns", "symbol_id", "price", "size"]``
+        or "seq,price"; None: all; ``seq`` and ``symbol_id`` always come):
+        the server's frames carry only those, and reading another column of
+        a batch raises AttributeError (see ResultBatch.fields).
 
         Settings out of range raise InvalidArgumentError here (code
         INVALID_ARGUMENT); what the server refuses is raised at the first
@@ -232,13 +239,13 @@ class Client:
         request, message = stream_request(
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
-            resume=resume, timeout=timeout)
+            resume=resume, timeout=timeout, fields=fields)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
             return ResumingBatchStream(self, request, reconnect, heartbeats=heartbeats)
         return BatchStream(self._stream_batches(message, timeout=timeout), heartbeats, snapshot,
-                           errors=self._error)
+                           errors=self._error, fields=request.fields)
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,

@@ -206,7 +206,8 @@ def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
         heartbeat_interval_ms=round(request.heartbeat_interval * 1000),
         snapshot=request.snapshot,
         # mdstream's clients absorb StreamResults heartbeats (ResultStream.heartbeat).
-        result_heartbeats=True)
+        result_heartbeats=True,
+        fields=request.fields or ())
     if request.from_seq is not None:
         msg.from_seq = request.from_seq
     return msg
@@ -239,7 +240,8 @@ def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
     from_seq = msg.from_seq if msg.HasField("from_seq") else None
     request = StreamRequest(tuple(msg.symbols) or None, policy,
                             msg.max_ticks_per_frame or DEFAULT_TICKS_PER_FRAME,
-                            msg.max_wait_us / 1e6, hb / 1000.0, from_seq, msg.snapshot)
+                            msg.max_wait_us / 1e6, hb / 1000.0, from_seq, msg.snapshot,
+                            tuple(msg.fields) or None)
     return request.check_frame_limit()
 
 
