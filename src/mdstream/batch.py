@@ -64,6 +64,11 @@ class Record(NamedTuple):
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
+def _not_requested(name: str, fields: tuple[str, ...]) -> str:
+    return (f"column {name!r} was not requested: this batch has only the fields "
+            f"{', '.join(fields)} (subscribe with fields=None for every column)")
+
+
 class Column(Generic[_Scalar]):
     """A column of ResultBatch: reading ``batch.price`` gives a NumPy view
     (no copy) of that field of the rows, typed for checkers as
@@ -91,9 +96,8 @@ class Column(Generic[_Scalar]):
         if batch is None:
             return self
         if batch.fields is not None and self.name not in batch.fields:
-            raise AttributeError(
-                f"column {self.name!r} was not requested: this batch has only the fields "
-                f"{', '.join(batch.fields)} (subscribe with fields=None for every column)")
+            # (Python then calls ResultBatch.__getattr__, which says why.)
+            raise AttributeError(_not_requested(self.name, batch.fields))
         view: npt.NDArray[_Scalar] = batch.rows[self.name]    # a field view of rows
         return view
 
@@ -215,6 +219,8 @@ class ResultBatch:
     if not TYPE_CHECKING:
         # Hidden from type checkers, so that they reject a misspelled column.
         def __getattr__(self, name: str) -> np.ndarray:
+            if self.fields is not None and name in (RESULT_DTYPE.names or ()):
+                raise AttributeError(_not_requested(name, self.fields))
             raise AttributeError(f"ResultBatch has no column {name!r}; columns: "
                                  f"{', '.join(RESULT_DTYPE.names)}")
 
