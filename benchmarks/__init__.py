@@ -44,6 +44,7 @@ BENCHMARKS = {
     "live_feed": "live feed messages/s decoded per core vs json.loads; venue send -> subscriber latency",
     "async_subscription": "ticks/s of async for over a Subscription vs the sync for loop",
     "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
+    "projection": "ticks/s and bytes/tick to 1 gRPC client: a 5-column projection vs all columns",
 }
 
 

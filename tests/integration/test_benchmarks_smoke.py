@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency", "memory",
               "csv_parse", "journal", "journal_read", "live_feed", "async_subscription",
-              "connect_error"]
+              "connect_error", "projection"]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
                                 reason="benchmarks/ is in the source tree only")

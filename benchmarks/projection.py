@@ -1,0 +1,67 @@
+"""Field projection: ticks/s and bytes per tick into one gRPC client process.
+
+One server process (``mdstream serve --port 0 --rate 0 --workers 2``, 8
+symbols) and one client process using mdstream.Client.stream_batches with
+policy 'block' (the feed runs exactly as fast as the client reads), frames of
+up to 4096 ticks (max_wait 2 ms); the client decodes each frame into NumPy
+and sums the price column:
+
+- ``five_columns``: ``fields=seq,ts_ns,symbol_id,price,size`` (the frames
+  carry those five columns only);
+- baseline: the same stream with every column (24), measured against the
+  same server process in the same run, the two alternating.
+
+Reported: ticks/s (median of --repeat runs, with the ratio) and, in
+``extra``, the frame bytes per tick of both and the CPU each side used.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+from mdstream.benchmarking import result_line
+
+from benchmarks import _grpc
+
+NAME = "projection"
+FIVE = "seq,ts_ns,symbol_id,price,size"
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r["clients"][0][key] for r in runs)
+
+
+def _cores(runs: list[dict]) -> dict:
+    cpus = [_grpc.cpu_summary(r) for r in runs]
+    return {"server_cores": statistics.median(c["server_cores"] for c in cpus),
+            "client_cores": statistics.median(c["client_cores"] for c in cpus)}
+
+
+def run(opts, machine):
+    warmup = 0.2 if opts.quick else 1.0
+    d = opts.duration
+    frame = _grpc.frame_args(opts)
+    five, every = [], []
+    with _grpc.mdstream_server() as server:
+        for _ in range(opts.repeat):
+            five.append(_grpc.run_clients(server, "batches", 1, d, warmup,
+                                          extra=[*frame, "--fields", FIVE]))
+            every.append(_grpc.run_clients(server, "batches", 1, d, warmup, extra=frame))
+    rate = lambda runs: [r["clients"][0]["rate"] for r in runs]
+    params = {"clients": 1, "server_workers": 2, "symbols": 8, "feed": "SimulatedFeed(rate=0)",
+              "policy": "block", "transport": "loopback TCP", "duration_s": d,
+              "max_ticks_per_frame": opts.frame, "max_wait_s": opts.max_wait, "fields": FIVE}
+    yield result_line(
+        NAME, "five_columns", "ticks/s", params, rate(five), rate(every),
+        "StreamBatches with every column (24), same server, same run",
+        target=">= 10,000,000 ticks/s (issue 17)",
+        extra={"bytes_per_tick": _median(five, "bytes_per_tick"),
+               "baseline_bytes_per_tick": _median(every, "bytes_per_tick"),
+               "cpu": _cores(five), "baseline_cpu": _cores(every)},
+        machine=machine)
+
+
+if __name__ == "__main__":
+    from benchmarks import module_main
+    sys.exit(module_main(NAME))
