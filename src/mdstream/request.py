@@ -28,6 +28,8 @@ __all__ = [
     "symbol_list",
     "FIELDS",
     "field_list",
+    "KINDS",
+    "kind_list",
 ]
 
 Policy = Literal["block", "skip", "disconnect"]
@@ -110,6 +112,37 @@ def field_list(fields: Iterable[str] | str | None) -> tuple[str, ...] | None:
     return tuple(f for f in FIELDS if f in wanted)
 
 
+#: The kinds a subscription may ask for (``kinds``), by the codes of
+#: mdstream.batch (TRADE 0, QUOTE 1, BAR 2).
+KINDS: tuple[str, ...] = ("trade", "quote", "bar")
+
+
+def kind_list(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Kind names as a tuple in KINDS order; None (or empty, or all three)
+    means every kind. A string may name several ("trade,bar"); plurals are
+    accepted ("trades"). Raises InvalidArgumentError for an unknown kind."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    wanted = {k[:-1] if isinstance(k, str) and k.endswith("s") else k for k in kinds}
+    unknown = sorted(str(k) for k in wanted - set(KINDS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown kind {', '.join(map(repr, unknown))}: choose from {', '.join(KINDS)}")
+    if not wanted or wanted == set(KINDS):
+        return None
+    return tuple(k for k in KINDS if k in wanted)
+
+
+def _bound(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise InvalidArgumentError(f"{name} must be a number (or None for no bound), got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class StreamRequest:
     """A validated subscription request.
@@ -142,6 +175,14 @@ class StreamRequest:
         columns; in process, batches keep every column (the rows are views
         of the engine's ring, no copy) but their ``fields`` say which ones
         were asked for (see ResultBatch.fields).
+    kinds, min_size, min_price, max_price:
+        Filters beyond symbols, evaluated in the core without the GIL: only
+        results of these kinds (names of KINDS; None: every kind) that meet
+        every bound set (inclusive; None: no bound) are delivered. ``price``
+        is a trade's price, a quote's mid, a bar's close; ``size`` a trade's
+        size, a bar's volume, and 0 for quotes. Results filtered out are not
+        gaps (no Gap reports them); ``last_seq`` moves past them. The
+        opening snapshot is not filtered.
 
     Raises InvalidArgumentError naming the setting and its allowed range.
     """
@@ -154,10 +195,24 @@ class StreamRequest:
     from_seq: int | None = None
     snapshot: bool = False
     fields: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    min_size: float | None = None
+    min_price: float | None = None
+    max_price: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
         object.__setattr__(self, "fields", field_list(self.fields))
+        object.__setattr__(self, "kinds", kind_list(self.kinds))
+        for name in ("min_size", "min_price", "max_price"):
+            object.__setattr__(self, name, _bound(name, getattr(self, name)))
+        if self.min_size is not None and self.min_size < 0:
+            raise InvalidArgumentError(f"min_size must be >= 0, got {self.min_size:g}")
+        if (self.min_price is not None and self.max_price is not None
+                and self.min_price > self.max_price):
+            raise InvalidArgumentError(
+                f"min_price {self.min_price:g} is above max_price {self.max_price:g}: "
+                "no result could pass")
         if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(
                 f"unknown policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
@@ -195,4 +250,11 @@ class StreamRequest:
         """The same request, starting at ``from_seq`` (and without a snapshot):
         how a resuming stream reopens after a lost connection."""
         return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
-                             self.heartbeat_interval, from_seq, False, self.fields)
+                             self.heartbeat_interval, from_seq, False, self.fields,
+                             self.kinds, self.min_size, self.min_price, self.max_price)
+
+    @property
+    def filters_rows(self) -> bool:
+        """True if kinds or a price/size bound leave some results out."""
+        return (self.kinds is not None or self.min_size is not None
+                or self.min_price is not None or self.max_price is not None)

@@ -65,6 +65,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="with --batches: comma-separated columns to receive, e.g. "
                         "seq,ts_ns,recv_ns,price,size (seq and symbol_id always come; the "
                         "latency needs recv_ns); the server sends only these (default: all)")
+    p.add_argument("--kinds", default=None, metavar="LIST",
+                   help="comma-separated kinds to receive: trade, quote, bar (default: all); "
+                        "the server filters, results left out are not gaps")
+    p.add_argument("--min-size", type=float, default=None, metavar="SIZE",
+                   help="receive only results with size >= SIZE (trade size, bar volume; "
+                        "quotes have size 0)")
+    p.add_argument("--min-price", type=float, default=None, metavar="PRICE",
+                   help="receive only results with price >= PRICE (trade price, quote mid, "
+                        "bar close)")
+    p.add_argument("--max-price", type=float, default=None, metavar="PRICE",
+                   help="receive only results with price <= PRICE")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the summary (to measure throughput)")
     p.set_defaults(func=run)
@@ -82,7 +93,11 @@ def stream_request(args: argparse.Namespace):
         raise InvalidArgumentError("--fields needs --batches (StreamResults sends every field)")
     request = StreamRequest(symbols=args.symbols, policy=args.policy,
                             max_ticks_per_frame=args.max_ticks_per_frame,
-                            max_wait=args.max_wait, from_seq=args.from_seq, fields=fields)
+                            max_wait=args.max_wait, from_seq=args.from_seq, fields=fields,
+                            kinds=getattr(args, "kinds", None),
+                            min_size=getattr(args, "min_size", None),
+                            min_price=getattr(args, "min_price", None),
+                            max_price=getattr(args, "max_price", None))
     return request.check_frame_limit()
 
 
@@ -114,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
             stream = client.stream_batches(
                 request.symbols, request.policy, max_ticks_per_frame=request.max_ticks_per_frame,
                 max_wait=request.max_wait, heartbeats=True, from_seq=request.from_seq,
-                fields=request.fields)
+                fields=request.fields, **_filters(request))
             timed = request.fields is None or "recv_ns" in request.fields
             for batch in stream:
                 now = time.time_ns()
@@ -142,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                     break
         else:
             stream = client.stream_results(request.symbols, request.policy,
-                                           from_seq=request.from_seq)
+                                           from_seq=request.from_seq, **_filters(request))
             for m in stream:
                 now = time.time_ns()
                 frames += 1
@@ -193,6 +208,12 @@ def _flush(meter: LatencyMeter, recv_ns: list[int], at_ns: list[int]) -> None:
     meter.add_latencies(np.asarray(at_ns, dtype=np.int64) - recv, recv)
     recv_ns.clear()
     at_ns.clear()
+
+
+def _filters(request) -> dict:
+    """The filter settings of a StreamRequest, as the clients' keyword arguments."""
+    return {"kinds": request.kinds, "min_size": request.min_size,
+            "min_price": request.min_price, "max_price": request.max_price}
 
 
 def _fields_line(batch, i: int) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from mdstream._core import LatencyHistogram
-from mdstream.batch import Gap, ResultBatch
+from mdstream._core import LatencyHistogram, RowFilter
+from mdstream.batch import KIND_NAMES, Gap, ResultBatch
 from mdstream.errors import (
     JournalUnavailableError,
     MDStreamError,
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["Subscription", "StreamEnded"]
 
 _ids = itertools.count(1)
+#: Kind name -> code (TRADE 0, QUOTE 1, BAR 2).
+KIND_CODES = {name: code for code, name in KIND_NAMES.items()}
 
 
 class StreamEnded(MDStreamError, EOFError):
@@ -61,6 +64,10 @@ class Subscription:
         self.snapshot: Snapshot | None = None
         self._received = 0           # results handed out by next_batch
         self._async: AsyncSubscription | None = None
+        #: The kinds / price / size filter, run in the core (None: none).
+        self._row_filter = None if not request.filters_rows else RowFilter(
+            kinds=[KIND_CODES[k] for k in request.kinds or KIND_CODES],
+            min_size=request.min_size, min_price=request.min_price, max_price=request.max_price)
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
@@ -87,7 +94,9 @@ class Subscription:
                    max_wait: float | None = None) -> ResultBatch | None:
         """The next batch of results, waiting up to timeout seconds (None: forever).
 
-        Returns None if the timeout passed with nothing new.
+        Returns None if the timeout passed with nothing new (that passes the
+        request's filters: kinds, min_size, min_price, max_price; results
+        filtered out are skipped without a gap, and the wait goes on).
         ``max_ticks_per_frame`` caps the batch (0: the subscription's own);
         ``max_wait`` waits up to that many seconds after the first result for
         the batch to fill (None: the subscription's own).
@@ -97,6 +106,24 @@ class Subscription:
         error) when the engine's journal cannot be written: the subscription
         is then closed, and SubscriptionClosedError after close().
         """
+        if self._row_filter is None:
+            return self._next_batch(timeout, max_ticks_per_frame, max_wait)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            batch = self._next_batch(left, max_ticks_per_frame, max_wait)
+            if batch is None:
+                return None
+            rows = self._row_filter.apply(batch.rows)
+            self._received -= len(batch.rows) - len(rows)
+            if len(rows) or batch.gap is not None:
+                return ResultBatch(rows, self._symbols, batch.gap, self.request.fields)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def _next_batch(self, timeout: float | None, max_ticks_per_frame: int,
+                    max_wait: float | None) -> ResultBatch | None:
+        """next_batch() before the request's row filters."""
         if self._catchup is not None:
             if self._closed:
                 raise SubscriptionClosedError("the subscription was closed")

@@ -20,7 +20,7 @@ from mdstream.grpc.frames import symbol_names
 from mdstream.grpc.reconnect import Reconnect
 from mdstream.grpc.tls import client_security
 from mdstream.request import (DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy,
-                              StreamRequest, field_list, symbol_list)
+                              StreamRequest, field_list, kind_list, symbol_list)
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["ClientSetup", "Resume", "Symbols", "stream_request", "resume_policy",
@@ -79,14 +79,17 @@ def stream_request(symbols: Symbols, policy: Policy | None, *,
                    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                    from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
                    timeout: float | None = None,
-                   fields: Iterable[str] | str | None = None
+                   fields: Iterable[str] | str | None = None,
+                   kinds: Iterable[str] | str | None = None, min_size: float | None = None,
+                   min_price: float | None = None, max_price: float | None = None
                    ) -> tuple[StreamRequest, pb.SubscribeRequest]:
     """A stream call's request, checked against the wire's limits: the
     StreamRequest and its SubscribeRequest message. Raises InvalidArgumentError
     (settings out of range, ``timeout`` with ``resume``, an unknown field:
     the message lists the valid ones)."""
     request = StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
-                            heartbeat_interval, from_seq, snapshot, field_list(fields))
+                            heartbeat_interval, from_seq, snapshot, field_list(fields),
+                            kind_list(kinds), min_size, min_price, max_price)
     message = request_to_proto(request)
     if resume and timeout is not None:
         raise InvalidArgumentError("timeout cannot be combined with resume")

@@ -182,7 +182,9 @@ class Client:
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Literal[False] = False,
                        heartbeats: bool = False, timeout: float | None = None,
-                       fields: Symbols = None) -> BatchStream: ...
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None) -> BatchStream: ...
 
     @overload
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -190,7 +192,9 @@ class Client:
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Resume,
                        heartbeats: bool = False, timeout: float | None = None,
-                       fields: Symbols = None
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None
                        ) -> BatchStream | ResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -199,7 +203,9 @@ class Client:
                        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
                        heartbeats: bool = False, timeout: float | None = None,
-                       fields: Symbols = None
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None
                        ) -> BatchStream | ResumingBatchStream:
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).
 
@@ -220,7 +226,12 @@ class Client:
         to receive (e.g. ``["seq", "ts_ns", "symbol_id", "price", "size"]``
         or "seq,price"; None: all; ``seq`` and ``symbol_id`` always come):
         the server's frames carry only those, and reading another column of
-        a batch raises AttributeError (see ResultBatch.fields).
+        a batch raises AttributeError (see ResultBatch.fields); ``kinds``
+        ("trade", "quote", "bar", or several: ["trade", "bar"], "trade,bar";
+        None: all), ``min_size``, ``min_price``, ``max_price`` (inclusive
+        bounds; None: none): filters the server runs in its core, so only
+        matching results cross the network (StreamRequest says what price
+        and size are for each kind); results filtered out are not gaps.
 
         Settings out of range raise InvalidArgumentError here (code
         INVALID_ARGUMENT); what the server refuses is raised at the first
@@ -239,7 +250,8 @@ class Client:
         request, message = stream_request(
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
-            resume=resume, timeout=timeout, fields=fields)
+            resume=resume, timeout=timeout, fields=fields, kinds=kinds,
+            min_size=min_size, min_price=min_price, max_price=max_price)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
@@ -250,27 +262,35 @@ class Client:
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False,
-                       resume: Literal[False] = False, timeout: float | None = None
+                       resume: Literal[False] = False, timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None
                        ) -> ResultStream: ...
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False,
-                       resume: Resume, timeout: float | None = None
+                       resume: Resume, timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None
                        ) -> ResultStream | ResumingResultStream: ...
 
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       timeout: float | None = None) -> ResultStream | ResumingResultStream:
+                       timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None) -> ResultStream | ResumingResultStream:
         """Subscribe to one Result message per tick (the original contract):
         an iterator of mdstream.v1 ``Result`` messages.
 
-        ``from_seq``, ``resume`` and the errors as for stream_batches; with
+        ``from_seq``, ``resume``, the filters (``kinds``, ``min_size``,
+        ``min_price``, ``max_price``) and the errors as for stream_batches; with
         ``snapshot`` the first messages are the newest result of each symbol,
         flagged ``snapshot`` with their ``as_of_seq``.
         """
-        request, message = stream_request(symbols, policy, from_seq=from_seq, snapshot=snapshot,
-                                          resume=resume, timeout=timeout)
+        request, message = stream_request(
+            symbols, policy, from_seq=from_seq, snapshot=snapshot, resume=resume, timeout=timeout,
+            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
