@@ -13,6 +13,11 @@ and sums the price column:
 
 Reported: ticks/s (median of --repeat runs, with the ratio) and, in
 ``extra``, the frame bytes per tick of both and the CPU each side used.
+
+``row_filter``: ns per result of the core's RowFilter (trades with size >= 80
+and 50 <= price <= 500, what a server runs per result for a filtered
+subscription) over 4096-result batches of simulated results, against the
+same filter as a NumPy boolean mask (``rows[mask]``) in the same run.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ from __future__ import annotations
 import statistics
 import sys
 
+import time
+
+import numpy as np
+
+from mdstream import _testing
+from mdstream._core import RowFilter
 from mdstream.benchmarking import result_line
 
 from benchmarks import _grpc
@@ -60,6 +71,37 @@ def run(opts, machine):
                "baseline_bytes_per_tick": _median(every, "bytes_per_tick"),
                "cpu": _cores(five), "baseline_cpu": _cores(every)},
         machine=machine)
+    yield from run_filter(opts, machine)
+
+
+def _filter_ns(opts) -> tuple[list[float], list[float]]:
+    ticks = _testing.simulate_ticks(4096, 7, 8)
+    ticks["seq"] = np.arange(4096)
+    rows, _ = _testing.compute_analytics(ticks, 0.1, 8)
+    f = RowFilter(kinds=[0], min_size=80, min_price=50, max_price=500)
+
+    def numpy_mask(r):
+        return r[(r["kind"] == 0) & (r["size"] >= 80) & (r["price"] >= 50) & (r["price"] <= 500)]
+
+    assert f.apply(rows).tobytes() == numpy_mask(rows).tobytes()
+    loops = 20 if opts.quick else 500
+    core, base = [], []
+    for _ in range(opts.repeat):
+        for fn, into in ((f.apply, core), (numpy_mask, base)):
+            t0 = time.perf_counter_ns()
+            for _ in range(loops):
+                fn(rows)
+            into.append((time.perf_counter_ns() - t0) / (loops * len(rows)))
+    return core, base
+
+
+def run_filter(opts, machine):
+    core, base = _filter_ns(opts)
+    yield result_line(NAME, "row_filter", "ns/result",
+                      {"batch": 4096, "filter": "kinds=trade min_size=80 min_price=50 "
+                       "max_price=500", "symbols": 8},
+                      core, base, "the same filter as a NumPy boolean mask, rows[mask]",
+                      higher_is_better=False, machine=machine)
 
 
 if __name__ == "__main__":

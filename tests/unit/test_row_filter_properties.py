@@ -49,7 +49,7 @@ def batches(draw):
     rows["kind"] = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
     rows["price"] = draw(st.lists(VALUES, min_size=n, max_size=n))
     rows["size"] = draw(st.lists(VALUES, min_size=n, max_size=n))
-    rows["vwap"] = rows["price"] * 2        # another column, carried along
+    rows["vwap"] = np.arange(n) * 0.5       # another column, carried along
     return rows
 
 
