@@ -18,6 +18,10 @@ Reported: ticks/s (median of --repeat runs, with the ratio) and, in
 and 50 <= price <= 500, what a server runs per result for a filtered
 subscription) over 4096-result batches of simulated results, against the
 same filter as a NumPy boolean mask (``rows[mask]``) in the same run.
+
+``codec``: ns per tick to encode a 4096-tick frame in the core and decode it
+into NumPy (what server and client spend per tick on the frame), five
+columns against every column, in one process (no network, no engine).
 """
 
 from __future__ import annotations
@@ -95,7 +99,30 @@ def _filter_ns(opts) -> tuple[list[float], list[float]]:
     return core, base
 
 
+def _codec_ns(opts) -> tuple[list[float], list[float]]:
+    from mdstream import _codec
+
+    ticks = _testing.simulate_ticks(4096, 7, 8)
+    ticks["seq"] = np.arange(4096)
+    rows, _ = _testing.compute_analytics(ticks, 0.1, 8)
+    names = [f"SYM{i}" for i in range(8)]
+    loops = 20 if opts.quick else 300
+    five, every = [], []
+    for _ in range(opts.repeat):
+        for fields, into in ((FIVE.split(","), five), (None, every)):
+            enc = _codec.BatchEncoder(names, fields)
+            t0 = time.perf_counter_ns()
+            for _ in range(loops):
+                _codec.decode_batch(enc.encode(rows))
+            into.append((time.perf_counter_ns() - t0) / (loops * len(rows)))
+    return five, every
+
+
 def run_filter(opts, machine):
+    five, every = _codec_ns(opts)
+    yield result_line(NAME, "codec", "ns/tick", {"frame": 4096, "fields": FIVE, "symbols": 8},
+                      five, every, "encode + decode of the same frame with every column (24)",
+                      higher_is_better=False, machine=machine)
     core, base = _filter_ns(opts)
     yield result_line(NAME, "row_filter", "ns/result",
                       {"batch": 4096, "filter": "kinds=trade min_size=80 min_price=50 "
