@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_BLOCK_DEADLINE_S",
     "DEFAULT_MAX_STREAMS_PER_CLIENT",
     "HEARTBEAT_INTERVAL_RANGE_S",
+    "CONFLATE_RANGE_S",
     "symbol_list",
     "FIELDS",
     "field_list",
@@ -58,6 +59,8 @@ DEFAULT_BLOCK_DEADLINE_S = 5.0
 #: once, by default.
 DEFAULT_MAX_STREAMS_PER_CLIENT = 16
 HEARTBEAT_INTERVAL_RANGE_S = (0.01, 60.0)
+#: The conflation intervals a subscription may ask for (seconds).
+CONFLATE_RANGE_S = (0.001, 3600.0)
 
 
 def symbol_list(symbols: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -183,6 +186,12 @@ class StreamRequest:
         size, a bar's volume, and 0 for quotes. Results filtered out are not
         gaps (no Gap reports them); ``last_seq`` moves past them. The
         opening snapshot is not filtered.
+    conflate:
+        Seconds (CONFLATE_RANGE_S), or None: at most one result per symbol
+        per interval, the newest (last-value conflation); each batch's Gap
+        counts the results folded away (like results skipped), and the
+        interval starts with the first result after the previous batch.
+        Filters apply first.
 
     Raises InvalidArgumentError naming the setting and its allowed range.
     """
@@ -199,6 +208,7 @@ class StreamRequest:
     min_size: float | None = None
     min_price: float | None = None
     max_price: float | None = None
+    conflate: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
@@ -213,6 +223,13 @@ class StreamRequest:
             raise InvalidArgumentError(
                 f"min_price {self.min_price:g} is above max_price {self.max_price:g}: "
                 "no result could pass")
+        if self.conflate is not None:
+            lo, hi = CONFLATE_RANGE_S
+            if (isinstance(self.conflate, bool) or not isinstance(self.conflate, (int, float))
+                    or not lo <= self.conflate <= hi):
+                raise InvalidArgumentError(
+                    f"conflate must be {lo:g} to {hi:g} seconds (or None), got {self.conflate!r}")
+            object.__setattr__(self, "conflate", float(self.conflate))
         if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(
                 f"unknown policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
@@ -251,7 +268,8 @@ class StreamRequest:
         how a resuming stream reopens after a lost connection."""
         return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
                              self.heartbeat_interval, from_seq, False, self.fields,
-                             self.kinds, self.min_size, self.min_price, self.max_price)
+                             self.kinds, self.min_size, self.min_price, self.max_price,
+                             self.conflate)
 
     @property
     def filters_rows(self) -> bool:

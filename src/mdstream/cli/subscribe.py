@@ -76,6 +76,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "bar close)")
     p.add_argument("--max-price", type=float, default=None, metavar="PRICE",
                    help="receive only results with price <= PRICE")
+    p.add_argument("--conflate", type=options.duration(), default=None, metavar="DURATION",
+                   help="at most one result per symbol per DURATION (seconds or with a unit, "
+                        "e.g. 250ms), the newest; folded results are counted as missed "
+                        "(default: off)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the summary (to measure throughput)")
     p.set_defaults(func=run)
@@ -97,7 +101,8 @@ def stream_request(args: argparse.Namespace):
                             kinds=getattr(args, "kinds", None),
                             min_size=getattr(args, "min_size", None),
                             min_price=getattr(args, "min_price", None),
-                            max_price=getattr(args, "max_price", None))
+                            max_price=getattr(args, "max_price", None),
+                            conflate=getattr(args, "conflate", None))
     return request.check_frame_limit()
 
 
@@ -213,7 +218,8 @@ def _flush(meter: LatencyMeter, recv_ns: list[int], at_ns: list[int]) -> None:
 def _filters(request) -> dict:
     """The filter settings of a StreamRequest, as the clients' keyword arguments."""
     return {"kinds": request.kinds, "min_size": request.min_size,
-            "min_price": request.min_price, "max_price": request.max_price}
+            "min_price": request.min_price, "max_price": request.max_price,
+            "conflate": request.conflate}
 
 
 def _fields_line(batch, i: int) -> str:

@@ -302,7 +302,8 @@ class Engine:
                   fields: Iterable[str] | str | None = None,
                   kinds: Iterable[str] | str | None = None, min_size: float | None = None,
                   min_price: float | None = None,
-                  max_price: float | None = None) -> Subscription:
+                  max_price: float | None = None,
+                  conflate: float | None = None) -> Subscription:
         """Subscribe to results from now on (or from ``from_seq``).
 
         ``symbols``: names to receive (None: all, including symbols added
@@ -331,7 +332,9 @@ class Engine:
         "quote", "bar"; None: all), ``min_size``, ``min_price``,
         ``max_price`` (inclusive; None: no bound): filters run in the core
         without the GIL; a filtered batch is a copy of the matching rows, and
-        results filtered out are not gaps (see StreamRequest).
+        results filtered out are not gaps (see StreamRequest). ``conflate``
+        (seconds; None: off): at most one result per symbol per interval,
+        the newest, the folded ones counted in the batch's Gap.
 
         Raises InvalidArgumentError (see StreamRequest; an unknown field lists
         the valid ones), UnknownSymbolError,
@@ -346,7 +349,7 @@ class Engine:
                                        from_seq=from_seq, snapshot=snapshot,
                                        fields=field_list(fields), kinds=kind_list(kinds),
                                        min_size=min_size, min_price=min_price,
-                                       max_price=max_price),
+                                       max_price=max_price, conflate=conflate),
                          block_deadline=block_deadline)
 
     def open(self, request: StreamRequest, *, block_deadline: float | None = None) -> Subscription:

@@ -144,7 +144,8 @@ class AsyncClient:
                        heartbeats: bool = False, timeout: float | None = None,
                        fields: Symbols = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncBatchStream: ...
 
     @overload
@@ -155,7 +156,8 @@ class AsyncClient:
                        heartbeats: bool = False, timeout: float | None = None,
                        fields: Symbols = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncBatchStream | AsyncResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -166,7 +168,8 @@ class AsyncClient:
                        heartbeats: bool = False, timeout: float | None = None,
                        fields: Symbols = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncBatchStream | AsyncResumingBatchStream:
         """Subscribe to columnar frames (arguments and errors as for
         Client.stream_batches): an AsyncBatchStream, or with ``resume=True``
@@ -175,7 +178,8 @@ class AsyncClient:
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
             resume=resume, timeout=timeout, fields=fields, kinds=kinds,
-            min_size=min_size, min_price=min_price, max_price=max_price)
+            min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
@@ -188,7 +192,8 @@ class AsyncClient:
                        from_seq: int | None = None, snapshot: bool = False,
                        resume: Literal[False] = False, timeout: float | None = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncResultStream: ...
 
     @overload
@@ -196,21 +201,24 @@ class AsyncClient:
                        from_seq: int | None = None, snapshot: bool = False,
                        resume: Resume, timeout: float | None = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncResultStream | AsyncResumingResultStream: ...
 
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
                        timeout: float | None = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncResultStream | AsyncResumingResultStream:
         """Subscribe to one Result message per tick (see Client.stream_results):
         an AsyncResultStream, or with ``resume=True`` (or a Reconnect) an
         AsyncResumingResultStream."""
         request, message = stream_request(
             symbols, policy, from_seq=from_seq, snapshot=snapshot, resume=resume, timeout=timeout,
-            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price)
+            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:

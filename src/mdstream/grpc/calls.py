@@ -81,7 +81,8 @@ def stream_request(symbols: Symbols, policy: Policy | None, *,
                    timeout: float | None = None,
                    fields: Iterable[str] | str | None = None,
                    kinds: Iterable[str] | str | None = None, min_size: float | None = None,
-                   min_price: float | None = None, max_price: float | None = None
+                   min_price: float | None = None, max_price: float | None = None,
+                   conflate: float | None = None
                    ) -> tuple[StreamRequest, pb.SubscribeRequest]:
     """A stream call's request, checked against the wire's limits: the
     StreamRequest and its SubscribeRequest message. Raises InvalidArgumentError
@@ -89,7 +90,7 @@ def stream_request(symbols: Symbols, policy: Policy | None, *,
     the message lists the valid ones)."""
     request = StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
                             heartbeat_interval, from_seq, snapshot, field_list(fields),
-                            kind_list(kinds), min_size, min_price, max_price)
+                            kind_list(kinds), min_size, min_price, max_price, conflate)
     message = request_to_proto(request)
     if resume and timeout is not None:
         raise InvalidArgumentError("timeout cannot be combined with resume")

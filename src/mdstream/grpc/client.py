@@ -184,7 +184,8 @@ class Client:
                        heartbeats: bool = False, timeout: float | None = None,
                        fields: Symbols = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None) -> BatchStream: ...
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None) -> BatchStream: ...
 
     @overload
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -194,7 +195,8 @@ class Client:
                        heartbeats: bool = False, timeout: float | None = None,
                        fields: Symbols = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> BatchStream | ResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -205,7 +207,8 @@ class Client:
                        heartbeats: bool = False, timeout: float | None = None,
                        fields: Symbols = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> BatchStream | ResumingBatchStream:
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).
 
@@ -232,6 +235,9 @@ class Client:
         bounds; None: none): filters the server runs in its core, so only
         matching results cross the network (StreamRequest says what price
         and size are for each kind); results filtered out are not gaps.
+        ``conflate``: seconds (0.001 to 3600; None: off): at most one result
+        per symbol per interval, the newest, the folded count reported in
+        the batch's Gap (see mdstream.engine.conflate).
 
         Settings out of range raise InvalidArgumentError here (code
         INVALID_ARGUMENT); what the server refuses is raised at the first
@@ -251,7 +257,8 @@ class Client:
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
             resume=resume, timeout=timeout, fields=fields, kinds=kinds,
-            min_size=min_size, min_price=min_price, max_price=max_price)
+            min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
@@ -264,7 +271,8 @@ class Client:
                        from_seq: int | None = None, snapshot: bool = False,
                        resume: Literal[False] = False, timeout: float | None = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> ResultStream: ...
 
     @overload
@@ -272,25 +280,29 @@ class Client:
                        from_seq: int | None = None, snapshot: bool = False,
                        resume: Resume, timeout: float | None = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> ResultStream | ResumingResultStream: ...
 
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
                        timeout: float | None = None,
                        kinds: Symbols = None, min_size: float | None = None,
-                       min_price: float | None = None, max_price: float | None = None) -> ResultStream | ResumingResultStream:
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None) -> ResultStream | ResumingResultStream:
         """Subscribe to one Result message per tick (the original contract):
         an iterator of mdstream.v1 ``Result`` messages.
 
         ``from_seq``, ``resume``, the filters (``kinds``, ``min_size``,
-        ``min_price``, ``max_price``) and the errors as for stream_batches; with
+        ``min_price``, ``max_price``), ``conflate`` (folded results counted
+        in ``missed_before``) and the errors as for stream_batches; with
         ``snapshot`` the first messages are the newest result of each symbol,
         flagged ``snapshot`` with their ``as_of_seq``.
         """
         request, message = stream_request(
             symbols, policy, from_seq=from_seq, snapshot=snapshot, resume=resume, timeout=timeout,
-            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price)
+            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:

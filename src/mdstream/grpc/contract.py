@@ -208,7 +208,8 @@ def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
         # mdstream's clients absorb StreamResults heartbeats (ResultStream.heartbeat).
         result_heartbeats=True,
         fields=request.fields or (),
-        kinds=[KIND_TO_PB[k] for k in request.kinds or ()])
+        kinds=[KIND_TO_PB[k] for k in request.kinds or ()],
+        conflate_ms=round(request.conflate * 1000) if request.conflate else 0)
     for bound in ("min_size", "min_price", "max_price"):
         if getattr(request, bound) is not None:
             setattr(msg, bound, getattr(request, bound))
@@ -248,7 +249,8 @@ def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
                             tuple(msg.fields) or None, _kinds_from_proto(msg.kinds),
                             msg.min_size if msg.HasField("min_size") else None,
                             msg.min_price if msg.HasField("min_price") else None,
-                            msg.max_price if msg.HasField("max_price") else None)
+                            msg.max_price if msg.HasField("max_price") else None,
+                            msg.conflate_ms / 1000.0 if msg.conflate_ms else None)
     return request.check_frame_limit()
 
 
