@@ -69,7 +69,7 @@ def test_conflator_folds_to_the_newest_row_per_symbol():
 
 
 def test_in_process_conflation_against_the_unconflated_stream(helpers):
-    engine = helpers.finite_engine(N, rate=40_000)
+    engine = helpers.finite_engine(N, rate=20_000)
     everything = engine.subscribe()
     conflated = engine.subscribe(conflate=0.02)
     with pytest.raises(InvalidArgumentError, match="conflate must be 0.001 to 3600 seconds"):
@@ -87,7 +87,7 @@ def test_in_process_conflation_against_the_unconflated_stream(helpers):
 
 
 def test_grpc_conflation_both_rpcs(make_server, make_client, helpers):
-    engine = helpers.finite_engine(N, rate=40_000)
+    engine = helpers.finite_engine(N, rate=20_000)
     server = make_server(engine)
     client = make_client(server)
     everything = client.stream_batches()
