@@ -121,3 +121,21 @@ def test_cli_subscribe_conflate(make_server, helpers):
     assert summary.startswith("summary: 20 results"), summary
     missed = int(summary.split(" missed")[0].rsplit(" ", 1)[1].replace(",", ""))
     assert missed > 20, summary          # many folded for each one received
+
+
+def test_resuming_stream_conflates(make_server, make_client, helpers):
+    engine = helpers.finite_engine(N, rate=20_000)
+    server = make_server(engine)
+    engine.start()          # the ring keeps all N: the stream starts at seq 0
+    stream = make_client(server).stream_batches(conflate=0.02, resume=True, from_seq=0)
+    got, accounted = [], 0
+    for batch in stream:
+        got.append(batch)
+        accounted += len(batch) + (batch.gap.missed if batch.gap else 0)
+        if accounted >= N:
+            break
+    stream.cancel()
+    assert accounted == N and stream.last_seq == N - 1
+    assert sum(len(b) for b in got) < N / 10
+    for b in got:
+        assert len(set(b.rows["symbol_id"].tolist())) == len(b)
