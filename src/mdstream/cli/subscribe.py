@@ -70,12 +70,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "the server filters, results left out are not gaps")
     p.add_argument("--min-size", type=float, default=None, metavar="SIZE",
                    help="receive only results with size >= SIZE (trade size, bar volume; "
-                        "quotes have size 0)")
+                        "quotes have size 0; default: no bound)")
     p.add_argument("--min-price", type=float, default=None, metavar="PRICE",
                    help="receive only results with price >= PRICE (trade price, quote mid, "
-                        "bar close)")
+                        "bar close; default: no bound)")
     p.add_argument("--max-price", type=float, default=None, metavar="PRICE",
-                   help="receive only results with price <= PRICE")
+                   help="receive only results with price <= PRICE (default: no bound)")
     p.add_argument("--conflate", type=options.duration(), default=None, metavar="DURATION",
                    help="at most one result per symbol per DURATION (seconds or with a unit, "
                         "e.g. 250ms), the newest; folded results are counted as missed "
