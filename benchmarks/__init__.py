@@ -50,6 +50,7 @@ BENCHMARKS = {
     "nats_publish": "results/s and messages/s published to NATS JetStream; cost to the engine",
     "nats_edges": "ticks/s to clients through 1, 2, 4 edges vs one server; latency via JetStream",
     "file_feeds": "ticks/s ParquetFeed and DBNFeed read and replay at vs CSVFeed, same trades",
+    "projection": "ticks/s and bytes/tick to 1 gRPC client: a 5-column projection vs all columns",
 }
 
 

@@ -45,6 +45,7 @@ class Window:
         self.latency = latency
         self.lat_chunks: list[np.ndarray] = []
         self.lat_list: list[int] = []
+        self.extra: dict = {}
 
     def wait_for_start(self) -> None:
         line = sys.stdin.readline()
@@ -69,7 +70,7 @@ class Window:
         seconds = t1 - self.t0 if self.open else 0.0
         out = {"ticks": self.ticks, "seconds": seconds,
                "rate": self.ticks / seconds if seconds > 0 else 0.0,
-               "cpu_s": cpu1 - self.cpu0 if self.open else 0.0}
+               "cpu_s": cpu1 - self.cpu0 if self.open else 0.0, **self.extra}
         if self.latency:
             lat = np.concatenate(self.lat_chunks + [np.asarray(self.lat_list, dtype=np.int64)])
             if len(lat):
@@ -84,7 +85,8 @@ def run_batches(args, w: Window) -> None:
 
     with Client(args.target) as client:
         stream = client.stream_batches(policy=args.policy, max_ticks_per_frame=args.frame,
-                                       max_wait=args.max_wait, heartbeats=True)
+                                       max_wait=args.max_wait, heartbeats=True,
+                                       fields=args.fields)
         for batch in stream:
             now_ns = time.time_ns()
             now = now_ns / 1e9
@@ -97,6 +99,8 @@ def run_batches(args, w: Window) -> None:
                 if w.latency:
                     w.lat_chunks.append(now_ns - batch.ts_ns)
         stream.cancel()
+        # Frame bytes (gRPC payloads) per tick over the whole stream.
+        w.extra["bytes_per_tick"] = stream.decoder.bytes / max(1, stream.decoder.received)
 
 
 def run_results(args, w: Window) -> None:
@@ -146,6 +150,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-ticks-per-frame", "--frame", dest="frame", type=int, default=4096, help="StreamBatches: max ticks per frame")
     p.add_argument("--max-wait", type=float, default=0.002,
                    help="StreamBatches: seconds a result may wait for its frame")
+    p.add_argument("--fields", default=None,
+                   help="StreamBatches: comma-separated columns to receive (default: all)")
     args = p.parse_args(argv)
     w = Window(args.duration, args.latency)
     {"batches": run_batches, "results": run_results, "baseline": run_baseline}[args.kind](args, w)

@@ -64,6 +64,11 @@ class Record(NamedTuple):
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
+def _not_requested(name: str, fields: tuple[str, ...]) -> str:
+    return (f"column {name!r} was not requested: this batch has only the fields "
+            f"{', '.join(fields)} (subscribe with fields=None for every column)")
+
+
 class Column(Generic[_Scalar]):
     """A column of ResultBatch: reading ``batch.price`` gives a NumPy view
     (no copy) of that field of the rows, typed for checkers as
@@ -90,6 +95,9 @@ class Column(Generic[_Scalar]):
                 ) -> "npt.NDArray[_Scalar] | Column[_Scalar]":
         if batch is None:
             return self
+        if batch.fields is not None and self.name not in batch.fields:
+            # (Python then calls ResultBatch.__getattr__, which says why.)
+            raise AttributeError(_not_requested(self.name, batch.fields))
         view: npt.NDArray[_Scalar] = batch.rows[self.name]    # a field view of rows
         return view
 
@@ -108,9 +116,14 @@ class ResultBatch:
     ``low``, ``vwap``, ``trade_count`` are the bar's own. ``symbols`` maps
     symbol ids to names.
     ``gap`` is set when results were skipped just before this batch.
+    ``fields`` is None (every column), or the columns a subscription asked
+    for (StreamRequest.fields): reading another column as an attribute
+    raises AttributeError, and to_pandas/to_arrow/to_polars hold only
+    those; ``rows`` keeps the full RESULT_DTYPE layout (columns not sent
+    over gRPC are zero there).
     """
 
-    __slots__ = ("rows", "symbols", "gap")
+    __slots__ = ("rows", "symbols", "gap", "fields")
 
     # The columns: views of the fields of ``rows`` (RESULT_DTYPE), no copy.
     seq = Column(np.int64)                  #: engine sequence number
@@ -141,14 +154,16 @@ class ResultBatch:
     rows: np.ndarray
     symbols: Sequence[str | None]
     gap: Gap | None
+    fields: tuple[str, ...] | None
 
     def __init__(self, rows: np.ndarray, symbols: Sequence[str | None],
-                 gap: Gap | None = None) -> None:
+                 gap: Gap | None = None, fields: tuple[str, ...] | None = None) -> None:
         if rows.dtype != RESULT_DTYPE:
             raise TypeError(f"rows must have dtype RESULT_DTYPE, got {rows.dtype}")
         self.rows = rows
         self.symbols = symbols
         self.gap = gap
+        self.fields = fields
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -204,6 +219,8 @@ class ResultBatch:
     if not TYPE_CHECKING:
         # Hidden from type checkers, so that they reject a misspelled column.
         def __getattr__(self, name: str) -> np.ndarray:
+            if self.fields is not None and name in (RESULT_DTYPE.names or ()):
+                raise AttributeError(_not_requested(name, self.fields))
             raise AttributeError(f"ResultBatch has no column {name!r}; columns: "
                                  f"{', '.join(RESULT_DTYPE.names)}")
 
@@ -214,7 +231,8 @@ class ResultBatch:
 
     def select(self, kind: int) -> "ResultBatch":
         """The results of one kind (TRADE, QUOTE or BAR), as a new batch."""
-        return ResultBatch(self.rows[self.rows["kind"] == kind], self.symbols, self.gap)
+        return ResultBatch(self.rows[self.rows["kind"] == kind], self.symbols, self.gap,
+                           self.fields)
 
     def records(self) -> list[Record]:
         """The results as a list of Record named tuples (slow: for convenience, not volume)."""

@@ -25,7 +25,12 @@ __all__ = [
     "DEFAULT_BLOCK_DEADLINE_S",
     "DEFAULT_MAX_STREAMS_PER_CLIENT",
     "HEARTBEAT_INTERVAL_RANGE_S",
+    "CONFLATE_RANGE_S",
     "symbol_list",
+    "FIELDS",
+    "field_list",
+    "KINDS",
+    "kind_list",
 ]
 
 Policy = Literal["block", "skip", "disconnect"]
@@ -54,6 +59,8 @@ DEFAULT_BLOCK_DEADLINE_S = 5.0
 #: once, by default.
 DEFAULT_MAX_STREAMS_PER_CLIENT = 16
 HEARTBEAT_INTERVAL_RANGE_S = (0.01, 60.0)
+#: The conflation intervals a subscription may ask for (seconds).
+CONFLATE_RANGE_S = (0.001, 3600.0)
 
 
 def symbol_list(symbols: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -70,6 +77,73 @@ def symbol_list(symbols: Iterable[str] | str | None) -> tuple[str, ...] | None:
     if not names:
         raise InvalidArgumentError("symbols is empty: pass None to receive every symbol")
     return names
+
+
+#: The columns a subscription may ask for (``fields``), in frame order: the
+#: fields of RESULT_DTYPE, i.e. the columns of ResultBatch and of
+#: ResultBatch in mdstream.proto (same names).
+FIELDS: tuple[str, ...] = (
+    "seq", "ts_ns", "recv_ns", "done_ns", "symbol_id", "kind", "price", "size", "value",
+    "bid", "ask", "bid_size", "ask_size", "volume", "vwap", "high", "low", "ema",
+    "volatility", "mid", "spread", "trade_count", "interval_ns", "open")
+
+
+def field_list(fields: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Column names as a tuple in FIELDS order (so the same projection is
+    always the same request); None or empty means every column.
+
+    A string is one name, or several separated by commas ("seq,price").
+    ``seq`` and ``symbol_id`` are always included (a stream needs them to
+    resume and to name symbols). Raises InvalidArgumentError naming the
+    unknown names and listing the valid ones.
+    """
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        fields = [f.strip() for f in fields.split(",") if f.strip()]
+    wanted = set(fields)
+    if not wanted:
+        return None
+    unknown = sorted(str(f) for f in wanted - set(FIELDS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+            f"choose from {', '.join(FIELDS)}")
+    wanted |= {"seq", "symbol_id"}
+    if wanted == set(FIELDS):
+        return None
+    return tuple(f for f in FIELDS if f in wanted)
+
+
+#: The kinds a subscription may ask for (``kinds``), by the codes of
+#: mdstream.batch (TRADE 0, QUOTE 1, BAR 2).
+KINDS: tuple[str, ...] = ("trade", "quote", "bar")
+
+
+def kind_list(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Kind names as a tuple in KINDS order; None (or empty, or all three)
+    means every kind. A string may name several ("trade,bar"); plurals are
+    accepted ("trades"). Raises InvalidArgumentError for an unknown kind."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    wanted = {k[:-1] if isinstance(k, str) and k.endswith("s") else k for k in kinds}
+    unknown = sorted(str(k) for k in wanted - set(KINDS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown kind {', '.join(map(repr, unknown))}: choose from {', '.join(KINDS)}")
+    if not wanted or wanted == set(KINDS):
+        return None
+    return tuple(k for k in KINDS if k in wanted)
+
+
+def _bound(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise InvalidArgumentError(f"{name} must be a number (or None for no bound), got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -97,6 +171,27 @@ class StreamRequest:
     snapshot:
         Start with the newest result of each symbol, then stream from the
         next sequence number; cannot be combined with from_seq.
+    fields:
+        The columns to receive (names of FIELDS, normalised by field_list:
+        FIELDS order, ``seq`` and ``symbol_id`` always added), or None for
+        every column. Over gRPC the StreamBatches frames carry only these
+        columns; in process, batches keep every column (the rows are views
+        of the engine's ring, no copy) but their ``fields`` say which ones
+        were asked for (see ResultBatch.fields).
+    kinds, min_size, min_price, max_price:
+        Filters beyond symbols, evaluated in the core without the GIL: only
+        results of these kinds (names of KINDS; None: every kind) that meet
+        every bound set (inclusive; None: no bound) are delivered. ``price``
+        is a trade's price, a quote's mid, a bar's close; ``size`` a trade's
+        size, a bar's volume, and 0 for quotes. Results filtered out are not
+        gaps (no Gap reports them); ``last_seq`` moves past them. The
+        opening snapshot is not filtered.
+    conflate:
+        Seconds (CONFLATE_RANGE_S), or None: at most one result per symbol
+        per interval, the newest (last-value conflation); each batch's Gap
+        counts the results folded away (like results skipped), and the
+        interval starts with the first result after the previous batch.
+        Filters apply first.
 
     Raises InvalidArgumentError naming the setting and its allowed range.
     """
@@ -108,9 +203,33 @@ class StreamRequest:
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S
     from_seq: int | None = None
     snapshot: bool = False
+    fields: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    min_size: float | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    conflate: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
+        object.__setattr__(self, "fields", field_list(self.fields))
+        object.__setattr__(self, "kinds", kind_list(self.kinds))
+        for name in ("min_size", "min_price", "max_price"):
+            object.__setattr__(self, name, _bound(name, getattr(self, name)))
+        if self.min_size is not None and self.min_size < 0:
+            raise InvalidArgumentError(f"min_size must be >= 0, got {self.min_size:g}")
+        if (self.min_price is not None and self.max_price is not None
+                and self.min_price > self.max_price):
+            raise InvalidArgumentError(
+                f"min_price {self.min_price:g} is above max_price {self.max_price:g}: "
+                "no result could pass")
+        if self.conflate is not None:
+            lo, hi = CONFLATE_RANGE_S
+            if (isinstance(self.conflate, bool) or not isinstance(self.conflate, (int, float))
+                    or not lo <= self.conflate <= hi):
+                raise InvalidArgumentError(
+                    f"conflate must be {lo:g} to {hi:g} seconds (or None), got {self.conflate!r}")
+            object.__setattr__(self, "conflate", float(self.conflate))
         if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(
                 f"unknown policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
@@ -148,4 +267,12 @@ class StreamRequest:
         """The same request, starting at ``from_seq`` (and without a snapshot):
         how a resuming stream reopens after a lost connection."""
         return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
-                             self.heartbeat_interval, from_seq, False)
+                             self.heartbeat_interval, from_seq, False, self.fields,
+                             self.kinds, self.min_size, self.min_price, self.max_price,
+                             self.conflate)
+
+    @property
+    def filters_rows(self) -> bool:
+        """True if kinds or a price/size bound leave some results out."""
+        return (self.kinds is not None or self.min_size is not None
+                or self.min_price is not None or self.max_price is not None)

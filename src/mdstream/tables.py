@@ -46,7 +46,8 @@ def _names(batch: "ResultBatch") -> list[str]:
 
 def _columns(batch: "ResultBatch") -> dict[str, np.ndarray]:
     rows = batch.rows
-    return {name: np.ascontiguousarray(rows[name]) for name in rows.dtype.names or ()}
+    names = batch.fields if batch.fields is not None else rows.dtype.names or ()
+    return {name: np.ascontiguousarray(rows[name]) for name in names}
 
 
 def to_pandas(batch: "ResultBatch", *, datetimes: bool = False):

@@ -34,6 +34,7 @@ BENCHMARKS = [
     "nats_publish",
     "nats_edges",
     "file_feeds",
+    "projection",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),

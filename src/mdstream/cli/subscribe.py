@@ -62,6 +62,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         f"in seconds or with a unit, e.g. 2ms or 500us; the server sends at once "
                         f"when ticks trickle in and waits only while they pour in; 0 = never "
                         f"wait; at most {MAX_WAIT_S:g} s (default: 2ms)")
+    p.add_argument("--fields", default=None, metavar="LIST",
+                   help="with --batches: comma-separated columns to receive, e.g. "
+                        "seq,ts_ns,recv_ns,price,size (seq and symbol_id always come; the "
+                        "latency needs recv_ns); the server sends only these (default: all)")
+    p.add_argument("--kinds", default=None, metavar="LIST",
+                   help="comma-separated kinds to receive: trade, quote, bar (default: all); "
+                        "the server filters, results left out are not gaps")
+    p.add_argument("--min-size", type=float, default=None, metavar="SIZE",
+                   help="receive only results with size >= SIZE (trade size, bar volume; "
+                        "quotes have size 0; default: no bound)")
+    p.add_argument("--min-price", type=float, default=None, metavar="PRICE",
+                   help="receive only results with price >= PRICE (trade price, quote mid, "
+                        "bar close; default: no bound)")
+    p.add_argument("--max-price", type=float, default=None, metavar="PRICE",
+                   help="receive only results with price <= PRICE (default: no bound)")
+    p.add_argument("--conflate", type=options.duration(), default=None, metavar="DURATION",
+                   help="at most one result per symbol per DURATION (seconds or with a unit, "
+                        "e.g. 250ms), the newest; folded results are counted as missed "
+                        "(default: off)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the summary (to measure throughput)")
     p.set_defaults(func=run)
@@ -71,11 +90,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def stream_request(args: argparse.Namespace):
     """The StreamRequest of the options (symbols, policy, from_seq, and with
     --batches the frame settings); InvalidArgumentError for a value it refuses."""
+    from mdstream.errors import InvalidArgumentError
     from mdstream.request import StreamRequest
 
+    fields = getattr(args, "fields", None)
+    if fields and not args.batches:
+        raise InvalidArgumentError("--fields needs --batches (StreamResults sends every field)")
     request = StreamRequest(symbols=args.symbols, policy=args.policy,
                             max_ticks_per_frame=args.max_ticks_per_frame,
-                            max_wait=args.max_wait, from_seq=args.from_seq)
+                            max_wait=args.max_wait, from_seq=args.from_seq, fields=fields,
+                            kinds=getattr(args, "kinds", None),
+                            min_size=getattr(args, "min_size", None),
+                            min_price=getattr(args, "min_price", None),
+                            max_price=getattr(args, "max_price", None),
+                            conflate=getattr(args, "conflate", None))
     return request.check_frame_limit()
 
 
@@ -106,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
         if args.batches:
             stream = client.stream_batches(
                 request.symbols, request.policy, max_ticks_per_frame=request.max_ticks_per_frame,
-                max_wait=request.max_wait, heartbeats=True, from_seq=request.from_seq)
+                max_wait=request.max_wait, heartbeats=True, from_seq=request.from_seq,
+                fields=request.fields, **_filters(request))
+            timed = request.fields is None or "recv_ns" in request.fields
             for batch in stream:
                 now = time.time_ns()
                 frames += 1
@@ -119,9 +149,11 @@ def run(args: argparse.Namespace) -> int:
                 if args.limit:
                     n = min(n, args.limit - received)
                 if n:
-                    meter.add(batch.rows["recv_ns"][:n], now)
+                    if timed:
+                        meter.add(batch.rows["recv_ns"][:n], now)
                     if not args.quiet:
-                        print("\n".join(row_line(batch, i) for i in range(n)), flush=True)
+                        line = row_line if request.fields is None else _fields_line
+                        print("\n".join(line(batch, i) for i in range(n)), flush=True)
                     received += n
                 if args.limit and received >= args.limit:
                     end_reason = f"--limit {args.limit} reached"
@@ -131,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
                     break
         else:
             stream = client.stream_results(request.symbols, request.policy,
-                                           from_seq=request.from_seq)
+                                           from_seq=request.from_seq, **_filters(request))
             for m in stream:
                 now = time.time_ns()
                 frames += 1
@@ -182,3 +214,20 @@ def _flush(meter: LatencyMeter, recv_ns: list[int], at_ns: list[int]) -> None:
     meter.add_latencies(np.asarray(at_ns, dtype=np.int64) - recv, recv)
     recv_ns.clear()
     at_ns.clear()
+
+
+def _filters(request) -> dict:
+    """The filter settings of a StreamRequest, as the clients' keyword arguments."""
+    return {"kinds": request.kinds, "min_size": request.min_size,
+            "min_price": request.min_price, "max_price": request.max_price,
+            "conflate": request.conflate}
+
+
+def _fields_line(batch, i: int) -> str:
+    """One result of a projected stream: its symbol and the requested columns."""
+    row = batch.rows[i]
+    names = batch.fields or ()
+    values = " ".join(f"{f}={row[f]}" for f in names if f not in ("seq", "symbol_id"))
+    sid = int(row['symbol_id'])
+    name = batch.symbols[sid] if sid < len(batch.symbols) else None
+    return printable(f"[PY] {name or f'#{sid}'} seq={row['seq']} {values}")

@@ -24,14 +24,16 @@ cdef inline int64_t _column_payload_size(const Result *rows, Py_ssize_t n,
 
 
 cdef uint8_t *_put_columns(uint8_t *p, const Result *rows, Py_ssize_t n,
-                           const int64_t *payload) noexcept nogil:
+                           const int64_t *payload, const int *cols,
+                           int n_cols) noexcept nogil:
+    """Write the packed columns ``cols`` (indexes into BATCH_COLUMNS) of the rows."""
     cdef int c
     cdef Py_ssize_t i
     cdef int32_t v
     cdef const FieldSpec *col
     cdef const char *base
-    for c in range(N_BATCH_COLUMNS):
-        col = &BATCH_COLUMNS[c]
+    for c in range(n_cols):
+        col = &BATCH_COLUMNS[cols[c]]
         p = put_tag(p, col.number, WT_LEN)
         p = put_varint(p, <uint64_t>payload[c])
         base = <const char *>rows + col.offset
@@ -77,15 +79,42 @@ cdef class BatchEncoder:
     may grow). The encoder remembers which ids its stream has already named,
     so each frame carries the names of the ids that appear in it for the
     first time. One encoder per stream; not for use by two threads at once.
+
+    ``fields``: the columns to write (names of ResultBatch columns, any
+    order; None or empty: all 24, the bytes of an encoder without it).
+    Frames then carry only those packed columns (field projection,
+    SubscribeRequest.fields). Raises ValueError for an unknown name.
     """
     cdef object names
+    cdef int cols[N_BATCH_COLUMNS]    # indexes into BATCH_COLUMNS, in frame order
+    cdef int n_cols
     cdef uint8_t *seen          # seen[id] != 0: named on this stream already
     cdef int32_t seen_cap
     cdef int32_t *fresh         # ids of the current frame named for the first time
     cdef int64_t frames
 
-    def __cinit__(self, names):
+    def __cinit__(self, names, fields=None):
+        cdef int c
         self.names = names
+        self.n_cols = 0
+        if not fields:
+            for c in range(N_BATCH_COLUMNS):
+                self.cols[c] = c
+            self.n_cols = N_BATCH_COLUMNS
+            return
+        wanted = set(fields)
+        unknown = wanted - set(_COLUMN_NAMES)
+        if unknown:
+            raise ValueError(f"unknown column(s) {sorted(unknown)}: choose from {', '.join(_COLUMN_NAMES)}")
+        for c in range(N_BATCH_COLUMNS):
+            if _COLUMN_NAMES[c] in wanted:
+                self.cols[self.n_cols] = c
+                self.n_cols += 1
+
+    @property
+    def fields(self) -> tuple:
+        """The columns this encoder writes, in frame order."""
+        return tuple(_COLUMN_NAMES[self.cols[c]] for c in range(self.n_cols))
 
     def __dealloc__(self):
         free(self.seen)
@@ -187,10 +216,10 @@ cdef class BatchEncoder:
             size += 1 + varint_size(<uint64_t>c) + c
         if n > 0:
             with nogil:
-                for c in range(N_BATCH_COLUMNS):
-                    payload[c] = _column_payload_size(r, n, &BATCH_COLUMNS[c])
-                    size += (tag_size(BATCH_COLUMNS[c].number) + varint_size(<uint64_t>payload[c])
-                             + payload[c])
+                for c in range(self.n_cols):
+                    payload[c] = _column_payload_size(r, n, &BATCH_COLUMNS[self.cols[c]])
+                    size += (tag_size(BATCH_COLUMNS[self.cols[c]].number)
+                             + varint_size(<uint64_t>payload[c]) + payload[c])
 
         out = PyBytes_FromStringAndSize(NULL, size)
         start = <uint8_t *>PyBytes_AS_STRING(out)
@@ -210,7 +239,7 @@ cdef class BatchEncoder:
             p = _put_triple(p, BATCH_HEARTBEAT, hb_seq, hb_time, 0)
         if n > 0:
             with nogil:
-                p = _put_columns(p, r, n, payload)
+                p = _put_columns(p, r, n, payload, self.cols, self.n_cols)
         if p - start != size:
             raise AssertionError(f"ResultBatch size mismatch: wrote {p - start} of {size} bytes")
         self.frames += 1
@@ -222,6 +251,8 @@ cdef class BatchEncoder:
 
 
 _EMPTY_ROWS = np.empty(0, dtype=RESULT_DTYPE)
+#: The column names, by index into BATCH_COLUMNS.
+_COLUMN_NAMES = tuple(f[0] for f in _LAYOUT)
 
 
 # -- decoding ---------------------------------------------------------------

@@ -30,7 +30,8 @@ from mdstream.journal import Journal, JournalConfig
 from mdstream.journal.retention import RetentionThread
 from mdstream.journal.watch import JournalWatch
 from mdstream.journal.watch import error_text as journal_error_of
-from mdstream.request import DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, symbol_list
+from mdstream.request import (DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, field_list,
+                              kind_list, symbol_list)
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
 
@@ -297,7 +298,12 @@ class Engine:
                   max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME, from_seq: int | None = None,
                   snapshot: bool = False, *, max_wait: float = 0.0,
                   block_deadline: float | None = None,
-                  max_batch: int | None = None) -> Subscription:
+                  max_batch: int | None = None,
+                  fields: Iterable[str] | str | None = None,
+                  kinds: Iterable[str] | str | None = None, min_size: float | None = None,
+                  min_price: float | None = None,
+                  max_price: float | None = None,
+                  conflate: float | None = None) -> Subscription:
         """Subscribe to results from now on (or from ``from_seq``).
 
         ``symbols``: names to receive (None: all, including symbols added
@@ -318,7 +324,20 @@ class Engine:
         subscription's ``snapshot`` holds the newest result of each symbol,
         and the stream starts exactly at the next sequence number after it.
 
-        Raises InvalidArgumentError (see StreamRequest), UnknownSymbolError,
+        ``fields``: the columns wanted (names of ``mdstream.request.FIELDS``,
+        e.g. ``["seq", "ts_ns", "symbol_id", "price", "size"]``; None: all).
+        In process the batches still hold full rows (views of the ring, no
+        copy), but their ``fields`` name the projection: other columns raise
+        AttributeError and to_pandas() holds only these. ``kinds`` ("trade",
+        "quote", "bar"; None: all), ``min_size``, ``min_price``,
+        ``max_price`` (inclusive; None: no bound): filters run in the core
+        without the GIL; a filtered batch is a copy of the matching rows, and
+        results filtered out are not gaps (see StreamRequest). ``conflate``
+        (seconds; None: off): at most one result per symbol per interval,
+        the newest, the folded ones counted in the batch's Gap.
+
+        Raises InvalidArgumentError (see StreamRequest; an unknown field lists
+        the valid ones), UnknownSymbolError,
         EngineStateError once stopped, TooManySubscribersError.
         ``max_batch`` is the former name of ``max_ticks_per_frame``.
         """
@@ -327,7 +346,10 @@ class Engine:
                           DeprecationWarning, stacklevel=2)
             max_ticks_per_frame = max_batch
         return self.open(StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
-                                       from_seq=from_seq, snapshot=snapshot),
+                                       from_seq=from_seq, snapshot=snapshot,
+                                       fields=field_list(fields), kinds=kind_list(kinds),
+                                       min_size=min_size, min_price=min_price,
+                                       max_price=max_price, conflate=conflate),
                          block_deadline=block_deadline)
 
     def open(self, request: StreamRequest, *, block_deadline: float | None = None) -> Subscription:

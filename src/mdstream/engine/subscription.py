@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import time
+
+import numpy as np
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from mdstream._core import LatencyHistogram
-from mdstream.batch import Gap, ResultBatch
+from mdstream._core import RESULT_DTYPE, LatencyHistogram, RowFilter
+from mdstream.batch import KIND_NAMES, Gap, ResultBatch
+from mdstream.engine.conflate import Conflator
 from mdstream.errors import (
     JournalUnavailableError,
     MDStreamError,
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["Subscription", "StreamEnded"]
 
 _ids = itertools.count(1)
+#: Kind name -> code (TRADE 0, QUOTE 1, BAR 2).
+KIND_CODES = {name: code for code, name in KIND_NAMES.items()}
 
 
 class StreamEnded(MDStreamError, EOFError):
@@ -61,6 +67,12 @@ class Subscription:
         self.snapshot: Snapshot | None = None
         self._received = 0           # results handed out by next_batch
         self._async: AsyncSubscription | None = None
+        #: The kinds / price / size filter, run in the core (None: none).
+        self._row_filter = None if not request.filters_rows else RowFilter(
+            kinds=[KIND_CODES[k] for k in request.kinds or KIND_CODES],
+            min_size=request.min_size, min_price=request.min_price, max_price=request.max_price)
+        self._conflator = Conflator(request.conflate) if request.conflate else None
+        self._ended = False          # conflating: the end was reached with results held
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
@@ -88,7 +100,9 @@ class Subscription:
                    adaptive: bool = False) -> ResultBatch | None:
         """The next batch of results, waiting up to timeout seconds (None: forever).
 
-        Returns None if the timeout passed with nothing new.
+        Returns None if the timeout passed with nothing new (that passes the
+        request's filters: kinds, min_size, min_price, max_price; results
+        filtered out are skipped without a gap, and the wait goes on).
         ``max_ticks_per_frame`` caps the batch (0: the subscription's own);
         ``max_wait`` waits up to that many seconds after the first result for
         the batch to fill (None: the subscription's own). ``adaptive=True``
@@ -102,14 +116,71 @@ class Subscription:
         JournalUnavailableError (a JournalError naming the file and the OS
         error) when the engine's journal cannot be written: the subscription
         is then closed, and SubscriptionClosedError after close().
+
+        With ``conflate`` (StreamRequest.conflate) a batch holds the newest
+        result of each symbol of one interval, its Gap counting the results
+        folded away; None until an interval ends.
         """
+        if self._conflator is None:
+            return self._filtered_batch(timeout, max_ticks_per_frame, max_wait)
+        conf = self._conflator
+        if self._ended:
+            raise StreamEnded("the engine has stopped and every result was delivered")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            if conf.due(now):
+                return self._conflated(conf)
+            waits = [w for w in (conf.wait(now), None if deadline is None else deadline - now)
+                     if w is not None]
+            left = max(0.0, min(waits)) if waits else None
+            try:
+                batch = self._filtered_batch(left, max_ticks_per_frame, max_wait)
+            except StreamEnded:
+                if not conf.holding:
+                    raise
+                self._ended = True          # hand out what is held, then end
+                return self._conflated(conf)
+            if batch is not None:
+                conf.add(batch.rows, batch.gap, time.monotonic())
+            elif deadline is not None and time.monotonic() >= deadline and not conf.due(
+                    time.monotonic()):
+                return None
+
+    def _conflated(self, conf: Conflator) -> ResultBatch:
+        rows, gap = conf.take()
+        if rows is None:
+            rows = np.empty(0, dtype=RESULT_DTYPE)
+        return ResultBatch(rows, self._symbols, gap, self.request.fields)
+
+    def _filtered_batch(self, timeout: float | None, max_ticks_per_frame: int,
+                        max_wait: float | None) -> ResultBatch | None:
+        """next_batch() before conflation: the request's row filters applied."""
+        if self._row_filter is None:
+            return self._next_batch(timeout, max_ticks_per_frame, max_wait)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            batch = self._next_batch(left, max_ticks_per_frame, max_wait)
+            if batch is None:
+                return None
+            rows = self._row_filter.apply(batch.rows)
+            self._received -= len(batch.rows) - len(rows)
+            if len(rows) or batch.gap is not None:
+                return ResultBatch(rows, self._symbols, batch.gap, self.request.fields)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def _next_batch(self, timeout: float | None, max_ticks_per_frame: int,
+                    max_wait: float | None) -> ResultBatch | None:
+        """next_batch() before the request's row filters."""
         if self._catchup is not None:
             if self._closed:
                 raise SubscriptionClosedError("the subscription was closed")
             rows, reader = self._catchup.next()
             if rows is not None:
                 self._received += len(rows)
-                return ResultBatch(rows, self._symbols)
+                return ResultBatch(rows, self._symbols, None, self.request.fields)
             self._reader = reader
             self._catchup = None
             if self._closed:            # closed from another thread meanwhile
@@ -130,7 +201,8 @@ class Subscription:
         if rows is None:
             return None
         self._received += len(rows)
-        return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None)
+        return ResultBatch(rows, self._symbols, Gap(*gap) if gap is not None else None,
+                           self.request.fields)
 
     def batches(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
                 max_wait: float | None = None) -> Iterator[ResultBatch]:
@@ -187,7 +259,10 @@ class Subscription:
         """The newest engine sequence number accounted for: every result at or
         below it was delivered, skipped with a gap notice, or filtered out
         (-1 before the first; resume with ``from_seq=last_seq + 1``)."""
-        # The cursor is the next seq the subscription looks at.
+        # The cursor is the next seq the subscription looks at; a conflating
+        # subscription has not accounted for the interval it still holds.
+        if self._conflator is not None and self._conflator.first_seq >= 0:
+            return self._conflator.first_seq - 1
         return int(self.counters()["cursor"]) - 1
 
     def read_snapshot(self) -> "Snapshot | None":

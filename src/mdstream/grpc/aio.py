@@ -159,7 +159,11 @@ class AsyncClient:
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Literal[False] = False,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncBatchStream: ...
 
     @overload
@@ -167,7 +171,11 @@ class AsyncClient:
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Resume,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncBatchStream | AsyncResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -175,7 +183,11 @@ class AsyncClient:
                        max_wait: float = DEFAULT_MAX_WAIT_S,
                        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncBatchStream | AsyncResumingBatchStream:
         """Subscribe to columnar frames (arguments and errors as for
         Client.stream_batches): an AsyncBatchStream, or with ``resume=True``
@@ -183,35 +195,48 @@ class AsyncClient:
         request, message = stream_request(
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
-            resume=resume, timeout=timeout)
+            resume=resume, timeout=timeout, fields=fields, kinds=kinds,
+            min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
             return AsyncResumingBatchStream(self, request, reconnect, heartbeats=heartbeats)
         return AsyncBatchStream(self._stream_batches(message, timeout=timeout), heartbeats,
-                                snapshot, errors=self._error)
+                                snapshot, errors=self._error, fields=request.fields)
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False,
-                       resume: Literal[False] = False, timeout: float | None = None
+                       resume: Literal[False] = False, timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncResultStream: ...
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False,
-                       resume: Resume, timeout: float | None = None
+                       resume: Resume, timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncResultStream | AsyncResumingResultStream: ...
 
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       timeout: float | None = None
+                       timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> AsyncResultStream | AsyncResumingResultStream:
         """Subscribe to one Result message per tick (see Client.stream_results):
         an AsyncResultStream, or with ``resume=True`` (or a Reconnect) an
         AsyncResumingResultStream."""
-        request, message = stream_request(symbols, policy, from_seq=from_seq, snapshot=snapshot,
-                                          resume=resume, timeout=timeout)
+        request, message = stream_request(
+            symbols, policy, from_seq=from_seq, snapshot=snapshot, resume=resume, timeout=timeout,
+            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:

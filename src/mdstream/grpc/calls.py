@@ -19,7 +19,8 @@ from mdstream.grpc.contract import CHANNEL_OPTIONS, channel_options, request_to_
 from mdstream.grpc.frames import symbol_names
 from mdstream.grpc.reconnect import Reconnect
 from mdstream.grpc.tls import client_security
-from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, symbol_list
+from mdstream.request import (DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy,
+                              StreamRequest, field_list, kind_list, symbol_list)
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = ["ClientSetup", "Resume", "Symbols", "stream_request", "resume_policy",
@@ -90,12 +91,19 @@ def stream_request(symbols: Symbols, policy: Policy | None, *,
                    max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME, max_wait: float = 0.0,
                    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                    from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                   timeout: float | None = None) -> tuple[StreamRequest, pb.SubscribeRequest]:
+                   timeout: float | None = None,
+                   fields: Iterable[str] | str | None = None,
+                   kinds: Iterable[str] | str | None = None, min_size: float | None = None,
+                   min_price: float | None = None, max_price: float | None = None,
+                   conflate: float | None = None
+                   ) -> tuple[StreamRequest, pb.SubscribeRequest]:
     """A stream call's request, checked against the wire's limits: the
     StreamRequest and its SubscribeRequest message. Raises InvalidArgumentError
-    (settings out of range, ``timeout`` with ``resume``)."""
+    (settings out of range, ``timeout`` with ``resume``, an unknown field:
+    the message lists the valid ones)."""
     request = StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
-                            heartbeat_interval, from_seq, snapshot)
+                            heartbeat_interval, from_seq, snapshot, field_list(fields),
+                            kind_list(kinds), min_size, min_price, max_price, conflate)
     message = request_to_proto(request)
     if resume and timeout is not None:
         raise InvalidArgumentError("timeout cannot be combined with resume")

@@ -202,14 +202,22 @@ class Client:
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Literal[False] = False,
-                       heartbeats: bool = False, timeout: float | None = None) -> BatchStream: ...
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None) -> BatchStream: ...
 
     @overload
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        max_ticks_per_frame: int = ..., max_wait: float = ...,
                        heartbeat_interval: float = ..., from_seq: int | None = None,
                        snapshot: bool = False, resume: Resume,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> BatchStream | ResumingBatchStream: ...
 
     def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -217,7 +225,11 @@ class Client:
                        max_wait: float = DEFAULT_MAX_WAIT_S,
                        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       heartbeats: bool = False, timeout: float | None = None
+                       heartbeats: bool = False, timeout: float | None = None,
+                       fields: Symbols = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> BatchStream | ResumingBatchStream:
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).
 
@@ -236,7 +248,19 @@ class Client:
         journal); ``snapshot``: begin with the newest result of each symbol
         (``stream.read_snapshot()``, then ``stream.snapshot``), the batches
         starting at exactly its ``as_of_seq + 1``; ``timeout``: end the call
-        after that many seconds (DEADLINE_EXCEEDED).
+        after that many seconds (DEADLINE_EXCEEDED); ``fields``: the columns
+        to receive (e.g. ``["seq", "ts_ns", "symbol_id", "price", "size"]``
+        or "seq,price"; None: all; ``seq`` and ``symbol_id`` always come):
+        the server's frames carry only those, and reading another column of
+        a batch raises AttributeError (see ResultBatch.fields); ``kinds``
+        ("trade", "quote", "bar", or several: ["trade", "bar"], "trade,bar";
+        None: all), ``min_size``, ``min_price``, ``max_price`` (inclusive
+        bounds; None: none): filters the server runs in its core, so only
+        matching results cross the network (StreamRequest says what price
+        and size are for each kind); results filtered out are not gaps.
+        ``conflate``: seconds (0.001 to 3600; None: off): at most one result
+        per symbol per interval, the newest, the folded count reported in
+        the batch's Gap (see mdstream.engine.conflate).
 
         Settings out of range raise InvalidArgumentError here (code
         INVALID_ARGUMENT); what the server refuses is raised at the first
@@ -255,38 +279,53 @@ class Client:
         request, message = stream_request(
             symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
             heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
-            resume=resume, timeout=timeout)
+            resume=resume, timeout=timeout, fields=fields, kinds=kinds,
+            min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:
             return ResumingBatchStream(self, request, reconnect, heartbeats=heartbeats)
         return BatchStream(self._stream_batches(message, timeout=timeout), heartbeats, snapshot,
-                           errors=self._error)
+                           errors=self._error, fields=request.fields)
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False,
-                       resume: Literal[False] = False, timeout: float | None = None
+                       resume: Literal[False] = False, timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> ResultStream: ...
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False,
-                       resume: Resume, timeout: float | None = None
+                       resume: Resume, timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None
                        ) -> ResultStream | ResumingResultStream: ...
 
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
-                       timeout: float | None = None) -> ResultStream | ResumingResultStream:
+                       timeout: float | None = None,
+                       kinds: Symbols = None, min_size: float | None = None,
+                       min_price: float | None = None, max_price: float | None = None,
+                       conflate: float | None = None) -> ResultStream | ResumingResultStream:
         """Subscribe to one Result message per tick (the original contract):
         an iterator of mdstream.v1 ``Result`` messages.
 
-        ``from_seq``, ``resume`` and the errors as for stream_batches; with
+        ``from_seq``, ``resume``, the filters (``kinds``, ``min_size``,
+        ``min_price``, ``max_price``), ``conflate`` (folded results counted
+        in ``missed_before``) and the errors as for stream_batches; with
         ``snapshot`` the first messages are the newest result of each symbol,
         flagged ``snapshot`` with their ``as_of_seq``.
         """
-        request, message = stream_request(symbols, policy, from_seq=from_seq, snapshot=snapshot,
-                                          resume=resume, timeout=timeout)
+        request, message = stream_request(
+            symbols, policy, from_seq=from_seq, snapshot=snapshot, resume=resume, timeout=timeout,
+            kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price,
+            conflate=conflate)
         self.streams_opened += 1
         reconnect = resume_policy(resume)
         if reconnect is not None:

@@ -206,7 +206,13 @@ def request_to_proto(request: StreamRequest) -> pb.SubscribeRequest:
         heartbeat_interval_ms=round(request.heartbeat_interval * 1000),
         snapshot=request.snapshot,
         # mdstream's clients absorb StreamResults heartbeats (ResultStream.heartbeat).
-        result_heartbeats=True)
+        result_heartbeats=True,
+        fields=request.fields or (),
+        kinds=[KIND_TO_PB[k] for k in request.kinds or ()],
+        conflate_ms=round(request.conflate * 1000) if request.conflate else 0)
+    for bound in ("min_size", "min_price", "max_price"):
+        if getattr(request, bound) is not None:
+            setattr(msg, bound, getattr(request, bound))
     if request.from_seq is not None:
         msg.from_seq = request.from_seq
     return msg
@@ -239,8 +245,27 @@ def request_from_proto(msg: pb.SubscribeRequest) -> StreamRequest:
     from_seq = msg.from_seq if msg.HasField("from_seq") else None
     request = StreamRequest(tuple(msg.symbols) or None, policy,
                             msg.max_ticks_per_frame or DEFAULT_TICKS_PER_FRAME,
-                            msg.max_wait_us / 1e6, hb / 1000.0, from_seq, msg.snapshot)
+                            msg.max_wait_us / 1e6, hb / 1000.0, from_seq, msg.snapshot,
+                            tuple(msg.fields) or None, _kinds_from_proto(msg.kinds),
+                            msg.min_size if msg.HasField("min_size") else None,
+                            msg.min_price if msg.HasField("min_price") else None,
+                            msg.max_price if msg.HasField("max_price") else None,
+                            msg.conflate_ms / 1000.0 if msg.conflate_ms else None)
     return request.check_frame_limit()
+
+
+#: Kind enum value of mdstream.proto -> StreamRequest kind name.
+PB_TO_KIND = {pb.KIND_TRADE: "trade", pb.KIND_QUOTE: "quote", pb.KIND_BAR: "bar"}
+KIND_TO_PB = {name: value for value, name in PB_TO_KIND.items()}
+
+
+def _kinds_from_proto(kinds) -> tuple[str, ...] | None:
+    unknown = [k for k in kinds if k not in PB_TO_KIND]
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown kind {', '.join(map(str, unknown))}: use KIND_TRADE (0), KIND_QUOTE (1) "
+            "or KIND_BAR (2), or leave kinds empty for every kind")
+    return tuple(PB_TO_KIND[k] for k in kinds) or None
 
 
 # -- errors ---------------------------------------------------------------------

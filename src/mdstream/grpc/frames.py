@@ -48,10 +48,15 @@ class FrameDecoder:
     ``snapshot``: the Snapshot a ``snapshot=True`` stream began with, once
     received; ``frames``, ``bytes``, ``received`` (results), ``missed``
     (results skipped by a 'skip' subscriber, from gap notices).
+    ``fields``: the columns the stream asked for (StreamRequest.fields;
+    None: all): the batches it makes carry them as ResultBatch.fields, the
+    columns the server left out of the frames reading as AttributeError.
     """
 
-    def __init__(self, heartbeats: bool = False, snapshot: bool = False):
+    def __init__(self, heartbeats: bool = False, snapshot: bool = False, *,
+                 fields: tuple[str, ...] | None = None):
         self.heartbeats = heartbeats
+        self.fields = fields
         self.snapshot: Snapshot | None = None
         self.snapshot_pending = snapshot       # snapshot frames still to come
         self._snapshot_parts: list = []
@@ -88,7 +93,8 @@ class FrameDecoder:
             parts, self._snapshot_parts = self._snapshot_parts, []
             self.snapshot_pending = False
             as_of = fence.snapshot.as_of_seq
-            self.snapshot = Snapshot(as_of, ResultBatch(np.concatenate(parts), self.symbols))
+            self.snapshot = Snapshot(as_of, ResultBatch(np.concatenate(parts), self.symbols,
+                                                        fields=self.fields))
             self.last_seq = max(self.last_seq, as_of)
 
     def frame(self, data: bytes) -> ResultBatch | None:
@@ -114,7 +120,8 @@ class FrameDecoder:
             self.last_seq = max(self.last_seq, hb[0])
             if not self.heartbeats and n == 0 and gap is None:
                 return None
-        return ResultBatch(rows, self.symbols, Gap(*gap) if gap is not None else None)
+        return ResultBatch(rows, self.symbols, Gap(*gap) if gap is not None else None,
+                           self.fields)
 
     def counters(self) -> dict:
         """frames, bytes, received, missed, last_seq."""

@@ -118,7 +118,7 @@ class ResumeLogic:
         #: None until a server named it, or from a server too old to).
         self.stream_id: str | None = None
         #: Frames of every connection (batch streams): symbols, heartbeat, frames, bytes.
-        self.decoder = FrameDecoder(heartbeats=True)
+        self.decoder = FrameDecoder(heartbeats=True, fields=request.fields)
         self.reconnects = self.attempts = self.gaps = self.missed = 0
         self.duplicates = self.received = 0
         self._pending: tuple[int, int, int] | None = None    # a gap for the next item
@@ -252,7 +252,8 @@ class ResumeLogic:
             self.last_seq = max(self.last_seq, self.decoder.heartbeat.last_seq)  # type: ignore[type-var]
         pending = self._take_pending()
         if n or pending is not None or (beat and self._heartbeats):
-            return ResultBatch(rows, self.decoder.symbols, Gap(*pending) if pending else None)
+            return ResultBatch(rows, self.decoder.symbols, Gap(*pending) if pending else None,
+                               self.decoder.fields)
         return None
 
     def accept_result(self, msg: pb.Result) -> pb.Result | None:

@@ -246,13 +246,15 @@ class MDStreamServicer:
     # -- the RPCs ------------------------------------------------------------
 
     def StreamBatches(self, request: pb.SubscribeRequest, context) -> Iterator[bytes]:
-        """Columnar ResultBatch frames, as bytes encoded by the core: the
+        """Columnar ResultBatch frames, as bytes encoded by the core (only
+        the columns of ``fields`` when the request names some): the
         snapshot's frames first (``snapshot``), then a frame per batch of up
         to max_ticks_per_frame results, a heartbeat frame after
         heartbeat_interval seconds without results."""
         with self._errors(context), \
                 self._stream(request, context, "StreamBatches") as (req, sub, sent):
-            encoder = _codec.BatchEncoder(self.engine.symbol_table.names)
+            # Field projection: the core writes only the requested columns.
+            encoder = _codec.BatchEncoder(self.engine.symbol_table.names, req.fields)
             if req.snapshot:
                 for frame in self._snapshot_frames(sub, encoder, req.max_ticks_per_frame):
                     sent.sent(frame)

@@ -120,9 +120,11 @@ class BatchStream(_CallStream):
 
     def __init__(self, call: Any, heartbeats: bool = False, snapshot: bool = False,
                  decoder: FrameDecoder | None = None,
-                 errors: ErrorTranslator = translate_error) -> None:
+                 errors: ErrorTranslator = translate_error,
+                 fields: tuple[str, ...] | None = None) -> None:
         super().__init__(call, errors)
-        self.decoder = decoder if decoder is not None else FrameDecoder(heartbeats, snapshot)
+        self.decoder = (decoder if decoder is not None
+                        else FrameDecoder(heartbeats, snapshot, fields=fields))
 
     if TYPE_CHECKING:       # the decoder's, as properties (see @decoded)
         symbols: list[str | None]
