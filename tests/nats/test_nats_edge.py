@@ -198,3 +198,18 @@ def test_an_asyncio_client_resumes_on_another_edge(nats_server, published, proce
         return np.concatenate(got)
 
     assert asyncio.run(asyncio.wait_for(read(), 120)).tobytes() == expected.tobytes()
+
+
+def test_an_edge_projects_fields_and_refuses_filters_it_cannot_apply(edge, published):
+    """Columns are chosen by the encoder, so an edge sends only those asked for;
+    row filters and conflation run in the engine's server, and an edge refuses
+    them (INVALID_ARGUMENT) rather than send unfiltered results as filtered."""
+    engine, expected = published
+    _source, address = edge
+    with mdstream.Client(address) as client:
+        batch = next(iter(client.stream_batches(from_seq=0, fields=["seq", "price"])))
+        assert set(batch.fields) >= {"seq", "price"} and "vwap" not in batch.fields
+        assert batch.price.tolist() == expected["price"][:len(batch)].tolist()
+        for kwargs in ({"kinds": ["trade"]}, {"min_size": 10.0}, {"conflate": 0.1}):
+            with pytest.raises(mdstream.InvalidArgumentError, match="an edge serves results as"):
+                next(iter(client.stream_batches(from_seq=0, **kwargs)))

@@ -122,7 +122,7 @@ class Subscription:
         folded away; None until an interval ends.
         """
         if self._conflator is None:
-            return self._filtered_batch(timeout, max_ticks_per_frame, max_wait)
+            return self._filtered_batch(timeout, max_ticks_per_frame, max_wait, adaptive)
         conf = self._conflator
         if self._ended:
             raise StreamEnded("the engine has stopped and every result was delivered")
@@ -135,7 +135,7 @@ class Subscription:
                      if w is not None]
             left = max(0.0, min(waits)) if waits else None
             try:
-                batch = self._filtered_batch(left, max_ticks_per_frame, max_wait)
+                batch = self._filtered_batch(left, max_ticks_per_frame, max_wait, adaptive)
             except StreamEnded:
                 if not conf.holding:
                     raise
@@ -154,14 +154,14 @@ class Subscription:
         return ResultBatch(rows, self._symbols, gap, self.request.fields)
 
     def _filtered_batch(self, timeout: float | None, max_ticks_per_frame: int,
-                        max_wait: float | None) -> ResultBatch | None:
+                        max_wait: float | None, adaptive: bool) -> ResultBatch | None:
         """next_batch() before conflation: the request's row filters applied."""
         if self._row_filter is None:
-            return self._next_batch(timeout, max_ticks_per_frame, max_wait)
+            return self._next_batch(timeout, max_ticks_per_frame, max_wait, adaptive)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            batch = self._next_batch(left, max_ticks_per_frame, max_wait)
+            batch = self._next_batch(left, max_ticks_per_frame, max_wait, adaptive)
             if batch is None:
                 return None
             rows = self._row_filter.apply(batch.rows)
@@ -172,7 +172,7 @@ class Subscription:
                 return None
 
     def _next_batch(self, timeout: float | None, max_ticks_per_frame: int,
-                    max_wait: float | None) -> ResultBatch | None:
+                    max_wait: float | None, adaptive: bool) -> ResultBatch | None:
         """next_batch() before the request's row filters."""
         if self._catchup is not None:
             if self._closed:

@@ -39,7 +39,7 @@ import numpy as np
 from mdstream._core import RESULT_DTYPE
 from mdstream.batch import ResultBatch, Snapshot
 from mdstream.engine.stats import EngineStats, SubscriptionStats
-from mdstream.errors import EngineStateError
+from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.nats.edge.position import live_start, start_of, take_snapshot
 from mdstream.nats.edge.subscription import EdgeSubscription
 from mdstream.nats.edge.symbols import EdgeSymbols
@@ -259,6 +259,13 @@ class EdgeSource:
         batch. OutOfRangeError when ``from_seq`` is older than the stream holds."""
         if not self.running:
             raise EngineStateError("the edge is not serving (not started, or stopping)")
+        if request.filters_rows or request.conflate:
+            # Refused rather than served unfiltered: a client must never take
+            # unfiltered results for filtered ones.
+            raise InvalidArgumentError(
+                "an edge serves results as published: kinds, min_size, min_price, max_price and "
+                "conflate are applied by the engine's server (mdstream serve), not by edges; "
+                "subscribe there, or filter on the client")
         ids = None if request.symbols is None else set(self.symbol_table.ids(request.symbols))
         snapshot = None
         if request.snapshot:
