@@ -213,3 +213,34 @@ def test_an_edge_projects_fields_and_refuses_filters_it_cannot_apply(edge, publi
         for kwargs in ({"kinds": ["trade"]}, {"min_size": 10.0}, {"conflate": 0.1}):
             with pytest.raises(mdstream.InvalidArgumentError, match="an edge serves results as"):
                 next(iter(client.stream_batches(from_seq=0, **kwargs)))
+
+
+def test_a_message_that_is_not_a_frame_is_skipped_not_fatal(nats_server, published):
+    """Anyone allowed to publish on the stream's subjects can put anything
+    there: an edge starts and streams past it, and every result still arrives."""
+    engine, expected = published
+    from mdstream.nats.subjects import subject_of
+
+    async def put_garbage():
+        import nats
+
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.publish(subject_of("mdstream", "AAPL"), b"\xff not a frame")
+        await js.publish(subject_of("mdstream", "MSFT"), b"", headers={"Mdstream-First": "x"})
+        await nc.close()
+
+    run_async(put_garbage())
+    source = EdgeSource(nats_server.url).start()         # reads AAPL's newest message: garbage
+    try:
+        with Server(source, "127.0.0.1", 0) as server, mdstream.Client(server.address) as client:
+            got = []
+            for batch in client.stream_batches(from_seq=0, heartbeats=True, max_wait=0.01):
+                if len(batch):
+                    got.append(batch.rows)
+                    if batch.seq[-1] == 39_999:
+                        break
+            assert np.concatenate(got).tobytes() == expected.tobytes()
+            assert client.list_symbols() == list(engine.symbol_table.names)
+    finally:
+        source.stop()

@@ -156,4 +156,4 @@ async def stored_seqs(js, stream: str, seq: int) -> MessageSeqs | None:
             msg = await js.get_msg(stream, seq)
     except NotFoundError:
         return None
-    return MessageSeqs.of(msg.headers)
+    return MessageSeqs.of_any(msg.headers)     # None too for a message that is not mdstream's

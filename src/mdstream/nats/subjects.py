@@ -149,6 +149,16 @@ class MessageSeqs:
         except ValueError as exc:
             raise InvalidArgumentError(f"not an mdstream message: bad header ({exc})") from None
 
+    @classmethod
+    def of_any(cls, headers: dict | None) -> "MessageSeqs | None":
+        """Like ``of``, but None for a message that is not mdstream's (anyone
+        allowed to publish on the subjects can put one there): skipped by
+        readers, never fatal."""
+        try:
+            return cls.of(headers)
+        except InvalidArgumentError:
+            return None
+
     def headers(self) -> dict[str, str]:
         return {FIRST_SEQ: str(self.first), LAST_SEQ: str(self.last),
                 BATCH_FIRST: str(self.batch_first), BATCH_LAST: str(self.batch_last),

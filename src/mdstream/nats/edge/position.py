@@ -131,7 +131,9 @@ async def take_snapshot(js, stream: str, subject_prefix: str) -> SnapshotMessage
         while got < pending:
             for msg in await psub.fetch(min(pending - got, 1024), timeout=5):
                 got += 1
-                seqs = MessageSeqs.of(msg.headers)
+                seqs = MessageSeqs.of_any(msg.headers)
+                if seqs is None:                 # not mdstream's: no row of that subject
+                    continue
                 latest[msg.subject] = (seqs, msg.data)
                 as_of = max(as_of, seqs.batch_last)
                 last_js = max(last_js, msg.metadata.sequence.stream)
@@ -147,7 +149,9 @@ async def take_snapshot(js, stream: str, subject_prefix: str) -> SnapshotMessage
             except asyncio.TimeoutError:
                 break
             for msg in msgs:
-                seqs = MessageSeqs.of(msg.headers)
+                seqs = MessageSeqs.of_any(msg.headers)
+                if seqs is None:
+                    continue
                 if seqs.batch_last != as_of:      # a part lost for good: go on without it
                     deadline = 0
                     break

@@ -233,10 +233,16 @@ class EdgeSource:
             for msg in msgs:
                 if isinstance(msg, BaseException):
                     continue
-                _rows, symbols = decode_message(msg.data)
+                try:
+                    _rows, symbols = decode_message(msg.data)
+                except ValueError as exc:       # not a frame: skipped, never fatal
+                    log.warning("skipped the newest message of %s: not an mdstream frame: %s",
+                                msg.subject, exc)
+                    continue
                 self.symbol_table.learn(symbols)
-                if not self._stream_id:
-                    self._stream_id = MessageSeqs.of(msg.headers).stream_id
+                seqs = MessageSeqs.of_any(msg.headers)
+                if not self._stream_id and seqs is not None:
+                    self._stream_id = seqs.stream_id
 
     def _refresh_symbols(self) -> None:
         if self.running:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import logging
 import threading
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,8 @@ __all__ = ["EdgeSubscription", "MAX_PENDING"]
 MAX_PENDING = 1024
 
 _ids = itertools.count(1)
+
+log = logging.getLogger("mdstream.nats.edge")
 
 
 class EdgeSubscription:
@@ -82,6 +85,9 @@ class EdgeSubscription:
         self.gaps = 0
         self.missed = 0
         self.incomplete_batches = 0
+        #: Messages in the stream that are not mdstream frames (skipped; their
+        #: results, if any, are reported as a gap).
+        self.malformed = 0
         self.pending_in_stream = 0
 
     def __repr__(self) -> str:
@@ -118,13 +124,22 @@ class EdgeSubscription:
     # -- read by the gRPC handler's thread ----------------------------------------
 
     def _take(self, msg) -> None:
-        seqs = MessageSeqs.of(msg.headers)
+        try:
+            seqs = MessageSeqs.of(msg.headers)
+            rows, symbols = decode_message(msg.data)
+        except (ValueError, KeyError, TypeError) as exc:    # FrameError is a ValueError
+            # Anyone allowed to publish on the subjects can put anything there:
+            # skip it, never end the stream on it.
+            self.malformed += 1
+            if self.malformed == 1:
+                log.warning("skipped a message of the stream that is not an mdstream frame "
+                            "(stream seq %s): %s", _stream_seq(msg), exc)
+            return
         if self._batch is not None and seqs.batch_last != self._batch.batch_last:
             self.incomplete_batches += 1           # a part never came: go on without it
             self._flush()
         if self._batch is None:
             self._batch = seqs
-        rows, symbols = decode_message(msg.data)
         self._learn(symbols, seqs.stream_id)
         self._got += 1
         if seqs.last >= self._cursor and len(rows):
@@ -224,3 +239,10 @@ class EdgeSubscription:
         return {"cursor": self._cursor, "lag": self.pending_in_stream + len(self._inbox),
                 "delivered": self.delivered, "missed": self.missed, "gaps": self.gaps,
                 "disconnected": False}
+
+
+def _stream_seq(msg) -> object:
+    try:
+        return msg.metadata.sequence.stream
+    except Exception:   # noqa: BLE001 - only for the log line
+        return "?"
