@@ -132,7 +132,13 @@ async def ensure_stream(js, settings: StreamSettings, create: bool, timeout: flo
             return info
         except NatsError:
             raise
-        except BadRequestError as exc:     # refused for good (e.g. subjects overlap)
+        except BadRequestError as exc:
+            if "no suitable peers" in (exc.description or ""):
+                # A cluster still forming (or short of `replicas` nodes): retry.
+                last = exc
+                await asyncio.sleep(0.25)
+                continue
+            # Refused for good (e.g. subjects overlap).
             raise NatsError(f"JetStream refused stream {settings.name!r} ({subject}): "
                             f"{exc.description}") from None
         except Exception as exc:       # no JetStream leader yet, a timeout: retry
