@@ -111,26 +111,27 @@ class CoinbaseDecoder(Decoder):
             text = str(exc)
             kind = "unknown type" if "`$.type`" in text else "bad message"
             raise MalformedMessage(kind, text) from None
-        cls = type(msg)
-        if cls is Subscriptions:
+        # isinstance narrows the tagged union for type checkers; LastMatch is a
+        # Match, so it is tested before the plain Match at the end.
+        if isinstance(msg, Subscriptions):
             return None
-        if cls is Error:
+        if isinstance(msg, Error):
             self._counters.venue_error(f"{msg.message}: {msg.reason}")
             return None
         sid = self._ids.get(msg.product_id)
         if sid is None:
-            raise MalformedMessage(f"{cls.__name__.lower()}: a product not subscribed",
+            raise MalformedMessage(f"{type(msg).__name__.lower()}: a product not subscribed",
                                    msg.product_id)
-        if cls is Heartbeat:
+        if isinstance(msg, Heartbeat):
             self._trade_ids.seen(msg.product_id, msg.last_trade_id)
             return None
-        if not self._sequence.check((msg.product_id, cls is Ticker), msg.sequence):
+        if not self._sequence.check((msg.product_id, isinstance(msg, Ticker)), msg.sequence):
             return None
-        if cls is Ticker:
+        if isinstance(msg, Ticker):
             out.quote(sid, datetime_ns(msg.time), msg.best_bid, msg.best_ask, msg.best_bid_size,
                       msg.best_ask_size)
             return None
-        if cls is LastMatch:
+        if isinstance(msg, LastMatch):
             self._trade_ids.seen(msg.product_id, msg.trade_id)
             return None
         if not self._trade_ids.check(msg.product_id, msg.trade_id):
