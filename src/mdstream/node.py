@@ -331,8 +331,10 @@ class Node:
     def _start_publisher(self) -> None:
         """Start publishing (config.publish) before the engine starts, so the
         stream continues exactly where JetStream's copy stops."""
-        if self.config.publish is not None and self.publisher is None:
-            self.publisher = self.config.publish.build(self.engine).start()
+        publish = self.config.publish
+        if publish is not None and self.publisher is None:
+            assert not isinstance(publish, str)     # NodeConfig made a PublishConfig of it
+            self.publisher = publish.build(self.engine).start()
 
     def _stop_publisher(self) -> None:
         """Publish what the stopped engine still has (up to ``grace`` s), then stop."""

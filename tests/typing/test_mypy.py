@@ -90,6 +90,31 @@ def test_top_level_names_are_not_any(mypy, tmp_path):
     assert not any(r.strip('"') == "Any" for r in revealed)
 
 
+def test_the_server_serves_any_result_source(mypy, tmp_path):
+    """Engine and EdgeSource satisfy grpc.source.ResultSource structurally;
+    an object without its members is refused where a server is made."""
+    probe = tmp_path / "sources.py"
+    probe.write_text(
+        "from mdstream.engine import Engine\n"
+        "from mdstream.grpc.server import Server, serve\n"
+        "from mdstream.grpc.source import ResultSource\n"
+        "from mdstream.nats.edge import EdgeSource\n"
+        "\n"
+        "def sources(engine: Engine, edge: EdgeSource) -> list[ResultSource]:\n"
+        "    serve(edge)\n"
+        "    return [engine, edge]\n"
+        "\n"
+        "class StreamIdOnly:\n"
+        "    stream_id = ''\n"
+        "\n"
+        "Server(StreamIdOnly())\n")
+    proc = mypy(str(probe))
+    errors = _errors(proc.stdout)
+    assert len(errors) == 1, proc.stdout + proc.stderr
+    assert "sources.py:13: error:" in errors[0] and "[arg-type]" in errors[0], errors
+    assert '"ResultSource"' in errors[0], errors
+
+
 def test_the_extension_stubs_match_the_compiled_modules():
     proc = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", "mdstream._core", "mdstream._codec",

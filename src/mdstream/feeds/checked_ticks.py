@@ -54,6 +54,17 @@ def late_problem(ts: int, latest: int) -> str:
             "(out of order, and out_of_order='reject')")
 
 
+def _rule_problem(describe: Callable[[int], str], column: str, missing: np.ndarray,
+                  field: str) -> Callable[[int], str]:
+    """problem(i) of a tick rule in the input's words: "missing" for an empty
+    cell in ``missing``, else the rule's own description; both name the column."""
+    def problem(i: int) -> str:
+        if missing[i]:
+            return f"missing {field} (column '{column}')"
+        return f"{describe(i)} (column '{column}')"
+    return problem
+
+
 def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
                   values: dict[str, np.ndarray], missing: dict[str, np.ndarray],
                   columns: dict[str, str], checks: list[Check], ignore: np.ndarray | None,
@@ -88,8 +99,7 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
     for p in rules:     # an empty size cell is "missing"; the rest in the rules' words
         col = columns.get(p.field, p.field)
         miss = missing[p.field] if p.field.endswith("size") else np.zeros(n, dtype=bool)
-        checks.append((p.mask, lambda i, d=p.describe, c=col, m=miss, f=p.field:
-                       f"missing {f} (column '{c}')" if m[i] else f"{d(i)} (column '{c}')"))
+        checks.append((p.mask, _rule_problem(p.describe, col, miss, p.field)))
 
     bad = np.zeros(n, dtype=bool)
     for mask, _ in checks:

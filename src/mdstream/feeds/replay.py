@@ -152,7 +152,7 @@ class FileReplay(Feed):
         cache: list[list[np.ndarray]] | None = []
         size = 0
         for reader in self._readers:
-            chunks = []
+            chunks: list[np.ndarray] = []
             for chunk in reader.chunks(self._stats):
                 if cache is not None:
                     size += chunk.nbytes
@@ -235,17 +235,22 @@ class FileReplay(Feed):
             yield from self._readers[k].chunks(stats)
 
     def _publish(self, ticks: np.ndarray) -> None:
+        assert self._sink is not None               # start() needs bind()
         self._sink.ingest(ticks, checked=True)     # the reader applied the tick rules
         self.published += len(ticks)
 
     def _loop_period(self) -> int:
         st = self._stats
-        span = (st.last_ts - st.first_ts) if st.rows else 0
+        span = 0
+        if st.rows:
+            assert st.first_ts is not None and st.last_ts is not None   # set by the first row
+            span = st.last_ts - st.first_ts
         gap = span // (st.rows - 1) if st.rows > 1 else 0
         return max(span + gap, _MIN_LOOP_PERIOD_NS)
 
     def _run(self) -> None:
         name = type(self).__name__
+        assert self._sink is not None and self._lut is not None     # start() needs bind()
         try:
             pacer = Pacer(self.speed, self._stop)
             offset = 0

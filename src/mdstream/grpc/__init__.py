@@ -4,7 +4,8 @@
 
 Modules: ``contract`` (service names, policies, frame limits, the request
 conversion, the error table), ``errors`` (RemoteError, translate_error,
-rich statuses), ``servicer`` and ``server`` (serving an Engine), ``client``
+rich statuses), ``servicer`` and ``server`` (serving an Engine, or any
+``source.ResultSource``), ``client``
 (sync Client), ``aio`` (AsyncClient), ``streams`` and ``frames`` (a call's
 streams and their frame decoding), ``resume`` (resuming streams), ``stats``
 (GetStats). Names below load their module (and grpc) on first use.
@@ -44,6 +45,7 @@ _EXPORTS = {
     "serve": "server",
     "PortInUseError": "server",
     "MDStreamServicer": "servicer",
+    "ResultSource": "source",
     "SERVICE_NAME": "contract",
     "LEGACY_SERVICE_NAME": "contract",
     "RemoteStats": "stats",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:       # what type checkers see of the names loaded on first us
     from mdstream.grpc.resume import ResumingResultStream
     from mdstream.grpc.server import PortInUseError, Server, serve
     from mdstream.grpc.servicer import MDStreamServicer
+    from mdstream.grpc.source import ResultSource
     from mdstream.grpc.stats import RemoteStats
     from mdstream.grpc.streams import BatchStream, ResultStream
 

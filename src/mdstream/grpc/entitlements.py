@@ -25,7 +25,7 @@ from mdstream.grpc.contract import PermissionDeniedError
 from mdstream.request import StreamRequest
 
 if TYPE_CHECKING:
-    from mdstream.engine import Engine
+    from mdstream.grpc.source import ResultSource
     from mdstream.grpc.auth import Principal, TokenTable
 
 __all__ = ["Entitlements"]
@@ -34,7 +34,7 @@ __all__ = ["Entitlements"]
 class Entitlements:
     """The servicer's view of tokens (None: no tokens, everything allowed)."""
 
-    def __init__(self, engine: "Engine", tokens: "TokenTable | None" = None,
+    def __init__(self, engine: "ResultSource", tokens: "TokenTable | None" = None,
                  detailed_stats: bool = False):
         self.engine = engine
         self.tokens = tokens

@@ -22,7 +22,7 @@ from mdstream.errors import StreamChangedError
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
-    from mdstream.engine import Engine
+    from mdstream.grpc.source import ResultSource
 
 __all__ = ["STREAM_ID_KEY", "announce_stream", "batch_heartbeat", "follow_journal",
            "stream_id_of_call"]
@@ -31,7 +31,7 @@ __all__ = ["STREAM_ID_KEY", "announce_stream", "batch_heartbeat", "follow_journa
 STREAM_ID_KEY = "mdstream-stream-id"
 
 
-def announce_stream(engine: "Engine", request: pb.SubscribeRequest, context) -> None:
+def announce_stream(engine: "ResultSource", request: pb.SubscribeRequest, context) -> None:
     """Refuse a resume into another stream (StreamChangedError), else send
     the stream id as initial metadata (before any message)."""
     expected = request.expect_stream_id
@@ -40,7 +40,7 @@ def announce_stream(engine: "Engine", request: pb.SubscribeRequest, context) -> 
     context.send_initial_metadata(((STREAM_ID_KEY, engine.stream_id),))
 
 
-def batch_heartbeat(engine: "Engine", encode):
+def batch_heartbeat(engine: "ResultSource", encode):
     """The codec's heartbeat frame encoder, with the stream id appended to
     each frame (fields of a serialized message that follow it merge into it)."""
     tag = pb.ResultBatch(stream_id=engine.stream_id).SerializeToString()
@@ -60,7 +60,7 @@ def stream_id_of_call(call) -> str | None:
     return None
 
 
-def follow_journal(engine: "Engine", health, services) -> None:
+def follow_journal(engine: "ResultSource", health, services) -> None:
     """Health NOT_SERVING for ``services`` while the engine's journal cannot
     be written, SERVING once it is written again."""
     def on_change(error: str | None) -> None:

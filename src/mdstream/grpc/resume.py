@@ -200,9 +200,10 @@ class ResumeLogic:
     def _fail_over(self) -> None:
         """A connection failed: a client with several targets moves to the
         next one (Client.fail_over), so the stream resumes there."""
-        hop = getattr(getattr(self, "_client", None), "fail_over", None)
-        if hop is not None and hop():
-            self._target = self._client.target
+        client = getattr(self, "_client", None)     # set by the sync and asyncio streams
+        hop = getattr(client, "fail_over", None)
+        if client is not None and hop is not None and hop():
+            self._target = client.target
 
     def up(self) -> None:
         """A message arrived: the connection works."""

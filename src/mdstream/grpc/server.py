@@ -53,7 +53,7 @@ from mdstream.grpc.servicer import MDStreamServicer
 from mdstream.grpc.identity import follow_journal
 
 if TYPE_CHECKING:
-    from mdstream.engine import Engine
+    from mdstream.grpc.source import ResultSource
 
 __all__ = [
     "Server",
@@ -106,7 +106,8 @@ class Server:
     Parameters
     ----------
     engine:
-        The engine to serve. The server does not start or stop it.
+        The engine to serve (or another mdstream.grpc.source.ResultSource,
+        e.g. mdstream.nats.EdgeSource). The server does not start or stop it.
     host, port:
         Where to listen; port 0 picks a free port (see ``port`` after start()).
     max_streams:
@@ -155,7 +156,7 @@ class Server:
     the server get the statuses of mdstream.grpc.contract.ERROR_RULES.
     """
 
-    def __init__(self, engine: "Engine", host: str = "127.0.0.1", port: int = 50051, *,
+    def __init__(self, engine: "ResultSource", host: str = "127.0.0.1", port: int = 50051, *,
                  max_streams: int = 64, legacy_service: bool = True,
                  allowed_policies=POLICIES, block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S,
                  keepalive_time: float = 20.0, keepalive_timeout: float = 10.0, options=(),
@@ -292,7 +293,7 @@ class Server:
         self.stop()
 
 
-def serve(engine: "Engine", host: str = "127.0.0.1", port: int = 50051, *,
+def serve(engine: "ResultSource", host: str = "127.0.0.1", port: int = 50051, *,
           grace: float = 2.0, on_ready: Callable[[Server], None] | None = None,
           stop_event: threading.Event | None = None, **server_kwargs) -> Server:
     """Serve ``engine`` until SIGINT or SIGTERM (or ``stop_event``), then shut down.

@@ -24,7 +24,7 @@ import grpc
 from grpc_health.v1 import health
 
 from mdstream import _codec
-from mdstream.engine.subscription import StreamEnded, Subscription
+from mdstream.engine.subscription import StreamEnded
 from mdstream.errors import (
     InvalidArgumentError,
     MDStreamError,
@@ -51,7 +51,7 @@ from mdstream.request import POLICIES, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
-    from mdstream.engine import Engine
+    from mdstream.grpc.source import ResultSource, ResultSubscription
 
 __all__ = ["MDStreamServicer", "FRAME_LINGER_MODES"]
 
@@ -71,7 +71,8 @@ class MDStreamServicer:
     Parameters
     ----------
     engine:
-        The engine to serve; it may be started before or after the server.
+        The engine to serve (or another ResultSource: mdstream.grpc.source);
+        it may be started before or after the server.
     max_streams:
         Streams (StreamResults + StreamBatches) served at once; one more gets
         RESOURCE_EXHAUSTED (TOO_MANY_SUBSCRIBERS).
@@ -98,7 +99,7 @@ class MDStreamServicer:
     a negative deadline.
     """
 
-    def __init__(self, engine: "Engine", *, max_streams: int = 64,
+    def __init__(self, engine: "ResultSource", *, max_streams: int = 64,
                  health_servicer: health.HealthServicer | None = None,
                  allowed_policies: tuple[str, ...] | str = POLICIES,
                  block_deadline: float | None = DEFAULT_BLOCK_DEADLINE_S,
@@ -123,7 +124,7 @@ class MDStreamServicer:
         self.block_deadline = block_deadline or None
         self._health = health_servicer
         self._lock = threading.Lock()
-        self._subs: set[Subscription] = set()
+        self._subs: set[ResultSubscription] = set()
         self._reserved = 0          # stream slots taken (including ones still opening)
         self._closing = False
         #: What the streams sent, per RPC and per stream (GetStats, metrics).
@@ -158,7 +159,7 @@ class MDStreamServicer:
 
     # -- streams ---------------------------------------------------------------
 
-    def _open(self, request: StreamRequest, context) -> Subscription:
+    def _open(self, request: StreamRequest, context) -> "ResultSubscription":
         """Take a stream slot and subscribe to the engine for one stream."""
         self._check_symbols(request.symbols)
         with self._lock:
@@ -188,7 +189,7 @@ class MDStreamServicer:
             sub.close()
         return sub
 
-    def _release(self, sub: Subscription | None) -> None:
+    def _release(self, sub: "ResultSubscription | None") -> None:
         if sub is not None:
             sub.close()
         with self._lock:
@@ -204,7 +205,7 @@ class MDStreamServicer:
                 "the server is shutting down; reconnect to another server or later")
 
     @staticmethod
-    def _snapshot_frames(sub: Subscription, encoder, max_ticks: int) -> Iterator[bytes]:
+    def _snapshot_frames(sub: "ResultSubscription", encoder, max_ticks: int) -> Iterator[bytes]:
         """The frames of a subscription's snapshot (SubscribeRequest.snapshot):
         its rows, max_ticks at a time, each frame marked with the fence; at
         least one frame, the last one flagged."""

@@ -30,7 +30,7 @@ from mdstream.grpc.contract import PB_TO_POLICY, POLICY_TO_PB
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
-    from mdstream.engine import Engine
+    from mdstream.grpc.source import ResultSource
 
 __all__ = ["StreamCounters", "SendCounters", "RateTracker", "RpcCounters", "StreamInfo", "Rates",
            "JournalInfo", "RemoteStats", "stats_message", "read_stats", "describe_feed"]
@@ -224,7 +224,7 @@ def _journal_pb(j: JournalStats) -> pb.JournalStats:
         failures=j.failures, last_error=hide(j.last_error))
 
 
-def stats_message(engine: "Engine", counters: SendCounters, rates: RateTracker,
+def stats_message(engine: "ResultSource", counters: SendCounters, rates: RateTracker,
                   max_streams: int, detail: bool = True) -> pb.Stats:
     """The Stats message of an engine and of a server's send counters.
 

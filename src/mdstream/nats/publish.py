@@ -73,8 +73,11 @@ from mdstream.request import DEFAULT_TICKS_PER_FRAME, POLICIES, StreamRequest
 
 if TYPE_CHECKING:
     import numpy as np
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
 
     from mdstream.engine import Engine
+    from mdstream.engine.subscription import Subscription
 
 __all__ = ["Publisher", "PublisherStats"]
 
@@ -163,9 +166,9 @@ class Publisher:
         self.connect_timeout = connect_timeout
         self.ack_timeout = ack_timeout
         self._loop: LoopThread | None = None
-        self._nc = None
-        self._js = None
-        self._sub = None
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._sub: Subscription | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._progress = threading.Condition()
@@ -307,6 +310,7 @@ class Publisher:
 
     def _run(self) -> None:
         try:
+            assert self._sub is not None        # start() subscribed before starting the thread
             while not self._stop.is_set():
                 try:
                     batch = self._sub.next_batch(0.2)
@@ -348,6 +352,7 @@ class Publisher:
 
     def _next_seq(self) -> int:
         if self._cut is not None:
+            assert self._from_seq is not None   # start() set both
             return self._from_seq
         return self._last_seq + 1
 
@@ -384,6 +389,7 @@ class Publisher:
             pending.append((subject_of(self.settings.subject_prefix, symbol),
                             encode_part(part, names), headers, len(part)))
         delay = 0.05
+        assert self._loop is not None           # start() made it
         while pending:
             try:
                 results = self._loop.run(self._send(pending), self.ack_timeout * 2 + 5)
@@ -419,6 +425,7 @@ class Publisher:
         import asyncio
 
         js, stream, timeout = self._js, self.settings.name, self.ack_timeout
+        assert js is not None                   # start() connected
         return await asyncio.gather(
             *(js.publish(subject, data, timeout=timeout, stream=stream, headers=headers)
               for subject, data, headers, _n in messages), return_exceptions=True)

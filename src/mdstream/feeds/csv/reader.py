@@ -471,6 +471,7 @@ class CSVFileReader:
         def problem(i: int) -> str:
             if missing[i]:
                 return f"missing timestamp (column '{name}')"
+            assert unit is not None     # None only when every value is missing
             value = col.iloc[i]
             if unit == "iso":
                 return (f"bad timestamp {str(value)!r} in column '{name}': expected ISO 8601 "

@@ -18,6 +18,8 @@ class DBNRecordError(BadRowError):
     records (the metadata header is not a record); the message reads
     ``path: record N: problem``."""
 
+    line: int           # always a record number here (None only for a whole file)
+
     def __init__(self, path: str | os.PathLike, record: int, problem: str):
         super().__init__(path, record, problem)
         self.args = (f"{self.path}: record {record}: {problem}",)

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from mdstream._core import TICK_DTYPE
 from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.checked_ticks import MAX_EXAMPLES, ReadStats, checked_ticks
+from mdstream.feeds.checked_ticks import MAX_EXAMPLES, Check, ReadStats, checked_ticks
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.dbn.errors import DBNRecordError
 from mdstream.feeds.dbn.records import MBP1_RECORD, TRADE_RECORD, metadata_length, raw_blocks
@@ -189,19 +189,20 @@ class DBNReader:
         symbology.add_metadata(self.metadata)
         state: dict = {"carry": None}
         done = 0                      # records read by the fast path
-        layout = _LAYOUTS.get(self.schema)
+        layout = _LAYOUTS.get(self.schema) if self.schema is not None else None
         stream = self._raw_stream() if layout is not None else None
-        if stream is not None:
+        if layout is not None and stream is not None:
             with stream:
                 finished = True
                 blocks = raw_blocks(stream, layout, _RECORDS_PER_BLOCK)
                 while True:
                     try:
-                        recs, _rest = next(blocks, (False, b""))
+                        block = next(blocks, None)
                     except Exception:  # noqa: BLE001 - damaged data: the decoder names the damage
-                        recs = None
-                    if recs is False:
+                        block = (None, b"")
+                    if block is None:
                         break
+                    recs = block[0]
                     if recs is None:
                         finished = False      # not one layout throughout: decode the rest
                         break
@@ -280,12 +281,15 @@ class DBNReader:
             lut = np.append(self.symbols.lookup(names), np.int32(-1)) if names else \
                 np.array([-1], dtype=np.int32)
             sym = lut[codes]
-        checks = [(ts_missing, lambda i: "ts_event is not set (UNDEF_TIMESTAMP)"),
+        checks: list[Check] = [(ts_missing, lambda i: "ts_event is not set (UNDEF_TIMESTAMP)"),
                   (sym < 0, lambda i: self._symbol_problem(iid[i], ts_ns[i], codes[i], names,
                                                            symbology))]
         bad_row = (lambda i, problem, nums=numbers: DBNRecordError(self.path, int(nums[i]), problem))
 
         def part(trades: bool, idx: np.ndarray, part_stats: ReadStats, kept: list) -> np.ndarray:
+            def of_record(problem: Callable[[int], str]) -> Callable[[int], str]:
+                return lambda i: problem(int(idx[i]))      # position in the part -> in the block
+
             if trades:
                 values = {"price": prices_to_float(cols["price"][idx], db.UNDEF_PRICE),
                           "size": cols["size"][idx].astype(np.float64)}
@@ -300,15 +304,16 @@ class DBNReader:
                 trades=trades, ts_ns=ts_ns[idx], symbol_ids=sym[idx], values=values,
                 missing={f: np.isnan(v) for f, v in values.items()},
                 columns=_TRADE_COLUMNS if trades else _QUOTE_COLUMNS,
-                checks=[(c[idx], lambda i, p=p, idx=idx: p(int(idx[i]))) for c, p in checks],
+                checks=[(c[idx], of_record(p)) for c, p in checks],
                 ignore=None, state=dict(state), stats=part_stats, on_bad_row="skip",
                 out_of_order=self.out_of_order, kept=kept,
-                bad_row=lambda i, pr, idx=idx: bad_row(int(idx[i]), pr))
+                bad_row=lambda i, pr: bad_row(int(idx[i]), pr))
 
         # A quote per MBP-1 record, and a trade per trade record right after it.
         # A record is good or bad as a whole: a bad record gives no tick, and
         # counts once.
-        parts, errors = [], {}
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        errors: dict[int, DBNRecordError] = {}
         bad_rec = np.zeros(n, dtype=bool)
         for trades, idx in ((False, np.flatnonzero(is_mbp)), (True, np.flatnonzero(trade))):
             if not len(idx):
@@ -371,7 +376,7 @@ class DBNReader:
 def _columns_of_array(recs: np.ndarray) -> dict:
     """The columns _convert reads, from records viewed as TRADE_RECORD or MBP1_RECORD."""
     n = len(recs)
-    mbp = "bid_px_00" in recs.dtype.names
+    mbp = "bid_px_00" in (recs.dtype.names or ())
     cols = {"ts_event": recs["ts_event"], "instrument_id": recs["instrument_id"].astype(np.int64),
             "price": recs["price"], "size": recs["size"],
             "mbp": np.full(n, mbp), "trade": recs["action"] == b"T" if mbp else np.ones(n, bool)}

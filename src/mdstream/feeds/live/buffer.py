@@ -21,6 +21,8 @@ __all__ = ["TickBuffer"]
 _ROW_DTYPE = np.dtype([("kind", "<i4"), ("symbol_id", "<i4"), ("ts_ns", "<i8"),
                        ("price", "<f8"), ("size", "<f8"), ("bid", "<f8"), ("ask", "<f8"),
                        ("bid_size", "<f8"), ("ask_size", "<f8")])
+#: Its column names (never None for a structured dtype, whatever numpy's stubs say).
+_ROW_NAMES: tuple[str, ...] = _ROW_DTYPE.names or ()
 _NAN = float("nan")
 
 
@@ -57,7 +59,7 @@ class TickBuffer:
             return np.zeros(0, dtype=TICK_DTYPE)
         cols = np.array(rows, dtype=_ROW_DTYPE)
         ticks = np.zeros(len(cols), dtype=TICK_DTYPE)
-        for name in _ROW_DTYPE.names:
+        for name in _ROW_NAMES:
             ticks[name] = cols[name]
         problems = tick_rules.check_ticks(ticks, TRADE, QUOTE)
         if problems:

@@ -47,7 +47,7 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Sequence
+from typing import Literal, Sequence
 
 import websockets
 from tenacity import AsyncRetrying, retry_if_exception, wait_random_exponential
@@ -57,7 +57,7 @@ from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
 from mdstream.feeds.live.buffer import TickBuffer
 from mdstream.feeds.live.stats import FeedCounters, FeedStats
-from mdstream.feeds.live.venue import RECONNECT, MalformedMessage, Venue, venue_url
+from mdstream.feeds.live.venue import RECONNECT, Decoder, MalformedMessage, Venue, venue_url
 from mdstream.feeds.sink import TickSink
 
 __all__ = ["LiveFeed", "DEFAULT_STALE_AFTER_S"]
@@ -114,7 +114,7 @@ class LiveFeed(Feed):
                  open_timeout: float = 10.0,
                  ping_interval: float = 20.0, ping_timeout: float = 20.0,
                  backoff_initial: float = 0.5, backoff_max: float = 30.0,
-                 max_connection_age: float | None | str = "venue"):
+                 max_connection_age: float | None | Literal["venue"] = "venue"):
         for name, value in (("stale_after", stale_after), ("open_timeout", open_timeout),
                             ("ping_interval", ping_interval), ("ping_timeout", ping_timeout),
                             ("backoff_initial", backoff_initial), ("backoff_max", backoff_max)):
@@ -122,7 +122,10 @@ class LiveFeed(Feed):
                 raise InvalidArgumentError(f"{name} must be > 0 seconds, got {value!r}")
         if batch_size < 1:
             raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size!r}")
-        if max_connection_age not in ("venue", None) and not max_connection_age > 0:
+        if max_connection_age == "venue":
+            age = venue.max_connection_age
+            max_connection_age = None if age is None else max(age - _AGE_MARGIN_S, age / 2)
+        elif max_connection_age is not None and not max_connection_age > 0:
             raise InvalidArgumentError(f"max_connection_age must be > 0 seconds or None, got "
                                        f"{max_connection_age!r}")
         self.venue = venue
@@ -137,14 +140,11 @@ class LiveFeed(Feed):
         self.ping_timeout = float(ping_timeout)
         self.backoff_initial = float(backoff_initial)
         self.backoff_max = float(backoff_max)
-        if max_connection_age == "venue":
-            age = venue.max_connection_age
-            max_connection_age = None if age is None else max(age - _AGE_MARGIN_S, age / 2)
-        self.max_connection_age = max_connection_age
+        self.max_connection_age: float | None = max_connection_age
         self._counters = FeedCounters(venue.name)
         self._buffer = TickBuffer(self._counters)
         self._sink: TickSink | None = None
-        self._decoder = None
+        self._decoder: Decoder | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
         self._thread: threading.Thread | None = None
@@ -206,6 +206,8 @@ class LiveFeed(Feed):
 
     def _close_sink(self) -> None:
         """A feed that failed ends the data (the engine then raises its error)."""
+        if self._sink is None:              # start() needs bind(): not reached
+            return
         try:
             self._sink.close()
         except Exception:               # noqa: BLE001 - the engine is stopping anyway
@@ -213,6 +215,7 @@ class LiveFeed(Feed):
 
     def _thread_main(self) -> None:
         loop = self._loop
+        assert loop is not None             # start() made it before the thread
         asyncio.set_event_loop(loop)
         try:
             if not self._stopping:
@@ -317,6 +320,7 @@ class LiveFeed(Feed):
         c = self._counters
         c.messages += 1
         c.last_message_ns = now
+        assert self._decoder is not None    # bind() made it; messages come after start()
         try:
             notice = self._decoder.decode(raw, now, self._buffer)
         except MalformedMessage as bad:
@@ -332,6 +336,7 @@ class LiveFeed(Feed):
             self._flush()
         elif not self._flush_scheduled and len(self._buffer):
             self._flush_scheduled = True
+            assert self._loop is not None
             self._loop.call_soon(self._flush_soon)
 
     def _flush_soon(self) -> None:
@@ -353,6 +358,7 @@ class LiveFeed(Feed):
             return
         ticks = self._buffer.take()
         if len(ticks):
+            assert self._sink is not None   # ticks are decoded only after bind()
             self._sink.ingest(ticks, checked=True)
             self._counters.batches += 1
 
@@ -391,7 +397,7 @@ class _Connection:
     async def _read(self) -> None:
         feed = self.feed
         try:
-            first = self.first_message
+            first: asyncio.Future | None = self.first_message
             async for raw in self.ws:
                 self.last_message = time.monotonic()
                 if first is not None:
@@ -412,7 +418,8 @@ class _Connection:
     async def _watch(self) -> None:
         feed, venue = self.feed, self.feed.venue
         tick = min(1.0, feed.stale_after / 4)
-        next_ping = self.opened + venue.app_ping_interval if venue.ping is not None else None
+        ping = venue.ping
+        next_ping = self.opened + venue.app_ping_interval if ping is not None else None
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
@@ -426,9 +433,9 @@ class _Connection:
                 self.end(_Ended(f"the connection is {now - self.opened:,.0f} s old "
                                 f"(max_connection_age={age:g} s)", planned=True))
                 return
-            if next_ping is not None and now >= next_ping:
+            if ping is not None and next_ping is not None and now >= next_ping:
                 next_ping = now + venue.app_ping_interval
                 try:
-                    await self.ws.send(venue.ping())
+                    await self.ws.send(ping())
                 except ConnectionClosed:
                     return          # the reader sees it too

@@ -18,6 +18,8 @@ class ParquetRowError(BadRowError):
     message reads ``path: row N (index N-1): problem``, the index being what
     pandas or pyarrow call it."""
 
+    line: int           # always a row number here (None only for a whole file)
+
     def __init__(self, path: str | os.PathLike, row: int, problem: str):
         super().__init__(path, row, problem)
         self.args = (f"{self.path}: row {row} (index {row - 1}): {problem}",)

@@ -89,7 +89,8 @@ class ParquetFeed(FileReplay):
                             kind=per_path["kind"][k], time_unit=per_path["time_unit"][k],
                             symbol=per_path["symbol"][k], on_bad_row=on_bad_row,
                             out_of_order=out_of_order, batch_rows=batch_rows)
-            kinds = recording_kinds(dataset) if per_path["preset"][k] is None else None
+            kinds: Sequence[str | None] | None = (
+                recording_kinds(dataset) if per_path["preset"][k] is None else None)
             for record_kind in kinds or [None]:
                 readers.append(ParquetReader(path, index, dataset=dataset,
                                              record_kind=record_kind, **settings))

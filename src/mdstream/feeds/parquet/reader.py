@@ -25,7 +25,7 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.checked_ticks import ReadStats, checked_ticks
+from mdstream.feeds.checked_ticks import Check, ReadStats, checked_ticks
 from mdstream.feeds.csv.columns import read_numbers
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.csv.format import TRADES, CSVFormat, FormatMismatch, resolve_format
@@ -229,7 +229,7 @@ class ParquetReader:
             index = np.flatnonzero(mine.to_numpy(zero_copy_only=False))
             batch = batch.filter(mine)
         n = batch.num_rows
-        checks: list = []
+        checks: list[Check] = []
         ts_col = self._cols["timestamp"]
         ts_ns, ts_bad, ts_problem = self._timestamps(batch.column(ts_col), ts_col)
         checks.append((ts_bad, ts_problem))

@@ -32,7 +32,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
@@ -53,6 +53,10 @@ from mdstream.nats.subjects import (
     check_stream_name,
     subject_of,
 )
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
 
 __all__ = ["EdgeSource", "JetStream"]
 
@@ -108,8 +112,8 @@ class EdgeSource:
         self.symbol_table = EdgeSymbols(refresh=self._refresh_symbols)
         self._stream_id = ""
         self._loop: LoopThread | None = None
-        self._nc = None
-        self._js = None
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
         self._lock = threading.Lock()
         self._subs: set[EdgeSubscription] = set()
         self._listeners: list = []
@@ -220,6 +224,7 @@ class EdgeSource:
 
     async def _learn_subjects(self) -> None:
         """Learn the ids of symbols not known yet from their newest message."""
+        assert self._js is not None         # connected by start()
         info = await self._js.stream_info(self.stream, subjects_filter=f"{self.subject_prefix}.>")
         subjects = list((info.state.subjects or {}).keys())
         known = set(self.symbol_table.names)
@@ -234,7 +239,8 @@ class EdgeSource:
                 if isinstance(msg, BaseException):
                     continue
                 try:
-                    _rows, symbols = decode_message(msg.data)
+                    # nats-py gives None for an empty payload: not a frame either.
+                    _rows, symbols = decode_message(msg.data or b"")
                 except ValueError as exc:       # not a frame: skipped, never fatal
                     log.warning("skipped the newest message of %s: not an mdstream frame: %s",
                                 msg.subject, exc)
@@ -307,7 +313,9 @@ class EdgeSource:
                                     opt_start_seq=max(1, stream_seq))
         subject = f"{self.subject_prefix}.>"
         if sub.single_subject:
+            assert sub.filter is not None   # one symbol's id: the request named symbols
             subject = subject_of(self.subject_prefix, sub.filter[0])
+        assert self._js is not None         # connected by start()
         return await self._js.subscribe(subject, stream=self.stream, cb=on_msg,
                                         ordered_consumer=True, config=config,
                                         idle_heartbeat=CONSUMER_HEARTBEAT_S,

@@ -29,13 +29,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mdstream.batch import Gap, ResultBatch
+from mdstream.batch import Gap, ResultBatch, Snapshot
 from mdstream.engine.subscription import StreamEnded
 from mdstream.errors import SubscriptionClosedError
 from mdstream.nats.frames import decode_message, merge_parts
 from mdstream.nats.subjects import MessageSeqs
 
 if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
     from mdstream.request import StreamRequest
 
 __all__ = ["EdgeSubscription", "MAX_PENDING"]
@@ -59,7 +61,7 @@ class EdgeSubscription:
         self.request = request
         self.filter = None if request.symbols is None else list(request.symbols)
         self.policy = request.policy or "skip"
-        self.snapshot = None
+        self.snapshot: Snapshot | None = None
         self._names = names
         self._ids = None if ids is None else np.fromiter(ids, dtype=np.int32)
         self._learn = learn
@@ -76,7 +78,7 @@ class EdgeSubscription:
         self._batch: MessageSeqs | None = None
         self._got = 0
         self._ready: collections.deque = collections.deque()    # (rows, batch_last, gap)
-        self.nats_subscription = None     # set by EdgeSource
+        self.nats_subscription: JetStreamContext.PushSubscription | None = None  # by EdgeSource
         #: One symbol: the consumer reads that symbol's subject only, and each
         #: message is whole on its own (batches without the symbol never come,
         #: so a jump in seqs is no gap notice there).
@@ -126,7 +128,7 @@ class EdgeSubscription:
     def _take(self, msg) -> None:
         try:
             seqs = MessageSeqs.of(msg.headers)
-            rows, symbols = decode_message(msg.data)
+            rows, symbols = decode_message(msg.data or b"")
         except (ValueError, KeyError, TypeError) as exc:    # FrameError is a ValueError
             # Anyone allowed to publish on the subjects can put anything there:
             # skip it, never end the stream on it.
