@@ -8,7 +8,8 @@ import sys
 import threading
 
 from mdstream.cli import options
-from mdstream.cli.process import EXIT_USAGE, error, log_warnings_as_lines
+from mdstream.cli.logs import add_logging_options, setup_logging
+from mdstream.cli.process import EXIT_USAGE, error
 from mdstream.request import POLICIES
 
 __all__ = ["add_parser", "run"]
@@ -61,6 +62,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--datetimes", action="store_true",
                    help="write ts_ns, recv_ns, done_ns as UTC timestamps (ns) instead of int64 "
                         "ns since the epoch")
+    add_logging_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.grpc.reconnect import ReconnectError
     from mdstream.record import ParquetRecorder
 
-    log_warnings_as_lines()
+    setup_logging(args.log_level, args.log_format)
     try:
         recorder = ParquetRecorder(args.parquet, partition_by=args.partition_by,
                                    flush_rows=args.flush_rows,

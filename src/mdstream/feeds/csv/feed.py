@@ -13,6 +13,7 @@ from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.csv.format import CSVFormat
+from mdstream.feeds.csv.progress import ReplayProgress
 from mdstream.feeds.csv.reader import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, CSVFileReader, ReadStats
 from mdstream.feeds.merge import merge_by_time
 from mdstream.feeds.pacing import Pacer
@@ -114,6 +115,10 @@ class CSVFeed(Feed):
         no subscription open). A number of seconds: start after that long
         even without a subscriber. False: start with the engine (a served
         replay: remote clients ask for ``from_seq=0`` instead).
+    progress:
+        A ReplayProgress to keep up to date (pass one to watch the scan,
+        which runs in this constructor, from another thread); default: a new
+        one. Either way it is ``feed.progress``.
 
     Attributes
     ----------
@@ -123,6 +128,9 @@ class CSVFeed(Feed):
         Good rows in the data (after the scan, or after the first pass).
     published:
         Ticks handed to the engine so far.
+    progress:
+        The ReplayProgress of the scan and the replay (rows done and in all,
+        event-time position), for a display to poll.
     error:
         The exception that ended the feed thread, or None. It is logged, and
         the feed closes the engine's ingest so subscriptions end instead of
@@ -137,7 +145,8 @@ class CSVFeed(Feed):
                  speed: float = 1.0, loop: bool = False, on_bad_row: str = "raise",
                  out_of_order: str = "keep", prescan: bool = True, chunk_rows: int = 1 << 16,
                  cache_mb: float = 256, delimiter: str | None = None, encoding: str = "utf-8",
-                 wait_for_subscriber: bool | float = True):
+                 wait_for_subscriber: bool | float = True,
+                 progress: ReplayProgress | None = None):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -169,6 +178,7 @@ class CSVFeed(Feed):
         self.on_bad_row = on_bad_row
         self.out_of_order = out_of_order
         self.prescan = bool(prescan)
+        self.progress = progress if progress is not None else ReplayProgress()
         n = len(self.paths)
         self._index = SymbolIndex(symbols)
         per_file = dict(preset=_per_file(preset, n, "preset", (str, CSVFormat)),
@@ -195,7 +205,11 @@ class CSVFeed(Feed):
         self._stats_complete = False
         self._cache: list[list[np.ndarray]] | None = None
         if self.prescan:
-            self._scan(cache_bytes=int(cache_mb * (1 << 20)))
+            try:
+                self._scan(cache_bytes=int(cache_mb * (1 << 20)))
+            except BaseException:
+                self.progress._update(phase="failed")
+                raise
         elif not self._index.frozen and any(r.fixed_symbol is None for r in self._readers):
             raise InvalidArgumentError(
                 "without the scan (prescan=False) the symbols must be known up front: pass "
@@ -203,6 +217,7 @@ class CSVFeed(Feed):
         self._index.freeze()
         self.symbols = list(self._index.names)
         self.published = 0
+        self._pass_rows = 0
         self._sink: TickSink | None = None
         self._lut: np.ndarray | None = None
         self._stop = threading.Event()
@@ -250,9 +265,12 @@ class CSVFeed(Feed):
     def _scan(self, cache_bytes: int) -> None:
         cache: list[list[np.ndarray]] | None = []
         size = 0
+        progress = self.progress
+        progress._update(phase="scan")
         for reader in self._readers:
             chunks = []
             for chunk in reader.chunks(self._stats):
+                progress._update(rows_done=self._stats.rows, ts_ns=int(chunk["ts_ns"][-1]))
                 if cache is not None:
                     size += chunk.nbytes
                     if size > cache_bytes:
@@ -264,6 +282,8 @@ class CSVFeed(Feed):
                 cache.append(chunks)
         self._cache = cache
         self._stats_complete = True
+        progress._update(phase="ready", rows_total=self._stats.rows, rows_done=0, ts_ns=None,
+                         first_ts_ns=self._stats.first_ts, last_ts_ns=self._stats.last_ts)
         if self._stats.rows == 0:
             first = self._stats.examples[0] if self._stats.examples else None
             if first is None:
@@ -331,6 +351,8 @@ class CSVFeed(Feed):
     def _publish(self, ticks: np.ndarray) -> None:
         self._sink.ingest(ticks, checked=True)     # the reader applied the tick rules
         self.published += len(ticks)
+        self._pass_rows += len(ticks)
+        self.progress._update(rows_done=self._pass_rows, ts_ns=int(ticks["ts_ns"][-1]))
 
     def _loop_period(self) -> int:
         st = self._stats
@@ -343,9 +365,12 @@ class CSVFeed(Feed):
             pacer = Pacer(self.speed, self._stop)
             offset = 0
             first_pass = True
+            progress = self.progress
             while not self._stop.is_set():
                 # Counts come from the data once: the scan, or else the first pass.
                 stats = self._stats if first_pass and not self._stats_complete else ReadStats()
+                self._pass_rows = 0
+                progress._update(phase="replay", rows_done=0)
                 streams = [self._file_chunks(k, stats) for k in range(len(self._readers))]
                 for block in merge_by_time(streams):
                     block["symbol_id"] = self._lut[block["symbol_id"]]
@@ -356,20 +381,25 @@ class CSVFeed(Feed):
                         return
                 if first_pass and not self._stats_complete:
                     self._stats_complete = True
+                    progress._update(rows_total=stats.rows, first_ts_ns=stats.first_ts,
+                                     last_ts_ns=stats.last_ts)
                     if stats.bad_rows:
                         log.warning("CSVFeed skipped %d bad rows; the first: %s", stats.bad_rows,
                                     stats.examples[0])
                 first_pass = False
+                progress._update(passes=progress.snapshot().passes + 1)
                 if not self.loop or self._stats.rows == 0:
                     self._cache = None        # replayed once: free the parsed data
                     break
                 offset += self._loop_period()
             if not self._stop.is_set():
+                progress._update(phase="done")
                 self._sink.close()
         except BaseException as e:  # noqa: BLE001 - stored, logged and re-raised by wait()
             if isinstance(e, EngineStateError) and self._stop.is_set():
                 return                    # the engine stopped taking ticks: we were stopping
             self._error = e
+            self.progress._update(phase="failed")
             log.error("CSVFeed stopped: %s", e)
             try:
                 self._sink.close()            # let subscriptions end rather than wait forever
