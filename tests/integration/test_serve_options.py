@@ -36,8 +36,8 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warn
 
 class Serve:
     """A running `mdstream serve`, its log read line by line in a thread:
-    ``expect`` sees the messages of mdstream.serve's info lines; ``raw``
-    keeps every line of stderr as written."""
+    ``expect`` sees the messages of the info lines; ``raw`` keeps every line
+    of stderr as written."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc = proc
@@ -53,7 +53,7 @@ class Serve:
             line = line.rstrip("\n")
             self.raw.append(line)
             m = LOG_LINE.match(line)
-            if m and m.group(1) == "info" and m.group(2) == "mdstream.serve":
+            if m and m.group(1) == "info":
                 self.lines.put(m.group(3))
         self.lines.put(None)
 

@@ -17,7 +17,7 @@ from mdstream.cli.logs import add_logging_options, setup_logging
 from mdstream.cli.output import plural
 from mdstream.cli.process import EXIT_ERROR, CommandError, error
 from mdstream.cli.progress import ProgressReporter
-from mdstream.cli.settings import add_config_options
+from mdstream.cli.settings import add_config_options, settings_of, unknown_env
 
 __all__ = ["add_parser", "run", "journal_line", "feed_line"]
 
@@ -26,7 +26,7 @@ log = logging.getLogger("mdstream.serve")
 DESCRIPTION = (
     "Run an engine fed by the simulated feed or by recorded CSV data, and serve it over gRPC "
     "(mdstream.v1.MDStream, plus health and reflection). Logs 'gRPC server listening on "
-    "HOST:PORT' (on stderr) once it accepts connections. When a finite feed ends (a CSV replay without "
+    "HOST:PORT' (on stderr, like all its status lines) once it accepts connections. When a finite feed ends (a CSV replay without "
     "--loop, or --count), it logs that the data ended and keeps serving, so late clients can "
     "still take a snapshot or resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
 
@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level, args.log_format)
     fail = _failer(args.log_format)
+    for name in unknown_env(os.environ, settings_of(args.settings_parser)):
+        log.warning("%s is not a setting of mdstream serve: ignored", name)
     from mdstream.feeds.csv import ReplayProgress
 
     progress = ReplayProgress()

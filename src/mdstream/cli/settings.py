@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 __all__ = ["ENV_PREFIX", "Setting", "SettingsError", "settings_of", "add_config_options",
-           "resolve", "format_config", "read_file"]
+           "resolve", "format_config", "read_file", "unknown_env"]
 
 ENV_PREFIX = "MDSTREAM_"
 #: Options that are not settings: how to read them, not what to run.
