@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.feeds.csv import ReplayProgress
 
     progress = ReplayProgress()
-    reporter = ProgressReporter(progress, interval=args.progress_interval)
+    reporter = ProgressReporter(progress, interval=args.progress_interval,
+                                speed=1.0 if args.speed is None else args.speed)
     try:
         config = dataclasses.replace(node_config(args, progress),
                                      allowed_policies=args.allowed_policies,
