@@ -10,7 +10,8 @@ a chunk in the scan.
 Baseline: the same replay with a ReplayProgress whose update does nothing
 (what the feed did before it reported progress).
 
-Also: ns per progress update on its own (one frozen state swapped in).
+Also: ns per progress update of the replay on its own (``_advance``: one
+immutable state swapped in), the cost added to every publish.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class _NoProgress(ReplayProgress):
     def _update(self, **changes) -> None:
         pass
 
+    def _advance(self, rows_done: int, ts_ns: int) -> None:
+        pass
+
 
 def replay_rows_per_s(path: Path, progress: ReplayProgress) -> float:
     feed = CSVFeed(path, speed=0, progress=progress)
@@ -53,7 +57,7 @@ def update_ns(n: int) -> float:
     progress = ReplayProgress()
     t0 = time.perf_counter()
     for i in range(n):
-        progress._update(rows_done=i, ts_ns=i)
+        progress._advance(i, i)
     return time.perf_counter() - t0
 
 

@@ -349,10 +349,11 @@ class CSVFeed(Feed):
             yield from self._readers[k].chunks(stats)
 
     def _publish(self, ticks: np.ndarray) -> None:
+        # Progress first: a subscriber never sees a result of a row it does not count.
+        self._pass_rows += len(ticks)
+        self.progress._advance(self._pass_rows, int(ticks["ts_ns"][-1]))
         self._sink.ingest(ticks, checked=True)     # the reader applied the tick rules
         self.published += len(ticks)
-        self._pass_rows += len(ticks)
-        self.progress._update(rows_done=self._pass_rows, ts_ns=int(ticks["ts_ns"][-1]))
 
     def _loop_period(self) -> int:
         st = self._stats
