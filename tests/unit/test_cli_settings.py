@@ -203,3 +203,31 @@ def test_log_level_filters_mdstream_records(capsys):
             if type(handler).__name__ == "_StderrHandler":
                 root.removeHandler(handler)
         logging.getLogger("mdstream").setLevel(logging.NOTSET)
+
+
+# -- record: the same settings machinery ---------------------------------------------
+
+@pytest.fixture
+def record_parser():
+    return cli.build_parser().parse_args(["record", "--parquet", "x"]).settings_parser
+
+
+def test_a_required_option_may_come_from_the_environment_or_the_file(record_parser, tmp_path):
+    args, sources = resolve(record_parser, env={"MDSTREAM_PARQUET": "/data/rec"})
+    assert args.parquet == "/data/rec" and sources["parquet"] == "MDSTREAM_PARQUET"
+    args, _ = resolve(record_parser, ["--config", write(tmp_path, 'parquet = "/data/f"\n')])
+    assert args.parquet == "/data/f"
+    with pytest.raises(settings.SettingsError) as info:
+        resolve(record_parser)
+    assert str(info.value) == ("--parquet is required (or parquet in the --config file, or "
+                               "MDSTREAM_PARQUET)")
+
+
+def test_print_config_never_shows_a_token(record_parser, monkeypatch, capsys):
+    monkeypatch.setenv("MDSTREAM_TOKEN", "the-secret-token-value")
+    assert cli.main(["record", "--parquet", "x", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert "the-secret-token-value" not in out
+    assert "# token = (set by MDSTREAM_TOKEN; a secret: not shown)" in out
+    args, _ = resolve(record_parser, ["--parquet", "x"], {"MDSTREAM_TOKEN": "t"})
+    assert args.token == "t"                 # still the token the client sends

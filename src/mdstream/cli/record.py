@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
 import sys
 import threading
 
 from mdstream.cli import options
 from mdstream.cli.logs import add_logging_options, setup_logging
+from mdstream.cli.settings import add_config_options, settings_of, unknown_env
 from mdstream.cli.process import EXIT_USAGE, error
 from mdstream.request import POLICIES
 
@@ -30,7 +33,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_target_option(p)
     p.add_argument("--parquet", required=True, metavar="DIR",
                    help="the recording's directory (created if missing; an existing recording "
-                        "is continued)")
+                        "is continued); required, as a flag, in the --config file or as "
+                        "MDSTREAM_PARQUET")
     p.add_argument("--symbols", type=options.symbols, default=None, metavar="LIST",
                    help="comma-separated symbols to record (default: all)")
     p.add_argument("--policy", choices=POLICIES, default=None,
@@ -63,7 +67,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="write ts_ns, recv_ns, done_ns as UTC timestamps (ns) instead of int64 "
                         "ns since the epoch")
     add_logging_options(p)
-    p.set_defaults(func=run)
+    add_config_options(p)
+    # settings_parser: the options --config and MDSTREAM_* set (mdstream.cli.settings).
+    p.set_defaults(func=run, settings_parser=p)
     return p
 
 
@@ -100,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.record import ParquetRecorder
 
     setup_logging(args.log_level, args.log_format)
+    for name in unknown_env(os.environ, settings_of(args.settings_parser)):
+        logging.getLogger("mdstream.record").warning(
+            "%s is not a setting of mdstream record: ignored", name)
     try:
         recorder = ParquetRecorder(args.parquet, partition_by=args.partition_by,
                                    flush_rows=args.flush_rows,

@@ -36,14 +36,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-__all__ = ["ENV_PREFIX", "Setting", "SettingsError", "settings_of", "add_config_options",
+__all__ = ["ENV_PREFIX", "SECRETS", "Setting", "SettingsError", "settings_of", "add_config_options",
            "resolve", "format_config", "read_file", "unknown_env"]
 
 ENV_PREFIX = "MDSTREAM_"
 #: Options that are not settings: how to read them, not what to run.
-_NOT_SETTINGS = ("help", "config", "print_config")
-#: Environment variables of mdstream that are not settings of any command.
+_NOT_SETTINGS = ("help", "config", "print_config", "required_settings")
+#: Environment variables of mdstream that are not settings of every command.
 _OTHER_ENV = ("TOKEN",)
+#: Settings whose value --print-config never shows.
+SECRETS = ("token",)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -99,7 +101,17 @@ def settings_of(parser: argparse.ArgumentParser) -> dict[str, Setting]:
 
 
 def add_config_options(p: argparse.ArgumentParser) -> None:
-    """--config FILE and --print-config."""
+    """--config FILE and --print-config; call it after every other option.
+
+    A required option may then come from the file or the environment too:
+    argparse no longer requires it on the command line, and resolve()
+    checks that some source gave it."""
+    required = []
+    for action in p._actions:
+        if action.required and action.option_strings:
+            action.required = False
+            required.append(action.dest)
+    p.set_defaults(required_settings=tuple(required))
     g = p.add_argument_group("configuration (precedence: flags > MDSTREAM_* environment > "
                              "file > defaults)")
     g.add_argument("--config", default=None, metavar="FILE",
@@ -218,6 +230,11 @@ def resolve(parser: argparse.ArgumentParser, argv: Sequence[str],
     for key in settings:
         if getattr(given, key) is not _Unset:
             sources[key] = "flag"
+    missing = [settings[k] for k in getattr(args, "required_settings", ()) if
+               getattr(args, k, None) is None]
+    if missing:
+        raise SettingsError("; ".join(f"{s.flag} is required (or {s.key} in the --config file, "
+                                      f"or {s.env})" for s in missing))
     return args, sources
 
 
@@ -247,13 +264,18 @@ def format_config(args: argparse.Namespace, parser: argparse.ArgumentParser,
     """The effective settings of ``args`` as TOML that --config reads back:
     one ``key = value`` line per setting, with where it came from as a
     comment (flag, variable or file; none: the default); unset settings as
-    comments. MDSTREAM_TOKEN is only said to be set, never shown."""
+    comments. Secrets (a ``token`` setting, MDSTREAM_TOKEN) are only said to
+    be set, never shown."""
     env = os.environ if env is None else env
     settings = settings_of(parser)
     lines = ["# mdstream settings: flags > MDSTREAM_* environment > file > defaults"]
     unset = []
     for key, setting in settings.items():
         value = getattr(args, key, None)
+        if key in SECRETS:
+            if value is not None:
+                lines.append(f"# {key} = (set by {sources.get(key, 'a flag')}; a secret: not shown)")
+            continue
         if value is None:
             unset.append(key)
             continue
@@ -272,6 +294,6 @@ def format_config(args: argparse.Namespace, parser: argparse.ArgumentParser,
         lines.append(f"# not set (default: none): {', '.join(unset)}")
     from mdstream.grpc.auth import TOKEN_ENV
 
-    if env.get(TOKEN_ENV, "").strip():
+    if env.get(TOKEN_ENV, "").strip() and "token" not in settings:
         lines.append(f"# {TOKEN_ENV} is set in the environment (a secret: not shown)")
     return "\n".join(lines) + "\n"
