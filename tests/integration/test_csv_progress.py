@@ -110,3 +110,27 @@ def test_the_rate_is_measured_per_phase():
     assert rate.add(2.0, "scan", 2_000) == pytest.approx(1_000.0)
     assert rate.add(2.1, "replay", 0) is None            # a new phase starts over
     assert rate.add(4.1, "replay", 10_000) == pytest.approx(5_000.0)
+
+
+def test_the_terminal_bar_follows_a_replay():
+    """On a terminal (here a rich Console that thinks it is one), the reporter
+    draws the scan and the replay of a real feed, and ends with the data."""
+    import io
+
+    from rich.console import Console
+
+    from mdstream.cli.progress import ProgressReporter
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    progress = ReplayProgress()
+    with ProgressReporter(progress, speed=0, terminal=True, console=console) as reporter:
+        feed = CSVFeed(TRADES, speed=0, progress=progress)
+        with Engine(feed=feed, workers=2) as engine:
+            with engine.subscribe(policy="block") as sub:
+                for _ in sub:
+                    pass
+        reporter._thread.join(5)            # it stops by itself once the data is done
+        assert not reporter._thread.is_alive()
+    text = out.getvalue()
+    assert "replay" in text and "9,999/9,999 rows" in text and "100%" in text, text[-500:]

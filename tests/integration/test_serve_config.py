@@ -148,3 +148,16 @@ def test_a_replay_logs_its_progress_when_not_on_a_terminal(helpers):
     assert lines and all(lines), log.seen
     done = [int(m.group(1).replace(",", "")) for m in lines]
     assert done == sorted(done) and 0 < done[-1] <= 1000
+
+
+def test_with_json_logs_the_error_that_ends_serve_is_json_too(helpers, tmp_path):
+    missing = tmp_path / "missing.csv"
+    done = subprocess.run(helpers.mdstream_command("serve", "--port", "0", "--log-format", "json",
+                                                   "--feed", f"csv:{missing}"),
+                          capture_output=True, text=True, timeout=30,
+                          env=helpers.subprocess_env())
+    assert done.returncode == 1 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"]) == ("error", "mdstream.serve")
+    assert str(missing) in record["message"] and "cannot open the file" in record["message"]
