@@ -78,10 +78,10 @@ class _StderrHandler(logging.StreamHandler):
 def add_logging_options(p: argparse.ArgumentParser) -> None:
     """--log-level and --log-format (serve, record)."""
     g = p.add_argument_group("logging (on stderr, timestamps in ISO 8601 UTC)")
-    g.add_argument("--log-level", default="info", choices=LOG_LEVELS,
+    g.add_argument("--log-level", type=str.lower, default="info", choices=LOG_LEVELS,
                    help="the least severe messages logged: debug, info (status lines such as "
                         "'listening on'), warning, error (default: info)")
-    g.add_argument("--log-format", default="text", choices=LOG_FORMATS,
+    g.add_argument("--log-format", type=str.lower, default="text", choices=LOG_FORMATS,
                    help="text: 'TIME LEVEL LOGGER: MESSAGE' lines; json: one JSON object a line "
                         "with ts, level, logger, message (default: text)")
 

@@ -128,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.feeds.csv import ReplayProgress
 
     progress = ReplayProgress()
+    # A progress bar on a terminal, unless the log is JSON (meant for a machine).
     reporter = ProgressReporter(progress, interval=args.progress_interval,
-                                speed=1.0 if args.speed is None else args.speed)
+                                speed=1.0 if args.speed is None else args.speed,
+                                terminal=None if args.log_format == "text" else False)
     try:
         config = dataclasses.replace(node_config(args, progress),
                                      allowed_policies=args.allowed_policies,

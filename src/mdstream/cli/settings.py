@@ -140,7 +140,7 @@ def read_file(path: str) -> dict:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _file_text(setting: Setting, value: Any) -> str:
+def _file_text(value: Any) -> str:
     """A TOML value as the text a flag takes (TypeError for a table or a date)."""
     if isinstance(value, bool):
         raise TypeError("expected a string or a number, got a boolean")
@@ -168,7 +168,7 @@ def _from_file(path: str, settings: dict[str, Setting], values: dict, sources: d
                     raise ValueError(f"expected true or false, got {value!r}")
                 values[key] = value          # the key is the switch's destination
             else:
-                values[key] = setting.convert(_file_text(setting, value))
+                values[key] = setting.convert(_file_text(value))
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"{path}: {key}: {exc}") from None
         sources[key] = path
