@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency", "memory",
-              "csv_parse", "journal"]
+              "csv_parse", "journal", "csv_progress"]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
                                 reason="benchmarks/ is in the source tree only")
@@ -49,7 +49,8 @@ def _session_processes(sid: int) -> list[str]:
 
 #: Results that are measurements of mdstream alone (replay speed has no
 #: counterpart to compare with); every other result carries its baseline.
-WITHOUT_BASELINE = {("journal", "replay_inprocess"), ("journal", "replay_grpc")}
+WITHOUT_BASELINE = {("journal", "replay_inprocess"), ("journal", "replay_grpc"),
+                    ("csv_progress", "update")}
 
 
 def check_line(line: dict) -> None:
