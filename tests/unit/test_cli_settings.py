@@ -99,7 +99,7 @@ def test_switches_from_the_file_and_the_environment(serve_parser, tmp_path):
     ({"MDSTREAM_DURABILITY": "sometimes"}, "MDSTREAM_DURABILITY=sometimes: invalid choice: "
                                            "'sometimes' (choose from write, interval, fsync)"),
     ({"MDSTREAM_LOOP": "maybe"}, "MDSTREAM_LOOP=maybe: expected true or false"),
-    ({"MDSTREAM_FEED": "kafka:x"}, "MDSTREAM_FEED=kafka:x: unknown feed 'kafka:x'"),
+    ({"MDSTREAM_FEED": "kafka:x"}, "MDSTREAM_FEED=kafka:x: unknown feed 'kafka'"),
 ])
 def test_a_bad_environment_value_names_the_variable(serve_parser, env, message):
     with pytest.raises(settings.SettingsError) as info:
