@@ -87,6 +87,9 @@ def test_switches_from_the_file_and_the_environment(serve_parser, tmp_path):
     for word, value in (("no", False), ("0", False), ("off", False), ("TRUE", True), ("1", True)):
         args, _ = resolve(serve_parser, env={"MDSTREAM_REFLECTION": word})
         assert args.reflection is value, word
+    # An empty variable is not set.
+    args, sources = resolve(serve_parser, env={"MDSTREAM_PORT": "", "MDSTREAM_JOURNAL": " "})
+    assert args.port == 50051 and args.journal is None and sources == {}
     # The flag still wins over the environment.
     args, _ = resolve(serve_parser, ["--no-reflection"], {"MDSTREAM_REFLECTION": "true"})
     assert args.reflection is False

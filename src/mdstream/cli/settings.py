@@ -15,7 +15,7 @@ and choices (one validation for every source): in the file a string, a number,
 an array (joined with commas, e.g. ``bars = ["1s", "1m"]``) or, for a switch
 (``loop``, ``reflection``, ``detailed_stats``), true or false; in the
 environment the text a flag takes, or true/false/1/0/yes/no/on/off for a
-switch. Durations are seconds, or a string with a unit ("500ms").
+switch (an empty variable counts as not set). Durations are seconds, or a string with a unit ("500ms").
 
 Errors name their source and end the command with status 2, like a bad flag:
 ``MDSTREAM_PORT=abc: not a number: 'abc'``, ``serve.toml: port: a port is 0 to
@@ -177,9 +177,9 @@ def _from_file(path: str, settings: dict[str, Setting], values: dict, sources: d
 def _from_env(env: Mapping[str, str], settings: dict[str, Setting], values: dict,
               sources: dict) -> None:
     for setting in settings.values():
-        if setting.env not in env:
-            continue
-        text = env[setting.env]
+        text = env.get(setting.env, "")
+        if not text.strip():
+            continue                         # unset, or set to nothing: not given
         try:
             if setting.switch:
                 word = text.strip().lower()
