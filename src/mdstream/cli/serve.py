@@ -26,8 +26,8 @@ log = logging.getLogger("mdstream.serve")
 DESCRIPTION = (
     "Run an engine fed by the simulated feed or by recorded CSV data, and serve it over gRPC "
     "(mdstream.v1.MDStream, plus health and reflection). Logs 'gRPC server listening on "
-    "HOST:PORT' (on stderr, like all its status lines) once it accepts connections. When a finite feed ends (a CSV replay without "
-    "--loop, or --count), it logs that the data ended and keeps serving, so late clients can "
+    "HOST:PORT' (on stderr, like all its status lines) once it accepts connections. When a "
+    "finite feed ends (a CSV replay without --loop, or --count), it logs that the data ended and keeps serving, so late clients can "
     "still take a snapshot or resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
 
 
@@ -118,6 +118,7 @@ def _exit_on_journal_error(node, args) -> tuple[threading.Event, list[str]]:
 def run(args: argparse.Namespace) -> int:
     """mdstream serve: a node until Ctrl-C / SIGTERM; returns the exit status."""
     from mdstream.errors import MDStreamError
+    from mdstream.feeds.csv import ReplayProgress
     from mdstream.grpc.server import PortInUseError
     from mdstream.node import EndpointError, Node
 
@@ -125,8 +126,6 @@ def run(args: argparse.Namespace) -> int:
     fail = _failer(args.log_format)
     for name in unknown_env(os.environ, settings_of(args.settings_parser)):
         log.warning("%s is not a setting of mdstream serve: ignored", name)
-    from mdstream.feeds.csv import ReplayProgress
-
     progress = ReplayProgress()
     # A progress bar on a terminal, unless the log is JSON (meant for a machine).
     reporter = ProgressReporter(progress, interval=args.progress_interval,
