@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench wheel venv install browser clean
+.PHONY: run test bench wheel venv install browser docs clean deploy-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ browser:
 test: install browser
 	$(PY) -m pytest -q
 
+# The deploy recipe built and run here (tests/deploy, marker deploy): Debian's
+# buildah and mmdebstrap (installed as root with apt-get when missing), a local
+# Debian base image, the Dockerfile built and run. Takes minutes.
+deploy-check: install
+	@if command -v buildah >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's buildah and mmdebstrap"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah mmdebstrap >/dev/null; \
+	else echo "deploy-check needs buildah and mmdebstrap: apt-get install buildah mmdebstrap (as root)"; exit 1; fi
+	MDSTREAM_DEPLOY_CHECK=1 $(PY) -m pytest -q -s -m deploy -p no:cacheprovider tests/deploy
+
 bench: install
 	$(PY) -m benchmarks
 
@@ -43,6 +54,19 @@ wheel: $(PY)
 	$(PIP) install --quiet build
 	$(PY) -m build --wheel --outdir dist .
 
+# The documentation site (mkdocs.yml) into site/; warnings are errors. The docs
+# extra is installed from the installed package's metadata, so the core is not rebuilt.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -c 'from importlib.metadata import requires; print("\n".join(r.split(";")[0] for r in requires("mdstream") if "extra == \"docs\"" in r))' > $(VENV)/docs-requirements.txt
+	$(PIP) install --quiet -r $(VENV)/docs-requirements.txt
+	touch $@
+
+# NO_MKDOCS_2_WARNING: no banner about Material for MkDocs' end of life (May 2027) at every
+# build; docs/guides/install.md says what that means for the site.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
 	rm -rf build dist *.egg-info src/*.egg-info src/mdstream/*.so src/mdstream/_core.c src/mdstream/_codec.c src/mdstream/_testing.c src/mdstream/v1 \
-	       src/mdstream/*_pb2*.py* src/mdstream/*.proto $(VENV)
+	       src/mdstream/*_pb2*.py* src/mdstream/*.proto site $(VENV)

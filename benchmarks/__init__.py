@@ -40,6 +40,13 @@ BENCHMARKS = {
     "memory": "server RSS with 8 subscribers at full rate, and its growth over a run",
     "csv_parse": "rows/s CSVFeed parses recorded trades and quotes at vs the csv module",
     "journal": "ticks/s with the journal at each durability vs none, and replay speed",
+    "journal_read": "results/s JournalReader and journal export read at vs an engine's replay",
+    "live_feed": "live feed messages/s decoded per core vs json.loads; venue send -> subscriber latency",
+    "async_subscription": "ticks/s of async for over a Subscription vs the sync for loop",
+    "connect_error": "ms to a clear error when nothing listens vs waiting out the timeout",
+    "nats_publish": "results/s and messages/s published to NATS JetStream; cost to the engine",
+    "nats_edges": "ticks/s to clients through 1, 2, 4 edges vs one server; latency via JetStream",
+    "file_feeds": "ticks/s ParquetFeed and DBNFeed read and replay at vs CSVFeed, same trades",
     "csv_progress": "rows/s of a CSV replay keeping its progress object vs not; ns per update",
 }
 

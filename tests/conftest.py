@@ -39,6 +39,10 @@ def pytest_configure(config):
         "markers", "slow: builds or installs things (the wheel test); still part of `make test`"
     )
     config.addinivalue_line(
+        "markers", "network: connects to a real venue on the internet; skipped unless "
+                   "MDSTREAM_NETWORK_TESTS=1"
+    )
+    config.addinivalue_line(
         "markers", "browser: drives a headless Chromium (`make browser` installs Debian's); part of `make test`"
     )
 

@@ -8,6 +8,8 @@
                 print(batch.price, batch.vwap)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from mdstream._core import RESULT_DTYPE, TICK_DTYPE, LatencyHistogram
 from mdstream._version import __version__
 from mdstream.batch import BAR, QUOTE, TRADE, Gap, Record, ResultBatch, Snapshot
@@ -35,10 +37,19 @@ from mdstream.engine.subscription import StreamEnded, Subscription
 
 
 
-_GRPC_EXPORTS = ("Client", "AsyncClient", "RemoteError", "Reconnect", "ReconnectError", "Server")
+_GRPC_EXPORTS = ("Client", "AsyncClient", "RemoteError", "ConnectError", "Reconnect",
+                 "ReconnectError", "Server")
+
+if TYPE_CHECKING:       # what type checkers see of the names loaded on first use
+    from mdstream.grpc.aio import AsyncClient
+    from mdstream.grpc.client import Client
+    from mdstream.grpc.connect import ConnectError
+    from mdstream.grpc.errors import RemoteError
+    from mdstream.grpc.resume import Reconnect, ReconnectError
+    from mdstream.grpc.server import Server
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The gRPC layer loads grpc and the generated protobuf code: only on first use.
     if name in _GRPC_EXPORTS:
         import mdstream.grpc
@@ -51,6 +62,7 @@ __all__ = [
     "Client",
     "AsyncClient",
     "RemoteError",
+    "ConnectError",
     "Reconnect",
     "ReconnectError",
     "Server",

@@ -17,7 +17,7 @@
 # The directives above are _core.pyx's that matter here: the inline functions
 # defined in core/clock.pxd are compiled with this file's, not the .pyx's.
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.time cimport time_t
 
 from mdstream._posix cimport *

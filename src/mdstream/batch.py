@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Sequence, TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from mdstream._core import KIND_BAR_VALUE, KIND_QUOTE_VALUE, KIND_TRADE_VALUE, RESULT_DTYPE
 
-__all__ = ["ResultBatch", "Snapshot", "Gap", "Record", "TRADE", "QUOTE", "BAR", "KIND_NAMES"]
+__all__ = ["ResultBatch", "Snapshot", "Gap", "Record", "TRADE", "QUOTE", "BAR", "KIND_NAMES",
+           "Column"]
 
 TRADE = KIND_TRADE_VALUE
 QUOTE = KIND_QUOTE_VALUE
@@ -58,6 +61,39 @@ class Record(NamedTuple):
     interval_ns: int
 
 
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+class Column(Generic[_Scalar]):
+    """A column of ResultBatch: reading ``batch.price`` gives a NumPy view
+    (no copy) of that field of the rows, typed for checkers as
+    ``NDArray[np.float64]`` (``NDArray[np.int64]``, ``NDArray[np.int32]``),
+    the dtype of the field in RESULT_DTYPE (``scalar`` says which)."""
+
+    __slots__ = ("name", "scalar")
+
+    def __init__(self, scalar: type[_Scalar]) -> None:
+        self.name = ""
+        self.scalar = scalar
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, batch: None, owner: type | None = None) -> "Column[_Scalar]": ...
+
+    @overload
+    def __get__(self, batch: "ResultBatch", owner: type | None = None
+                ) -> npt.NDArray[_Scalar]: ...
+
+    def __get__(self, batch: "ResultBatch | None", owner: type | None = None
+                ) -> "npt.NDArray[_Scalar] | Column[_Scalar]":
+        if batch is None:
+            return self
+        view: npt.NDArray[_Scalar] = batch.rows[self.name]    # a field view of rows
+        return view
+
+
 class ResultBatch:
     """A batch of results in sequence order, one NumPy column per field.
 
@@ -76,7 +112,38 @@ class ResultBatch:
 
     __slots__ = ("rows", "symbols", "gap")
 
-    def __init__(self, rows: np.ndarray, symbols: Sequence[str], gap: Gap | None = None):
+    # The columns: views of the fields of ``rows`` (RESULT_DTYPE), no copy.
+    seq = Column(np.int64)                  #: engine sequence number
+    ts_ns = Column(np.int64)                #: event time, ns since the epoch (bars: start)
+    recv_ns = Column(np.int64)              #: engine receive time, ns since the epoch
+    done_ns = Column(np.int64)              #: processed, ns since the epoch
+    symbol_id = Column(np.int32)            #: index into ``symbols``
+    kind = Column(np.int32)                 #: TRADE (0), QUOTE (1), BAR (2)
+    price = Column(np.float64)              #: trade price (quotes: mid; bars: close)
+    size = Column(np.float64)               #: trade size (bars: volume)
+    value = Column(np.float64)              #: price x size (bars: notional)
+    volume = Column(np.float64)             #: session volume (bars: the bar's)
+    vwap = Column(np.float64)               #: volume-weighted average price
+    high = Column(np.float64)
+    low = Column(np.float64)
+    ema = Column(np.float64)                #: EMA of trade prices
+    volatility = Column(np.float64)         #: sample std-dev of trade log returns
+    trade_count = Column(np.int64)
+    bid = Column(np.float64)                #: NaN: no bid
+    ask = Column(np.float64)                #: NaN: no ask
+    bid_size = Column(np.float64)
+    ask_size = Column(np.float64)
+    mid = Column(np.float64)
+    spread = Column(np.float64)
+    open = Column(np.float64)               #: bars: first trade price (NaN otherwise)
+    interval_ns = Column(np.int64)          #: bars: the bar's length in ns (0 otherwise)
+
+    rows: np.ndarray
+    symbols: Sequence[str | None]
+    gap: Gap | None
+
+    def __init__(self, rows: np.ndarray, symbols: Sequence[str | None],
+                 gap: Gap | None = None) -> None:
         if rows.dtype != RESULT_DTYPE:
             raise TypeError(f"rows must have dtype RESULT_DTYPE, got {rows.dtype}")
         self.rows = rows
@@ -87,18 +154,58 @@ class ResultBatch:
         return len(self.rows)
 
     def __repr__(self) -> str:
-        if len(self.rows) == 0:
-            return f"<ResultBatch 0 results gap={self.gap}>"
-        return (f"<ResultBatch {len(self.rows)} results seq {self.rows['seq'][0]}.."
-                f"{self.rows['seq'][-1]}{' gap=' + str(self.gap) if self.gap else ''}>")
+        n = len(self.rows)
+        gap = f" gap={self.gap}" if self.gap else ""
+        if n == 0:
+            return f"<ResultBatch 0 results{gap}>"
+        kinds = np.bincount(self.rows["kind"], minlength=3)
+        what = ", ".join(f"{int(c)} {KIND_NAMES[k]}{'s' if c != 1 else ''}"
+                         for k, c in enumerate(kinds[:3]) if c)
+        symbols = len(np.unique(self.rows["symbol_id"]))
+        seq = self.rows["seq"]
+        return (f"<ResultBatch {n} results ({what}) seq {seq.min()}..{seq.max()} "
+                f"{symbols} symbol{'s' if symbols != 1 else ''}{gap}>")
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        # Columns are views into the rows: no copy.
+    #: Rows and columns shown by _repr_html_ (notebooks).
+    HTML_ROWS = 10
+    HTML_COLUMNS = ("seq", "ts_ns", "symbol", "kind", "price", "size", "vwap", "volume",
+                    "bid", "ask")
+
+    def _repr_html_(self) -> str:
+        """A small HTML table of the first rows (for Jupyter); names escaped."""
+        n = len(self.rows)
+        head = self.rows[:self.HTML_ROWS]
+        names = [self._name(int(i)) for i in head["symbol_id"]]
+        cells = []
+        for i, row in enumerate(head):
+            values = []
+            for col in self.HTML_COLUMNS:
+                if col == "symbol":
+                    values.append(names[i])
+                elif col == "kind":
+                    values.append(KIND_NAMES.get(int(row["kind"]), str(int(row["kind"]))))
+                else:
+                    v = row[col]
+                    values.append(f"{v:.6g}" if isinstance(v, np.floating) else str(int(v)))
+            cells.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>")
+        header = "".join(f"<th>{c}</th>" for c in self.HTML_COLUMNS)
+        caption = html.escape(repr(self))
+        more = f"<p>... {n - len(head)} more rows</p>" if n > len(head) else ""
+        return (f"<table><caption>{caption}</caption><thead><tr>{header}</tr></thead>"
+                f"<tbody>{''.join(cells)}</tbody></table>{more}")
+
+    def _name(self, symbol_id: int) -> str:
         try:
-            return self.rows[name]
-        except (ValueError, KeyError):
+            name = self.symbols[symbol_id]
+        except IndexError:
+            name = None
+        return str(name) if name is not None else f"#{symbol_id}"
+
+    if not TYPE_CHECKING:
+        # Hidden from type checkers, so that they reject a misspelled column.
+        def __getattr__(self, name: str) -> np.ndarray:
             raise AttributeError(f"ResultBatch has no column {name!r}; columns: "
-                                 f"{', '.join(RESULT_DTYPE.names)}") from None
+                                 f"{', '.join(RESULT_DTYPE.names)}")
 
     def symbol_names(self) -> np.ndarray:
         """The symbol name of each result, as an object array."""
@@ -112,7 +219,7 @@ class ResultBatch:
     def records(self) -> list[Record]:
         """The results as a list of Record named tuples (slow: for convenience, not volume)."""
         return [
-            Record(int(x["seq"]), int(x["ts_ns"]), int(x["recv_ns"]), self.symbols[x["symbol_id"]],
+            Record(int(x["seq"]), int(x["ts_ns"]), int(x["recv_ns"]), self._name(int(x["symbol_id"])),
                    KIND_NAMES[int(x["kind"])], float(x["price"]), float(x["size"]),
                    float(x["value"]), float(x["volume"]), float(x["vwap"]), float(x["high"]),
                    float(x["low"]), float(x["ema"]), float(x["volatility"]),
@@ -124,29 +231,29 @@ class ResultBatch:
 
     # -- as tables (mdstream.tables) -------------------------------------------
 
-    def to_pandas(self, *, datetimes: bool = False):
+    def to_pandas(self, *, datetimes: bool = False) -> Any:
         """A pandas DataFrame: every column, plus ``symbol`` (categorical),
         ``kind`` as a categorical of trade/quote/bar; ``datetimes=True`` makes
         ts_ns, recv_ns, done_ns ``datetime64[ns, UTC]``."""
         from mdstream.tables import to_pandas
         return to_pandas(self, datetimes=datetimes)
 
-    def to_arrow(self, *, datetimes: bool = False):
+    def to_arrow(self, *, datetimes: bool = False) -> Any:
         """A pyarrow.RecordBatch with the columns of to_pandas() (``symbol``
         and ``kind`` as dictionary arrays); needs ``mdstream[arrow]``."""
         from mdstream.tables import to_arrow
         return to_arrow(self, datetimes=datetimes)
 
-    def to_polars(self, *, datetimes: bool = False):
+    def to_polars(self, *, datetimes: bool = False) -> Any:
         """A polars.DataFrame by way of Arrow; needs ``mdstream[polars]``."""
         from mdstream.tables import to_polars
         return to_polars(self, datetimes=datetimes)
 
-    def __arrow_c_array__(self, requested_schema=None):
+    def __arrow_c_array__(self, requested_schema: Any = None) -> Any:
         """The Arrow PyCapsule interface: Polars, DuckDB and pyarrow take a batch as it is."""
         return self.to_arrow().__arrow_c_array__(requested_schema)
 
-    def __arrow_c_stream__(self, requested_schema=None):
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         import pyarrow as pa
         return pa.Table.from_batches([self.to_arrow()]).__arrow_c_stream__(requested_schema)
 
@@ -159,17 +266,17 @@ class Snapshot:
     as_of_seq: int
     results: ResultBatch
 
-    def to_pandas(self, *, datetimes: bool = False):
+    def to_pandas(self, *, datetimes: bool = False) -> Any:
         """The results as a DataFrame (ResultBatch.to_pandas), ``as_of_seq`` in its ``attrs``."""
         df = self.results.to_pandas(datetimes=datetimes)
         df.attrs["as_of_seq"] = self.as_of_seq
         return df
 
-    def to_arrow(self, *, datetimes: bool = False):
+    def to_arrow(self, *, datetimes: bool = False) -> Any:
         """The results as a pyarrow.RecordBatch, ``as_of_seq`` in its schema metadata."""
         rb = self.results.to_arrow(datetimes=datetimes)
         return rb.replace_schema_metadata({"as_of_seq": str(self.as_of_seq)})
 
-    def to_polars(self, *, datetimes: bool = False):
+    def to_polars(self, *, datetimes: bool = False) -> Any:
         """The results as a polars.DataFrame."""
         return self.results.to_polars(datetimes=datetimes)

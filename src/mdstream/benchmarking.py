@@ -24,7 +24,7 @@ import statistics
 import sys
 import threading
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def result_line(benchmark: str, case: str, unit: str, params: dict, runs: Sequen
     many times better mdstream is (the ratio, or its inverse when lower is
     better).
     """
-    line = {
+    line: dict[str, Any] = {
         "benchmark": benchmark,
         "case": case,
         "unit": unit,
@@ -250,19 +250,23 @@ def engine_ticks_per_s(workers: int, duration: float, n_symbols: int = 8,
         end = time.perf_counter() + warmup
         expect = 0
         while time.perf_counter() < end:
-            expect = int(sub.next_batch(timeout=10).seq[-1]) + 1
+            # a 10 s timeout: None fails the benchmark loudly
+            expect = int(sub.next_batch(timeout=10).seq[-1]) + 1  # type: ignore[union-attr]
         n = batches = 0
         gaps = 0
         with CpuClock() as clock:
             end = time.perf_counter() + duration
             while time.perf_counter() < end:
                 b = sub.next_batch(timeout=10)
-                seq = b.seq
+                # a 10 s timeout: None fails the benchmark loudly
+                seq = b.seq  # type: ignore[union-attr]
                 if seq[0] != expect or seq[-1] - seq[0] + 1 != len(seq):
                     gaps += 1
                 expect = int(seq[-1]) + 1
-                b.price.sum()
-                n += len(b)
+                # a 10 s timeout: None fails the benchmark loudly
+                b.price.sum()  # type: ignore[union-attr]
+                # a 10 s timeout: None fails the benchmark loudly
+                n += len(b)  # type: ignore[arg-type]
                 batches += 1
     finally:
         sub.close()
@@ -280,7 +284,7 @@ def queue_pipeline_ticks_per_s(workers: int, duration: float, n_symbols: int = 8
     import random
 
     stop = threading.Event()
-    inboxes = [queue.Queue(4096) for _ in range(workers)]
+    inboxes: list[queue.Queue] = [queue.Queue(4096) for _ in range(workers)]
     out: queue.Queue = queue.Queue(4096)
     alpha = 2.0 / 21.0
 

@@ -22,10 +22,16 @@ __all__ = [
 import builtins
 import errno as _errno
 import os
+from typing import Any
 
 
 class MDStreamError(Exception):
     """Base class of every error mdstream raises."""
+
+    # Set on errors that came over gRPC (mdstream.grpc.errors.translate_error):
+    # the grpc.StatusCode and the server's message.
+    code: Any
+    details: str
 
 
 class EngineStateError(MDStreamError):

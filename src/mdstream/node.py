@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from mdstream.engine import Engine
     from mdstream.grpc.server import Server
     from mdstream.journal import JournalConfig
+    from mdstream.nats.config import PublishConfig
+    from mdstream.nats.publish import Publisher
 
 __all__ = [
     "NodeConfig",
@@ -85,6 +87,9 @@ class NodeConfig:
     metrics_host, dashboard_host:
         Where those listen (default 127.0.0.1: loopback only, whatever
         ``host`` is).
+    metrics_per_symbol, metrics_max_symbols:
+        Add a series per symbol to the metrics (default off), for at most
+        this many symbols (>= 1, default 1000; see mdstream.observe.metrics).
     tls_cert, tls_key, tls_client_ca:
         PEM files: serve gRPC and the HTTP endpoints over TLS; with a client
         CA, clients must present a certificate it signed (mutual TLS).
@@ -97,6 +102,10 @@ class NodeConfig:
         policy) to any caller; default: aggregate figures only.
     reflection:
         Serve gRPC server reflection (default True).
+    publish:
+        A mdstream.nats.PublishConfig (or its ``servers`` string,
+        ``"nats://host:port[,...]"``): publish every result to NATS
+        JetStream; None: do not publish.
 
     Raises InvalidArgumentError naming the setting that is out of range.
     """
@@ -116,6 +125,8 @@ class NodeConfig:
     dashboard_port: int | None = None
     metrics_host: str = "127.0.0.1"
     dashboard_host: str = "127.0.0.1"
+    metrics_per_symbol: bool = False
+    metrics_max_symbols: int = 1000
     max_streams_per_client: int | None = DEFAULT_MAX_STREAMS_PER_CLIENT
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -124,9 +135,14 @@ class NodeConfig:
     token: str | None = field(default=None, repr=False)
     detailed_stats: bool = False
     reflection: bool = True
+    publish: "PublishConfig | str | None" = None
 
     def __post_init__(self):
         object.__setattr__(self, "bars", tuple(self.bars))
+        if isinstance(self.publish, (str, list, tuple)):
+            from mdstream.nats.config import PublishConfig
+
+            object.__setattr__(self, "publish", PublishConfig(self.publish))
         if self.workers < 1:
             raise InvalidArgumentError(f"workers must be >= 1, got {self.workers}")
         if self.max_streams < 1:
@@ -148,6 +164,9 @@ class NodeConfig:
         _check_port("port", self.port, optional=False)
         _check_port("metrics_port", self.metrics_port, optional=True)
         _check_port("dashboard_port", self.dashboard_port, optional=True)
+        if self.metrics_max_symbols < 1:
+            raise InvalidArgumentError(
+                f"metrics_max_symbols must be >= 1, got {self.metrics_max_symbols}")
         if self.max_streams_per_client is not None and self.max_streams_per_client < 1:
             raise InvalidArgumentError(
                 f"max_streams_per_client must be >= 1 (or None), got {self.max_streams_per_client}")
@@ -219,6 +238,8 @@ class Node:
                                      journal=config.journal)
         #: The gRPC server, once started.
         self.server: Server | None = None
+        #: The JetStream publisher (config.publish), once started.
+        self.publisher: Publisher | None = None
         #: http://HOST:PORT/metrics and http://HOST:PORT/, once started (None if off).
         self.metrics_url: str | None = None
         self.dashboard_url: str | None = None
@@ -253,6 +274,11 @@ class Node:
         except BaseException:
             self._close_endpoints()
             self._stop_engine_quietly()
+            raise
+        try:
+            self._start_publisher()
+        except BaseException:
+            self._stop_quietly()
             raise
         if start_engine:
             try:
@@ -299,7 +325,20 @@ class Node:
                 self.server.stop(self.config.grace)
             self.engine.stop()
         finally:
+            self._stop_publisher()
             self._close_endpoints()
+
+    def _start_publisher(self) -> None:
+        """Start publishing (config.publish) before the engine starts, so the
+        stream continues exactly where JetStream's copy stops."""
+        if self.config.publish is not None and self.publisher is None:
+            self.publisher = self.config.publish.build(self.engine).start()
+
+    def _stop_publisher(self) -> None:
+        """Publish what the stopped engine still has (up to ``grace`` s), then stop."""
+        if self.publisher is not None:
+            self.publisher.drain(self.config.grace)
+            self.publisher.stop()
 
     def run(self, on_ready: Callable[["Node"], None] | None = None,
             stop_event: "threading.Event | None" = None) -> None:
@@ -321,12 +360,14 @@ class Node:
                 on_ready(self)
 
         try:
+            self._start_publisher()
             serve(self.engine, self.config.host, self.config.port, grace=self.config.grace,
                   on_ready=ready, stop_event=stop_event, **self._server_settings())
         except PortInUseError:
             self._stop_engine_quietly()
             raise
         finally:
+            self._stop_publisher()
             self._close_endpoints()
 
     def __enter__(self) -> "Node":
@@ -339,7 +380,10 @@ class Node:
 
     def _server_families(self):
         server = self.server
-        return server.servicer.send_counters.metric_families() if server is not None else ()
+        families = list(server.servicer.send_counters.metric_families()) if server else []
+        if self.publisher is not None:
+            families += self.publisher.metric_families()
+        return families
 
     def _open_endpoints(self) -> None:
         """Bind the HTTP endpoints before anything starts, so a port in use
@@ -353,8 +397,11 @@ class Node:
 
                 http, _thread = start_metrics_server(self.engine, config.metrics_port, host,
                                                      extra=self._server_families,
-                                                     ssl_context=ssl_context)
-                self._closers.append(lambda: (http.shutdown(), http.server_close()))
+                                                     ssl_context=ssl_context,
+                                                     per_symbol=config.metrics_per_symbol,
+                                                     max_symbols=config.metrics_max_symbols)
+                # the tuple is discarded
+                self._closers.append(lambda: (http.shutdown(), http.server_close()))  # type: ignore[arg-type]
                 self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"
                                     f"{http.server_port}/metrics")
             which, host, port = "dashboard", config.dashboard_host, config.dashboard_port
@@ -368,7 +415,8 @@ class Node:
         except OSError as exc:
             self._close_endpoints()
             self._stop_engine_quietly()
-            raise EndpointError(which, host, port, exc) from None
+            # the port is bound here
+            raise EndpointError(which, host, port, exc) from None  # type: ignore[arg-type]
 
     def _close_endpoints(self) -> None:
         while self._closers:

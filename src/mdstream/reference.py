@@ -203,7 +203,7 @@ def reference_results(ticks: np.ndarray, ema_alpha: float,
     n = len(ticks)
     out = np.zeros(n, dtype=dtype)
     inputs = ("symbol_id", "kind", "price", "size", "bid", "ask", "bid_size", "ask_size")
-    columns = {name: [] for name in ANALYTICS_FIELDS}
+    columns: dict[str, list[Any]] = {name: [] for name in ANALYTICS_FIELDS}
     for tick in zip(*(ticks[name].tolist() for name in inputs)):
         for name, value in ra.update(*tick).items():
             columns[name].append(value)
@@ -211,6 +211,6 @@ def reference_results(ticks: np.ndarray, ema_alpha: float,
         out[name] = ticks[name]
     for name, values in columns.items():
         out[name] = values
-    if "open" in dtype.names:
+    if "open" in (dtype.names or ()):
         out["open"] = NAN
     return out

@@ -10,12 +10,13 @@ here; the wire's microseconds and milliseconds are converted in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Literal, get_args
 
 from mdstream.errors import InvalidArgumentError
 
 __all__ = [
     "StreamRequest",
+    "Policy",
     "POLICIES",
     "DEFAULT_TICKS_PER_FRAME",
     "MAX_TICKS_PER_FRAME",
@@ -27,9 +28,14 @@ __all__ = [
     "symbol_list",
 ]
 
-#: What happens to a subscriber that falls a whole ring behind: the engine
-#: waits for it, it jumps ahead with a gap notice, or it is disconnected.
-POLICIES = ("block", "skip", "disconnect")
+Policy = Literal["block", "skip", "disconnect"]
+"""What happens to a subscriber that falls a whole ring behind: the engine
+waits for it (``block``), it jumps ahead with a gap notice (``skip``), or it
+is disconnected (``disconnect``: SlowConsumerError). The one definition of
+the names: StreamRequest, Engine.subscribe, Client and AsyncClient take a
+Policy, so a type checker rejects a misspelled one."""
+#: The policy names, in the order of Policy.
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 DEFAULT_TICKS_PER_FRAME = 4096
 #: A frame of 16384 ticks of about 190 bytes stays below gRPC's default
@@ -96,14 +102,14 @@ class StreamRequest:
     """
 
     symbols: tuple[str, ...] | None = None
-    policy: str | None = "block"
+    policy: Policy | None = "block"
     max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME
     max_wait: float = 0.0
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S
     from_seq: int | None = None
     snapshot: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", symbol_list(self.symbols))
         if self.policy is not None and self.policy not in POLICIES:
             raise InvalidArgumentError(

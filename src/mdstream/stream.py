@@ -33,7 +33,8 @@ class BatchStream(Protocol):
     - ``stats()``: a dict of counters (at least ``received`` and ``missed``).
     """
 
-    snapshot: Snapshot | None
+    @property
+    def snapshot(self) -> Snapshot | None: ...
 
     @property
     def last_seq(self) -> int | None: ...
@@ -53,7 +54,8 @@ class AsyncBatchStream(Protocol):
     ``await read_snapshot()`` waits for the snapshot; ``snapshot``,
     ``last_seq``, ``close()`` and ``stats()`` are as on BatchStream."""
 
-    snapshot: Snapshot | None
+    @property
+    def snapshot(self) -> Snapshot | None: ...
 
     @property
     def last_seq(self) -> int | None: ...

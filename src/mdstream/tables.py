@@ -46,7 +46,7 @@ def _names(batch: "ResultBatch") -> list[str]:
 
 def _columns(batch: "ResultBatch") -> dict[str, np.ndarray]:
     rows = batch.rows
-    return {name: np.ascontiguousarray(rows[name]) for name in rows.dtype.names}
+    return {name: np.ascontiguousarray(rows[name]) for name in rows.dtype.names or ()}
 
 
 def to_pandas(batch: "ResultBatch", *, datetimes: bool = False):

@@ -122,7 +122,7 @@ def check_ticks(ticks: np.ndarray, trade_kind: int, quote_kind: int) -> list[Pro
             mask[rows[p.mask]] = True
             where = np.full(n, -1, dtype=np.int64)
             where[rows] = np.arange(len(rows))
-            out.append(Problem(p.field, mask, lambda i, d=p.describe, w=where: d(int(w[i]))))
+            out.append(Problem(p.field, mask, lambda i, d=p.describe, w=where: d(int(w[i]))))  # type: ignore[misc]
     return out
 
 

@@ -14,8 +14,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["channel", "analytics", "engine", "gil", "grpc1", "grpc8", "latency", "memory",
-              "csv_parse", "journal", "csv_progress"]
+BENCHMARKS = [
+    "channel",
+    "analytics",
+    "engine",
+    "gil",
+    "grpc1",
+    "grpc8",
+    "latency",
+    "memory",
+    "csv_parse",
+    "journal",
+    "journal_read",
+    "live_feed",
+    "async_subscription",
+    "connect_error",
+    "nats_publish",
+    "nats_edges",
+    "file_feeds",
+    "csv_progress",
+]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
                                 reason="benchmarks/ is in the source tree only")
@@ -50,7 +68,7 @@ def _session_processes(sid: int) -> list[str]:
 #: Results that are measurements of mdstream alone (replay speed has no
 #: counterpart to compare with); every other result carries its baseline.
 WITHOUT_BASELINE = {("journal", "replay_inprocess"), ("journal", "replay_grpc"),
-                    ("csv_progress", "update")}
+                    ("journal_read", "metrics_scrape"), ("csv_progress", "update")}
 
 
 def check_line(line: dict) -> None:

@@ -21,7 +21,7 @@ def test_metrics_are_scraped_and_parsed():
     feed = mdstream.SimulatedFeed(symbols=["AAPL", "MSFT"], rate=0, seed=2, count=30_000)
     engine = mdstream.Engine(feed=feed, workers=2)
     sub = engine.subscribe(["AAPL"])
-    server, thread = start_metrics_server(engine, 0)
+    server, thread = start_metrics_server(engine, 0, per_symbol=True)    # symbol series: on request
     try:
         with engine:
             delivered = sum(len(b) for b in sub)

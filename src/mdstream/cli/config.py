@@ -17,6 +17,9 @@ __all__ = ["node_config", "journal_config", "check_feed_options"]
 def check_feed_options(args: argparse.Namespace) -> None:
     """Options of one feed given with the other are mistakes: CommandError."""
     feed = getattr(args, "feed", None)
+    if (feed is None or feed.kind == "sim") and getattr(args, "stale_after", None) is not None:
+        raise CommandError("--stale-after is an option of live feeds; add --feed "
+                           "binance:SYMBOLS (or coinbase:, kraken:, live:...)")
     if feed is None or feed.kind == "sim":
         given = [opt for opt, value in (("--speed", getattr(args, "speed", None)),
                                         ("--loop", getattr(args, "loop", False) or None),
@@ -51,8 +54,8 @@ def journal_config(args: argparse.Namespace):
         on_error="stop" if getattr(args, "on_journal_error", "retry") == "exit" else "retry")
 
 
-#: The replay options a file feed may take, as --feed's factory sees them.
-_REPLAY_OPTIONS = ("speed", "loop", "symbol", "preset", "on_bad_row")
+#: The options a file or live feed may take, as --feed's factory sees them.
+_REPLAY_OPTIONS = ("speed", "loop", "symbol", "preset", "on_bad_row", "stale_after")
 
 
 def _feed_config(args: argparse.Namespace, progress=None):
@@ -95,6 +98,8 @@ def node_config(args: argparse.Namespace, progress=None) -> NodeConfig:
         dashboard_port=getattr(args, "dashboard_port", None),
         metrics_host=getattr(args, "metrics_host", "127.0.0.1"),
         dashboard_host=getattr(args, "dashboard_host", "127.0.0.1"),
+        metrics_per_symbol=getattr(args, "metrics_per_symbol", False),
+        metrics_max_symbols=getattr(args, "metrics_max_symbols", 1000),
         max_streams_per_client=getattr(args, "max_streams_per_client",
                                        DEFAULT_MAX_STREAMS_PER_CLIENT),
         **security_settings(args))

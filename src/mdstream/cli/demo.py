@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         # Subscribe before the feed starts, so the client sees every tick from seq 0.
         deadline = time.monotonic() + 5.0
         it = iter(stream)
-        while server.servicer.active_streams < 1 and time.monotonic() < deadline:
+        # started above
+        while server.servicer.active_streams < 1 and time.monotonic() < deadline:  # type: ignore[union-attr]
             time.sleep(0.005)
         node.start_engine()
         engine_started = True

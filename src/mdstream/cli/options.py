@@ -211,9 +211,11 @@ def add_feed_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--feed", type=feed, default=FeedSpec("sim"), metavar="SPEC",
                    help="where ticks come from: 'sim' (a simulated random walk), "
                         "'csv:PATH[,PATH...]' (recorded trades and quotes, plain or gzip CSV; "
-                        "several files are merged by timestamp), or NAME:ARG for another feed "
+                        "several files are merged by timestamp), 'parquet:PATH[,PATH...]' (Parquet "
+                        "files or dataset directories), 'dbn:PATH[,PATH...]' (Databento DBN, "
+                        ".dbn or .dbn.zst), or NAME:ARG for another feed "
                         "(installed packages add feeds; an unknown NAME lists them) (default: sim)")
-    g = p.add_argument_group("recorded data (--feed csv:...)")
+    g = p.add_argument_group("recorded data (--feed csv:..., parquet:..., dbn:...)")
     g.add_argument("--speed", type=non_negative(float), default=None, metavar="X",
                    help="replay pace, a factor: 1 = as recorded, 10 = ten times faster, 0 = as "
                         "fast as possible (default: 1)")
@@ -229,6 +231,10 @@ def add_feed_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--on-bad-row", default=None, choices=_bad_row_policies(),
                    help="a malformed row stops the server with an error naming file and line "
                         "(raise), or is skipped and counted (skip) (default: raise)")
+    g = p.add_argument_group("live venues (--feed binance:..., coinbase:..., kraken:..., live:...)")
+    g.add_argument("--stale-after", type=duration(), default=None, metavar="SECONDS",
+                   help="replace a venue connection that delivers no message for this long "
+                        "(seconds, or a number and a unit: 30, 2m) (default: 60)")
 
 
 def add_journal_options(p: argparse.ArgumentParser) -> None:
@@ -323,7 +329,7 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("metrics and dashboard")
     g.add_argument("--metrics-port", type=port, default=None, metavar="PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics: engine counters, "
-                        "latency percentiles per stage, subscribers' lag, gRPC bytes and messages "
+                        "latency histograms and percentiles per stage, subscribers' lag, gRPC bytes and messages "
                         "sent per RPC, subscribers connected; 0 picks a free port (default: off)")
     g.add_argument("--dashboard-port", type=port, default=None, metavar="PORT",
                    help="serve the live web dashboard (throughput, latency, subscribers' lag, a "
@@ -334,6 +340,13 @@ def add_observability_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dashboard-host", default="127.0.0.1", metavar="HOST",
                    help="address the dashboard listens on, apart from --host (default: "
                         "127.0.0.1, loopback only)")
+    g.add_argument("--metrics-per-symbol", action="store_true",
+                   help="add a series per symbol (mdstream_symbol_results{symbol}) to the "
+                        "metrics, for at most --metrics-max-symbols symbols (default: off)")
+    g.add_argument("--metrics-max-symbols", type=positive_int, default=1000, metavar="N",
+                   help="symbols with a series of their own under --metrics-per-symbol, the "
+                        "first N by id; the rest add up in mdstream_other_symbol_results "
+                        "(default: 1000)")
 
 
 def add_security_options(p: argparse.ArgumentParser) -> None:

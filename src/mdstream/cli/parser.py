@@ -1,10 +1,12 @@
 """The ``mdstream`` command's parser and entry point.
 
     mdstream serve --port 50051 --symbols AAPL,MSFT --rate 100000
+    mdstream serve --publish nats://127.0.0.1:4222  # and: mdstream edge --source nats://... --port 50052
     mdstream serve --feed csv:trades.csv --speed 10 --bars 1s,1m --journal /var/lib/mdstream \\
                    --metrics-port 9100 --dashboard-port 8080
     mdstream subscribe --target 127.0.0.1:50051 --symbols AAPL --limit 10
     mdstream stats --target 127.0.0.1:50051        # live view; --once for one table
+    mdstream journal export --parquet data/ /var/lib/mdstream   # a journal to Parquet
     mdstream demo                      # engine + server + client, 10 s
     mdstream bench ...                 # the benchmark suite
 
@@ -20,7 +22,7 @@ import os
 import sys
 from typing import Sequence
 
-from mdstream.cli import bench, demo, record, serve, settings, stats, subscribe
+from mdstream.cli import bench, demo, edge, journal, record, serve, settings, stats, subscribe
 from mdstream.cli.process import EXIT_USAGE
 
 __all__ = ["main", "build_parser"]
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mdstream import __version__
     parser.add_argument("--version", action="version", version=f"mdstream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (serve, subscribe, record, stats, demo, bench):
+    for command in (serve, edge, subscribe, record, journal, stats, demo, bench):
         command.add_parser(sub)
     return parser
 

@@ -43,6 +43,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_policy_options(p)
     options.add_observability_options(p)
     options.add_security_options(p)
+    _add_publish_options(p)
     g = p.add_argument_group("progress of a CSV replay")
     g.add_argument("--progress-interval", type=options.duration(zero=True), default=5.0,
                    metavar="DURATION",
@@ -56,6 +57,40 @@ def add_parser(sub) -> argparse.ArgumentParser:
     # MDSTREAM_* environment variables set (mdstream.cli.settings).
     p.set_defaults(func=run, settings_parser=p)
     return p
+
+
+def _add_publish_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("publishing to NATS JetStream (pip install 'mdstream[nats]')")
+    g.add_argument("--publish", metavar="nats://HOST:PORT[,...]",
+                   help="publish every result to a JetStream stream on these NATS servers "
+                        "(edges serve it: mdstream edge --source ...) (default: none, no "
+                        "publishing)")
+    g.add_argument("--publish-stream", default="MDSTREAM", metavar="NAME",
+                   help="the JetStream stream, created when missing (default: MDSTREAM)")
+    g.add_argument("--publish-subject-prefix", default="mdstream", metavar="PREFIX",
+                   help="subjects are PREFIX.SYMBOL (default: mdstream)")
+    g.add_argument("--publish-replicas", type=int, default=1, metavar="N",
+                   help="copies of the stream in the NATS cluster, 1-5 (default: 1)")
+    g.add_argument("--publish-storage", choices=("file", "memory"), default="file",
+                   help="JetStream storage of the stream (default: file)")
+
+
+def publish_config(args: argparse.Namespace):
+    """The PublishConfig of --publish and its options, or None without --publish."""
+    given = [opt for opt, value, default in (
+        ("--publish-stream", args.publish_stream, "MDSTREAM"),
+        ("--publish-subject-prefix", args.publish_subject_prefix, "mdstream"),
+        ("--publish-replicas", args.publish_replicas, 1),
+        ("--publish-storage", args.publish_storage, "file")) if value != default]
+    if args.publish is None:
+        if given:
+            raise CommandError(f"{', '.join(given)}: options of --publish nats://HOST:PORT")
+        return None
+    from mdstream.nats.config import PublishConfig
+
+    return PublishConfig(args.publish, stream=args.publish_stream,
+                         subject_prefix=args.publish_subject_prefix,
+                         replicas=args.publish_replicas, storage=args.publish_storage)
 
 
 def journal_line(engine, directory: str) -> str:
@@ -105,7 +140,7 @@ def _bar_names(engine) -> list[str]:
 def _exit_on_journal_error(node, args) -> tuple[threading.Event, list[str]]:
     """With --on-journal-error exit: an event that stops the node when the
     journal cannot be written, and the list that then holds the error."""
-    stop, failed = threading.Event(), []
+    stop, failed = threading.Event(), []  # type: ignore[var-annotated]
     if getattr(args, "on_journal_error", "retry") == "exit" and node.config.journal is not None:
         def on_error(text: str | None) -> None:
             if text is not None and not failed:
@@ -120,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.errors import MDStreamError
     from mdstream.feeds.csv import ReplayProgress
     from mdstream.grpc.server import PortInUseError
+    from mdstream.nats.stream import NatsError
     from mdstream.node import EndpointError, Node
 
     setup_logging(args.log_level, args.log_format)
@@ -134,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = dataclasses.replace(node_config(args, progress),
                                      allowed_policies=args.allowed_policies,
-                                     block_deadline=args.block_deadline or None)
+                                     block_deadline=args.block_deadline or None,
+                                     publish=publish_config(args))
         if config.feed is not None and config.feed.kind == "csv":
             reporter.start()                  # the scan runs while the node is made
         node = Node(config)
@@ -159,12 +196,16 @@ def run(args: argparse.Namespace) -> int:
             log.info("Prometheus metrics at %s", node.metrics_url)
         if node.dashboard_url is not None:
             log.info("dashboard at %s", node.dashboard_url)
+        if node.publisher is not None:
+            log.info("publishing to JetStream stream %s at %s from seq %s",
+                     node.publisher.settings.name, ",".join(node.publisher.servers),
+                     f"{node.publisher.stats().resumed_from:,}")
         watcher.start()
 
     status = 0
     try:
         node.run(on_ready=ready, stop_event=stop)
-    except (EndpointError, PortInUseError) as exc:
+    except (EndpointError, PortInUseError, NatsError) as exc:
         return fail(str(exc))
     except MDStreamError as exc:
         # The feed's error, raised again when the engine stopped (already

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     received = frames = missed = 0
     start = time.monotonic()
     end_reason = "the stream ended"
-    stream = None
+    stream: Any = None           # a batch or a per-result stream
     failed = None
     pending: list[int] = []       # engine receive times (ns), handed to the meter in chunks
     pending_at: list[int] = []    # when each arrived (ns)

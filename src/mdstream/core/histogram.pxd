@@ -9,6 +9,8 @@ cdef enum:
 ctypedef struct Histogram:
     int64_t count
     int64_t max_value
+    double sum                     # of the values recorded (ns; a double: ages of replayed
+                                   # recordings would overflow an int64 sum)
     int64_t counts[HIST_BUCKETS]
 
 # A histogram since start plus one per second of the last HIST_WINDOW_SLOTS

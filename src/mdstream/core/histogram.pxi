@@ -45,6 +45,7 @@ cdef inline void hist_record(Histogram *h, int64_t v) noexcept nogil:
         v = 0                      # clocks of two machines (or threads) may disagree slightly
     h.counts[hist_index(v)] += 1
     h.count += 1
+    h.sum += <double>v
     if v > h.max_value:
         h.max_value = v
 
@@ -54,6 +55,7 @@ cdef inline void hist_merge(Histogram *into, const Histogram *h) noexcept nogil:
     for i in range(HIST_BUCKETS):
         into.counts[i] += h.counts[i]
     into.count += h.count
+    into.sum += h.sum
     if h.max_value > into.max_value:
         into.max_value = h.max_value
 
@@ -131,6 +133,40 @@ cdef class LatencyHistogram:
     @property
     def max(self) -> int:
         return self.h.max_value
+
+    @property
+    def sum(self) -> float:
+        """The sum of the values recorded (ns), exact up to a double's precision."""
+        return self.h.sum
+
+    def cumulative_counts(self, bounds_ns):
+        """How many values were at or below each bound (ns, ascending): an
+        int64 array the length of bounds_ns, for cumulative (Prometheus-style)
+        buckets. A bucket of this histogram counts toward a bound only when
+        all of it lies at or below the bound, so no value above a bound is
+        ever counted for it; a value up to one bucket (~0.8 %) below a bound
+        may be counted only at the next one. A bound of 2**63 - 1 counts
+        every value (+Inf). Raises InvalidArgumentError when
+        the bounds are not ascending."""
+        cdef int64_t[::1] b = np.ascontiguousarray(bounds_ns, dtype=np.int64)
+        out = np.zeros(b.shape[0], dtype=np.int64)
+        cdef int64_t[::1] o = out
+        cdef Py_ssize_t j = 0, n = b.shape[0]
+        cdef int32_t i = 0
+        cdef int64_t seen = 0
+        for j in range(1, n):
+            if b[j] < b[j - 1]:
+                raise InvalidArgumentError("bounds_ns must be in ascending order")
+        with nogil:
+            for j in range(n):
+                # The last bucket is unbounded (everything past 2**36 ns): only
+                # the largest int64 bound (+Inf) takes it.
+                while i < HIST_BUCKETS and (hist_bucket_high(i) <= b[j] if i < HIST_BUCKETS - 1
+                                            else b[j] == INT64_MAX):
+                    seen += self.h.counts[i]
+                    i += 1
+                o[j] = seen
+        return out
 
     def percentile(self, double q) -> int:
         """Value (ns) at percentile q in [0, 100]; 0 when empty."""

@@ -8,9 +8,10 @@ import threading
 import time
 import uuid
 import warnings
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from mdstream import _core
 from mdstream.batch import ResultBatch, Snapshot
@@ -29,9 +30,12 @@ from mdstream.journal import Journal, JournalConfig
 from mdstream.journal.retention import RetentionThread
 from mdstream.journal.watch import JournalWatch
 from mdstream.journal.watch import error_text as journal_error_of
-from mdstream.request import DEFAULT_TICKS_PER_FRAME, StreamRequest
+from mdstream.request import DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, symbol_list
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
+
+#: A symbol argument of publish_*: a name or an id, or one per tick.
+SymbolArg = Union[str, int, Sequence[str], Sequence[int], np.ndarray]
 
 
 class Engine:
@@ -105,7 +109,7 @@ class Engine:
         self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
                                 self.ema_alpha, max_subscribers, self.bar_intervals_ns, latency)
         self._journal = None
-        self._retention = None
+        self._retention: RetentionThread | None = None
         self.recovery = None
         if journal is not None:
             config = journal if isinstance(journal, JournalConfig) else JournalConfig(journal)
@@ -130,7 +134,7 @@ class Engine:
         #: every engine. A client resuming with from_seq checks it.
         self.stream_id: str = (self._journal.stream_id if self._journal is not None
                                else uuid.uuid4().hex)
-        self._journal_watch = None
+        self._journal_watch: JournalWatch | None = None
         self._journal_listeners: list = []
         self._subs = SubscriptionRegistry()
         self._state = "new"
@@ -157,9 +161,9 @@ class Engine:
         if self._journal is not None:
             self._journal.attach(self._core)
             self._retention = RetentionThread(self._journal)
-            self._journal_watch = JournalWatch(self._core)
+            watch = self._journal_watch = JournalWatch(self._core)
             for listener in self._journal_listeners:
-                self._journal_watch.add_listener(listener)
+                watch.add_listener(listener)
         self._state = "running"
         self._started_at = time.monotonic()
         if self.feed is not None:
@@ -184,7 +188,8 @@ class Engine:
             self._feed_started = True
         if self._feed_timer is not None:
             self._feed_timer.cancel()
-        self.feed.start()
+        # not None on this path (see the checks above)
+        self.feed.start()  # type: ignore[union-attr]
 
     @property
     def feed_waiting(self) -> bool:
@@ -227,10 +232,19 @@ class Engine:
         if error is not None:
             raise error
 
+    def __repr__(self) -> str:
+        c = self._core.counters()
+        feed = type(self.feed).__name__ if self.feed is not None else "no feed"
+        journal = f" journal={self._journal.config.directory}" if self._journal is not None else ""
+        return (f"<mdstream.Engine {self._state} {feed} workers={self.workers} "
+                f"symbols={len(self.symbol_table)} ticks_in={c['ingested']} "
+                f"results={c['results']} next_seq={self._core.next_seq} "
+                f"subscriptions={len(self._subs)}{journal}>")
+
     def __enter__(self) -> "Engine":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
@@ -279,7 +293,7 @@ class Engine:
 
     # -- subscriptions -----------------------------------------------------
 
-    def subscribe(self, symbols: Iterable[str] | str | None = None, policy: str = "block",
+    def subscribe(self, symbols: Iterable[str] | str | None = None, policy: Policy = "block",
                   max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME, from_seq: int | None = None,
                   snapshot: bool = False, *, max_wait: float = 0.0,
                   block_deadline: float | None = None,
@@ -312,7 +326,7 @@ class Engine:
             warnings.warn("Engine.subscribe(max_batch=...) is now max_ticks_per_frame=...",
                           DeprecationWarning, stacklevel=2)
             max_ticks_per_frame = max_batch
-        return self.open(StreamRequest(symbols, policy, max_ticks_per_frame, max_wait,
+        return self.open(StreamRequest(symbol_list(symbols), policy, max_ticks_per_frame, max_wait,
                                        from_seq=from_seq, snapshot=snapshot),
                          block_deadline=block_deadline)
 
@@ -338,7 +352,7 @@ class Engine:
         from_seq = request.from_seq
         snapshot = request.snapshot
         max_batch = request.max_ticks_per_frame
-        code = _core.POLICIES[request.policy]
+        code = _core.POLICIES[request.policy or "block"]
         catchup = None
         try:
             reader = self._core.reader(code, ids, max_batch, -1 if from_seq is None else from_seq,
@@ -351,11 +365,13 @@ class Engine:
             catchup = JournalCatchUp(
                 self._journal, lambda pos: self._core.reader(code, ids, max_batch, pos, False,
                                                              deadline_ns),
-                from_seq, ids)
+                # not None on this path (see the checks above)
+                from_seq, ids)  # type: ignore[arg-type]
         first = None
         if snapshot:
             snap_ids = ids if ids is not None else list(range(len(self.symbol_table)))
-            head, rows, _ = reader.snapshot_and_register(snap_ids)
+            # not None on this path (see the checks above)
+            head, rows, _ = reader.snapshot_and_register(snap_ids)  # type: ignore[union-attr]
             first = Snapshot(head - 1, ResultBatch(rows, self.symbol_table.names))
         sub = Subscription(reader, self.symbol_table.names, request, self._subs.forget, catchup)
         sub.snapshot = first
@@ -382,7 +398,8 @@ class Engine:
             raise EngineStateError(f"the engine is {self._state}: call start() before publishing")
         return self._core.ingest(ticks)
 
-    def publish_trades(self, symbol, price, size, ts_ns=None) -> int:
+    def publish_trades(self, symbol: SymbolArg, price: ArrayLike, size: ArrayLike,
+                       ts_ns: ArrayLike | None = None) -> int:
         """Publish trades from arrays (or scalars, broadcast). Returns the count taken.
 
         ``symbol``: names or ids (one for all, or one per trade); ``price``: any
@@ -394,7 +411,9 @@ class Engine:
         """
         return self._ingest(trade_ticks(self.symbol_table, symbol, price, size, ts_ns))
 
-    def publish_quotes(self, symbol, bid, ask, bid_size=0.0, ask_size=0.0, ts_ns=None) -> int:
+    def publish_quotes(self, symbol: SymbolArg, bid: ArrayLike, ask: ArrayLike,
+                       bid_size: ArrayLike = 0.0, ask_size: ArrayLike = 0.0,
+                       ts_ns: ArrayLike | None = None) -> int:
         """Publish best bid/offer updates from arrays (or scalars). Returns the count taken.
 
         A side with price NaN or 0 and size 0 is absent (no bid, no ask): it is
@@ -421,7 +440,7 @@ class Engine:
         ("" while all is well, or without a journal)."""
         return journal_error_of(self._core.journal_status())
 
-    def on_journal_error(self, listener) -> None:
+    def on_journal_error(self, listener: Callable[[str | None], None]) -> None:
         """Call listener(text) when the journal cannot be written (once per
         failure, not per attempt) and listener(None) once it is written again;
         from a thread of the engine. Without a journal it is never called."""
@@ -432,6 +451,17 @@ class Engine:
     def symbol_result_counts(self) -> list[int]:
         """Results written per symbol since start, by symbol id (aligned with ``symbols``)."""
         return self._core.symbol_result_counts(len(self.symbol_table))
+
+    def latency_histograms(self) -> "dict[str, _core.LatencyHistogram]":
+        """The since-start latency histogram (ns, ~0.8 % buckets) of each stage:
+        feed_to_ingest, ingest_to_processed (the workers'), processed_to_sent
+        and age_at_send (every subscription's, closed ones included). Merged
+        copies of the core's counts: cumulative, so they only grow while the
+        engine lives (empty with ``latency=False``)."""
+        out = {stage: self._core.latency(stage, False)
+               for stage in ("feed_to_ingest", "ingest_to_processed")}
+        out.update(self._subs.total_latency())
+        return out
 
     def stats(self) -> EngineStats:
         """Counters of the engine and of each open subscription."""

@@ -41,6 +41,16 @@ class SubscriptionRegistry:
     def __len__(self) -> int:
         return len(self._subs)
 
+    def total_latency(self) -> dict[str, LatencyHistogram]:
+        """Per stage, the since-start latency of every subscription, open or closed."""
+        totals = {stage: LatencyHistogram() for stage in SUBSCRIPTION_STAGES}
+        with self._lock:     # one step: a subscription is either open or closed here
+            for stage, total in totals.items():
+                total.merge(self._closed_latency[stage])
+                for s in self._subs.values():
+                    total.merge(s.latency(stage, window=False))
+        return totals
+
     def stats(self) -> tuple[list[SubscriptionStats], dict[str, StageLatency]]:
         """Each open subscription's statistics, and the latency per stage over
         all of them (window: open ones, last 10 s; total: since start, closed
@@ -59,7 +69,7 @@ class SubscriptionRegistry:
                 window.merge(hw)
                 total.merge(ht)
                 lat[stage] = StageLatency(Percentiles.of(hw), Percentiles.of(ht))
-            sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy, k["delivered"], k["lag"],
+            sub_stats.append(SubscriptionStats(s.id, s.filter, s.policy or "block", k["delivered"], k["lag"],
                                                k["missed"], k["gaps"], k["disconnected"], lat))
         latency = {stage: StageLatency(Percentiles.of(window), Percentiles.of(total))
                    for stage, (window, total) in merged.items()}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
 
 from mdstream.journal.watch import error_text
+from mdstream.request import Policy
+
+if TYPE_CHECKING:
+    from mdstream._core import LatencyHistogram
 
 __all__ = ["EngineStats", "SubscriptionStats", "JournalStats", "Percentiles", "StageLatency",
-           "journal_stats"]
+           "journal_stats", "stats_html"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,7 @@ class Percentiles:
     max: int
 
     @classmethod
-    def of(cls, hist) -> "Percentiles":
+    def of(cls, hist: LatencyHistogram) -> "Percentiles":
         """From a LatencyHistogram."""
         return cls(hist.count, hist.percentile(50), hist.percentile(90), hist.percentile(99),
                    hist.percentile(99.9), hist.max)
@@ -45,7 +51,7 @@ class StageLatency:
 class SubscriptionStats:
     id: int
     symbols: list[str] | None   # None: every symbol
-    policy: str
+    policy: Policy
     delivered: int              # results handed to the subscriber
     lag: int                    # results written but not yet read (sequence numbers)
     missed: int                 # results skipped by the 'skip' policy
@@ -100,6 +106,10 @@ class EngineStats:
     # The id of the stream of the sequence numbers (Engine.stream_id).
     stream_id: str = ""
 
+    def _repr_html_(self) -> str:
+        """The counters and each subscription as small HTML tables (Jupyter)."""
+        return stats_html(self)
+
     def __str__(self) -> str:
         return (f"ticks in={self.ticks_in:,} processed={self.processed:,} results={self.results:,} "
                 f"rate={self.ticks_per_s:,.0f}/s dropped={self.dropped:,} "
@@ -107,7 +117,44 @@ class EngineStats:
                 + " ".join(f"[#{s.id} lag={s.lag:,}]" for s in self.subscriptions))
 
 
-def journal_stats(journal, status: dict | None, recovery) -> JournalStats | None:
+def stats_html(stats: EngineStats) -> str:
+    """EngineStats as HTML: the engine's counters, the latency per stage
+    (p50/p99/max over the last 10 s) and one row per subscription; every
+    value escaped."""
+    def table(header: Sequence[str], rows: Sequence[Sequence[object]], caption: str = "") -> str:
+        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                       for row in rows)
+        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    state = "finished" if stats.finished else "running" if stats.running else "not running"
+    counters: list[list[object]] = [["state", state], ["uptime", f"{stats.uptime_s:,.1f} s"],
+                ["ticks in", f"{stats.ticks_in:,}"], ["processed", f"{stats.processed:,}"],
+                ["results", f"{stats.results:,}"], ["rate", f"{stats.ticks_per_s:,.0f} /s"],
+                ["dropped", f"{stats.dropped:,}"], ["disconnected", stats.disconnected],
+                ["bad rows", f"{stats.bad_rows:,}"], ["late ticks", f"{stats.late_ticks:,}"],
+                ["stream id", stats.stream_id]]
+    if stats.journal is not None:
+        counters.append(["journal", f"{stats.journal.directory} (written to seq "
+                                    f"{stats.journal.written_seq:,})"
+                                    + (f"; error: {stats.journal.error}" if stats.journal.error
+                                       else "")])
+    us = lambda ns: f"{ns / 1000:,.1f} us"  # noqa: E731
+    latency = [[stage, us(s.window.p50), us(s.window.p99), us(s.window.max), f"{s.window.count:,}"]
+               for stage, s in stats.latency.items()]
+    subs = [[s.id, "all" if s.symbols is None else ",".join(s.symbols), s.policy,
+             f"{s.delivered:,}", f"{s.lag:,}", f"{s.missed:,}", s.gaps,
+             "yes" if s.disconnected else "no"] for s in stats.subscriptions]
+    out = table(["", ""], counters, "mdstream engine")
+    if latency:
+        out += table(["stage", "p50", "p99", "max", "count"], latency, "latency, last 10 s")
+    out += table(["#", "symbols", "policy", "delivered", "lag", "missed", "gaps",
+                  "disconnected"], subs, f"{len(subs)} subscriptions")
+    return out
+
+
+def journal_stats(journal: Any, status: dict | None, recovery: Any) -> JournalStats | None:
     """JournalStats from an engine's Journal, its writer's status and the
     RecoveryReport of the start (None without a journal)."""
     if journal is None or status is None:

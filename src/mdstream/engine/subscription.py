@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from mdstream._core import LatencyHistogram
 from mdstream.batch import Gap, ResultBatch
@@ -18,6 +18,8 @@ from mdstream.request import StreamRequest
 if TYPE_CHECKING:
     from mdstream._core import CoreReader
     from mdstream.batch import Snapshot
+    from mdstream.engine.async_subscription import AsyncSubscription
+    from mdstream.engine.catchup import JournalCatchUp
 
 __all__ = ["Subscription", "StreamEnded"]
 
@@ -32,7 +34,8 @@ class Subscription:
     """Results of the engine for some symbols, from the moment of subscribing.
 
     Iterate over it for ResultBatch objects (iteration ends when the engine
-    stops and everything has been delivered), or call next_batch(). Close it
+    stops and everything has been delivered), or call next_batch(); in
+    asyncio code ``async for batch in sub`` (see aiter()). Close it
     (or use it as a context manager) to leave: an open `block` subscription
     holds the engine back when it falls a ring behind.
 
@@ -42,7 +45,8 @@ class Subscription:
     """
 
     def __init__(self, reader: "CoreReader | None", symbols: Sequence[str],
-                 request: StreamRequest, on_close=None, catchup=None):
+                 request: StreamRequest, on_close: "Callable[[Subscription], None] | None" = None,
+                 catchup: "JournalCatchUp | None" = None) -> None:
         self.id = next(_ids)
         self._reader = reader
         self._catchup = catchup      # a JournalCatchUp while replaying from the journal
@@ -54,12 +58,30 @@ class Subscription:
         self.policy = request.policy
         self._on_close = on_close
         #: With subscribe(snapshot=True): the Snapshot the stream continues from.
-        self.snapshot = None
+        self.snapshot: Snapshot | None = None
         self._received = 0           # results handed out by next_batch
+        self._async: AsyncSubscription | None = None
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
-        return f"<Subscription #{self.id} {what} policy={self.policy}{' closed' if self.closed else ''}>"
+        if self.filter is not None and len(self.filter) > 5:
+            what = f"{','.join(self.filter[:5])},... ({len(self.filter)} symbols)"
+        if self.closed:
+            state = "closed"
+        else:
+            try:
+                c = self.counters()
+                state = f"lag={c['lag']} missed={c['missed']}"
+            except Exception:  # noqa: BLE001 - a repr never fails
+                state = "open"
+        return (f"<Subscription #{self.id} {what} policy={self.policy} "
+                f"received={self._received} last_seq={self._last_seq_or_none()} {state}>")
+
+    def _last_seq_or_none(self) -> int | None:
+        try:
+            return self.last_seq
+        except Exception:  # noqa: BLE001 - a closed reader may have no counters
+            return None
 
     def next_batch(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
                    max_wait: float | None = None) -> ResultBatch | None:
@@ -86,6 +108,8 @@ class Subscription:
             self._catchup = None
             if self._closed:            # closed from another thread meanwhile
                 reader.close()
+        if self._reader is None:
+            raise SubscriptionClosedError("the subscription was closed")
         try:
             rows, gap = self._reader.read(timeout, max_ticks_per_frame,
                                           self.request.max_wait if max_wait is None else max_wait)
@@ -134,16 +158,17 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed or (self._reader is not None and self._reader.closed)
 
-    def latency(self, stage: str, window: bool = False):
+    def latency(self, stage: str, window: bool = False) -> LatencyHistogram:
         """LatencyHistogram of 'processed_to_sent' or 'age_at_send' (event time
         to hand-out) for this subscription; window=True: the last 10 s only."""
         if self._reader is None:
             return LatencyHistogram()
         return self._reader.latency(stage, window)
 
-    def counters(self) -> dict:
+    def counters(self) -> dict[str, Any]:
         """cursor, lag (results not yet read), delivered, missed, gaps, disconnected."""
         if self._reader is None:
+            assert self._catchup is not None        # replaying from the journal
             return {"cursor": self._catchup.position, "lag": 0, "delivered": self._catchup.replayed,
                     "missed": 0, "gaps": 0, "disconnected": False}
         return self._reader.counters()
@@ -156,14 +181,14 @@ class Subscription:
         below it was delivered, skipped with a gap notice, or filtered out
         (-1 before the first; resume with ``from_seq=last_seq + 1``)."""
         # The cursor is the next seq the subscription looks at.
-        return self.counters()["cursor"] - 1
+        return int(self.counters()["cursor"]) - 1
 
     def read_snapshot(self) -> "Snapshot | None":
         """The Snapshot the stream started from (``snapshot=True``), else None.
         In process it is taken when subscribing, so this never waits."""
         return self.snapshot
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """counters() plus ``received``: results handed out by this object."""
         counters = dict(self.counters())
         counters["received"] = self._received
@@ -172,5 +197,21 @@ class Subscription:
     def __enter__(self) -> "Subscription":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- asyncio -----------------------------------------------------------------
+
+    def aiter(self) -> "AsyncSubscription":
+        """This subscription for ``async for`` (an mdstream.stream.AsyncBatchStream):
+        waits for batches without blocking the event loop, ends at the end of
+        the data, and can be cancelled without losing a batch (see
+        mdstream.engine.async_subscription). The same object every call."""
+        if self._async is None:
+            from mdstream.engine.async_subscription import AsyncSubscription
+
+            self._async = AsyncSubscription(self)
+        return self._async
+
+    def __aiter__(self) -> "AsyncSubscription":
+        return self.aiter()

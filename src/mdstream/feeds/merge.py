@@ -24,7 +24,7 @@ def merge_by_time(streams: Iterable[Iterable[np.ndarray]], key: str = "recv_ns")
             if len(chunk):
                 yield chunk
         return
-    bufs: list[np.ndarray | None] = [None] * len(iters)
+    bufs: list = [None] * len(iters)        # an array per stream; None: not filled yet
 
     def fill(i: int) -> None:
         while bufs[i] is None or len(bufs[i]) == 0:

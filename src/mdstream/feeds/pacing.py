@@ -44,7 +44,8 @@ class Pacer:
 
     def due_wall(self, event_ns: int) -> float:
         """The clock time at which a tick of this event time is due."""
-        return self._t0_wall + (int(event_ns) - self._t0_event) / 1e9 / self.speed
+        # set by the first tick before pacing
+        return self._t0_wall + (int(event_ns) - self._t0_event) / 1e9 / self.speed  # type: ignore[operator]
 
     def run(self, block: np.ndarray, publish: Callable[[np.ndarray], object],
             times: np.ndarray | None = None) -> bool:

@@ -7,12 +7,14 @@ the caller can name the rows it could not.
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 
 from mdstream.errors import InvalidArgumentError
 
 __all__ = ["TIME_UNITS", "EPOCH_UNITS", "check_time_unit", "epoch_unit_of", "epoch_unit_band",
-           "epoch_to_ns", "iso_to_ns"]
+           "epoch_to_ns", "iso_to_ns", "fmt_ns"]
 
 #: Nanoseconds per unit of an epoch number.
 EPOCH_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
@@ -107,3 +109,10 @@ def iso_to_ns(text) -> tuple[np.ndarray, np.ndarray]:
     ok = (raw != np.iinfo(np.int64).min) & (raw >= 0) & (raw <= _INT64_MAX // mult)
     ns = np.where(ok, raw, 0) * mult
     return ns, ok
+
+
+def fmt_ns(ns: int) -> str:
+    """ns since the epoch as ISO 8601 UTC with nanoseconds (for messages)."""
+    secs, rem = divmod(int(ns), 1_000_000_000)
+    t = datetime.datetime.fromtimestamp(secs, tz=datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{rem:09d}Z"

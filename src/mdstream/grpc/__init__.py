@@ -13,6 +13,16 @@ streams and their frame decoding), ``resume`` (resuming streams), ``stats``
 from __future__ import annotations
 
 import importlib
+import os
+from typing import TYPE_CHECKING, Any
+
+# grpc's core prints a line to stderr for every failed TLS handshake
+# ("I... ssl_transport_security.cc ... Handshake failed"), so a reconnecting
+# client would say its failure once per attempt. Its documented default
+# verbosity is ERROR: ask for it unless the user chose (read when grpc is
+# first imported, which no module of mdstream does before this one). See
+# https://github.com/grpc/grpc/blob/master/doc/environment_variables.md
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 _EXPORTS = {
     "Client": "client",
@@ -23,6 +33,7 @@ _EXPORTS = {
     "AsyncResultStream": "aio",
     "Heartbeat": "frames",
     "RemoteError": "errors",
+    "ConnectError": "connect",
     "translate_error": "errors",
     "Reconnect": "resume",
     "ReconnectError": "resume",
@@ -40,8 +51,23 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+if TYPE_CHECKING:       # what type checkers see of the names loaded on first use
+    from mdstream.grpc.aio import AsyncBatchStream, AsyncClient, AsyncResultStream
+    from mdstream.grpc.aio import AsyncResumingBatchStream
+    from mdstream.grpc.client import Client
+    from mdstream.grpc.connect import ConnectError
+    from mdstream.grpc.contract import LEGACY_SERVICE_NAME, SERVICE_NAME
+    from mdstream.grpc.errors import RemoteError, translate_error
+    from mdstream.grpc.frames import Heartbeat
+    from mdstream.grpc.resume import Reconnect, ReconnectError, ResumingBatchStream
+    from mdstream.grpc.resume import ResumingResultStream
+    from mdstream.grpc.server import PortInUseError, Server, serve
+    from mdstream.grpc.servicer import MDStreamServicer
+    from mdstream.grpc.stats import RemoteStats
+    from mdstream.grpc.streams import BatchStream, ResultStream
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mdstream.grpc' has no attribute {name!r}")

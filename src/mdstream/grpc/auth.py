@@ -149,7 +149,7 @@ def load_tokens(path: str | None = None, env: dict | None = None) -> TokenTable 
     Raises InvalidArgumentError for a malformed file, OSError for one that
     cannot be read.
     """
-    env = os.environ if env is None else env
+    env = os.environ if env is None else env  # type: ignore[assignment]  # a Mapping either way
     tokens: dict[str, Principal] = {}
     if path is not None:
         with open(path, "rb") as f:
@@ -170,7 +170,8 @@ def load_tokens(path: str | None = None, env: dict | None = None) -> TokenTable 
             if len(token) < 16:
                 raise InvalidArgumentError(f"{path}: tokens must be at least 16 characters")
             tokens[token] = _principal(token, entry)
-    env_token = (env.get(TOKEN_ENV) or "").strip()
+    # env is os.environ or the mapping given
+    env_token = (env.get(TOKEN_ENV) or "").strip()  # type: ignore[union-attr]
     if env_token:
         tokens[env_token] = Principal("env")
     return TokenTable(tokens) if tokens else None

@@ -15,38 +15,55 @@ objects, no per-value Python work). ``stream_results`` yields one protobuf
 Errors come back as mdstream's exceptions (UnknownSymbolError,
 InvalidArgumentError, SlowConsumerError, TooManySubscribersError,
 OutOfRangeError, JournalCorruptError), with the gRPC status in ``.code``;
-anything else is a :class:`RemoteError` (see mdstream.grpc.errors).
+anything else is a :class:`RemoteError` (see mdstream.grpc.errors). A
+client that cannot connect raises :class:`ConnectError` (a RemoteError,
+UNAVAILABLE) at its first call, saying why: nothing listening on host:port,
+a TLS mismatch, an unknown host.
 The asyncio client is mdstream.grpc.aio.AsyncClient (also importable here).
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import time
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
 
 import grpc
 import grpc.experimental
+from grpc_health.v1 import health_pb2
 
 from mdstream.batch import Snapshot
-from mdstream.errors import InvalidArgumentError
-from mdstream.grpc.contract import (
-    CHANNEL_OPTIONS,
-    DEFAULT_MAX_WAIT_S,
-    bind_methods,
-    channel_options,
-    request_to_proto,
+from mdstream.errors import MDStreamError
+from mdstream.grpc.calls import (
+    DEFAULT_TIMEOUT_S,
+    HEALTH_CHECK,
+    ClientSetup,
+    Resume,
+    Symbols,
+    health_request,
+    read_health,
+    read_symbols,
+    resume_policy,
+    snapshot_request,
+    stream_request,
 )
+from mdstream.grpc.connect import ClientState, ConnectError
+from mdstream.grpc.contract import DEFAULT_MAX_WAIT_S, bind_methods
 from mdstream.grpc.errors import RemoteError, translate_error
-from mdstream.grpc.frames import Heartbeat, snapshot_from_message, symbol_names
-from mdstream.grpc.resume import Reconnect, ResumingBatchStream, ResumingResultStream
+from mdstream.grpc.frames import Heartbeat, snapshot_from_message
+from mdstream.grpc.resume import ResumingBatchStream, ResumingResultStream
+from mdstream.grpc.stats import RemoteStats, read_stats
 from mdstream.grpc.streams import BatchStream, ResultStream
-from mdstream.grpc.tls import client_security
-from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, StreamRequest
+from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy
 from mdstream.v1 import mdstream_pb2 as pb
 
-__all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
-           "AsyncResultStream", "RemoteError", "Heartbeat", "translate_error"]
+if TYPE_CHECKING:
+    from mdstream.grpc.aio import AsyncBatchStream, AsyncClient, AsyncResultStream
 
-def __getattr__(name: str):
+__all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
+           "AsyncResultStream", "RemoteError", "ConnectError", "Heartbeat", "translate_error"]
+
+
+def __getattr__(name: str) -> Any:
     # The asyncio client lives in mdstream.grpc.aio; importable from here as before.
     if name in ("AsyncClient", "AsyncBatchStream", "AsyncResultStream"):
         from mdstream.grpc import aio
@@ -55,27 +72,20 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _channel(target: str, credentials, options: list):
-    if credentials is None:
-        return grpc.insecure_channel(target, options=options)
-    return grpc.secure_channel(target, credentials, options=options)
-
-
-def _resume_policy(resume) -> Reconnect:
-    return resume if isinstance(resume, Reconnect) else Reconnect()
-
-
 class Client:
     """A connection to an mdstream server.
 
     Parameters
     ----------
     target:
-        "host:port" of the server.
+        "host:port" of the server; several servers serving the same stream
+        (edges: ``mdstream edge``) as a list or comma-separated: calls go to
+        the first, and a ``resume=True`` stream whose server fails moves to
+        the next (``fail_over()``) and resumes there with no gap.
     options:
-        Extra grpc channel options.
+        Extra grpc channel options (name, value) pairs.
     timeout:
-        Seconds unary calls (snapshot, list_symbols, get_stats) may take.
+        Seconds unary calls (snapshot, list_symbols, get_stats, health) may take.
     tls, tls_cert, tls_key:
         Connect over TLS: ``tls=True`` trusts the system's root CAs,
         ``tls="ca.pem"`` a CA file; ``tls_cert``/``tls_key`` (PEM files)
@@ -85,42 +95,130 @@ class Client:
     token:
         A bearer token, sent as ``authorization: Bearer TOKEN`` with every call.
 
-    The channel is created at once and connects on first use; call
-    ``wait_ready()`` to wait for the server. Close the client (or use it as
-    a context manager) to release the connection.
+    Notes
+    -----
+    The channel is created at once and connects on first use: a server that
+    is not there fails the first call at once with ConnectError (nothing
+    listening, TLS mismatch, unknown host), not after ``timeout``;
+    ``wait_ready()`` waits for a server that is starting. Close the client
+    (or use it as a context manager) to release the connection.
     """
 
-    def __init__(self, target: str = "127.0.0.1:50051", *, options: Sequence = (),
-                 timeout: float = 10.0, tls=None, tls_cert: str | None = None,
-                 tls_key: str | None = None, credentials=None, token: str | None = None):
-        self.target = target
+    # The service's methods on the channel (contract.bind_methods).
+    _stream_batches: Callable[..., Any]
+    _stream_results: Callable[..., Any]
+    _get_snapshot: Callable[..., Any]
+    _get_stats: Callable[..., Any]
+    _list_symbols: Callable[..., Any]
+
+    def __init__(self, target: str | Sequence[str] = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
+                 timeout: float = DEFAULT_TIMEOUT_S, tls: bool | str | None = None,
+                 tls_cert: str | None = None, tls_key: str | None = None,
+                 credentials: grpc.ChannelCredentials | None = None,
+                 token: str | None = None) -> None:
+        setup = ClientSetup.of(target, options, credentials=credentials, tls=tls,
+                               tls_cert=tls_cert, tls_key=tls_key, token=token, extra_defaults=[
+                                   # Server streams read on the calling thread, without grpc's
+                                   # polling thread: the fastest grpcio setting for this pattern.
+                                   (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)])
         self.timeout = timeout
-        creds, metadata = client_security(credentials, tls, tls_cert, tls_key, token)
-        self._channel = _channel(target, creds, channel_options([
-            # Server streams read on the calling thread, without grpc's
-            # polling thread: the fastest grpcio setting for this pattern.
-            (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
-            *CHANNEL_OPTIONS,
-        ], options))
-        bind_methods(self, self._channel, metadata)
+        #: Every server given; calls go to ``target`` (see fail_over).
+        self.targets: list[str] = list(setup.targets)
+        self._status = ClientState(setup)
+        self._channels: dict[str, Any] = {}
+        self._use(setup)
+        self.streams_opened = 0
+
+    def _use(self, setup: ClientSetup) -> None:
+        """Send calls to ``setup.target`` from now on (one channel per target, kept)."""
+        self._setup = self._status.setup = setup
+        self.target = setup.target
+        if setup.target not in self._channels:
+            self._channels[setup.target] = (
+                grpc.insecure_channel(setup.target, options=setup.options)
+                if setup.credentials is None else
+                grpc.secure_channel(setup.target, setup.credentials, options=setup.options))
+        self._channel = self._channels[setup.target]
+        bind_methods(self, self._channel, setup.metadata)
+        self._health = self._channel.unary_unary(
+            HEALTH_CHECK, request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString)
+
+    @property
+    def state(self) -> str:
+        """"new", "connected", "unreachable: <cause>" or "closed" (see ClientState)."""
+        return self._status.state
+
+    def fail_over(self) -> bool:
+        """Send calls to the next target from now on (False: there is only
+        one); streams already open stay where they are. A ``resume=True``
+        stream calls it when its server fails, and resumes on the next."""
+        following = self._setup.next_target()
+        if following is None:
+            return False
+        self._use(following)
+        return True
 
     def __repr__(self) -> str:
-        return f"<mdstream.Client {self.target}>"
+        return (f"<mdstream.Client {self.target} {self._setup.describe()} {self.state} "
+                f"streams_opened={self.streams_opened}>")
 
-    def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until the channel is connected; RemoteError(UNAVAILABLE) if not in time."""
+    def _error(self, exc: grpc.RpcError) -> MDStreamError:
+        return self._status.error(exc)
+
+    def _unary(self, method: Callable[..., Any], request: Any, **kwargs: Any) -> Any:
         try:
-            grpc.channel_ready_future(self._channel).result(timeout=timeout)
-        except grpc.FutureTimeoutError:
-            raise RemoteError(grpc.StatusCode.UNAVAILABLE,
-                              f"no mdstream server answered at {self.target} within {timeout} s") from None
+            resp = method(request, timeout=self.timeout, **kwargs)
+        except grpc.RpcError as exc:
+            raise self._error(exc) from exc
+        self._status.answered()
+        return resp
 
-    def stream_batches(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
+    def wait_ready(self, timeout: float = 10.0, *, fail_fast: bool = True) -> None:
+        """Wait until the server answers (a health check), up to ``timeout`` seconds.
+
+        Raises ConnectError at once when the connection is refused (nothing
+        listening), fails its TLS handshake or the host does not resolve
+        (``fail_fast=False``: keep trying until the timeout, for a server that
+        is starting), RemoteError(UNAVAILABLE) "no mdstream server answered"
+        when the timeout passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._status.not_ready(timeout)
+            try:
+                self._health(health_request(), timeout=remaining, metadata=self._setup.metadata)
+            except grpc.RpcError as exc:
+                if self._status.probe_failed(exc, fail_fast):
+                    return
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+                continue
+            self._status.answered()
+            return
+
+    @overload
+    def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
+                       max_ticks_per_frame: int = ..., max_wait: float = ...,
+                       heartbeat_interval: float = ..., from_seq: int | None = None,
+                       snapshot: bool = False, resume: Literal[False] = False,
+                       heartbeats: bool = False, timeout: float | None = None) -> BatchStream: ...
+
+    @overload
+    def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
+                       max_ticks_per_frame: int = ..., max_wait: float = ...,
+                       heartbeat_interval: float = ..., from_seq: int | None = None,
+                       snapshot: bool = False, resume: Resume,
+                       heartbeats: bool = False, timeout: float | None = None
+                       ) -> BatchStream | ResumingBatchStream: ...
+
+    def stream_batches(self, symbols: Symbols = None, policy: Policy | None = None, *,
                        max_ticks_per_frame: int = DEFAULT_TICKS_PER_FRAME,
                        max_wait: float = DEFAULT_MAX_WAIT_S,
-                       heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S, from_seq: int | None = None,
-                       snapshot: bool = False, resume=False, heartbeats: bool = False,
-                       timeout: float | None = None):
+                       heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL_S,
+                       from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
+                       heartbeats: bool = False, timeout: float | None = None
+                       ) -> BatchStream | ResumingBatchStream:
         """Subscribe to columnar frames: an iterator of ResultBatch (a BatchStream).
 
         ``symbols``: names (None: all; "AAPL,MSFT" is two); ``policy``:
@@ -140,7 +238,8 @@ class Client:
 
         Settings out of range raise InvalidArgumentError here (code
         INVALID_ARGUMENT); what the server refuses is raised at the first
-        next(): UnknownSymbolError (INVALID_ARGUMENT), TooManySubscribersError
+        next(): ConnectError (UNAVAILABLE: nothing listening, TLS mismatch),
+        UnknownSymbolError (INVALID_ARGUMENT), TooManySubscribersError
         (RESOURCE_EXHAUSTED), OutOfRangeError (OUT_OF_RANGE, ``.oldest``),
         RemoteError (UNAVAILABLE, ...); later SlowConsumerError
         (RESOURCE_EXHAUSTED, policy 'disconnect'), JournalCorruptError (DATA_LOSS).
@@ -151,76 +250,85 @@ class Client:
         what it could not get back as a gap (a ResumingBatchStream; see
         mdstream.grpc.resume).
         """
-        request = StreamRequest(symbols, policy, max_ticks_per_frame, max_wait,
-                                heartbeat_interval, from_seq, snapshot)
-        if resume:
-            if timeout is not None:
-                raise InvalidArgumentError("timeout cannot be combined with resume")
-            request_to_proto(request)           # the wire's limits, checked now
-            return ResumingBatchStream(self, request, _resume_policy(resume),
-                                       heartbeats=heartbeats)
-        call = self._stream_batches(request_to_proto(request), timeout=timeout)
-        return BatchStream(call, heartbeats, snapshot)
+        request, message = stream_request(
+            symbols, policy, max_ticks_per_frame=max_ticks_per_frame, max_wait=max_wait,
+            heartbeat_interval=heartbeat_interval, from_seq=from_seq, snapshot=snapshot,
+            resume=resume, timeout=timeout)
+        self.streams_opened += 1
+        reconnect = resume_policy(resume)
+        if reconnect is not None:
+            return ResumingBatchStream(self, request, reconnect, heartbeats=heartbeats)
+        return BatchStream(self._stream_batches(message, timeout=timeout), heartbeats, snapshot,
+                           errors=self._error)
 
-    def stream_results(self, symbols: Iterable[str] | str | None = None, policy: str | None = None, *,
-                       from_seq: int | None = None, snapshot: bool = False, resume=False,
-                       timeout: float | None = None):
-        """Subscribe to one Result message per tick (the original contract).
+    @overload
+    def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
+                       from_seq: int | None = None, snapshot: bool = False,
+                       resume: Literal[False] = False, timeout: float | None = None
+                       ) -> ResultStream: ...
+
+    @overload
+    def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
+                       from_seq: int | None = None, snapshot: bool = False,
+                       resume: Resume, timeout: float | None = None
+                       ) -> ResultStream | ResumingResultStream: ...
+
+    def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
+                       from_seq: int | None = None, snapshot: bool = False, resume: Resume = False,
+                       timeout: float | None = None) -> ResultStream | ResumingResultStream:
+        """Subscribe to one Result message per tick (the original contract):
+        an iterator of mdstream.v1 ``Result`` messages.
 
         ``from_seq``, ``resume`` and the errors as for stream_batches; with
         ``snapshot`` the first messages are the newest result of each symbol,
         flagged ``snapshot`` with their ``as_of_seq``.
         """
-        request = StreamRequest(symbols, policy, from_seq=from_seq, snapshot=snapshot)
-        if resume:
-            if timeout is not None:
-                raise InvalidArgumentError("timeout cannot be combined with resume")
-            return ResumingResultStream(self, request, _resume_policy(resume))
-        return ResultStream(self._stream_results(request_to_proto(request), timeout=timeout))
+        request, message = stream_request(symbols, policy, from_seq=from_seq, snapshot=snapshot,
+                                          resume=resume, timeout=timeout)
+        self.streams_opened += 1
+        reconnect = resume_policy(resume)
+        if reconnect is not None:
+            return ResumingResultStream(self, request, reconnect)
+        return ResultStream(self._stream_results(message, timeout=timeout), errors=self._error)
 
-    def snapshot(self, symbols: Iterable[str] | str | None = None) -> Snapshot:
+    def snapshot(self, symbols: Symbols = None) -> Snapshot:
         """The newest result of each symbol as of one sequence number.
 
         Returns an mdstream.Snapshot: ``as_of_seq`` and ``results`` (a
         ResultBatch with one row per symbol that has one). Raises
-        UnknownSymbolError (INVALID_ARGUMENT), RemoteError.
+        UnknownSymbolError (INVALID_ARGUMENT), ConnectError, RemoteError.
         """
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        try:
-            resp = self._get_snapshot(pb.SnapshotRequest(symbols=list(symbols or ())),
-                                      timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise translate_error(exc) from exc
-        return snapshot_from_message(resp)
+        return snapshot_from_message(self._unary(self._get_snapshot, snapshot_request(symbols)))
 
     def list_symbols(self) -> list[str]:
-        """The server's symbol names, by id."""
-        try:
-            resp = self._list_symbols(pb.ListSymbolsRequest(), timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise translate_error(exc) from exc
-        # By id; a token limited to some symbols sees those only (no gaps).
-        return [name for name in symbol_names(resp) if name]
+        """The server's symbol names, by id. Raises ConnectError, RemoteError."""
+        return read_symbols(self._unary(self._list_symbols, pb.ListSymbolsRequest()))
 
-    def get_stats(self):
+    def get_stats(self) -> RemoteStats:
         """The server's statistics (GetStats): a mdstream.grpc.stats.RemoteStats,
         whose ``engine`` is the engine's EngineStats, with recent and average
-        rates, the journal, and what each stream of the server has sent."""
-        from mdstream.grpc.stats import read_stats
+        rates, the journal, and what each stream of the server has sent.
+        Raises ConnectError, RemoteError (PERMISSION_DENIED without a token
+        that may read them)."""
+        return read_stats(self._unary(self._get_stats, pb.StatsRequest()))
 
-        try:
-            resp = self._get_stats(pb.StatsRequest(), timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise translate_error(exc) from exc
-        return read_stats(resp)
+    def health(self, service: str = "") -> str:
+        """The server's health (the standard grpc.health.v1 Check): "SERVING",
+        "NOT_SERVING" (e.g. its journal cannot be written), "SERVICE_UNKNOWN";
+        ``service``: "" for the server, "mdstream.v1.MDStream" for the
+        market-data service. Raises ConnectError, RemoteError. The protocol:
+        https://github.com/grpc/grpc/blob/master/doc/health-checking.md"""
+        return read_health(self._unary(self._health, health_request(service),
+                                       metadata=self._setup.metadata))
 
     def close(self) -> None:
-        """Close the channel (open streams end)."""
-        self._channel.close()
+        """Close the channels (open streams end)."""
+        self._status.state = "closed"
+        for channel in self._channels.values():
+            channel.close()
 
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

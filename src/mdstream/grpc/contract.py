@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import grpc
 
@@ -48,6 +48,7 @@ from mdstream.request import (
     MAX_TICKS_PER_FRAME,
     MAX_WAIT_S,
     POLICIES,
+    Policy,
     StreamRequest,
 )
 from mdstream.v1 import mdstream_pb2 as pb
@@ -97,13 +98,13 @@ def channel_options(defaults: list, options: Sequence) -> list:
 
 
 #: Policy name -> SubscribeRequest.Policy value.
-POLICY_TO_PB = {"block": pb.POLICY_BLOCK, "skip": pb.POLICY_SKIP,
+POLICY_TO_PB: dict[Policy, pb.Policy] = {"block": pb.POLICY_BLOCK, "skip": pb.POLICY_SKIP,
                 "disconnect": pb.POLICY_DISCONNECT}
 #: The policy of a remote request that leaves it unset (POLICY_UNSPECIFIED):
 #: a remote subscriber never holds the engine back unless it asks to.
-REMOTE_DEFAULT_POLICY = "skip"
+REMOTE_DEFAULT_POLICY: Policy = "skip"
 #: SubscribeRequest.Policy value -> policy name (unset: REMOTE_DEFAULT_POLICY).
-PB_TO_POLICY = {pb.POLICY_UNSPECIFIED: REMOTE_DEFAULT_POLICY,
+PB_TO_POLICY: dict[int, Policy] = {pb.POLICY_UNSPECIFIED: REMOTE_DEFAULT_POLICY,
                 **{v: k for k, v in POLICY_TO_PB.items()}}
 assert set(POLICY_TO_PB) == set(POLICIES)
 
@@ -350,9 +351,9 @@ class ErrorRule:
     code: grpc.StatusCode
     reason: str
     legacy: str
-    message: Callable[[BaseException], str]
+    message: Callable[[Any], str]          # takes an instance of ``error``
     rebuild: Callable[[str, dict], MDStreamError] | None
-    metadata: Callable[[BaseException], dict] = _no_metadata
+    metadata: Callable[[Any], dict] = _no_metadata
 
 
 #: In matching order (a subclass before its base class):
@@ -441,7 +442,7 @@ def rule_for_reason(reason: str | None = None, legacy: str | None = None) -> Err
 
 def legacy_metadata(rule: ErrorRule, metadata: dict) -> tuple:
     """The trailing metadata the first servers sent for this error."""
-    out = [(LEGACY_ERROR_KEY, rule.legacy)]
+    out: list[tuple[str, str | bytes]] = [(LEGACY_ERROR_KEY, rule.legacy)]
     for key, value in metadata.items():
         legacy = LEGACY_KEYS.get(key)
         if legacy is None:

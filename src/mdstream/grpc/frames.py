@@ -128,7 +128,7 @@ def snapshot_from_message(resp: pb.Snapshot) -> Snapshot:
     rows = np.zeros(len(resp.results), dtype=RESULT_DTYPE)
     names: list[str | None] = []
     for i, r in enumerate(resp.results):
-        for field in RESULT_DTYPE.names:
+        for field in RESULT_DTYPE.names or ():
             rows[field][i] = getattr(r, field)
         if r.symbol_id >= len(names):
             names.extend([None] * (r.symbol_id + 1 - len(names)))

@@ -96,7 +96,7 @@ class StreamSlots:
 
 
 def _abort(context, exc) -> None:
-    context.abort_with_status(error_status(exc)[0])
+    context.abort_with_status(error_status(exc)[0])  # type: ignore[index]  # exc is mapped
 
 
 def _refusing(handler, exc):

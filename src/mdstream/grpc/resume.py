@@ -64,6 +64,7 @@ from mdstream.errors import (
     StreamChangedError,
     TooManySubscribersError,
 )
+from mdstream.grpc.connect import FailureLog
 from mdstream.grpc.contract import request_from_proto, request_to_proto
 from mdstream.grpc.errors import translate_error
 from mdstream.grpc.frames import FrameDecoder, Heartbeat, snapshot_from_message
@@ -124,6 +125,7 @@ class ResumeLogic:
         self._down_since: float | None = None
         self._delay = self._reconnect.initial_backoff
         self._rng = random.Random()
+        self._failure_log = FailureLog(target)     # an outage is logged once, not per attempt
 
     # -- where to open ----------------------------------------------------------
 
@@ -153,7 +155,8 @@ class ResumeLogic:
     def open_request(self) -> pb.SubscribeRequest:
         """The request of the next connection: the same, at last_seq + 1,
         expecting the same stream."""
-        message = request_to_proto(self.request.at(self.last_seq + 1))
+        # the stream has a position (_position() ran) here
+        message = request_to_proto(self.request.at(self.last_seq + 1))  # type: ignore[operator]
         if self.stream_id is not None:
             message.expect_stream_id = self.stream_id
         return message
@@ -177,11 +180,13 @@ class ResumeLogic:
             return 0.0
         if not self._retryable(error):
             raise error
+        self._fail_over()
         now = time.monotonic()
         if self._down_since is None:
             self._down_since = now
             self._delay = self._reconnect.initial_backoff
         self.attempts += 1
+        self._failure_log.failed(error)
         down_for = now - self._down_since
         if down_for >= self._reconnect.give_up_after:
             raise ReconnectError(self._target, self.last_seq, self.attempts, down_for,
@@ -192,11 +197,19 @@ class ResumeLogic:
         self._delay = min(self._delay * self._reconnect.multiplier, self._reconnect.max_backoff)
         return wait
 
+    def _fail_over(self) -> None:
+        """A connection failed: a client with several targets moves to the
+        next one (Client.fail_over), so the stream resumes there."""
+        hop = getattr(getattr(self, "_client", None), "fail_over", None)
+        if hop is not None and hop():
+            self._target = self._client.target
+
     def up(self) -> None:
         """A message arrived: the connection works."""
         if self._down_since is not None:
             self._down_since = None
             self.reconnects += 1
+            self._failure_log.recovered()
 
     # -- what the caller gets ----------------------------------------------------
 
@@ -225,15 +238,18 @@ class ResumeLogic:
             self.duplicates += n - kept
             rows = rows[keep]
             n = kept
-        if gap is not None and gap.to_seq - 1 > self.last_seq:
+        # the stream has a position (_position() ran) here
+        if gap is not None and gap.to_seq - 1 > self.last_seq:  # type: ignore[operator]
             self._gap(gap.from_seq, gap.to_seq, gap.missed)          # the server's skip notice
         if n:
             self.received += n
             self.last_seq = int(rows["seq"][n - 1])
         if gap is not None:
-            self.last_seq = max(self.last_seq, gap.to_seq - 1)
+            # the stream has a position (_position() ran) here
+            self.last_seq = max(self.last_seq, gap.to_seq - 1)  # type: ignore[type-var]
         if beat and self.decoder.heartbeat is not None:
-            self.last_seq = max(self.last_seq, self.decoder.heartbeat.last_seq)
+            # the stream has a position (_position() ran) here
+            self.last_seq = max(self.last_seq, self.decoder.heartbeat.last_seq)  # type: ignore[type-var]
         pending = self._take_pending()
         if n or pending is not None or (beat and self._heartbeats):
             return ResultBatch(rows, self.decoder.symbols, Gap(*pending) if pending else None)
@@ -250,11 +266,13 @@ class ResumeLogic:
             return None
         if msg.snapshot:
             return None
-        if msg.seq <= self.last_seq:
+        # the stream has a position (_position() ran) here
+        if msg.seq <= self.last_seq:  # type: ignore[operator]
             self.duplicates += 1
             return None
         if msg.missed_before:
-            self._gap(self.last_seq + 1, msg.seq, msg.missed_before)
+            # the stream has a position (_position() ran) here
+            self._gap(self.last_seq + 1, msg.seq, msg.missed_before)  # type: ignore[operator]
         pending = self._take_pending()
         if pending is not None:
             msg.missed_before = pending[2]
@@ -282,6 +300,8 @@ class _SyncResuming(ResumeLogic):
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
                          client.target, heartbeats)
         self._client = client
+        # The client's error translator (ConnectError for a failure to connect).
+        self._errors = getattr(client, "_error", translate_error)
         self._stream = None
         self._identified = False
         self._cancelled = threading.Event()
@@ -303,7 +323,7 @@ class _SyncResuming(ResumeLogic):
                 resp = self._client._get_snapshot(self.snapshot_request(),
                                                   timeout=self._client.timeout)
             except grpc.RpcError as exc:
-                self._wait(self.failed(translate_error(exc)))
+                self._wait(self.failed(self._errors(exc)))
                 continue
             self.took_snapshot(resp)
 
@@ -355,6 +375,11 @@ class _SyncResuming(ResumeLogic):
 
     close = cancel
 
+    def __repr__(self) -> str:
+        counts = " ".join(f"{k}={v}" for k, v in self.counters().items())
+        state = "cancelled" if self._cancelled.is_set() else "open"
+        return f"<{type(self).__name__} {self._target} {state} {counts}>"
+
     def __iter__(self):
         return self
 
@@ -379,7 +404,8 @@ class ResumingBatchStream(_SyncResuming):
     """
 
     def _open(self, request: pb.SubscribeRequest) -> BatchStream:
-        return BatchStream(self._client._stream_batches(request), decoder=self.decoder)
+        return BatchStream(self._client._stream_batches(request), decoder=self.decoder,
+                           errors=self._errors)
 
     def __next__(self) -> ResultBatch:
         while True:
@@ -388,7 +414,7 @@ class ResumingBatchStream(_SyncResuming):
                 return batch
 
 
-class SnapshotMessages:
+class SnapshotMessages(ResumeLogic):
     """For the per-result resuming streams (sync and asyncio): with
     snapshot=True the snapshot's Result messages, flagged ``snapshot`` with
     ``as_of_seq`` set, are queued to be yielded first."""
@@ -418,7 +444,8 @@ class ResumingResultStream(SnapshotMessages, _SyncResuming):
 
     def _open(self, request: pb.SubscribeRequest) -> ResultStream:
         # Heartbeats come through to accept_result, which takes them in.
-        return ResultStream(self._client._stream_results(request), heartbeats=True)
+        return ResultStream(self._client._stream_results(request), heartbeats=True,
+                            errors=self._errors)
 
     def __next__(self) -> pb.Result:
         if self.last_seq is None:

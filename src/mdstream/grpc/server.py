@@ -143,6 +143,8 @@ class Server:
     options:
         Extra grpc server options (name, value) pairs (they win over these).
 
+    Notes
+    -----
     start() raises PortInUseError (an OSError) when the address cannot be
     bound, EngineStateError when called twice. Streams refused or ended by
     the server get the statuses of mdstream.grpc.contract.ERROR_RULES.
@@ -266,7 +268,8 @@ class Server:
         self.servicer.shutdown()
         self._server.stop(grace).wait(grace + 0.5)
         # Join the handler threads; grpc does not shut its executor down.
-        joiner = threading.Thread(target=self._executor.shutdown,
+        # set by start()
+        joiner = threading.Thread(target=self._executor.shutdown,  # type: ignore[union-attr]
                                   kwargs={"wait": True, "cancel_futures": True},
                                   name="mdstream-grpc-join", daemon=True)
         joiner.start()

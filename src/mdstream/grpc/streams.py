@@ -9,8 +9,9 @@ for (mdstream.grpc.errors.translate_error), with the gRPC status in ``.code``.
 
 from __future__ import annotations
 
+import builtins
 import time
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import grpc
 
@@ -21,16 +22,29 @@ from mdstream.grpc.frames import FrameDecoder, Heartbeat
 from mdstream.grpc.identity import stream_id_of_call
 from mdstream.v1 import mdstream_pb2 as pb
 
-__all__ = ["BatchStream", "ResultStream", "decoded"]
+__all__ = ["BatchStream", "ResultStream", "decoded", "ErrorTranslator"]
+
+#: Turns a failed call into the mdstream exception to raise (the client's:
+#: ConnectError for a failure to connect, else translate_error's).
+ErrorTranslator = Callable[[grpc.RpcError], MDStreamError]
+
+_C = TypeVar("_C", bound=type)
+_S = TypeVar("_S", bound="_CallStream")
 
 
 class _CallStream:
     """Common part of a server stream: iteration, errors, cancel."""
 
-    def __init__(self, call):
+    def __init__(self, call: Any, errors: ErrorTranslator = translate_error) -> None:
         self._call = call
+        self._errors = errors
         self._cancelled = False
         self.started = time.monotonic()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel()/close() was called."""
+        return self._cancelled
 
     def cancel(self) -> None:
         """Leave the stream (the server frees the subscription at once);
@@ -48,7 +62,7 @@ class _CallStream:
         server's answer when none has arrived yet."""
         return stream_id_of_call(self._call)
 
-    def _next_message(self):
+    def _next_message(self) -> Any:
         if self._cancelled:
             raise StopIteration
         try:
@@ -58,24 +72,21 @@ class _CallStream:
         except grpc.RpcError as exc:
             if self._cancelled and exc.code() == grpc.StatusCode.CANCELLED:
                 raise StopIteration from None
-            raise translate_error(exc) from exc
+            raise self._errors(exc) from exc
 
-    def __iter__(self):
+    def __enter__(self: _S) -> _S:
         return self
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.cancel()
 
 
-def decoded(*names: str):
+def decoded(*names: str) -> Callable[[_C], _C]:
     """Class decorator: read-only attributes that are the FrameDecoder's
     (``self.decoder``) of the same name."""
-    def add(cls):
+    def add(cls: _C) -> _C:
         for name in names:
-            setattr(cls, name, property(lambda self, n=name: getattr(self.decoder, n),
+            setattr(cls, name, property(lambda self, n=name: getattr(self.decoder, n),  # type: ignore[misc]  # one getter per name
                                         doc=f"The stream's {name} (see FrameDecoder)."))
         return cls
     return add
@@ -107,10 +118,28 @@ class BatchStream(_CallStream):
     own, so that what was learned outlives a connection).
     """
 
-    def __init__(self, call, heartbeats: bool = False, snapshot: bool = False,
-                 decoder: FrameDecoder | None = None):
-        super().__init__(call)
+    def __init__(self, call: Any, heartbeats: bool = False, snapshot: bool = False,
+                 decoder: FrameDecoder | None = None,
+                 errors: ErrorTranslator = translate_error) -> None:
+        super().__init__(call, errors)
         self.decoder = decoder if decoder is not None else FrameDecoder(heartbeats, snapshot)
+
+    if TYPE_CHECKING:       # the decoder's, as properties (see @decoded)
+        symbols: list[str | None]
+        last_seq: int
+        heartbeat: Heartbeat | None
+        snapshot: Snapshot | None
+        frames: int
+        bytes: int
+        received: int
+        missed: int
+
+    def __repr__(self) -> str:
+        return _repr(self, f"received={self.received} frames={self.frames} "
+                           f"missed={self.missed} last_seq={self.last_seq}")
+
+    def __iter__(self) -> "BatchStream":
+        return self
 
     def __next__(self) -> ResultBatch:
         frame = self.decoder.frame
@@ -130,7 +159,7 @@ class BatchStream(_CallStream):
                 raise MDStreamError("the stream ended before its snapshot was received") from None
         return self.decoder.snapshot
 
-    def raw_frames(self) -> Iterator[bytes]:
+    def raw_frames(self) -> Iterator[builtins.bytes]:
         """The undecoded frames (for measuring transport alone, or relaying)."""
         while True:
             try:
@@ -141,7 +170,7 @@ class BatchStream(_CallStream):
             self.decoder.bytes += len(data)
             yield data
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counters: frames, bytes, received, missed, last_seq."""
         return self.decoder.counters()
 
@@ -157,12 +186,19 @@ class ResultStream(_CallStream):
 
     snapshot = None
 
-    def __init__(self, call, heartbeats: bool = False):
-        super().__init__(call)
+    def __init__(self, call: Any, heartbeats: bool = False,
+                 errors: ErrorTranslator = translate_error) -> None:
+        super().__init__(call, errors)
         self.heartbeats = heartbeats
         self.received = 0
         self.last_seq = -1
         self.heartbeat: Heartbeat | None = None
+
+    def __repr__(self) -> str:
+        return _repr(self, f"received={self.received} last_seq={self.last_seq}")
+
+    def __iter__(self) -> "ResultStream":
+        return self
 
     def __next__(self) -> pb.Result:
         while True:
@@ -182,6 +218,11 @@ class ResultStream(_CallStream):
         messages (flagged ``snapshot``)."""
         return None
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counters: received, missed (0: see Result.missed_before), last_seq."""
         return {"received": self.received, "missed": 0, "last_seq": self.last_seq}
+
+
+def _repr(stream: _CallStream, counts: str) -> str:
+    state = "cancelled" if stream.cancelled else "open"
+    return f"<{type(stream).__name__} {state} {counts}>"

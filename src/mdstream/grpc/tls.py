@@ -107,7 +107,7 @@ def client_security(credentials=None, tls=None, tls_cert: str | None = None,
     if credentials is not None and tls not in (None, False):
         raise InvalidArgumentError("give credentials= or tls=, not both")
     creds = credentials if credentials is not None else channel_credentials(tls, tls_cert, tls_key)
-    metadata = ()
+    metadata: tuple[tuple[str, str], ...] = ()
     if token is not None:
         token = str(token).strip()
         if not token or any(c in token for c in "\r\n"):

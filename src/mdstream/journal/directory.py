@@ -42,6 +42,7 @@ from mdstream.journal.layout import (
     list_segments,
     list_states,
 )
+from mdstream.journal.segments import read_blocks
 from mdstream.journal.symbol_file import SymbolFile
 
 __all__ = ["Journal"]
@@ -188,28 +189,7 @@ class Journal:
                      active: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
         """Results from from_seq (to end), over the given segments; `active`
         is (first_seq, complete bytes) of a segment still being written."""
-        before = [i for i, (first, _) in enumerate(segments) if first <= from_seq]
-        for first, path in segments[before[-1] if before else 0:]:
-            if end is not None and first >= end:
-                return
-            limit = active[1] if active is not None and first == active[0] else -1
-            scanner = _core.SegmentScanner(str(path), first, limit)
-            try:
-                while True:
-                    block = scanner.next_block()
-                    if block is None:
-                        break
-                    first_seq, rows = block
-                    if first_seq + len(rows) <= from_seq:
-                        continue
-                    if first_seq < from_seq:
-                        rows = rows[from_seq - first_seq:]
-                    if end is not None and int(rows["seq"][-1]) >= end:
-                        rows = rows[rows["seq"] < end]
-                    if len(rows):
-                        yield rows
-            finally:
-                scanner.close()
+        return read_blocks(segments, from_seq, end, active)
 
     # -- replay -----------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from mdstream.errors import JournalError
 from mdstream.files import fsync_dir, write_atomic
 
-__all__ = ["SymbolFile", "SYMBOLS_FILE", "LEGACY_SYMBOLS_FILE"]
+__all__ = ["SymbolFile", "SYMBOLS_FILE", "LEGACY_SYMBOLS_FILE", "parse_names", "read_names"]
 
 SYMBOLS_FILE = "symbols.jsonl"
 LEGACY_SYMBOLS_FILE = "symbols.txt"
@@ -33,6 +33,52 @@ log = logging.getLogger("mdstream.journal")
 
 def _encode(names: list[str]) -> bytes:
     return "".join(json.dumps(n, ensure_ascii=True) + "\n" for n in names).encode("ascii")
+
+
+def parse_names(data: bytes, path: Path) -> tuple[list[str], int | None]:
+    """The names of a symbols.jsonl file's bytes, and the length of its
+    whole lines when the last one is torn (None: no torn line). Raises
+    JournalError naming the file and line when a line is not a name."""
+    names: list[str] = []
+    offset = 0
+    while offset < len(data):
+        end = data.find(b"\n", offset)
+        if end < 0:
+            return names, offset
+        line = data[offset:end]
+        try:
+            name = json.loads(line)
+            if not isinstance(name, str):
+                raise ValueError("not a JSON string")
+        except ValueError as e:
+            raise JournalError(
+                f"{path} is damaged: line {len(names) + 1} (offset {offset}) is not a "
+                f"symbol name ({e}); the results' symbol ids cannot be named") from None
+        names.append(name)
+        offset = end + 1
+    return names, None
+
+
+def read_names(directory: Path) -> list[str]:
+    """A journal directory's symbol names by id, read only (no conversion,
+    nothing cut): a torn last line, which no result refers to, is left out.
+    A journal without a symbol file has no symbols."""
+    path = directory / SYMBOLS_FILE
+    try:
+        return parse_names(path.read_bytes(), path)[0]
+    except FileNotFoundError:
+        pass
+    legacy = directory / LEGACY_SYMBOLS_FILE
+    try:
+        data = legacy.read_bytes()
+    except FileNotFoundError:
+        if path.exists():                 # converted by an engine just now
+            return parse_names(path.read_bytes(), path)[0]
+        return []
+    try:
+        return [line.decode("utf-8") for line in data.split(b"\n")[:-1]]
+    except UnicodeDecodeError as e:
+        raise JournalError(f"{legacy} is not UTF-8 text: {e}") from e
 
 
 class SymbolFile:
@@ -73,27 +119,11 @@ class SymbolFile:
 
     def _read(self) -> list[str]:
         self._file.seek(0)
-        data = self._file.read()
-        names: list[str] = []
-        offset = 0
-        while offset < len(data):
-            end = data.find(b"\n", offset)
-            if end < 0:                 # torn by a crash while appending
-                log.warning("journal: cutting a torn last line of %s (%d bytes)",
-                            self.path, len(data) - offset)
-                os.truncate(self.path, offset)
-                break
-            line = data[offset:end]
-            try:
-                name = json.loads(line)
-                if not isinstance(name, str):
-                    raise ValueError("not a JSON string")
-            except ValueError as e:
-                raise JournalError(
-                    f"{self.path} is damaged: line {len(names) + 1} (offset {offset}) is not a "
-                    f"symbol name ({e}); the results' symbol ids cannot be named") from None
-            names.append(name)
-            offset = end + 1
+        names, complete = parse_names(self._file.read(), self.path)
+        if complete is not None:          # torn by a crash while appending
+            log.warning("journal: cutting a torn last line of %s (%d bytes)",
+                        self.path, self._file.tell() - complete)
+            os.truncate(self.path, complete)
         self._file.seek(0, os.SEEK_END)
         return names
 

@@ -65,7 +65,7 @@ class Dashboard:
         self._lock = threading.Lock()
         self._series: deque = deque(maxlen=HISTORY_S)
         self._prices: dict[str, deque] = {}
-        self._last = None
+        self._last: tuple[float, int] | None = None
         self._stop = threading.Event()
         self._http = HTTPService(self._handle, host, port, name="dashboard",
                                  ssl_context=ssl_context)

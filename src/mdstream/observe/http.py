@@ -178,7 +178,8 @@ class HTTPService:
                               access_log=None, logger=log)
         tls = {} if self.ssl_context is None else {
             "ssl": self.ssl_context, "ssl_handshake_timeout": self.request_timeout}
-        server = await loop.create_server(lambda: self._accept(web_server, loop),
+        # typeshed lacks the sock= + backlog overload
+        server = await loop.create_server(lambda: self._accept(web_server, loop),  # type: ignore[call-overload]
                                           sock=self._sock, backlog=self.backlog, **tls)
         self._ready.set()
         reaper = loop.create_task(self._reap(loop))

@@ -126,7 +126,7 @@ def _latency(st: "RemoteStats") -> Table:
     for name, justify in (("stage", "left"), ("", "left"), ("p50", "right"), ("p90", "right"),
                           ("p99", "right"), ("p99.9", "right"), ("max", "right"),
                           ("count", "right"), ("p99 total", "right")):
-        t.add_column(name, justify=justify)
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]  # the literals above
     latency = st.engine.latency
     known = [s for s, _ in STAGES]
     for stage, what in STAGES + tuple((s, "") for s in latency if s not in known):
@@ -146,7 +146,7 @@ def _subscribers(st: "RemoteStats") -> Table:
                           ("symbols", "left"), ("policy", "left"), ("delivered", "right"),
                           ("lag", "right"), ("missed", "right"), ("sent", "right"),
                           ("to subscriber p99", "right")):
-        t.add_column(name, justify=justify)
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]  # the literals above
     for s in st.engine.subscriptions:
         info = st.streams.get(s.id)
         symbols = "all" if not s.symbols else ",".join(printable(n) for n in s.symbols)

@@ -163,7 +163,7 @@ class ParquetRecorder:
             self.duplicates += len(rows) - int(np.count_nonzero(keep))
             rows = rows[keep]
         if len(batch.symbols) >= len(self._symbols):
-            self._symbols = batch.symbols
+            self._symbols = list(batch.symbols)
         if len(rows):
             self._split(rows)
             self._position = max(self._position, int(rows["seq"][-1]))
@@ -291,7 +291,7 @@ class ParquetRecorder:
                     return "the stream ended"
             else:
                 try:
-                    batch = next(iterator)
+                    batch = next(iterator)  # type: ignore[arg-type]  # opened above
                 except StopIteration:
                     return "stopped" if self._stop.is_set() else "the stream ended"
             if batch is None:

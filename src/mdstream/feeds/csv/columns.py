@@ -3,13 +3,12 @@ rows, and the messages that name what is wrong with a value."""
 
 from __future__ import annotations
 
-import datetime
 import re
 
 import numpy as np
 
-__all__ = ["text_to_numbers", "late_problem", "parse_numbers", "read_numbers", "tokenizer_problem",
-           "sniff_delimiter", "fmt_ns"]
+__all__ = ["text_to_numbers", "parse_numbers", "read_numbers", "tokenizer_problem",
+           "sniff_delimiter"]
 
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 
@@ -42,11 +41,6 @@ def text_to_numbers(col, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if (ok & ~is_int).any():
         return np.where(is_int, ints.astype(np.float64), floats), ok
     return ints, ok
-
-
-def late_problem(ts: int, latest: int) -> str:
-    return (f"timestamp {fmt_ns(ts)} is earlier than an earlier row's {fmt_ns(latest)} "
-            "(out of order, and out_of_order='reject')")
 
 
 def parse_numbers(col):
@@ -109,11 +103,5 @@ def tokenizer_problem(e: Exception, n_header: int) -> str:
 
 def sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else ","
-
-
-def fmt_ns(ns: int) -> str:
-    secs, rem = divmod(int(ns), 1_000_000_000)
-    t = datetime.datetime.fromtimestamp(secs, tz=datetime.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{rem:09d}Z"

@@ -156,7 +156,8 @@ def resolve_format(header: Sequence[str], preset: str | CSVFormat | None = None,
     else:
         fmt = _format_from_aliases(header_t, columns, kind)
     if columns:
-        fmt = replace(fmt, name=f"{fmt.name}+columns", **columns)
+        # the mapping was checked above
+        fmt = replace(fmt, name=f"{fmt.name}+columns", **columns)  # type: ignore[arg-type]
     if kind is not None and kind != fmt.kind:
         fmt = replace(fmt, kind=kind)
     if time_unit is not None:

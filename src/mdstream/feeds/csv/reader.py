@@ -26,20 +26,16 @@ import lzma
 import os
 import re
 import zlib
-from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
 import warnings
 
 import numpy as np
 
-from mdstream._core import TICK_DTYPE
-from mdstream.batch import QUOTE, TRADE
 from mdstream.errors import InvalidArgumentError
-from mdstream.tick_rules import quote_problems, trade_problems
+from mdstream.feeds.checked_ticks import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, ReadStats, checked_ticks
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.csv.columns import (
-    late_problem,
     read_numbers,
     sniff_delimiter,
     text_to_numbers,
@@ -52,9 +48,6 @@ from mdstream.feeds.timestamps import epoch_to_ns, epoch_unit_band, epoch_unit_o
 
 __all__ = ["CSVFileReader", "ReadStats", "BAD_ROW_POLICIES", "OUT_OF_ORDER_RULES"]
 
-BAD_ROW_POLICIES = ("raise", "skip")
-OUT_OF_ORDER_RULES = ("keep", "reject")
-
 # A row with more fields than the header fills this column; when it is the
 # first row, pandas also warns (that the extra fields are dropped): the row is
 # reported as bad anyway, so the warning says nothing to the user.
@@ -62,27 +55,9 @@ warnings.filterwarnings("ignore", message="Length of header or names does not ma
                         module=r"mdstream\.feeds\.csv\.reader")
 
 _EXTRA = "\x00extra"          # a column past the header's: filled only by rows with too many fields
-_MAX_EXAMPLES = 10
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _FLOAT_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _LINE_RE = re.compile(r"\bline (\d+)")
-
-
-@dataclass
-class ReadStats:
-    """What one pass over the files found."""
-
-    rows: int = 0              # ticks produced
-    bad_rows: int = 0          # rows skipped as bad (on_bad_row="skip")
-    late_rows: int = 0         # rows older than an earlier row of their file
-    first_ts: int | None = None    # earliest pacing time (ns)
-    last_ts: int | None = None     # latest pacing time (ns)
-    examples: list = field(default_factory=list)   # the first BadRowErrors skipped
-
-    def note_bad(self, err: BadRowError, count: int = 1) -> None:
-        self.bad_rows += count
-        if len(self.examples) < _MAX_EXAMPLES:
-            self.examples.append(err)
 
 
 class _Fallback(Exception):
@@ -408,82 +383,15 @@ class CSVFileReader:
             checks.append((sym < 0, lambda i: self._symbol_problem(sym[i], self.fixed_symbol)))
 
         # Numbers: readable here, allowed by mdstream.tick_rules (the rules of
-        # every ingestion path). A side column is not checked: the engine does
-        # not use it, and no trade is dropped for its side.
+        # every ingestion path, applied by checked_ticks). A side column is
+        # not checked: the engine does not use it, and no trade is dropped
+        # for its side.
         values, missing = read_numbers(frame, self._cols, fmt.kind == TRADES, checks)
-        if fmt.kind == TRADES:
-            rules = trade_problems(values["price"], values["size"])
-        else:
-            rules = quote_problems(values["bid"], values["ask"], values["bid_size"],
-                                   values["ask_size"])
-        for p in rules:     # an empty size cell is "missing"; the rest in the rules' words
-            col = self._cols[p.field]
-            miss = missing[p.field] if p.field.endswith("size") else np.zeros(n, dtype=bool)
-            checks.append((p.mask, lambda i, d=p.describe, c=col, m=miss, f=p.field:
-                           f"missing {f} (column '{c}')" if m[i] else f"{d(i)} (column '{c}')"))
-
-        bad = np.zeros(n, dtype=bool)
-        for mask, _ in checks:
-            bad |= mask
-        bad &= ~blank                  # blank lines are ignored, not bad
-        keep_idx = np.flatnonzero(~bad & ~blank)
-
-        # The out-of-order rule: each row is paced at the latest timestamp of
-        # its file so far (its own, unless an earlier row's is later).
-        ts_keep = ts_ns[keep_idx]
-        carry = state["carry"]
-        pace = np.maximum.accumulate(ts_keep) if len(ts_keep) else ts_keep
-        if carry is not None and len(pace):
-            pace = np.maximum(pace, carry)
-        latest_before = np.empty_like(pace)
-        if len(pace):
-            latest_before[0] = carry if carry is not None else ts_keep[0]
-            latest_before[1:] = pace[:-1]
-        late = ts_keep < latest_before
-        if self.out_of_order == "reject" and late.any():
-            late_mask = np.zeros(n, dtype=bool)
-            late_mask[keep_idx[late]] = True
-            before_row = np.zeros(n, dtype=np.int64)
-            before_row[keep_idx] = latest_before
-            checks.append((late_mask, lambda i: late_problem(ts_ns[i], before_row[i])))
-            bad |= late_mask
-            # A rejected row is older than the running maximum, so dropping it
-            # leaves the pacing times of the others unchanged.
-            keep_idx, ts_keep, pace = keep_idx[~late], ts_keep[~late], pace[~late]
-            late = np.zeros(len(keep_idx), dtype=bool)
-
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            if self.on_bad_row == "raise":
-                i = int(rows[0])
-                problem = next(p for m, p in checks if m[i])
-                raise BadRowError(self.path, first_line + i, problem(i))
-            for i in rows[:max(0, _MAX_EXAMPLES - len(stats.examples))]:
-                problem = next(p for m, p in checks if m[i])
-                stats.examples.append(BadRowError(self.path, first_line + int(i), problem(int(i))))
-            stats.bad_rows += len(rows)
-        stats.late_rows += int(late.sum())
-
-        m = len(keep_idx)
-        ticks = np.zeros(m, dtype=TICK_DTYPE)
-        if m == 0:
-            return ticks
-        ticks["ts_ns"] = ts_keep
-        ticks["recv_ns"] = pace
-        ticks["symbol_id"] = sym[keep_idx]
-        if fmt.kind == TRADES:
-            ticks["kind"] = TRADE
-            ticks["price"] = values["price"][keep_idx]
-            ticks["size"] = values["size"][keep_idx]
-        else:
-            ticks["kind"] = QUOTE
-            for fld in ("bid", "ask", "bid_size", "ask_size"):
-                ticks[fld] = values[fld][keep_idx]
-        state["carry"] = int(pace[-1])
-        stats.rows += m
-        stats.first_ts = int(pace[0]) if stats.first_ts is None else min(stats.first_ts, int(pace[0]))
-        stats.last_ts = int(pace[-1]) if stats.last_ts is None else max(stats.last_ts, int(pace[-1]))
-        return ticks
+        return checked_ticks(
+            trades=fmt.kind == TRADES, ts_ns=ts_ns, symbol_ids=sym, values=values, missing=missing,
+            columns=self._cols, checks=checks, ignore=blank, state=state, stats=stats,
+            on_bad_row=self.on_bad_row, out_of_order=self.out_of_order,
+            bad_row=lambda i, problem: BadRowError(self.path, first_line + i, problem))
 
     def _symbol_ids(self, col) -> np.ndarray:
         import pandas as pd

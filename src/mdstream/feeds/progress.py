@@ -1,7 +1,7 @@
-"""ReplayProgress: how far a CSV replay has got, for a display to poll.
+"""ReplayProgress: how far a file replay (CSV, Parquet, DBN) has got, for a display to poll.
 
-The feed writes it from the thread doing the work (the scan runs in
-CSVFeed's constructor, the replay in the feed's thread); readers in any other
+The feed writes it from the thread doing the work (the scan runs in the
+feed's constructor, the replay in the feed's thread); readers in any other
 thread see one consistent set of values at a time (``snapshot()``), never a
 half-updated one. The feed never prints: showing progress is the reader's job
 (``mdstream serve`` shows a rich progress bar on a terminal, a log line every

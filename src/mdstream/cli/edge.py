@@ -1,0 +1,88 @@
+"""mdstream edge: serve the gRPC API from a NATS JetStream stream (no engine).
+
+    mdstream serve --publish nats://nats:4222                      # the engine publishes
+    mdstream edge --source nats://nats:4222 --port 50051           # any number of edges
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from mdstream.cli import options
+from mdstream.cli.process import error, log_warnings_as_lines
+
+__all__ = ["add_parser", "run"]
+
+DESCRIPTION = (
+    "Serve the same gRPC API as 'mdstream serve' (StreamBatches, StreamResults, GetSnapshot, "
+    "ListSymbols, GetStats, health, reflection) from the JetStream stream that 'mdstream serve "
+    "--publish' writes, with no engine of its own: clients may resume with from_seq on any edge "
+    "with no gap and no duplicate. Prints 'gRPC server listening on HOST:PORT' once it accepts "
+    "connections; health is NOT_SERVING while NATS cannot be reached. Stops on Ctrl-C or SIGTERM.")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the edge command to the subparsers ``sub``."""
+    p = sub.add_parser("edge", help="serve the gRPC API from a NATS JetStream stream",
+                       description=DESCRIPTION)
+    g = p.add_argument_group("source")
+    g.add_argument("--source", required=True, metavar="nats://HOST:PORT[,...]",
+                   help="the NATS servers (several, comma-separated, for a cluster; required)")
+    g.add_argument("--stream", default="MDSTREAM", metavar="NAME",
+                   help="the JetStream stream to serve, serve's --publish-stream (default: MDSTREAM)")
+    g.add_argument("--wait-for-stream", type=options.duration(zero=True), default=60.0,
+                   metavar="SECONDS",
+                   help="how long to wait at start for the stream to exist (an edge started "
+                        "before its engine), in seconds or with a unit (default: 60)")
+    options.add_server_options(p, 50051)
+    options.add_security_options(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _server_settings(args: argparse.Namespace) -> dict:
+    from mdstream.grpc.auth import TOKEN_ENV, load_tokens
+    from mdstream.grpc.tls import TLSFiles
+
+    token = os.environ.get(TOKEN_ENV, "").strip() or None
+    tokens = (load_tokens(args.tokens, env={TOKEN_ENV: token} if token else {})
+              if args.tokens or token else None)
+    tls = TLSFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    return {"max_streams": args.max_streams, "max_streams_per_client": args.max_streams_per_client,
+            "tokens": tokens, "tls": tls, "detailed_stats": args.detailed_stats,
+            "reflection": args.reflection}
+
+
+def run(args: argparse.Namespace) -> int:
+    """mdstream edge: serve until Ctrl-C / SIGTERM; returns the exit status."""
+    from mdstream.errors import MDStreamError
+    from mdstream.grpc.server import PortInUseError, serve
+    from mdstream.nats.edge import EdgeSource
+
+    log_warnings_as_lines()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        return error("TLS needs both --tls-cert and --tls-key")
+    try:
+        settings = _server_settings(args)
+        source = EdgeSource(args.source, stream=args.stream,
+                            wait_for_stream=args.wait_for_stream).start()
+    except (MDStreamError, OSError) as exc:
+        return error(str(exc))
+    started = time.monotonic()
+
+    def ready(server) -> None:
+        print(f"gRPC server listening on {server.address}", flush=True)
+        print(f"serving JetStream stream {source.stream} from {','.join(source.servers)} "
+              f"({len([n for n in source.symbols if n])} symbols, stream id "
+              f"{source.stream_id or 'not known yet'}); Ctrl-C to stop", flush=True)
+
+    try:
+        server = serve(source, args.host, args.port, grace=args.grace, on_ready=ready, **settings)
+    except PortInUseError as exc:
+        source.stop()
+        return error(str(exc))
+    print(f"stopped after {time.monotonic() - started:.1f} s: "
+          f"{server.servicer.streams_served} streams served", flush=True)
+    return 0

@@ -1,0 +1,62 @@
+"""DBNFeedConfig and the ``dbn`` entry of the feed registry (``--feed dbn:PATH``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from mdstream.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from mdstream.feeds.dbn.feed import DBNFeed
+
+__all__ = ["DBNFeedConfig", "feed_config"]
+
+
+@dataclass(frozen=True)
+class DBNFeedConfig:
+    """Databento DBN files replayed (mdstream.feeds.dbn.DBNFeed).
+
+    paths: ``.dbn`` or ``.dbn.zst`` files, merged by ts_event; speed: 1 = as
+    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
+    again and again, shifted in time; symbol: the symbol of every record
+    (instead of the files' symbology mappings); on_bad_row: ``"raise"`` or
+    ``"skip"``. Building the feed reads the whole data once (BadFileError or
+    DBNRecordError, both MDStreamError, for data that cannot be used).
+    """
+
+    paths: tuple[str, ...]
+    speed: float = 1.0
+    loop: bool = False
+    symbol: str | None = None
+    on_bad_row: str = "raise"
+
+    kind: ClassVar[str] = "dbn"
+
+    def build(self) -> "DBNFeed":
+        """A new DBNFeed with these settings (started with the node)."""
+        from mdstream.feeds.dbn.feed import DBNFeed
+
+        return DBNFeed(list(self.paths), symbol=self.symbol, speed=self.speed, loop=self.loop,
+                       on_bad_row=self.on_bad_row, wait_for_subscriber=False)
+
+    def describe(self, feed: "DBNFeed") -> str:
+        """One line for ``mdstream serve``."""
+        files = ", ".join(f"{os.path.basename(p)} ({s})" for p, s in zip(feed.paths, feed.schemas))
+        pace = ("as fast as possible" if feed.speed == 0 else "at the recorded pace"
+                if feed.speed == 1 else f"at {feed.speed:g}x the recorded pace")
+        bad = f" ({feed.bad_rows:,} bad ticks skipped)" if feed.bad_rows else ""
+        return (f"replaying {feed.rows:,} DBN ticks{bad} of {len(feed.symbols)} symbol(s) "
+                f"({','.join(feed.symbols[:8])}) from {files} {pace}"
+                f"{', looping' if feed.loop else ''}")
+
+
+def feed_config(arg: str, *, speed=None, loop=False, symbol=None, on_bad_row=None) -> DBNFeedConfig:
+    """``dbn:PATH[,PATH...]``: the registry's factory (no --preset: DBN
+    files describe themselves)."""
+    paths = tuple(p for p in arg.split(",") if p)
+    if not paths:
+        raise InvalidArgumentError("dbn: needs at least one file, e.g. dbn:trades.dbn.zst")
+    return DBNFeedConfig(paths, speed=1.0 if speed is None else speed, loop=bool(loop),
+                         symbol=symbol, on_bad_row=on_bad_row or "raise")

@@ -1,0 +1,226 @@
+"""EdgeSubscription: one client's stream of results, read from JetStream.
+
+An ordered JetStream consumer (nats-py recreates it from the last stream
+sequence it saw when a node goes away) delivers the messages from a start
+position (mdstream.nats.edge.position). The messages of one engine batch (a
+message per symbol) are gathered until the batch is whole, merged into seq
+order and filtered to the client's symbols, so a client's ``last_seq`` means
+what it means on ``mdstream serve``: every result at or below it was
+delivered (or filtered out), and resuming at ``last_seq + 1`` on any edge
+gives no gap and no duplicate. A jump in engine seqs between two batches
+(results the publisher had to skip) becomes the next batch's Gap. A stream
+of one symbol reads that symbol's subject only (a message is then all it
+needs of a batch); it reports no gap notices.
+
+The consumer pushes at the client's pace: when ``MAX_PENDING`` messages
+wait here, the message callback waits, nats-py's pending queue fills and
+JetStream's flow control stops sending. A slow client lags in the stream
+(``lag``: messages JetStream has not delivered yet) and holds nobody back,
+whatever its policy.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mdstream.batch import Gap, ResultBatch
+from mdstream.engine.subscription import StreamEnded
+from mdstream.errors import SubscriptionClosedError
+from mdstream.nats.frames import decode_message, merge_parts
+from mdstream.nats.subjects import MessageSeqs
+
+if TYPE_CHECKING:
+    from mdstream.request import StreamRequest
+
+__all__ = ["EdgeSubscription", "MAX_PENDING"]
+
+#: Messages a subscription holds before JetStream is made to wait.
+MAX_PENDING = 1024
+
+_ids = itertools.count(1)
+
+
+class EdgeSubscription:
+    """A stream of ResultBatch objects from JetStream (the part of
+    mdstream.engine.Subscription the gRPC servicer uses: ``next_batch``,
+    ``last_seq``, ``snapshot``, ``close``, ``closed``, ``counters``)."""
+
+    def __init__(self, request: "StreamRequest", names, ids: set[int] | None, from_seq: int,
+                 learn, on_close=None):
+        self.id = next(_ids)
+        self.request = request
+        self.filter = None if request.symbols is None else list(request.symbols)
+        self.policy = request.policy or "skip"
+        self.snapshot = None
+        self._names = names
+        self._ids = None if ids is None else np.fromiter(ids, dtype=np.int32)
+        self._learn = learn
+        self._on_close = on_close
+        self._cond = threading.Condition()
+        self._inbox: collections.deque = collections.deque()
+        self._closed = False
+        self._error: BaseException | None = None
+        self._ended = False
+        self._from_seq = from_seq
+        self._cursor = from_seq           # next engine seq not yet accounted for
+        self._expect = from_seq           # the next batch should start here
+        self._parts: list[np.ndarray] = []
+        self._batch: MessageSeqs | None = None
+        self._got = 0
+        self._ready: collections.deque = collections.deque()    # (rows, batch_last, gap)
+        self.nats_subscription = None     # set by EdgeSource
+        #: One symbol: the consumer reads that symbol's subject only, and each
+        #: message is whole on its own (batches without the symbol never come,
+        #: so a jump in seqs is no gap notice there).
+        self.single_subject = self._ids is not None and len(self._ids) == 1
+        self.delivered = 0
+        self.gaps = 0
+        self.missed = 0
+        self.incomplete_batches = 0
+        self.pending_in_stream = 0
+
+    def __repr__(self) -> str:
+        what = "all symbols" if self.filter is None else ",".join(self.filter)
+        return f"<EdgeSubscription #{self.id} {what} from seq {self._from_seq}>"
+
+    # -- fed by the event loop ---------------------------------------------------
+
+    def full(self) -> bool:
+        return len(self._inbox) >= MAX_PENDING and not self._closed
+
+    def offer(self, msg) -> None:
+        """A message from the consumer (called on the event loop's thread)."""
+        try:
+            self.pending_in_stream = msg.metadata.num_pending
+        except Exception:
+            pass
+        with self._cond:
+            self._inbox.append(msg)
+            self._cond.notify()
+
+    def fail(self, error: BaseException) -> None:
+        """The consumer cannot go on: next_batch raises ``error``."""
+        with self._cond:
+            self._error = error
+            self._cond.notify()
+
+    def end(self) -> None:
+        """The source stops: next_batch raises StreamEnded once drained."""
+        with self._cond:
+            self._ended = True
+            self._cond.notify()
+
+    # -- read by the gRPC handler's thread ----------------------------------------
+
+    def _take(self, msg) -> None:
+        seqs = MessageSeqs.of(msg.headers)
+        if self._batch is not None and seqs.batch_last != self._batch.batch_last:
+            self.incomplete_batches += 1           # a part never came: go on without it
+            self._flush()
+        if self._batch is None:
+            self._batch = seqs
+        rows, symbols = decode_message(msg.data)
+        self._learn(symbols, seqs.stream_id)
+        self._got += 1
+        if seqs.last >= self._cursor and len(rows):
+            if seqs.first < self._cursor:
+                rows = rows[rows["seq"] >= self._cursor]
+            if self._ids is not None:
+                rows = rows[np.isin(rows["symbol_id"], self._ids)]
+            if len(rows):
+                self._parts.append(rows)
+        if self._got >= seqs.parts or self.single_subject:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, parts = self._batch, self._parts
+        self._batch, self._parts, self._got = None, [], 0
+        if batch is None or batch.batch_last < self._cursor:
+            return
+        gap = None
+        if batch.batch_first > self._expect and not self.single_subject:
+            gap = (self._expect, batch.batch_first, batch.batch_first - self._expect)
+            self.gaps += 1
+            self.missed += gap[2]
+        self._expect = batch.batch_last + 1
+        self._ready.append((merge_parts(parts), batch.batch_last, gap))
+
+    def _pop(self, max_ticks: int) -> ResultBatch:
+        rows, batch_last, gap = self._ready[0]
+        if len(rows) > max_ticks:
+            head = rows[:max_ticks]
+            self._ready[0] = (rows[max_ticks:], batch_last, None)
+            self._cursor = int(head["seq"][-1]) + 1
+            rows = head
+        else:
+            self._ready.popleft()
+            self._cursor = batch_last + 1
+        self.delivered += len(rows)
+        return ResultBatch(rows, self._names, Gap(*gap) if gap is not None else None)
+
+    def next_batch(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
+                   max_wait: float | None = None) -> ResultBatch | None:
+        """The next batch (None when nothing came within ``timeout`` s).
+
+        Raises SubscriptionClosedError after close(), StreamEnded when the
+        edge stops and all that arrived was delivered, NatsError when the
+        stream cannot be read any more. ``max_wait`` is not used: batches
+        come whole from JetStream.
+        """
+        max_ticks = max_ticks_per_frame or self.request.max_ticks_per_frame
+        while True:
+            while self._ready:
+                rows = self._ready[0][0]
+                if len(rows) == 0:           # filtered out whole: only the position moves
+                    _rows, batch_last, gap = self._ready.popleft()
+                    self._cursor = batch_last + 1
+                    if gap is not None:
+                        return ResultBatch(_rows, self._names, Gap(*gap))
+                    continue
+                return self._pop(max_ticks)
+            with self._cond:
+                if self._closed:
+                    raise SubscriptionClosedError("the subscription was closed")
+                if not self._inbox:
+                    if self._error is not None:
+                        raise self._error
+                    if self._ended:
+                        raise StreamEnded("the edge has stopped")
+                    if not self._cond.wait(timeout):
+                        return None
+                    continue
+                msgs = list(self._inbox)
+                self._inbox.clear()
+            for msg in msgs:
+                self._take(msg)
+
+    def close(self) -> None:
+        """Leave; safe to call more than once and from another thread."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        if self._on_close is not None:
+            self._on_close(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def last_seq(self) -> int:
+        """Every result at or below it was delivered or filtered out (-1: none)."""
+        return self._cursor - 1
+
+    def counters(self) -> dict:
+        """cursor, lag (messages JetStream holds for it, not yet delivered
+        here, plus those waiting here), delivered, missed, gaps, disconnected."""
+        return {"cursor": self._cursor, "lag": self.pending_in_stream + len(self._inbox),
+                "delivered": self.delivered, "missed": self.missed, "gaps": self.gaps,
+                "disconnected": False}

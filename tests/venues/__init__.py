@@ -1,0 +1,1 @@
+"""A local WebSocket server that speaks the venues' market-data protocols, for tests."""
