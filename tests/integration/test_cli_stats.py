@@ -23,7 +23,7 @@ def test_stats_once_shows_rates_latency_and_subscribers(helpers):
     with helpers.popen(helpers.mdstream_command(
             "serve", "--port", "0", "--rate", "5000", "--symbols", "AAPL,MSFT", "--bars", "1s",
             "--max-streams", "9", "--detailed-stats")) as server:
-        line = helpers.read_line_matching(server.stderr, "listening on").strip()
+        line = helpers.read_line_matching(server.stdout, "listening on").strip()
         target = re.search(r"listening on (\S+)$", line).group(1)
         with helpers.popen(helpers.mdstream_command(
                 "subscribe", "--target", target, "--symbols", "MSFT", "--batches",
@@ -74,7 +74,7 @@ def test_stats_refreshes_until_interrupted(helpers):
     """The live view: it keeps fetching every --interval, and Ctrl-C ends it cleanly."""
     with helpers.popen(helpers.mdstream_command(
             "serve", "--port", "0", "--rate", "1000", "--symbols", "AAPL")) as server:
-        line = helpers.read_line_matching(server.stderr, "listening on").strip()
+        line = helpers.read_line_matching(server.stdout, "listening on").strip()
         target = re.search(r"listening on (\S+)$", line).group(1)
         with helpers.popen(helpers.mdstream_command(
                 "stats", "--target", target, "--interval", "0.2")) as view:

@@ -91,7 +91,7 @@ def test_serve_runs_an_entry_point_feed(plugin_path):
     proc = _serve(plugin_path, "--feed", "echo:ZZ1,ZZ2")
     try:
         lines = []
-        for line in proc.stderr:                # serve's status lines are its log, on stderr
+        for line in proc.stdout:
             lines.append(line)
             if "echo feed of ZZ1,ZZ2" in line:
                 break

@@ -304,7 +304,7 @@ def test_cli_serves_tls_and_tokens_and_stats_uses_them(helpers, pki, token_file)
     with helpers.popen(helpers.mdstream_command(
             "serve", "--port", "0", "--rate", "1000", "--tls-cert", pki["cert"], "--tls-key",
             pki["key"], "--tokens", token_file, "--max-streams-per-client", "4")) as server:
-        line = helpers.read_line_matching(server.stderr, "listening on").strip()
+        line = helpers.read_line_matching(server.stdout, "listening on").strip()
         port = re.search(r":(\d+)$", line).group(1)
         target = f"127.0.0.1:{port}"
 

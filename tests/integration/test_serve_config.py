@@ -24,7 +24,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 class LogReader:
-    """serve's stderr, read line by line in a thread."""
+    """serve's log (stdout), read line by line in a thread."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc = proc
@@ -33,7 +33,7 @@ class LogReader:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        for line in self.proc.stderr:
+        for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
@@ -88,7 +88,7 @@ def test_config_file_with_environment_and_flag_overrides(helpers, tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
-        assert proc.stdout.read() == ""
+        assert proc.stderr.read() == ""
     records = [json.loads(line) for line in log.seen]        # every line is JSON
     assert all(set(r) == {"ts", "level", "logger", "message"} for r in records), records
     assert all(ISO_UTC.match(r["ts"]) for r in records)
@@ -156,8 +156,8 @@ def test_with_json_logs_the_error_that_ends_serve_is_json_too(helpers, tmp_path)
                                                    "--feed", f"csv:{missing}"),
                           capture_output=True, text=True, timeout=30,
                           env=helpers.subprocess_env())
-    assert done.returncode == 1 and done.stdout == ""
-    [line] = done.stderr.splitlines()
+    assert done.returncode == 1 and done.stderr == ""
+    [line] = done.stdout.splitlines()
     record = json.loads(line)
     assert (record["level"], record["logger"]) == ("error", "mdstream.serve")
     assert str(missing) in record["message"] and "cannot open the file" in record["message"]

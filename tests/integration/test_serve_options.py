@@ -29,7 +29,7 @@ TRADES = DATA / "tardis_trades.csv"
 TRUEFX = DATA / "truefx-usdjpy-ticks.csv"
 
 LISTENING = re.compile(r"^gRPC server listening on 127\.0\.0\.1:(\d+)$")
-# serve's status lines are log records on stderr: TIME LEVEL LOGGER: MESSAGE.
+# serve's status lines are log records on stdout: TIME LEVEL LOGGER: MESSAGE.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warning|error) "
                       r"(mdstream[\w.]*): (.*)$")
 
@@ -37,7 +37,7 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warn
 class Serve:
     """A running `mdstream serve`, its log read line by line in a thread:
     ``expect`` sees the messages of the info lines; ``raw`` keeps every line
-    of stderr as written."""
+    of stdout as written."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc = proc
@@ -49,7 +49,7 @@ class Serve:
         self.port = None
 
     def _read(self) -> None:
-        for line in self.proc.stderr:
+        for line in self.proc.stdout:
             line = line.rstrip("\n")
             self.raw.append(line)
             m = LOG_LINE.match(line)
@@ -83,7 +83,8 @@ class Serve:
         return f"127.0.0.1:{self.port}"
 
     def stop(self, sig=signal.SIGINT) -> tuple[list[str], str]:
-        """Signal it, wait for a clean exit; (the rest of its status lines, all of stderr)."""
+        """Signal it, wait for a clean exit; (the rest of its status lines, its whole
+        log and stderr)."""
         self.proc.send_signal(sig)
         self.proc.wait(15)
         self._reader.join(5)
@@ -94,8 +95,7 @@ class Serve:
                 break
             rest.append(line)
         assert self.proc.returncode == 0, (rest, self.raw)
-        assert self.proc.stdout.read() == ""        # stdout is for output, not the log
-        return rest, "\n".join(self.raw)
+        return rest, "\n".join(self.raw) + "\n" + self.proc.stderr.read()
 
 
 @contextmanager

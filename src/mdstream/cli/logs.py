@@ -1,7 +1,9 @@
 """Logging of the commands that run long (serve, record): --log-level and --log-format.
 
-Every line is a ``logging`` record on stderr (stdout is left to what a command
-outputs, such as ``--print-config``), with a UTC timestamp in ISO 8601:
+Every line is a ``logging`` record with a UTC timestamp in ISO 8601, on stdout
+for ``serve`` (its output is its log, as before: scripts and container
+recipes read its 'listening on' line there) and on stderr for ``record``
+(whose stdout holds its summary):
 
     text: 2026-11-30T14:38:54.123Z info mdstream.serve: gRPC server listening on 127.0.0.1:50051
     json: {"ts": "2026-11-30T14:38:54.123Z", "level": "info", "logger": "mdstream.serve",
@@ -59,16 +61,17 @@ class JSONFormatter(logging.Formatter):
 
 
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time of each record, so lines
-    logged while a rich progress display holds the terminal (it replaces
-    sys.stderr) are printed above it instead of through it."""
+    """Writes to whatever sys.stdout (or sys.stderr) is at the time of each
+    record, so lines logged while a rich progress display holds the terminal
+    (it replaces both) are printed above it instead of through it."""
 
-    def __init__(self):
-        super().__init__(sys.stderr)
+    def __init__(self, to: str = "stderr"):
+        self.to = to
+        super().__init__(getattr(sys, to))
 
     @property
     def stream(self):
-        return sys.stderr
+        return getattr(sys, self.to)
 
     @stream.setter
     def stream(self, value) -> None:
@@ -77,7 +80,7 @@ class _StderrHandler(logging.StreamHandler):
 
 def add_logging_options(p: argparse.ArgumentParser) -> None:
     """--log-level and --log-format (serve, record)."""
-    g = p.add_argument_group("logging (on stderr, timestamps in ISO 8601 UTC)")
+    g = p.add_argument_group("logging (timestamps in ISO 8601 UTC)")
     g.add_argument("--log-level", type=str.lower, default="info", choices=LOG_LEVELS,
                    help="the least severe messages logged: debug, info (status lines such as "
                         "'listening on'), warning, error (default: info)")
@@ -86,16 +89,19 @@ def add_logging_options(p: argparse.ArgumentParser) -> None:
                         "with ts, level, logger, message (default: text)")
 
 
-def setup_logging(level: str = "info", fmt: str = "text") -> logging.Handler:
+def setup_logging(level: str = "info", fmt: str = "text", to: str = "stderr") -> logging.Handler:
     """Send the log records of mdstream (at ``level`` and above) and of the
-    libraries it uses (warnings and above) to stderr, formatted as ``fmt``.
+    libraries it uses (warnings and above) to ``to`` ("stderr" or "stdout"),
+    formatted as ``fmt``.
     Replaces a handler an earlier call added (other handlers stay); returns
     the handler. ValueError for an unknown level or format."""
     if level not in LOG_LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     if fmt not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
-    handler = _StderrHandler()
+    if to not in ("stderr", "stdout"):
+        raise ValueError(f"logs go to stderr or stdout, not {to!r}")
+    handler = _StderrHandler(to)
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
     numeric = getattr(logging, level.upper())
     root = logging.getLogger()

@@ -26,7 +26,7 @@ log = logging.getLogger("mdstream.serve")
 DESCRIPTION = (
     "Run an engine fed by the simulated feed or by recorded CSV data, and serve it over gRPC "
     "(mdstream.v1.MDStream, plus health and reflection). Logs 'gRPC server listening on "
-    "HOST:PORT' (on stderr, like all its status lines) once it accepts connections. When a "
+    "HOST:PORT' (on stdout, like all its status lines) once it accepts connections. When a "
     "finite feed ends (a CSV replay without --loop, or --count), it logs that the data ended and keeps serving, so late clients can "
     "still take a snapshot or resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
 
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.nats.stream import NatsError
     from mdstream.node import EndpointError, Node
 
-    setup_logging(args.log_level, args.log_format)
+    setup_logging(args.log_level, args.log_format, to="stdout")
     fail = _failer(args.log_format)
     for name in unknown_env(os.environ, settings_of(args.settings_parser)):
         log.warning("%s is not a setting of mdstream serve: ignored", name)
