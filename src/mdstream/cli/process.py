@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
 
 from mdstream.text import printable
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "sigterm_as_interrupt"]
+__all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "sigterm_as_interrupt",
+           "log_warnings_as_lines"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -31,3 +33,20 @@ def sigterm_as_interrupt() -> None:
         raise KeyboardInterrupt
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
+
+
+class _LineFormatter(logging.Formatter):
+    """Log records as 'mdstream: warning: ...', like the command's own errors,
+    with control characters escaped (a message may quote a symbol name or an
+    input row: neither may drive the terminal nor start a line of its own)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"mdstream: {record.levelname.lower()}: {printable(record.getMessage())}"
+
+
+def log_warnings_as_lines() -> None:
+    """Warnings of the library (a torn journal tail cut, bad rows skipped) as
+    one line each on stderr, like the command's own messages."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
