@@ -28,7 +28,7 @@ def metrics_url(proc) -> str:
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        m = re.match(r"^Prometheus metrics at (http://127\.0\.0\.1:\d+/metrics)$", line.strip())
+        m = re.search(r"Prometheus metrics at (http://127\.0\.0\.1:\d+/metrics)$", line.strip())
         if m:
             return m.group(1)
     raise AssertionError(f"no metrics line; got {seen}; stderr: {proc.stderr.read()}")

@@ -162,14 +162,6 @@ def test_print_config_reads_back_the_same_settings(serve_parser, tmp_path, monke
     assert set(sources.values()) == {str(tmp_path / "printed.toml")}
 
 
-def test_unknown_variables_are_found_with_the_nearest_one(serve_parser):
-    table = settings.settings_of(serve_parser)
-    env = {"MDSTREAM_PROT": "1", "MDSTREAM_TOKEN": "x", "MDSTREAM_PORT": "1", "PATH": "/bin",
-           "MDSTREAM_ZZZ": "1"}
-    assert settings.unknown_env(env, table) == ["MDSTREAM_PROT (did you mean MDSTREAM_PORT?)",
-                                                "MDSTREAM_ZZZ"]
-
-
 # -- logging -----------------------------------------------------------------------
 
 def _record(message, *args, level=logging.INFO, name="mdstream.serve"):

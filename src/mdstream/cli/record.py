@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import signal
 import sys
 import threading
 
 from mdstream.cli import options
 from mdstream.cli.logs import add_logging_options, setup_logging
-from mdstream.cli.settings import add_config_options, settings_of, unknown_env
+from mdstream.cli.settings import add_config_options
 from mdstream.cli.process import EXIT_USAGE, error
 from mdstream.request import POLICIES
 
@@ -106,9 +104,6 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.record import ParquetRecorder
 
     setup_logging(args.log_level, args.log_format)
-    for name in unknown_env(os.environ, settings_of(args.settings_parser)):
-        logging.getLogger("mdstream.record").warning(
-            "%s is not a setting of mdstream record: ignored", name)
     try:
         recorder = ParquetRecorder(args.parquet, partition_by=args.partition_by,
                                    flush_rows=args.flush_rows,

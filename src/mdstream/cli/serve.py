@@ -17,7 +17,7 @@ from mdstream.cli.logs import add_logging_options, setup_logging
 from mdstream.cli.output import plural
 from mdstream.cli.process import EXIT_ERROR, CommandError, error
 from mdstream.cli.progress import ProgressReporter
-from mdstream.cli.settings import add_config_options, settings_of, unknown_env
+from mdstream.cli.settings import add_config_options
 
 __all__ = ["add_parser", "run", "journal_line", "feed_line"]
 
@@ -160,8 +160,6 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level, args.log_format, to="stdout")
     fail = _failer(args.log_format)
-    for name in unknown_env(os.environ, settings_of(args.settings_parser)):
-        log.warning("%s is not a setting of mdstream serve: ignored", name)
     progress = ReplayProgress()
     # A progress bar on a terminal, unless the log is JSON (meant for a machine).
     reporter = ProgressReporter(progress, interval=args.progress_interval,

@@ -37,13 +37,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 __all__ = ["ENV_PREFIX", "SECRETS", "Setting", "SettingsError", "settings_of", "add_config_options",
-           "resolve", "format_config", "read_file", "unknown_env"]
+           "resolve", "format_config", "read_file"]
 
 ENV_PREFIX = "MDSTREAM_"
 #: Options that are not settings: how to read them, not what to run.
 _NOT_SETTINGS = ("help", "config", "print_config", "required_settings")
-#: Environment variables of mdstream that are not settings of every command.
-_OTHER_ENV = ("TOKEN",)
 #: Settings whose value --print-config never shows.
 SECRETS = ("token",)
 _TRUE = ("true", "1", "yes", "on")
@@ -191,19 +189,6 @@ def _from_env(env: Mapping[str, str], settings: dict[str, Setting], values: dict
         except ValueError as exc:
             raise SettingsError(f"{setting.env}={text}: {exc}") from None
         sources[setting.key] = setting.env
-
-
-def unknown_env(env: Mapping[str, str], settings: dict[str, Setting]) -> list[str]:
-    """MDSTREAM_* variables that are no setting of this command (each with
-    the nearest setting's variable, if one is near): to warn about."""
-    known = {s.env for s in settings.values()} | {ENV_PREFIX + name for name in _OTHER_ENV}
-    envs = [s.env for s in settings.values()]
-    out = []
-    for name in sorted(env):
-        if name.startswith(ENV_PREFIX) and name not in known:
-            near = difflib.get_close_matches(name, envs, n=1, cutoff=0.75)
-            out.append(f"{name} (did you mean {near[0]}?)" if near else name)
-    return out
 
 
 def resolve(parser: argparse.ArgumentParser, argv: Sequence[str],
