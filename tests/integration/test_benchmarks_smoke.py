@@ -35,6 +35,7 @@ BENCHMARKS = [
     "nats_edges",
     "file_feeds",
     "projection",
+    "csv_progress",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
@@ -70,7 +71,7 @@ def _session_processes(sid: int) -> list[str]:
 #: Results that are measurements of mdstream alone (replay speed has no
 #: counterpart to compare with); every other result carries its baseline.
 WITHOUT_BASELINE = {("journal", "replay_inprocess"), ("journal", "replay_grpc"),
-                    ("journal_read", "metrics_scrape")}
+                    ("journal_read", "metrics_scrape"), ("csv_progress", "update")}
 
 
 def check_line(line: dict) -> None:

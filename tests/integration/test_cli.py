@@ -16,7 +16,8 @@ from mdstream import cli
 
 pytestmark = pytest.mark.timeout(90)
 
-LISTENING = re.compile(r"^gRPC server listening on (127\.0\.0\.1):(\d+)$")
+# serve logs it (after a timestamp, level and logger); demo prints it. Both on stdout.
+LISTENING = re.compile(r"gRPC server listening on (127\.0\.0\.1):(\d+)$")
 
 
 def start_serve(helpers, *args):
@@ -27,7 +28,7 @@ def start_serve(helpers, *args):
 
 def listening_port(helpers, proc) -> int:
     line = helpers.read_line_matching(proc.stdout, "listening on").strip()
-    m = LISTENING.match(line)
+    m = LISTENING.search(line)
     assert m, line
     return int(m.group(2))
 
@@ -79,6 +80,7 @@ def test_serve_subscribe_and_shutdown(helpers):
         assert server.returncode == 0, err
         assert time.monotonic() - t0 < 10
         assert "stopped after" in out and "streams served" in out
+        assert " info mdstream.serve: stopped after " in out
         assert "Traceback" not in err
     assert helpers.wait_until(lambda: helpers.port_is_free(port))
 

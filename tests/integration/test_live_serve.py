@@ -86,7 +86,7 @@ def test_serve_stale_after_replaces_a_silent_venue_connection(helpers, monkeypat
                 client.close()
             proc.send_signal(signal.SIGINT)
             assert proc.wait(20) == 0
-            err = proc.stderr.read()
+            err = proc.stdout.read() + proc.stderr.read()     # serve's log is on stdout
     assert prices == [10.0, 11.0]
     assert venue.connections >= 2 and "stale_after=1.5 s" in err, err
 

@@ -29,22 +29,32 @@ TRADES = DATA / "tardis_trades.csv"
 TRUEFX = DATA / "truefx-usdjpy-ticks.csv"
 
 LISTENING = re.compile(r"^gRPC server listening on 127\.0\.0\.1:(\d+)$")
+# serve's status lines are log records on stdout: TIME LEVEL LOGGER: MESSAGE.
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warning|error) "
+                      r"(mdstream[\w.]*): (.*)$")
 
 
 class Serve:
-    """A running `mdstream serve`, its output read line by line in a thread."""
+    """A running `mdstream serve`, its log read line by line in a thread:
+    ``expect`` sees the messages of the info lines; ``raw`` keeps every line
+    of stdout as written."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc = proc
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[str] = []
+        self.raw: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.port = None
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
+            line = line.rstrip("\n")
+            self.raw.append(line)
+            m = LOG_LINE.match(line)
+            if m and m.group(1) == "info":
+                self.lines.put(m.group(3))
         self.lines.put(None)
 
     def expect(self, needle: str, timeout: float = 20.0) -> list[str]:
@@ -57,7 +67,7 @@ class Serve:
                 raise AssertionError(f"no line with {needle!r} in {timeout} s; got {self.seen}") from None
             if line is None:
                 raise AssertionError(f"serve ended before {needle!r}; got {self.seen}; "
-                                     f"stderr: {self.proc.stderr.read()}")
+                                     f"stderr: {self.raw}")
             self.seen.append(line)
             got.append(line)
             if needle in line:
@@ -73,7 +83,8 @@ class Serve:
         return f"127.0.0.1:{self.port}"
 
     def stop(self, sig=signal.SIGINT) -> tuple[list[str], str]:
-        """Signal it, wait for a clean exit; (the rest of stdout, stderr)."""
+        """Signal it, wait for a clean exit; (the rest of its status lines, its whole
+        log and stderr)."""
         self.proc.send_signal(sig)
         self.proc.wait(15)
         self._reader.join(5)
@@ -83,8 +94,8 @@ class Serve:
             if line is None:
                 break
             rest.append(line)
-        assert self.proc.returncode == 0, (rest, self.proc.stderr.read())
-        return rest, self.proc.stderr.read()
+        assert self.proc.returncode == 0, (rest, self.raw)
+        return rest, "\n".join(self.raw) + "\n" + self.proc.stderr.read()
 
 
 @contextmanager

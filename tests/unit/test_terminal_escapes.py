@@ -12,7 +12,7 @@ import re
 import pytest
 
 import mdstream
-from mdstream.cli import process
+from mdstream.cli import logs, process
 from mdstream.cli.output import format_result
 
 # Clears the screen, sets the window title, rings the bell; and rich markup.
@@ -38,9 +38,9 @@ def test_subscribe_lines_escape_the_symbol():
 def test_log_and_error_lines_escape_control_characters(capsys):
     record = logging.LogRecord("mdstream.feeds", logging.WARNING, __file__, 1,
                                "skipping a bad row of %s:\n%s", (HOSTILE, "next\rline"), None)
-    line = process._LineFormatter().format(record)
+    line = logs.TextFormatter().format(record)
     assert_no_controls(line)
-    assert line == f"mdstream: warning: skipping a bad row of {ESCAPED}:\\nnext\\rline"
+    assert line.endswith(f" warning mdstream.feeds: skipping a bad row of {ESCAPED}:\\nnext\\rline")
     process.error(f"unknown symbol: {HOSTILE}")
     err = capsys.readouterr().err
     assert err == f"mdstream: error: unknown symbol: {ESCAPED}\n"

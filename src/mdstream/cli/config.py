@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from mdstream.cli.options import DEFAULT_SYMBOLS_TEXT, symbols
 from mdstream.cli.process import CommandError
+from mdstream.feeds.configs import CSVFeedConfig
 from mdstream.node import NodeConfig
 from mdstream.request import DEFAULT_MAX_STREAMS_PER_CLIENT
 
@@ -56,10 +58,11 @@ def journal_config(args: argparse.Namespace):
 _REPLAY_OPTIONS = ("speed", "loop", "symbol", "preset", "on_bad_row", "stale_after")
 
 
-def _feed_config(args: argparse.Namespace):
+def _feed_config(args: argparse.Namespace, progress=None):
     """The feed's config from the registry: the simulated feed's options go
     to 'sim', the replay options (those given) to any other feed, which
-    refuses those it does not take (InvalidArgumentError)."""
+    refuses those it does not take (InvalidArgumentError). A CSV replay keeps
+    ``progress`` (a ReplayProgress) up to date, if given."""
     from mdstream.feeds.registry import feed_config, feed_factory, unknown_settings
 
     spec = getattr(args, "feed", None)
@@ -73,18 +76,22 @@ def _feed_config(args: argparse.Namespace):
     if unknown:
         flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
         raise CommandError(f"{flags}: not an option of --feed {spec.kind}")
-    return feed_config(str(spec), **given)
+    config = feed_config(str(spec), **given)
+    if progress is not None and isinstance(config, CSVFeedConfig):
+        config = dataclasses.replace(config, progress=progress)
+    return config
 
 
-def node_config(args: argparse.Namespace) -> NodeConfig:
-    """The NodeConfig of a command's parsed options (serve, demo).
+def node_config(args: argparse.Namespace, progress=None) -> NodeConfig:
+    """The NodeConfig of a command's parsed options (serve, demo); a CSV
+    replay keeps ``progress`` (a ReplayProgress) up to date, if given.
 
     Raises CommandError for options that do not go together, and
     InvalidArgumentError (an MDStreamError) for values the node refuses.
     """
     check_feed_options(args)
     return NodeConfig(
-        feed=_feed_config(args), workers=args.workers, ring_size=args.ring_size,
+        feed=_feed_config(args, progress), workers=args.workers, ring_size=args.ring_size,
         bars=tuple(args.bars or ()), journal=journal_config(args),
         host=args.host, port=args.port, max_streams=args.max_streams, grace=args.grace,
         metrics_port=getattr(args, "metrics_port", None),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 import time
 
@@ -10,9 +10,11 @@ from mdstream.cli.output import plural
 
 __all__ = ["DataEndWatcher"]
 
+log = logging.getLogger("mdstream.serve")
+
 
 class DataEndWatcher:
-    """Prints once when a finite feed's data has all been processed (or the
+    """Logs once (logger mdstream.serve) when a finite feed's data has all been processed (or the
     feed failed); the server goes on serving.
 
     ``node`` is a mdstream.node.Node; ``started`` is a time.monotonic()
@@ -58,15 +60,15 @@ class DataEndWatcher:
             st = self.engine.stats()
             if error is not None:
                 self.failed = error
-                print(f"mdstream: error: the feed stopped: {error}", file=sys.stderr, flush=True)
-                print(f"the data ended early after {st.processed:,} ticks; still serving what "
-                      "came before; Ctrl-C to stop", flush=True)
+                log.error("the feed stopped: %s", error)
+                log.info("the data ended early after %s ticks; still serving what came before; "
+                         "Ctrl-C to stop", f"{st.processed:,}")
                 return
             published = getattr(self.feed, "published", None)
             rows = f"{published:,} rows replayed, " if published is not None else ""
             bad = f", {plural(st.bad_rows, 'bad row')} skipped" if st.bad_rows else ""
-            print(f"the data ended: {rows}{st.processed:,} results (ticks and bars){bad} in "
-                  f"{time.monotonic() - self.started:.1f} s, last seq {st.results - 1:,}; still "
-                  "serving (late clients can take a snapshot or resume with --from-seq); "
-                  "Ctrl-C to stop", flush=True)
+            log.info("the data ended: %s%s results (ticks and bars)%s in %.1f s, last seq %s; "
+                     "still serving (late clients can take a snapshot or resume with --from-seq); "
+                     "Ctrl-C to stop", rows, f"{st.processed:,}", bad,
+                     time.monotonic() - self.started, f"{st.results - 1:,}")
             return

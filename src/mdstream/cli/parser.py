@@ -22,7 +22,7 @@ import os
 import sys
 from typing import Sequence
 
-from mdstream.cli import bench, demo, edge, journal, record, serve, stats, subscribe
+from mdstream.cli import bench, demo, edge, journal, record, serve, settings, stats, subscribe
 from mdstream.cli.process import EXIT_USAGE
 
 __all__ = ["main", "build_parser"]
@@ -57,6 +57,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    command_parser = getattr(args, "settings_parser", None)
+    if command_parser is not None:
+        # A command with settings: flags > MDSTREAM_* environment > --config file > defaults.
+        try:
+            args, sources = settings.resolve(command_parser, argv[1:])
+        except settings.SettingsError as exc:
+            # A usage error like a bad flag (status 2), in one line: the usage
+            # text says nothing about a file or a variable.
+            command_parser.exit(EXIT_USAGE, f"{command_parser.prog}: error: {exc}\n")
+        if args.print_config:
+            print(settings.format_config(args, command_parser, sources), end="", flush=True)
+            return 0
     try:
         return args.func(args)
     except KeyboardInterrupt:

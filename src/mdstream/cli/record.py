@@ -8,7 +8,9 @@ import sys
 import threading
 
 from mdstream.cli import options
-from mdstream.cli.process import EXIT_USAGE, error, log_warnings_as_lines
+from mdstream.cli.logs import add_logging_options, setup_logging
+from mdstream.cli.settings import add_config_options
+from mdstream.cli.process import EXIT_USAGE, error
 from mdstream.request import POLICIES
 
 __all__ = ["add_parser", "run"]
@@ -29,7 +31,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_target_option(p)
     p.add_argument("--parquet", required=True, metavar="DIR",
                    help="the recording's directory (created if missing; an existing recording "
-                        "is continued)")
+                        "is continued); required, as a flag, in the --config file or as "
+                        "MDSTREAM_PARQUET")
     p.add_argument("--symbols", type=options.symbols, default=None, metavar="LIST",
                    help="comma-separated symbols to record (default: all)")
     p.add_argument("--policy", choices=POLICIES, default=None,
@@ -61,7 +64,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--datetimes", action="store_true",
                    help="write ts_ns, recv_ns, done_ns as UTC timestamps (ns) instead of int64 "
                         "ns since the epoch")
-    p.set_defaults(func=run)
+    add_logging_options(p)
+    add_config_options(p)
+    # settings_parser: the options --config and MDSTREAM_* set (mdstream.cli.settings).
+    p.set_defaults(func=run, settings_parser=p)
     return p
 
 
@@ -97,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.grpc.reconnect import ReconnectError
     from mdstream.record import ParquetRecorder
 
-    log_warnings_as_lines()
+    setup_logging(args.log_level, args.log_format)
     try:
         recorder = ParquetRecorder(args.parquet, partition_by=args.partition_by,
                                    flush_rows=args.flush_rows,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -12,17 +13,21 @@ import time
 from mdstream.cli import options
 from mdstream.cli.config import node_config
 from mdstream.cli.data_end import DataEndWatcher
+from mdstream.cli.logs import add_logging_options, setup_logging
 from mdstream.cli.output import plural
-from mdstream.cli.process import EXIT_ERROR, CommandError, error, log_warnings_as_lines
-from mdstream.text import printable
+from mdstream.cli.process import EXIT_ERROR, CommandError, error
+from mdstream.cli.progress import ProgressReporter
+from mdstream.cli.settings import add_config_options
 
 __all__ = ["add_parser", "run", "journal_line", "feed_line"]
 
+log = logging.getLogger("mdstream.serve")
+
 DESCRIPTION = (
     "Run an engine fed by the simulated feed or by recorded CSV data, and serve it over gRPC "
-    "(mdstream.v1.MDStream, plus health and reflection). Prints 'gRPC server listening on "
-    "HOST:PORT' once it accepts connections. When a finite feed ends (a CSV replay without "
-    "--loop, or --count), it prints that the data ended and keeps serving, so late clients can "
+    "(mdstream.v1.MDStream, plus health and reflection). Logs 'gRPC server listening on "
+    "HOST:PORT' (on stdout, like all its status lines) once it accepts connections. When a "
+    "finite feed ends (a CSV replay without --loop, or --count), it logs that the data ended and keeps serving, so late clients can "
     "still take a snapshot or resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
 
 
@@ -39,7 +44,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_observability_options(p)
     options.add_security_options(p)
     _add_publish_options(p)
-    p.set_defaults(func=run)
+    g = p.add_argument_group("progress of a CSV replay")
+    g.add_argument("--progress-interval", type=options.duration(zero=True), default=5.0,
+                   metavar="DURATION",
+                   help="when stderr is not a terminal, log the scan's and the replay's "
+                        "progress (rows done of all, event time, rows/s, ETA) this often, in "
+                        "seconds or with a unit; 0: never. On a terminal a progress bar shows "
+                        "it (default: 5s)")
+    add_logging_options(p)
+    add_config_options(p)
+    # settings_parser: the parser whose options the --config file and the
+    # MDSTREAM_* environment variables set (mdstream.cli.settings).
+    p.set_defaults(func=run, settings_parser=p)
     return p
 
 
@@ -137,62 +153,87 @@ def _exit_on_journal_error(node, args) -> tuple[threading.Event, list[str]]:
 def run(args: argparse.Namespace) -> int:
     """mdstream serve: a node until Ctrl-C / SIGTERM; returns the exit status."""
     from mdstream.errors import MDStreamError
+    from mdstream.feeds.csv import ReplayProgress
     from mdstream.grpc.server import PortInUseError
     from mdstream.nats.stream import NatsError
     from mdstream.node import EndpointError, Node
 
-    log_warnings_as_lines()
+    setup_logging(args.log_level, args.log_format, to="stdout")
+    fail = _failer(args.log_format)
+    progress = ReplayProgress()
+    # A progress bar on a terminal, unless the log is JSON (meant for a machine).
+    reporter = ProgressReporter(progress, interval=args.progress_interval,
+                                speed=1.0 if args.speed is None else args.speed,
+                                terminal=None if args.log_format == "text" else False)
     try:
-        config = dataclasses.replace(node_config(args), allowed_policies=args.allowed_policies,
+        config = dataclasses.replace(node_config(args, progress),
+                                     allowed_policies=args.allowed_policies,
                                      block_deadline=args.block_deadline or None,
                                      publish=publish_config(args))
+        if config.feed is not None and config.feed.kind == "csv":
+            reporter.start()                  # the scan runs while the node is made
         node = Node(config)
     except (CommandError, MDStreamError) as exc:
-        return error(str(exc))
+        reporter.stop()
+        return fail(str(exc))
     except OSError as exc:
-        return error(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
+        reporter.stop()
+        return fail(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
     if config.journal is not None:
-        print(printable(journal_line(node.engine, args.journal)), flush=True)
+        log.info("%s", journal_line(node.engine, args.journal))
 
     started = time.monotonic()
     watcher = DataEndWatcher(node, started)
     stop, journal_failed = _exit_on_journal_error(node, args)
 
     def ready(node: Node) -> None:
-        print(f"gRPC server listening on {node.address}", flush=True)
-        print(f"{printable(feed_line(node))} with {config.workers} workers"
-              + (f", bars {','.join(_bar_names(node.engine))}" if config.bars else "")
-              + "; Ctrl-C to stop", flush=True)
+        log.info("gRPC server listening on %s", node.address)
+        log.info("%s with %d workers%s; Ctrl-C to stop", feed_line(node), config.workers,
+                 f", bars {','.join(_bar_names(node.engine))}" if config.bars else "")
         if node.metrics_url is not None:
-            print(f"Prometheus metrics at {node.metrics_url}", flush=True)
+            log.info("Prometheus metrics at %s", node.metrics_url)
         if node.dashboard_url is not None:
-            print(f"dashboard at {node.dashboard_url}", flush=True)
+            log.info("dashboard at %s", node.dashboard_url)
         if node.publisher is not None:
-            print(f"publishing to JetStream stream {node.publisher.settings.name} at "
-                  f"{','.join(node.publisher.servers)} from seq {node.publisher.stats().resumed_from:,}",
-                  flush=True)
+            log.info("publishing to JetStream stream %s at %s from seq %s",
+                     node.publisher.settings.name, ",".join(node.publisher.servers),
+                     f"{node.publisher.stats().resumed_from:,}")
         watcher.start()
 
     status = 0
     try:
         node.run(on_ready=ready, stop_event=stop)
     except (EndpointError, PortInUseError, NatsError) as exc:
-        return error(str(exc))
+        return fail(str(exc))
     except MDStreamError as exc:
         # The feed's error, raised again when the engine stopped (already
         # reported by the watcher if it saw it).
         if watcher.failed is None:
-            error(f"the feed stopped: {exc}")
+            fail(f"the feed stopped: {exc}")
         status = EXIT_ERROR
     finally:
         watcher.stop()
+        reporter.stop()
     if watcher.failed is not None:
         status = EXIT_ERROR
     if journal_failed:
-        error(f"stopped: {journal_failed[0]} (--on-journal-error exit)")
+        fail(f"stopped: {journal_failed[0]} (--on-journal-error exit)")
         status = EXIT_ERROR
     stats = node.engine.stats()
     served = node.server.servicer.streams_served if node.server is not None else 0
-    print(f"stopped after {time.monotonic() - started:.1f} s: {stats.processed:,} results "
-          f"processed, {served} streams served", flush=True)
+    log.info("stopped after %.1f s: %s results processed, %d streams served",
+             time.monotonic() - started, f"{stats.processed:,}", served)
     return status
+
+
+def _failer(log_format: str):
+    """How serve reports the error that ends it: the command's one line
+    'mdstream: error: ...' on stderr, or with --log-format json a JSON log
+    record (level error), so a JSON log holds nothing but JSON lines."""
+    if log_format != "json":
+        return error
+
+    def fail(message: str) -> int:
+        log.error("%s", message)
+        return EXIT_ERROR
+    return fail

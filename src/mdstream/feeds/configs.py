@@ -8,7 +8,7 @@ a config may also ``describe(feed)`` the running feed in one line for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ class CSVFeedConfig:
     symbol: str | None = None
     preset: str | None = None
     on_bad_row: str = "raise"
+    #: A mdstream.feeds.csv.ReplayProgress the feed keeps up to date (scan and
+    #: replay), for a display to poll; None: the feed makes its own.
+    progress: object = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "csv"
 
@@ -78,6 +81,6 @@ class CSVFeedConfig:
         # come when they come; they replay from from_seq=0 while it is held.
         return CSVFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
                        speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row,
-                       wait_for_subscriber=False)
+                       wait_for_subscriber=False, progress=self.progress)
 
 

@@ -23,6 +23,7 @@ from mdstream.feeds.base import Feed
 from mdstream.feeds.checked_ticks import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, ReadStats
 from mdstream.feeds.merge import merge_by_time
 from mdstream.feeds.pacing import Pacer
+from mdstream.feeds.progress import ReplayProgress
 from mdstream.feeds.sink import TickSink
 from mdstream.feeds.symbol_index import SymbolIndex
 
@@ -80,16 +81,20 @@ class FileReplay(Feed):
 
     def _init_replay(self, readers: Sequence, index: SymbolIndex, *, speed: float, loop: bool,
                      on_bad_row: str, out_of_order: str, prescan: bool, cache_mb: float,
-                     wait_for_subscriber: bool | float, file_error, empty_problem: str) -> None:
+                     wait_for_subscriber: bool | float, file_error, empty_problem: str,
+                     progress: ReplayProgress | None = None) -> None:
         """``file_error(path, problem)``: the exception for data without a
         good row (the format's BadFileError); ``empty_problem``: its words
-        for inputs without any row."""
+        for inputs without any row; ``progress``: the ReplayProgress to keep
+        up to date (default: a new one), as ``self.progress``."""
         self.speed = speed
         self.loop = bool(loop)
         self.on_bad_row = on_bad_row
         self.out_of_order = out_of_order
         self.prescan = bool(prescan)
         self.wait_for_subscriber = wait_for_subscriber
+        #: The scan's and the replay's progress, for a display to poll.
+        self.progress = progress if progress is not None else ReplayProgress()
         self._index = index
         self._readers = list(readers)
         self._file_error = file_error
@@ -106,7 +111,11 @@ class FileReplay(Feed):
         self._stats_complete = False
         self._cache: list[list[np.ndarray]] | None = None
         if self.prescan:
-            self._scan(cache_bytes=int(cache_mb * (1 << 20)))
+            try:
+                self._scan(cache_bytes=int(cache_mb * (1 << 20)))
+            except BaseException:
+                self.progress._update(phase="failed")
+                raise
         elif not index.frozen and any(r.fixed_symbol is None for r in self._readers):
             raise InvalidArgumentError(
                 "without the scan (prescan=False) the symbols must be known up front: pass "
@@ -114,6 +123,7 @@ class FileReplay(Feed):
         index.freeze()
         self.symbols = list(index.names)
         self.published = 0
+        self._pass_rows = 0
         self._sink: TickSink | None = None
         self._lut: np.ndarray | None = None
         self._stop = threading.Event()
@@ -151,9 +161,12 @@ class FileReplay(Feed):
     def _scan(self, cache_bytes: int) -> None:
         cache: list[list[np.ndarray]] | None = []
         size = 0
+        progress = self.progress
+        progress._update(phase="scan")
         for reader in self._readers:
             chunks: list[np.ndarray] = []
             for chunk in reader.chunks(self._stats):
+                progress._update(rows_done=self._stats.rows, ts_ns=int(chunk["ts_ns"][-1]))
                 if cache is not None:
                     size += chunk.nbytes
                     if size > cache_bytes:
@@ -165,6 +178,8 @@ class FileReplay(Feed):
                 cache.append(chunks)
         self._cache = cache
         self._stats_complete = True
+        progress._update(phase="ready", rows_total=self._stats.rows, rows_done=0, ts_ns=None,
+                         first_ts_ns=self._stats.first_ts, last_ts_ns=self._stats.last_ts)
         if self._stats.rows == 0:
             first = self._stats.examples[0] if self._stats.examples else None
             if first is None:
@@ -236,6 +251,9 @@ class FileReplay(Feed):
 
     def _publish(self, ticks: np.ndarray) -> None:
         assert self._sink is not None               # start() needs bind()
+        # Progress first: a subscriber never sees a result of a row it does not count.
+        self._pass_rows += len(ticks)
+        self.progress._advance(self._pass_rows, int(ticks["ts_ns"][-1]))
         self._sink.ingest(ticks, checked=True)     # the reader applied the tick rules
         self.published += len(ticks)
 
@@ -255,9 +273,12 @@ class FileReplay(Feed):
             pacer = Pacer(self.speed, self._stop)
             offset = 0
             first_pass = True
+            progress = self.progress
             while not self._stop.is_set():
                 # Counts come from the data once: the scan, or else the first pass.
                 stats = self._stats if first_pass and not self._stats_complete else ReadStats()
+                self._pass_rows = 0
+                progress._update(phase="replay", rows_done=0)
                 streams = [self._file_chunks(k, stats) for k in range(len(self._readers))]
                 for block in merge_by_time(streams):
                     block["symbol_id"] = self._lut[block["symbol_id"]]
@@ -268,20 +289,25 @@ class FileReplay(Feed):
                         return
                 if first_pass and not self._stats_complete:
                     self._stats_complete = True
+                    progress._update(rows_total=stats.rows, first_ts_ns=stats.first_ts,
+                                     last_ts_ns=stats.last_ts)
                     if stats.bad_rows:
                         log.warning("%s skipped %d bad rows; the first: %s", name, stats.bad_rows,
                                     stats.examples[0])
                 first_pass = False
+                progress._update(passes=progress.snapshot().passes + 1)
                 if not self.loop or self._stats.rows == 0:
                     self._cache = None        # replayed once: free the parsed data
                     break
                 offset += self._loop_period()
             if not self._stop.is_set():
+                progress._update(phase="done")
                 self._sink.close()
         except BaseException as e:  # noqa: BLE001 - stored, logged and re-raised by wait()
             if isinstance(e, EngineStateError) and self._stop.is_set():
                 return                    # the engine stopped taking ticks: we were stopping
             self._error = e
+            self.progress._update(phase="failed")
             log.error("%s stopped: %s", name, e)
             try:
                 self._sink.close()            # let subscriptions end rather than wait forever

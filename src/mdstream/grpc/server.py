@@ -247,7 +247,9 @@ class Server:
         if self.tokens is not None and credentials is None and not is_loopback(self.host):
             log.warning("tokens are sent in plaintext: serve over TLS (--tls-cert, --tls-key) "
                         "when %s is reachable from other hosts", self.address)   # the port bound
-        log.info("gRPC server listening on %s", self.address)
+        # debug: the program that runs it says so when it is ready (mdstream
+        # serve, once Ctrl-C is handled), at info.
+        log.debug("gRPC server listening on %s", self.address)
         return self
 
     def _add_reflection(self, server: grpc.Server) -> None:

@@ -9,6 +9,7 @@ from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.csv.reader import CSVFileReader
+from mdstream.feeds.progress import ReplayProgress
 from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
 from mdstream.feeds.symbol_index import SymbolIndex
 
@@ -103,6 +104,10 @@ class CSVFeed(FileReplay):
         no subscription open). A number of seconds: start after that long
         even without a subscriber. False: start with the engine (a served
         replay: remote clients ask for ``from_seq=0`` instead).
+    progress:
+        A mdstream.feeds.ReplayProgress to keep up to date (pass one to watch
+        the scan, which runs in this constructor, from another thread);
+        default: a new one. Either way it is ``feed.progress``.
 
     Attributes
     ----------
@@ -112,6 +117,9 @@ class CSVFeed(FileReplay):
         Good rows in the data (after the scan, or after the first pass).
     published:
         Ticks handed to the engine so far.
+    progress:
+        The ReplayProgress of the scan and the replay (rows done and in all,
+        event-time position), for a display to poll.
     error:
         The exception that ended the feed thread, or None. It is logged, and
         the feed closes the engine's ingest so subscriptions end instead of
@@ -126,7 +134,8 @@ class CSVFeed(FileReplay):
                  speed: float = 1.0, loop: bool = False, on_bad_row: str = "raise",
                  out_of_order: str = "keep", prescan: bool = True, chunk_rows: int = 1 << 16,
                  cache_mb: float = 256, delimiter: str | None = None, encoding: str = "utf-8",
-                 wait_for_subscriber: bool | float = True):
+                 wait_for_subscriber: bool | float = True,
+                 progress: ReplayProgress | None = None):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -150,7 +159,7 @@ class CSVFeed(FileReplay):
             for k, p in enumerate(self.paths)]
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
-                          wait_for_subscriber=wait_for_subscriber,
+                          wait_for_subscriber=wait_for_subscriber, progress=progress,
                           file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no rows in any file: the files hold only a header or "
                                         "blank lines")
