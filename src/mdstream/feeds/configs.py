@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from mdstream.feeds.csv.feed import CSVFeed
+    from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.simulated import SimulatedFeed
 
 __all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "DEFAULT_SYMBOLS"]
@@ -67,9 +68,9 @@ class CSVFeedConfig:
     symbol: str | None = None
     preset: str | None = None
     on_bad_row: str = "raise"
-    #: A mdstream.feeds.csv.ReplayProgress the feed keeps up to date (scan and
-    #: replay), for a display to poll; None: the feed makes its own.
-    progress: object = field(default=None, compare=False, repr=False)
+    #: A mdstream.feeds.progress.ReplayProgress the feed keeps up to date (scan
+    #: and replay), for a display to poll; None: the feed makes its own.
+    progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "csv"
 
