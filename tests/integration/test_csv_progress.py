@@ -98,7 +98,7 @@ def test_progress_lines_and_the_time_left():
         "replay: 2,500 of 10,000 rows (25.0%), event time 2020-02-22T00:06:40.000Z, "
         "1,000 rows/s, ETA 1 min 00 s")
     scan = ProgressState(phase="scan", rows_done=123_456)
-    assert progress_line(scan, None) == "scanning the CSV files: 123,456 rows read, ? rows/s"
+    assert progress_line(scan, None) == "scanning the files: 123,456 rows read, ? rows/s"
     assert [format_eta(s) for s in (None, 9.4, 245, 7_380)] == ["?", "9 s", "4 min 05 s",
                                                                  "2 h 03 min"]
 
@@ -134,3 +134,33 @@ def test_the_terminal_bar_follows_a_replay():
         assert not reporter._thread.is_alive()
     text = out.getvalue()
     assert "replay" in text and "9,999/9,999 rows" in text and "100%" in text, text[-500:]
+
+
+def test_serve_logs_the_progress_of_a_parquet_replay(tmp_path):
+    """Every file replay (csv, parquet, dbn) reports its progress in serve's log."""
+    import signal
+    import subprocess
+    import sys
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    with open(TRADES, newline="") as f:
+        rows = list(csv.DictReader(f))
+    table = pa.table({name: [r[name] for r in rows] for name in rows[0]})
+    pq.write_table(table, tmp_path / "trades.parquet")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mdstream", "serve", "--port", "0", "--feed",
+         f"parquet:{tmp_path / 'trades.parquet'}", "--speed", "0.001",
+         "--progress-interval", "0.1s"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:
+            if "replay:" in line:
+                assert f"of {len(rows):,} rows" in line, line
+                break
+        else:
+            pytest.fail("no progress line")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)

@@ -1,4 +1,4 @@
-"""ProgressReporter: a CSV replay's scan and replay progress, shown while it runs.
+"""ProgressReporter: a file replay's scan and replay progress, shown while it runs.
 
 On a terminal (stderr is a TTY) a rich progress bar: rows done of all, the
 event-time position, rows/s and the time left. Otherwise (a service's log) an
@@ -90,7 +90,7 @@ def progress_line(state, rate: float | None, speed: float = 0.0) -> str:
     where = "" if state.ts_ns is None else f"event time {iso_utc(state.ts_ns / 1e9)}, "
     per_s = "?" if rate is None else f"{rate:,.0f}"
     if state.phase == "scan":
-        return f"scanning the CSV files: {state.rows_done:,} rows read, {where}{per_s} rows/s"
+        return f"scanning the files: {state.rows_done:,} rows read, {where}{per_s} rows/s"
     total = "?" if state.rows_total is None else f"{state.rows_total:,}"
     share = "" if state.fraction is None else f" ({state.fraction:.1%})"
     eta = eta_seconds(state, rate, speed)

@@ -44,7 +44,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_observability_options(p)
     options.add_security_options(p)
     _add_publish_options(p)
-    g = p.add_argument_group("progress of a CSV replay")
+    g = p.add_argument_group("progress of a file replay (csv, parquet, dbn)")
     g.add_argument("--progress-interval", type=options.duration(zero=True), default=5.0,
                    metavar="DURATION",
                    help="when stderr is not a terminal, log the scan's and the replay's "
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                                      allowed_policies=args.allowed_policies,
                                      block_deadline=args.block_deadline or None,
                                      publish=publish_config(args))
-        if config.feed is not None and config.feed.kind == "csv":
+        if getattr(config.feed, "progress", None) is progress:   # a file replay
             reporter.start()                  # the scan runs while the node is made
         node = Node(config)
     except (CommandError, MDStreamError) as exc:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from mdstream.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.dbn.feed import DBNFeed
 
 __all__ = ["DBNFeedConfig", "feed_config"]
@@ -31,6 +32,9 @@ class DBNFeedConfig:
     loop: bool = False
     symbol: str | None = None
     on_bad_row: str = "raise"
+    #: A ReplayProgress the feed keeps up to date, for a display to poll
+    #: (None: the feed makes its own); see CSVFeedConfig.
+    progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "dbn"
 
@@ -39,7 +43,7 @@ class DBNFeedConfig:
         from mdstream.feeds.dbn.feed import DBNFeed
 
         return DBNFeed(list(self.paths), symbol=self.symbol, speed=self.speed, loop=self.loop,
-                       on_bad_row=self.on_bad_row, wait_for_subscriber=False)
+                       on_bad_row=self.on_bad_row, wait_for_subscriber=False, progress=self.progress)
 
     def describe(self, feed: "DBNFeed") -> str:
         """One line for ``mdstream serve``."""

@@ -8,6 +8,7 @@ from typing import Sequence
 from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.dbn.reader import DBNReader
+from mdstream.feeds.progress import ReplayProgress
 from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
 from mdstream.feeds.symbol_index import SymbolIndex
 
@@ -50,7 +51,8 @@ class DBNFeed(FileReplay):
                  symbol: str | None | Sequence = None, symbols: Sequence[str] | None = None,
                  speed: float = 1.0, loop: bool = False, on_bad_row: str = "raise",
                  out_of_order: str = "keep", prescan: bool = True, cache_mb: float = 256,
-                 wait_for_subscriber: bool | float = True):
+                 wait_for_subscriber: bool | float = True,
+                 progress: ReplayProgress | None = None):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -64,7 +66,7 @@ class DBNFeed(FileReplay):
                              out_of_order=out_of_order) for k, p in enumerate(self.paths)]
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
-                          wait_for_subscriber=wait_for_subscriber,
+                          wait_for_subscriber=wait_for_subscriber, progress=progress,
                           file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no trade or quote records in any file")
 

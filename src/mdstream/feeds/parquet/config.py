@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from mdstream.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.parquet.feed import ParquetFeed
 
 __all__ = ["ParquetFeedConfig", "feed_config"]
@@ -35,6 +36,9 @@ class ParquetFeedConfig:
     symbol: str | None = None
     preset: str | None = None
     on_bad_row: str = "raise"
+    #: A ReplayProgress the feed keeps up to date, for a display to poll
+    #: (None: the feed makes its own); see CSVFeedConfig.
+    progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "parquet"
 
@@ -45,7 +49,7 @@ class ParquetFeedConfig:
 
         return ParquetFeed(list(self.paths), preset=self.preset, symbol=self.symbol,
                            speed=self.speed, loop=self.loop, on_bad_row=self.on_bad_row,
-                           wait_for_subscriber=False)
+                           wait_for_subscriber=False, progress=self.progress)
 
     def describe(self, feed: "ParquetFeed") -> str:
         """One line for ``mdstream serve``."""

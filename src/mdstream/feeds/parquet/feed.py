@@ -9,6 +9,7 @@ from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.parquet.reader import ParquetReader, open_dataset, recording_kinds
+from mdstream.feeds.progress import ReplayProgress
 from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
 from mdstream.feeds.symbol_index import SymbolIndex
 
@@ -67,7 +68,8 @@ class ParquetFeed(FileReplay):
                  symbol: str | None | Sequence = None, symbols: Sequence[str] | None = None,
                  speed: float = 1.0, loop: bool = False, on_bad_row: str = "raise",
                  out_of_order: str = "keep", prescan: bool = True, batch_rows: int = 1 << 16,
-                 cache_mb: float = 256, wait_for_subscriber: bool | float = True):
+                 cache_mb: float = 256, wait_for_subscriber: bool | float = True,
+                 progress: ReplayProgress | None = None):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -96,7 +98,7 @@ class ParquetFeed(FileReplay):
                                              record_kind=record_kind, **settings))
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
-                          wait_for_subscriber=wait_for_subscriber,
+                          wait_for_subscriber=wait_for_subscriber, progress=progress,
                           file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no rows in any file")
 
