@@ -23,7 +23,7 @@ def _serve(url: str, journal: str, *extra: str) -> subprocess.Popen:
         line = proc.stdout.readline()
         assert line, "".join(lines)
         lines.append(line)
-        if line.startswith("publishing to JetStream"):
+        if "publishing to JetStream" in line:
             return proc, "".join(lines)
 
 

@@ -7,13 +7,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 
 from mdstream.cli import options
-from mdstream.cli.process import error, log_warnings_as_lines
+from mdstream.cli.logs import add_logging_options, failer, setup_logging
+from mdstream.cli.settings import add_config_options
 
 __all__ = ["add_parser", "run"]
+
+log = logging.getLogger("mdstream.edge")
 
 DESCRIPTION = (
     "Serve the same gRPC API as 'mdstream serve' (StreamBatches, StreamResults, GetSnapshot, "
@@ -38,7 +42,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "before its engine), in seconds or with a unit (default: 60)")
     options.add_server_options(p, 50051)
     options.add_security_options(p)
-    p.set_defaults(func=run)
+    add_logging_options(p)
+    add_config_options(p)
+    # settings_parser: the options --config and MDSTREAM_* set (mdstream.cli.settings).
+    p.set_defaults(func=run, settings_parser=p)
     return p
 
 
@@ -61,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.grpc.server import PortInUseError, serve
     from mdstream.nats.edge import EdgeSource
 
-    log_warnings_as_lines()
+    setup_logging(args.log_level, args.log_format, to="stdout")
+    error = failer(args.log_format, log)
     if (args.tls_cert is None) != (args.tls_key is None):
         return error("TLS needs both --tls-cert and --tls-key")
     try:
@@ -73,16 +81,16 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     def ready(server) -> None:
-        print(f"gRPC server listening on {server.address}", flush=True)
-        print(f"serving JetStream stream {source.stream} from {','.join(source.servers)} "
-              f"({len([n for n in source.symbols if n])} symbols, stream id "
-              f"{source.stream_id or 'not known yet'}); Ctrl-C to stop", flush=True)
+        log.info("gRPC server listening on %s", server.address)
+        log.info("serving JetStream stream %s from %s (%d symbols, stream id %s); Ctrl-C to stop",
+                 source.stream, ",".join(source.servers),
+                 len([n for n in source.symbols if n]), source.stream_id or "not known yet")
 
     try:
         server = serve(source, args.host, args.port, grace=args.grace, on_ready=ready, **settings)
     except PortInUseError as exc:
         source.stop()
         return error(str(exc))
-    print(f"stopped after {time.monotonic() - started:.1f} s: "
-          f"{server.servicer.streams_served} streams served", flush=True)
+    log.info("stopped after %.1f s: %d streams served", time.monotonic() - started,
+             server.servicer.streams_served)
     return 0

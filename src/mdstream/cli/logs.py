@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 
 from mdstream.text import printable
 
-__all__ = ["LOG_LEVELS", "LOG_FORMATS", "add_logging_options", "setup_logging",
+__all__ = ["LOG_LEVELS", "LOG_FORMATS", "add_logging_options", "setup_logging", "failer",
            "TextFormatter", "JSONFormatter", "iso_utc"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -112,3 +112,19 @@ def setup_logging(level: str = "info", fmt: str = "text", to: str = "stderr") ->
     logging.getLogger("mdstream").setLevel(numeric)
     logging.captureWarnings(True)
     return handler
+
+
+def failer(log_format: str, log: logging.Logger):
+    """How a service command reports the error that ends it: the command's
+    one line 'mdstream: error: ...' on stderr, or with --log-format json a
+    JSON log record (level error) on ``log``, so a JSON log holds nothing but
+    JSON lines. Returns a function of the message that returns the exit status."""
+    from mdstream.cli.process import EXIT_ERROR, error
+
+    if log_format != "json":
+        return error
+
+    def fail(message: str) -> int:
+        log.error("%s", message)
+        return EXIT_ERROR
+    return fail

@@ -13,7 +13,7 @@ import time
 from mdstream.cli import options
 from mdstream.cli.config import node_config
 from mdstream.cli.data_end import DataEndWatcher
-from mdstream.cli.logs import add_logging_options, setup_logging
+from mdstream.cli.logs import add_logging_options, failer, setup_logging
 from mdstream.cli.output import plural
 from mdstream.cli.process import EXIT_ERROR, CommandError, error
 from mdstream.cli.progress import ProgressReporter
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     from mdstream.node import EndpointError, Node
 
     setup_logging(args.log_level, args.log_format, to="stdout")
-    fail = _failer(args.log_format)
+    fail = failer(args.log_format, log)
     progress = ReplayProgress()
     # A progress bar on a terminal, unless the log is JSON (meant for a machine).
     reporter = ProgressReporter(progress, interval=args.progress_interval,
@@ -224,16 +224,3 @@ def run(args: argparse.Namespace) -> int:
     log.info("stopped after %.1f s: %s results processed, %d streams served",
              time.monotonic() - started, f"{stats.processed:,}", served)
     return status
-
-
-def _failer(log_format: str):
-    """How serve reports the error that ends it: the command's one line
-    'mdstream: error: ...' on stderr, or with --log-format json a JSON log
-    record (level error), so a JSON log holds nothing but JSON lines."""
-    if log_format != "json":
-        return error
-
-    def fail(message: str) -> int:
-        log.error("%s", message)
-        return EXIT_ERROR
-    return fail

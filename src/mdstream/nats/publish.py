@@ -204,7 +204,7 @@ class Publisher:
         self._thread = threading.Thread(target=self._run, name="mdstream-nats-publish",
                                         daemon=True)
         self._thread.start()
-        log.info("publishing to JetStream stream %s at %s from seq %d", self.settings.name,
+        log.debug("publishing to JetStream stream %s at %s from seq %d", self.settings.name,
                  ", ".join(self.servers), self._from_seq)
         return self
 
