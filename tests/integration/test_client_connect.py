@@ -92,6 +92,26 @@ def test_wait_ready_returns_once_a_server_answers(make_server, make_client, help
     assert client.state == "connected"
 
 
+def test_wait_ready_passes_over_a_target_nobody_listens_on(make_server, helpers, dead_port):
+    """Several targets (edges of one stream): the first that answers is used;
+    ConnectError only when none does."""
+    server = make_server(helpers.publish_engine(), start_engine=True)
+    live = f"127.0.0.1:{server.port}"
+    with Client(f"127.0.0.1:{dead_port},{live}", timeout=TIMEOUT) as client:
+        client.wait_ready(5.0)
+        assert client.target == live and client.list_symbols()
+
+    async def main():
+        async with AsyncClient([f"127.0.0.1:{dead_port}", live], timeout=TIMEOUT) as aclient:
+            await aclient.wait_ready(5.0)
+            return aclient.target
+    assert asyncio.run(main()) == live
+
+    with Client(f"127.0.0.1:{dead_port},127.0.0.1:{dead_port}", timeout=TIMEOUT) as client:
+        with pytest.raises(ConnectError, match="nothing listening"):
+            client.wait_ready(5.0)
+
+
 def test_async_client_fails_at_once_too(dead_port, no_thread_leak):
     target = f"127.0.0.1:{dead_port}"
 

@@ -68,7 +68,8 @@ class DataEndWatcher:
             rows = f"{published:,} rows replayed, " if published is not None else ""
             bad = f", {plural(st.bad_rows, 'bad row')} skipped" if st.bad_rows else ""
             log.info("the data ended: %s%s results (ticks and bars)%s in %.1f s, last seq %s; "
-                     "still serving (late clients can take a snapshot or resume with --from-seq); "
+                     "still serving (late clients can take a snapshot, or resume with --from-seq from "
+                     "what --ring-size or --journal still holds); "
                      "Ctrl-C to stop", rows, f"{st.processed:,}", bad,
                      time.monotonic() - self.started, f"{st.results - 1:,}")
             return

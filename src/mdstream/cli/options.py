@@ -377,7 +377,8 @@ def add_security_options(p: argparse.ArgumentParser) -> None:
 def add_target_option(p: argparse.ArgumentParser) -> None:
     """--target and --connect-timeout of the commands that are clients."""
     p.add_argument("--target", default="127.0.0.1:50051",
-                   help="HOST:PORT of the server (default: 127.0.0.1:50051)")
+                   help="HOST:PORT of the server, or several comma-separated (edges serving one "
+                        "stream): the first that answers is used (default: 127.0.0.1:50051)")
     p.add_argument("--connect-timeout", type=duration(zero=True), default=5.0, metavar="SECONDS",
                    help="how long to wait for the server, in seconds or with a unit (default: 5)")
     g = p.add_argument_group("connection security")

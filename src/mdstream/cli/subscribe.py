@@ -142,7 +142,12 @@ def run(args: argparse.Namespace) -> int:
                 frames += 1
                 if batch.gap is not None:
                     missed += batch.gap.missed
-                    if not args.quiet:
+                    if not args.quiet and request.conflate:
+                        # The span the batch stands for: its rows are the newest of it.
+                        print(f"[PY] conflated: {batch.gap.missed:,} results folded into the "
+                              f"newest per symbol (seq {batch.gap.from_seq} to "
+                              f"{batch.gap.to_seq})", flush=True)
+                    elif not args.quiet:
                         print(f"[PY] gap: {batch.gap.missed:,} results skipped "
                               f"(seq {batch.gap.from_seq} to {batch.gap.to_seq})", flush=True)
                 n = len(batch)

@@ -329,7 +329,8 @@ cdef class CoreReader:
                 "close some or raise max_subscribers")
         if st == ST_OUT_OF_RANGE:
             raise OutOfRangeError(
-                f"from_seq {from_seq} is no longer held in memory (the oldest is {oldest})", oldest)
+                f"from_seq {from_seq} is no longer held in memory (the oldest is {oldest}); a "
+                "larger ring_size keeps more, and a journal keeps everything", oldest)
         return check_status(st, "subscribe")
 
     def snapshot_and_register(self, symbol_ids):

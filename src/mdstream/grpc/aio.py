@@ -41,7 +41,7 @@ from mdstream.grpc.calls import (
     snapshot_request,
     stream_request,
 )
-from mdstream.grpc.connect import ClientState
+from mdstream.grpc.connect import ClientState, ConnectError
 from mdstream.grpc.contract import DEFAULT_MAX_WAIT_S, bind_methods
 from mdstream.grpc.frames import snapshot_from_message
 from mdstream.grpc.stats import RemoteStats, read_stats
@@ -138,6 +138,7 @@ class AsyncClient:
         at once when nothing listens (unless ``fail_fast=False``),
         RemoteError(UNAVAILABLE) "no mdstream server answered" after ``timeout`` s."""
         loop = asyncio.get_running_loop()
+        untried = len(self.targets)     # with several: each in turn before giving up
         deadline = loop.time() + timeout
         while True:
             remaining = deadline - loop.time()
@@ -147,8 +148,14 @@ class AsyncClient:
                 await self._health(health_request(), timeout=remaining,
                                    metadata=self._setup.metadata)
             except grpc.RpcError as exc:
-                if self._status.probe_failed(exc, fail_fast):
-                    return
+                try:
+                    if self._status.probe_failed(exc, fail_fast):
+                        return
+                except ConnectError:
+                    untried -= 1
+                    if untried <= 0 or not self.fail_over():
+                        raise
+                    continue        # the next target, at once
                 await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
                 continue
             self._status.answered()

@@ -177,11 +177,14 @@ class Client:
     def wait_ready(self, timeout: float = 10.0, *, fail_fast: bool = True) -> None:
         """Wait until the server answers (a health check), up to ``timeout`` seconds.
 
-        Raises ConnectError at once when the connection is refused (nothing
-        listening), fails its TLS handshake or the host does not resolve
+        With several targets, one that cannot be reached is passed over for
+        the next (fail_over). Raises ConnectError at once when the connection
+        to every target is refused (nothing listening), fails its TLS
+        handshake or the host does not resolve
         (``fail_fast=False``: keep trying until the timeout, for a server that
         is starting), RemoteError(UNAVAILABLE) "no mdstream server answered"
         when the timeout passes."""
+        untried = len(self.targets)     # with several: each in turn before giving up
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -190,8 +193,14 @@ class Client:
             try:
                 self._health(health_request(), timeout=remaining, metadata=self._setup.metadata)
             except grpc.RpcError as exc:
-                if self._status.probe_failed(exc, fail_fast):
-                    return
+                try:
+                    if self._status.probe_failed(exc, fail_fast):
+                        return
+                except ConnectError:
+                    untried -= 1
+                    if untried <= 0 or not self.fail_over():
+                        raise
+                    continue        # the next target, at once
                 time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
                 continue
             self._status.answered()
