@@ -224,7 +224,8 @@ def test_a_bad_csv_is_one_line_naming_file_and_line(helpers, tmp_path):
     broken[6] = "12x.5"                              # the price
     bad.write_text("\n".join(lines[:3] + [",".join(broken)] + lines[4:20]) + "\n")
 
-    done = run(helpers, "serve", "--port", "0", "--feed", f"csv:{bad}")
+    # No progress lines: a slow machine may take longer than an interval to fail.
+    done = run(helpers, "serve", "--port", "0", "--feed", f"csv:{bad}", "--progress-interval", "0")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith(f"mdstream: error: {bad}:4: ") and "12x.5" in done.stderr
