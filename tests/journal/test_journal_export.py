@@ -92,8 +92,15 @@ def test_export_holds_what_a_subscription_received_as_a_recording_does(journaled
     for name in exported.column_names:        # NaN is equal to NaN here (absent quote sides)
         a, b = exported[name].to_pandas(), recorded[name].to_pandas()
         assert a.equals(b), name
-    # Again on the same directory: nothing new, nothing doubled.
+    # Again on the same directory: nothing new, nothing doubled; and the
+    # Ctrl-C handler is given back, not left ignored (processes started later
+    # would inherit an ignored SIGINT).
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
     assert main(["journal", "export", "--parquet", str(out), str(directory)]) == 0
+    assert signal.getsignal(signal.SIGINT) == before != signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) != signal.SIG_IGN
     assert "nothing to export" in capsys.readouterr().out
     assert dataset(out).num_rows == len(rows)
 

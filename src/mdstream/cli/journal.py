@@ -107,10 +107,12 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ignore_interrupts() -> None:
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
+def _ignore_interrupts() -> dict:
+    """Ignore Ctrl-C and SIGTERM (main thread only); returns the handlers to
+    put back (processes started later inherit an ignored signal)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _start(args, reader, recorder) -> int | None:
@@ -211,8 +213,13 @@ def run_export(args: argparse.Namespace) -> int:
     except JournalError as exc:
         failed = str(exc)
     finally:
-        _ignore_interrupts()                 # the last write is not interrupted
-        recorder.close()
+        previous = _ignore_interrupts()      # the last write is not interrupted
+        try:
+            recorder.close()
+        finally:
+            for sig, handler in previous.items():
+                if handler is not None:          # None: set outside Python, left as is
+                    signal.signal(sig, handler)
     s = recorder.stats()
     rows = s["rows"] - before["rows"]
     if rows:
