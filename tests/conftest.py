@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import importlib.machinery
 import os
+import signal
 
 import pytest
+
+# A run started in the background of a non-interactive shell has SIGINT
+# ignored, and every process a test starts would inherit that: the tests that
+# stop a command with Ctrl-C need it delivered.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _compiled_core():

@@ -39,7 +39,17 @@ def stored_seqs(url: str, stream: str = "MDSTREAM") -> np.ndarray:
     """The engine seqs of every row stored in the stream, in JetStream order."""
     from mdstream.nats import decode_message
 
-    msgs = run_async(stored_messages(url, stream))
+    # Right after a node of a cluster was killed, reads may time out while the
+    # stream's new leader takes over: try again for a while.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            msgs = run_async(stored_messages(url, stream))
+            break
+        except Exception as exc:             # noqa: BLE001 - nats-py's timeouts
+            if "timeout" not in repr(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
     parts = [decode_message(m.data)[0]["seq"] for m in msgs]
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
