@@ -46,6 +46,10 @@ def pytest_configure(config):
         "markers", "slow: builds or installs things (the wheel test); still part of `make test`"
     )
     config.addinivalue_line(
+        "markers", "deploy: the deploy recipe (deploy/, Dockerfile); the image build runs only "
+                   "with `-m deploy` (make deploy-check)"
+    )
+    config.addinivalue_line(
         "markers", "network: connects to a real venue on the internet; skipped unless "
                    "MDSTREAM_NETWORK_TESTS=1"
     )
