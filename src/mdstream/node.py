@@ -225,11 +225,14 @@ class Node:
 
         self.config = config
         self._tokens = self._load_tokens()
-        if config.tls_files is not None:        # unreadable files: an error now, not at start
+        #: The HTTP endpoints' TLS context (None: plain HTTP); made now, so that
+        #: unreadable TLS files are an error here, not at start.
+        self._http_ssl_context = None
+        if config.tls_files is not None:
             from mdstream.grpc.tls import http_ssl_context, server_credentials
 
             server_credentials(config.tls_files)
-            http_ssl_context(config.tls_files)
+            self._http_ssl_context = http_ssl_context(config.tls_files)
         #: The feed the engine reads (None without one).
         self.feed = config.feed.build() if config.feed is not None else None
         #: The engine; its stats() and symbols are the node's.
@@ -303,14 +306,6 @@ class Node:
                 "max_streams_per_client": c.max_streams_per_client, "tokens": self._tokens,
                 "detailed_stats": c.detailed_stats, "tls": c.tls_files,
                 "reflection": c.reflection}
-
-    def _http_ssl(self):
-        files = self.config.tls_files
-        if files is None:
-            return None
-        from mdstream.grpc.tls import http_ssl_context
-
-        return http_ssl_context(files)
 
     def start_engine(self) -> None:
         """Start the engine and its feed (once; EngineStateError after that)."""
@@ -392,7 +387,7 @@ class Node:
         is an error at once (EndpointError; the node is then stopped)."""
         config = self.config
         which, host, port = "metrics", config.metrics_host, config.metrics_port
-        ssl_context = self._http_ssl()
+        ssl_context = self._http_ssl_context
         try:
             if config.metrics_port is not None:
                 from mdstream.observe.metrics import start_metrics_server
@@ -402,8 +397,10 @@ class Node:
                                                      ssl_context=ssl_context,
                                                      per_symbol=config.metrics_per_symbol,
                                                      max_symbols=config.metrics_max_symbols)
-                # the tuple is discarded
-                self._closers.append(lambda: (http.shutdown(), http.server_close()))  # type: ignore[arg-type]
+                def close_metrics(http=http) -> None:
+                    http.shutdown()
+                    http.server_close()
+                self._closers.append(close_metrics)
                 self.metrics_url = (f"{http.scheme}://{_url_host(host)}:"
                                     f"{http.server_port}/metrics")
             which, host, port = "dashboard", config.dashboard_host, config.dashboard_port
