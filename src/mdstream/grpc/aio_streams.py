@@ -196,10 +196,8 @@ class _AsyncResuming(ResumeLogic):
                  reconnect: Reconnect | None = None, from_seq: int | None = None,
                  snapshot: bool | None = None, heartbeats: bool = False) -> None:
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
-                         client.target, heartbeats)
-        self._client = client
-        # The client's error translator (ConnectError for a failure to connect).
-        self._errors = getattr(client, "_error", translate_error)
+                         client.target, heartbeats, client)
+        self._client: "AsyncClient" = client
         self._identified = False
         self._stream: Any = None
         self._cancelled = False
