@@ -11,7 +11,6 @@ protocol of mdstream.stream.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
@@ -19,11 +18,9 @@ import grpc.aio
 
 from mdstream.batch import ResultBatch, Snapshot
 from mdstream.errors import MDStreamError
-from mdstream.grpc.errors import translate_error
-from mdstream.grpc.frames import FrameDecoder, Heartbeat
 from mdstream.grpc.identity import STREAM_ID_KEY
 from mdstream.grpc.resume import Reconnect, ResumeLogic, SnapshotMessages, resume_request
-from mdstream.grpc.streams import ErrorTranslator, decoded
+from mdstream.grpc.streams import _CallBase, _DecodedStream, _ResultCounts
 from mdstream.request import StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
@@ -36,27 +33,25 @@ __all__ = ["AsyncBatchStream", "AsyncResultStream", "AsyncResumingBatchStream",
 _S = TypeVar("_S")
 
 
-class _AsyncCallStream:
-    """Common part of an asyncio server stream."""
+class _AsyncContext:
+    """``async for`` and ``async with`` (which cancels the stream at its end)."""
 
-    def __init__(self, call: Any, errors: ErrorTranslator = translate_error) -> None:
-        self._call = call
-        self._errors = errors
-        self._cancelled = False
-        self.started = time.monotonic()
+    if TYPE_CHECKING:
+        def cancel(self) -> None: ...
 
-    @property
-    def cancelled(self) -> bool:
-        """Whether cancel()/close() was called."""
-        return self._cancelled
+    def __aiter__(self: _S) -> _S:
+        return self
 
-    def cancel(self) -> None:
-        """Leave the stream (the server frees the subscription at once)."""
-        if not self._cancelled:
-            self._cancelled = True
-            self._call.cancel()
+    async def __aenter__(self: _S) -> _S:
+        return self
 
-    close = cancel
+    async def __aexit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+class _AsyncCallStream(_AsyncContext, _CallBase):
+    """Common part of an asyncio server stream (its call, errors and
+    cancel: mdstream.grpc.streams' _CallBase)."""
 
     async def stream_id(self) -> str | None:
         """The id of the stream the server serves (its initial metadata
@@ -87,15 +82,6 @@ class _AsyncCallStream:
             raise StopAsyncIteration
         return message
 
-    def __aiter__(self: _S) -> _S:
-        return self
-
-    async def __aenter__(self: _S) -> _S:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.cancel()
-
     def __repr__(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.stats().items())
         return f"<{type(self).__name__} {'cancelled' if self._cancelled else 'open'} {counts}>"
@@ -104,28 +90,9 @@ class _AsyncCallStream:
         raise NotImplementedError
 
 
-@decoded("symbols", "last_seq", "heartbeat", "snapshot", "frames", "bytes", "received", "missed")
-class AsyncBatchStream(_AsyncCallStream):
+class AsyncBatchStream(_DecodedStream, _AsyncCallStream):
     """The ResultBatch objects of one StreamBatches call, for ``async for``
     (the same attributes as mdstream.grpc.streams.BatchStream)."""
-
-    def __init__(self, call: Any, heartbeats: bool = False, snapshot: bool = False,
-                 decoder: FrameDecoder | None = None,
-                 errors: ErrorTranslator = translate_error,
-                 fields: tuple[str, ...] | None = None) -> None:
-        super().__init__(call, errors)
-        self.decoder = (decoder if decoder is not None
-                        else FrameDecoder(heartbeats, snapshot, fields=fields))
-
-    if TYPE_CHECKING:       # the decoder's, as properties (see @decoded)
-        symbols: list[str | None]
-        last_seq: int
-        heartbeat: Heartbeat | None
-        snapshot: Snapshot | None
-        frames: int
-        bytes: int
-        received: int
-        missed: int
 
     async def __anext__(self) -> ResultBatch:
         while True:
@@ -143,34 +110,17 @@ class AsyncBatchStream(_AsyncCallStream):
                 raise MDStreamError("the stream ended before its snapshot was received") from None
         return self.decoder.snapshot
 
-    def stats(self) -> dict[str, Any]:
-        """Counters: frames, bytes, received, missed, last_seq."""
-        return self.decoder.counters()
 
-
-class AsyncResultStream(_AsyncCallStream):
+class AsyncResultStream(_ResultCounts, _AsyncCallStream):
     """The Result messages of one StreamResults call, for ``async for``
     (the same attributes as mdstream.grpc.streams.ResultStream: ``last_seq``,
     ``heartbeat``, and heartbeats yielded with ``heartbeats=True``)."""
 
-    snapshot = None
-
-    def __init__(self, call: Any, heartbeats: bool = False,
-                 errors: ErrorTranslator = translate_error) -> None:
-        super().__init__(call, errors)
-        self.heartbeats = heartbeats
-        self.received = 0
-        self.last_seq = -1
-        self.heartbeat: Heartbeat | None = None
-
     async def __anext__(self) -> pb.Result:
         while True:
             message = await self._read()
-            if message.heartbeat:       # liveness (SubscribeRequest.result_heartbeats)
-                self.heartbeat = Heartbeat(message.last_seq, message.server_time_ns,
-                                           time.time_ns())
-                self.last_seq = max(self.last_seq, message.last_seq)
-                if self.heartbeats:
+            if message.heartbeat:
+                if self._took_heartbeat(message):
                     return message
                 continue
             self.received += 1
@@ -182,12 +132,8 @@ class AsyncResultStream(_AsyncCallStream):
         messages (flagged ``snapshot``)."""
         return None
 
-    def stats(self) -> dict[str, Any]:
-        """Counters: received, missed (0: see Result.missed_before), last_seq."""
-        return {"received": self.received, "missed": 0, "last_seq": self.last_seq}
 
-
-class _AsyncResuming(ResumeLogic):
+class _AsyncResuming(_AsyncContext, ResumeLogic):
     """The asyncio I/O of a resuming stream: connect, read, wait (the
     decisions are ResumeLogic's, as for the sync streams). Create it in the
     running loop."""
@@ -196,10 +142,8 @@ class _AsyncResuming(ResumeLogic):
                  reconnect: Reconnect | None = None, from_seq: int | None = None,
                  snapshot: bool | None = None, heartbeats: bool = False) -> None:
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
-                         client.target, heartbeats)
-        self._client = client
-        # The client's error translator (ConnectError for a failure to connect).
-        self._errors = getattr(client, "_error", translate_error)
+                         client.target, heartbeats, client)
+        self._client: "AsyncClient" = client
         self._identified = False
         self._stream: Any = None
         self._cancelled = False
@@ -274,15 +218,6 @@ class _AsyncResuming(ResumeLogic):
             self._stream.cancel()
 
     close = cancel
-
-    def __aiter__(self: _S) -> _S:
-        return self
-
-    async def __aenter__(self: _S) -> _S:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.cancel()
 
     def __repr__(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.counters().items())

@@ -3,19 +3,23 @@
 Each call is a request built from the Python arguments and a reader of the
 answer; the sync client sends them with grpc, the asyncio one with grpc.aio,
 and neither converts anything itself. ``ClientSetup`` is the part of the
-constructor both share (security, channel options, the health method).
+constructor both share (security, channel options, the health method);
+``ClientCore`` the state both keep (one channel per target, failing over,
+the choice of stream class).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Sequence, Union
 
 import grpc
 from grpc_health.v1 import health_pb2
 
 from mdstream.errors import InvalidArgumentError
-from mdstream.grpc.contract import CHANNEL_OPTIONS, channel_options, request_to_proto
+from mdstream.errors import MDStreamError
+from mdstream.grpc.connect import ClientState, ConnectError
+from mdstream.grpc.contract import CHANNEL_OPTIONS, bind_methods, channel_options, request_to_proto
 from mdstream.grpc.frames import symbol_names
 from mdstream.grpc.reconnect import Reconnect
 from mdstream.grpc.tls import client_security
@@ -23,7 +27,7 @@ from mdstream.request import (DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FR
                               StreamRequest, field_list, kind_list, symbol_list)
 from mdstream.v1 import mdstream_pb2 as pb
 
-__all__ = ["ClientSetup", "Resume", "Symbols", "stream_request", "resume_policy",
+__all__ = ["ClientSetup", "ClientCore", "Resume", "Symbols", "stream_request", "resume_policy",
            "snapshot_request", "read_symbols", "HEALTH_CHECK", "health_request", "read_health",
            "DEFAULT_TIMEOUT_S"]
 
@@ -85,6 +89,114 @@ class ClientSetup:
     def describe(self) -> str:
         """"tls" or "plaintext", and "token" when one is sent (never the token)."""
         return ("tls" if self.tls else "plaintext") + (" token" if self.metadata else "")
+
+
+class ClientCore:
+    """What Client and AsyncClient keep alike, without I/O: the targets, one
+    channel per target (made by ``_make_channel``: grpc's or grpc.aio's),
+    the service's methods bound to the one in use, failing over, and the
+    stream class a stream call returns (``_batch_stream`` ... : each
+    client's own)."""
+
+    #: "mdstream.Client" or "mdstream.AsyncClient", for repr().
+    _name: str
+    #: The stream classes: plain and resuming, for StreamBatches and StreamResults.
+    _batch_stream: Callable[..., Any]
+    _resuming_batch_stream: Callable[..., Any]
+    _result_stream: Callable[..., Any]
+    _resuming_result_stream: Callable[..., Any]
+
+    # The service's methods on the channel (contract.bind_methods).
+    _stream_batches: Callable[..., Any]
+    _stream_results: Callable[..., Any]
+    _get_snapshot: Callable[..., Any]
+    _get_stats: Callable[..., Any]
+    _list_symbols: Callable[..., Any]
+
+    def _start(self, setup: ClientSetup, timeout: float) -> None:
+        """The constructor's part both clients share."""
+        self.timeout = timeout
+        #: Every server given; calls go to ``target`` (see fail_over).
+        self.targets: list[str] = list(setup.targets)
+        self._status = ClientState(setup)
+        self._channels: dict[str, Any] = {}
+        self._use(setup)
+        self.streams_opened = 0
+
+    def _make_channel(self, setup: ClientSetup) -> Any:
+        """A new channel to ``setup.target`` (grpc's or grpc.aio's)."""
+        raise NotImplementedError
+
+    def _use(self, setup: ClientSetup) -> None:
+        """Send calls to ``setup.target`` from now on (one channel per target, kept)."""
+        self._setup = self._status.setup = setup
+        self.target = setup.target
+        if setup.target not in self._channels:
+            self._channels[setup.target] = self._make_channel(setup)
+        self._channel = self._channels[setup.target]
+        bind_methods(self, self._channel, setup.metadata)
+        self._health = self._channel.unary_unary(
+            HEALTH_CHECK, request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString)
+
+    @property
+    def state(self) -> str:
+        """"new", "connected", "unreachable: <cause>" or "closed" (see ClientState)."""
+        return self._status.state
+
+    def fail_over(self) -> bool:
+        """Send calls to the next target from now on (False: there is only
+        one); streams already open stay where they are. A ``resume=True``
+        stream calls it when its server fails, and resumes on the next."""
+        following = self._setup.next_target()
+        if following is None:
+            return False
+        self._use(following)
+        return True
+
+    def _failed_probe(self, exc: grpc.RpcError, fail_fast: bool, untried: int) -> int | None:
+        """wait_ready's step after a failed health check, with ``untried``
+        targets not yet given up: None if a server answered all the same
+        (ready); else the targets still untried: one fewer after failing
+        over to the next (try it at once), the same to wait a moment and try
+        again. Raises the ConnectError (``fail_fast``) once every target
+        has failed so."""
+        try:
+            if self._status.probe_failed(exc, fail_fast):
+                return None
+        except ConnectError:
+            untried -= 1
+            if untried <= 0 or not self.fail_over():
+                raise
+        return untried
+
+    def __repr__(self) -> str:
+        return (f"<{self._name} {self.target} {self._setup.describe()} {self.state} "
+                f"streams_opened={self.streams_opened}>")
+
+    def _error(self, exc: grpc.RpcError) -> MDStreamError:
+        return self._status.error(exc)
+
+    def _open_batches(self, request: StreamRequest, message: pb.SubscribeRequest,
+                      resume: Resume, heartbeats: bool, snapshot: bool,
+                      timeout: float | None) -> Any:
+        """A stream_batches call's stream (resuming or not), counted."""
+        self.streams_opened += 1
+        reconnect = resume_policy(resume)
+        if reconnect is not None:
+            return self._resuming_batch_stream(self, request, reconnect, heartbeats=heartbeats)
+        return self._batch_stream(self._stream_batches(message, timeout=timeout), heartbeats,
+                                  snapshot, errors=self._error, fields=request.fields)
+
+    def _open_results(self, request: StreamRequest, message: pb.SubscribeRequest,
+                      resume: Resume, timeout: float | None) -> Any:
+        """A stream_results call's stream (resuming or not), counted."""
+        self.streams_opened += 1
+        reconnect = resume_policy(resume)
+        if reconnect is not None:
+            return self._resuming_result_stream(self, request, reconnect)
+        return self._result_stream(self._stream_results(message, timeout=timeout),
+                                   errors=self._error)
 
 
 def stream_request(symbols: Symbols, policy: Policy | None, *,

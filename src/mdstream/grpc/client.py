@@ -29,25 +29,22 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
 
 import grpc
 import grpc.experimental
-from grpc_health.v1 import health_pb2
 
 from mdstream.batch import Snapshot
-from mdstream.errors import MDStreamError
 from mdstream.grpc.calls import (
     DEFAULT_TIMEOUT_S,
-    HEALTH_CHECK,
+    ClientCore,
     ClientSetup,
     Resume,
     Symbols,
     health_request,
     read_health,
     read_symbols,
-    resume_policy,
     snapshot_request,
     stream_request,
 )
-from mdstream.grpc.connect import ClientState, ConnectError
-from mdstream.grpc.contract import DEFAULT_MAX_WAIT_S, bind_methods
+from mdstream.grpc.connect import ConnectError
+from mdstream.grpc.contract import DEFAULT_MAX_WAIT_S
 from mdstream.grpc.errors import RemoteError, translate_error
 from mdstream.grpc.frames import Heartbeat, snapshot_from_message
 from mdstream.grpc.resume import ResumingBatchStream, ResumingResultStream
@@ -72,7 +69,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class Client:
+class Client(ClientCore):
     """A connection to an mdstream server.
 
     Parameters
@@ -104,12 +101,11 @@ class Client:
     (or use it as a context manager) to release the connection.
     """
 
-    # The service's methods on the channel (contract.bind_methods).
-    _stream_batches: Callable[..., Any]
-    _stream_results: Callable[..., Any]
-    _get_snapshot: Callable[..., Any]
-    _get_stats: Callable[..., Any]
-    _list_symbols: Callable[..., Any]
+    _name = "mdstream.Client"
+    _batch_stream = BatchStream
+    _resuming_batch_stream = ResumingBatchStream
+    _result_stream = ResultStream
+    _resuming_result_stream = ResumingResultStream
 
     def __init__(self, target: str | Sequence[str] = "127.0.0.1:50051", *, options: Sequence[tuple[str, Any]] = (),
                  timeout: float = DEFAULT_TIMEOUT_S, tls: bool | str | None = None,
@@ -121,50 +117,15 @@ class Client:
                                    # Server streams read on the calling thread, without grpc's
                                    # polling thread: the fastest grpcio setting for this pattern.
                                    (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)])
-        self.timeout = timeout
-        #: Every server given; calls go to ``target`` (see fail_over).
-        self.targets: list[str] = list(setup.targets)
-        self._status = ClientState(setup)
-        self._channels: dict[str, Any] = {}
-        self._use(setup)
-        self.streams_opened = 0
+        self._start(setup, timeout)
 
-    def _use(self, setup: ClientSetup) -> None:
-        """Send calls to ``setup.target`` from now on (one channel per target, kept)."""
-        self._setup = self._status.setup = setup
-        self.target = setup.target
-        if setup.target not in self._channels:
-            self._channels[setup.target] = (
-                grpc.insecure_channel(setup.target, options=setup.options)
-                if setup.credentials is None else
-                grpc.secure_channel(setup.target, setup.credentials, options=setup.options))
-        self._channel = self._channels[setup.target]
-        bind_methods(self, self._channel, setup.metadata)
-        self._health = self._channel.unary_unary(
-            HEALTH_CHECK, request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-            response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    def _make_channel(self, setup: ClientSetup) -> Any:
+        if setup.credentials is None:
+            return grpc.insecure_channel(setup.target, options=setup.options)
+        return grpc.secure_channel(setup.target, setup.credentials, options=setup.options)
 
-    @property
-    def state(self) -> str:
-        """"new", "connected", "unreachable: <cause>" or "closed" (see ClientState)."""
-        return self._status.state
-
-    def fail_over(self) -> bool:
-        """Send calls to the next target from now on (False: there is only
-        one); streams already open stay where they are. A ``resume=True``
-        stream calls it when its server fails, and resumes on the next."""
-        following = self._setup.next_target()
-        if following is None:
-            return False
-        self._use(following)
-        return True
-
-    def __repr__(self) -> str:
-        return (f"<mdstream.Client {self.target} {self._setup.describe()} {self.state} "
-                f"streams_opened={self.streams_opened}>")
-
-    def _error(self, exc: grpc.RpcError) -> MDStreamError:
-        return self._status.error(exc)
+    # ClientCore's, listed here as the client's own methods are (compared with the other client's).
+    fail_over = ClientCore.fail_over
 
     def _unary(self, method: Callable[..., Any], request: Any, **kwargs: Any) -> Any:
         try:
@@ -193,15 +154,12 @@ class Client:
             try:
                 self._health(health_request(), timeout=remaining, metadata=self._setup.metadata)
             except grpc.RpcError as exc:
-                try:
-                    if self._status.probe_failed(exc, fail_fast):
-                        return
-                except ConnectError:
-                    untried -= 1
-                    if untried <= 0 or not self.fail_over():
-                        raise
-                    continue        # the next target, at once
-                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+                left = self._failed_probe(exc, fail_fast, untried)
+                if left is None:
+                    return
+                if left == untried:     # else the next target, at once
+                    time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+                untried = left
                 continue
             self._status.answered()
             return
@@ -291,12 +249,7 @@ class Client:
             resume=resume, timeout=timeout, fields=fields, kinds=kinds,
             min_size=min_size, min_price=min_price, max_price=max_price,
             conflate=conflate)
-        self.streams_opened += 1
-        reconnect = resume_policy(resume)
-        if reconnect is not None:
-            return ResumingBatchStream(self, request, reconnect, heartbeats=heartbeats)
-        return BatchStream(self._stream_batches(message, timeout=timeout), heartbeats, snapshot,
-                           errors=self._error, fields=request.fields)
+        return self._open_batches(request, message, resume, heartbeats, snapshot, timeout)
 
     @overload
     def stream_results(self, symbols: Symbols = None, policy: Policy | None = None, *,
@@ -335,11 +288,7 @@ class Client:
             symbols, policy, from_seq=from_seq, snapshot=snapshot, resume=resume, timeout=timeout,
             kinds=kinds, min_size=min_size, min_price=min_price, max_price=max_price,
             conflate=conflate)
-        self.streams_opened += 1
-        reconnect = resume_policy(resume)
-        if reconnect is not None:
-            return ResumingResultStream(self, request, reconnect)
-        return ResultStream(self._stream_results(message, timeout=timeout), errors=self._error)
+        return self._open_results(request, message, resume, timeout)
 
     def snapshot(self, symbols: Symbols = None) -> Snapshot:
         """The newest result of each symbol as of one sequence number.

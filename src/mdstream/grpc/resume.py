@@ -53,6 +53,7 @@ import dataclasses
 import random
 import threading
 import time
+from typing import Any
 
 import grpc
 import numpy as np
@@ -99,11 +100,18 @@ class ResumeLogic:
     connections after a failure), ``attempts`` (connection attempts that
     failed), ``gaps`` (gap notices), ``missed`` (results those gaps
     reported), ``duplicates`` (results dropped: at or below last_seq),
-    ``received`` (results yielded)."""
+    ``received`` (results yielded).
+
+    ``client``: the Client (or AsyncClient) a stream's I/O uses, if any: a
+    failure moves it to its next target (fail_over), and its errors are
+    translated by it (ConnectError for a failure to connect)."""
 
     def __init__(self, request: StreamRequest, reconnect: Reconnect | None, target: str,
-                 heartbeats: bool = False):
+                 heartbeats: bool = False, client: Any = None):
         self.request = request
+        self._client = client
+        # The client's error translator (ConnectError for a failure to connect).
+        self._errors = getattr(client, "_error", translate_error)
         self._reconnect = reconnect if reconnect is not None else Reconnect()
         self._target = target
         self._heartbeats = heartbeats
@@ -200,10 +208,9 @@ class ResumeLogic:
     def _fail_over(self) -> None:
         """A connection failed: a client with several targets moves to the
         next one (Client.fail_over), so the stream resumes there."""
-        client = getattr(self, "_client", None)     # set by the sync and asyncio streams
-        hop = getattr(client, "fail_over", None)
-        if client is not None and hop is not None and hop():
-            self._target = client.target
+        hop = getattr(self._client, "fail_over", None)     # none: a client without fail_over
+        if hop is not None and hop():
+            self._target = self._client.target
 
     def up(self) -> None:
         """A message arrived: the connection works."""
@@ -300,10 +307,7 @@ class _SyncResuming(ResumeLogic):
                  from_seq: int | None = None, snapshot: bool | None = None,
                  heartbeats: bool = False):
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
-                         client.target, heartbeats)
-        self._client = client
-        # The client's error translator (ConnectError for a failure to connect).
-        self._errors = getattr(client, "_error", translate_error)
+                         client.target, heartbeats, client)
         self._stream = None
         self._identified = False
         self._cancelled = threading.Event()

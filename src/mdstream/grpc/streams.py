@@ -32,8 +32,10 @@ _C = TypeVar("_C", bound=type)
 _S = TypeVar("_S", bound="_CallStream")
 
 
-class _CallStream:
-    """Common part of a server stream: iteration, errors, cancel."""
+class _CallBase:
+    """What a server stream keeps, sync or asyncio (_CallStream here,
+    mdstream.grpc.aio_streams' _AsyncCallStream): its call, its error
+    translator, cancel."""
 
     def __init__(self, call: Any, errors: ErrorTranslator = translate_error) -> None:
         self._call = call
@@ -48,12 +50,16 @@ class _CallStream:
 
     def cancel(self) -> None:
         """Leave the stream (the server frees the subscription at once);
-        safe from another thread, and to call twice."""
+        safe to call twice (a sync stream: also from another thread)."""
         if not self._cancelled:
             self._cancelled = True
             self._call.cancel()
 
     close = cancel
+
+
+class _CallStream(_CallBase):
+    """Common part of a sync server stream: iteration, errors, cancel."""
 
     @property
     def stream_id(self) -> str | None:
@@ -97,7 +103,62 @@ _DECODED = ("symbols", "last_seq", "heartbeat", "snapshot", "frames", "bytes", "
 
 
 @decoded(*_DECODED)
-class BatchStream(_CallStream):
+class _DecodedStream(_CallBase):
+    """What a StreamBatches stream keeps, sync or asyncio: its FrameDecoder
+    (``decoder``: a new one, or one to continue), whose counters and
+    attributes are the stream's."""
+
+    def __init__(self, call: Any, heartbeats: bool = False, snapshot: bool = False,
+                 decoder: FrameDecoder | None = None,
+                 errors: ErrorTranslator = translate_error,
+                 fields: tuple[str, ...] | None = None) -> None:
+        super().__init__(call, errors)
+        self.decoder = (decoder if decoder is not None
+                        else FrameDecoder(heartbeats, snapshot, fields=fields))
+
+    if TYPE_CHECKING:       # the decoder's, as properties (see @decoded)
+        symbols: list[str | None]
+        last_seq: int
+        heartbeat: Heartbeat | None
+        snapshot: Snapshot | None
+        frames: int
+        bytes: int
+        received: int
+        missed: int
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: frames, bytes, received, missed, last_seq."""
+        return self.decoder.counters()
+
+
+class _ResultCounts(_CallBase):
+    """What a StreamResults stream keeps, sync or asyncio: ``received``,
+    ``last_seq``, the newest ``heartbeat``, and whether heartbeats are
+    yielded."""
+
+    snapshot = None
+
+    def __init__(self, call: Any, heartbeats: bool = False,
+                 errors: ErrorTranslator = translate_error) -> None:
+        super().__init__(call, errors)
+        self.heartbeats = heartbeats
+        self.received = 0
+        self.last_seq = -1
+        self.heartbeat: Heartbeat | None = None
+
+    def _took_heartbeat(self, msg: pb.Result) -> bool:
+        """Take in a heartbeat message (liveness: SubscribeRequest.result_heartbeats);
+        True if it is to be yielded too (``heartbeats=True``)."""
+        self.heartbeat = Heartbeat(msg.last_seq, msg.server_time_ns, time.time_ns())
+        self.last_seq = max(self.last_seq, msg.last_seq)
+        return self.heartbeats
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: received, missed (0: see Result.missed_before), last_seq."""
+        return {"received": self.received, "missed": 0, "last_seq": self.last_seq}
+
+
+class BatchStream(_DecodedStream, _CallStream):
     """The ResultBatch objects of one StreamBatches call (an iterator).
 
     ``symbols`` is this stream's id -> name list (it grows as names arrive;
@@ -117,24 +178,6 @@ class BatchStream(_CallStream):
     ``decoder``: a FrameDecoder to continue (a resuming stream passes its
     own, so that what was learned outlives a connection).
     """
-
-    def __init__(self, call: Any, heartbeats: bool = False, snapshot: bool = False,
-                 decoder: FrameDecoder | None = None,
-                 errors: ErrorTranslator = translate_error,
-                 fields: tuple[str, ...] | None = None) -> None:
-        super().__init__(call, errors)
-        self.decoder = (decoder if decoder is not None
-                        else FrameDecoder(heartbeats, snapshot, fields=fields))
-
-    if TYPE_CHECKING:       # the decoder's, as properties (see @decoded)
-        symbols: list[str | None]
-        last_seq: int
-        heartbeat: Heartbeat | None
-        snapshot: Snapshot | None
-        frames: int
-        bytes: int
-        received: int
-        missed: int
 
     def __repr__(self) -> str:
         return _repr(self, f"received={self.received} frames={self.frames} "
@@ -172,12 +215,8 @@ class BatchStream(_CallStream):
             self.decoder.bytes += len(data)
             yield data
 
-    def stats(self) -> dict[str, Any]:
-        """Counters: frames, bytes, received, missed, last_seq."""
-        return self.decoder.counters()
 
-
-class ResultStream(_CallStream):
+class ResultStream(_ResultCounts, _CallStream):
     """The Result messages of one StreamResults call (an iterator of
     mdstream.v1 ``Result`` protobuf messages). ``last_seq`` is the newest
     sequence number accounted for (results and heartbeats; -1 before any);
@@ -185,16 +224,6 @@ class ResultStream(_CallStream):
     request's heartbeat interval without results, and the stream takes it in
     without yielding it (``heartbeats=True``: yielded too, as a Result with
     ``heartbeat`` set, so a loop can act while the market is quiet)."""
-
-    snapshot = None
-
-    def __init__(self, call: Any, heartbeats: bool = False,
-                 errors: ErrorTranslator = translate_error) -> None:
-        super().__init__(call, errors)
-        self.heartbeats = heartbeats
-        self.received = 0
-        self.last_seq = -1
-        self.heartbeat: Heartbeat | None = None
 
     def __repr__(self) -> str:
         return _repr(self, f"received={self.received} last_seq={self.last_seq}")
@@ -206,9 +235,7 @@ class ResultStream(_CallStream):
         while True:
             msg = self._next_message()
             if msg.heartbeat:
-                self.heartbeat = Heartbeat(msg.last_seq, msg.server_time_ns, time.time_ns())
-                self.last_seq = max(self.last_seq, msg.last_seq)
-                if self.heartbeats:
+                if self._took_heartbeat(msg):
                     return msg
                 continue
             self.received += 1
@@ -219,10 +246,6 @@ class ResultStream(_CallStream):
         """None: a StreamResults stream's snapshot comes as its first
         messages (flagged ``snapshot``)."""
         return None
-
-    def stats(self) -> dict[str, Any]:
-        """Counters: received, missed (0: see Result.missed_before), last_seq."""
-        return {"received": self.received, "missed": 0, "last_seq": self.last_seq}
 
 
 def _repr(stream: _CallStream, counts: str) -> str:
