@@ -210,7 +210,7 @@ class ResumeLogic:
         next one (Client.fail_over), so the stream resumes there."""
         hop = getattr(self._client, "fail_over", None)     # none: a client without fail_over
         if hop is not None and hop():
-            self._target = self._client.target
+            self._target = self._failure_log.target = self._client.target
 
     def up(self) -> None:
         """A message arrived: the connection works."""
