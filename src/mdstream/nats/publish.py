@@ -64,8 +64,6 @@ from mdstream.nats.subjects import (
     DEFAULT_SUBJECT_PREFIX,
     MSG_ID,
     MessageSeqs,
-    check_prefix,
-    check_stream_name,
     msg_id,
     subject_of,
 )
@@ -158,8 +156,8 @@ class Publisher:
             raise InvalidArgumentError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
         self.engine = engine
         self.servers = parse_servers(servers)
-        self.settings = StreamSettings(check_stream_name(stream), check_prefix(subject_prefix),
-                                       replicas, storage, duplicate_window, max_age, max_bytes)
+        self.settings = StreamSettings(stream, subject_prefix, replicas, storage,
+                                       duplicate_window, max_age, max_bytes)
         self.policy = policy or ("disconnect" if engine.journal_status() is not None else "skip")
         self._request = StreamRequest(None, self.policy, max_ticks_per_frame=max_ticks_per_frame,
                                       max_wait=max_wait)

@@ -50,7 +50,6 @@ from mdstream.nats.subjects import (
     DEFAULT_STREAM,
     DEFAULT_SUBJECT_PREFIX,
     MessageSeqs,
-    check_stream_name,
     subject_of,
 )
 
@@ -103,7 +102,9 @@ class EdgeSource:
     def __init__(self, servers, *, stream: str = DEFAULT_STREAM, connect_timeout: float = 10.0,
                  request_timeout: float = 5.0, wait_for_stream: float = 60.0):
         self.servers = parse_servers(servers)
-        self.stream = check_stream_name(stream)
+        # The prefix is the stream's own, read at start (the name is checked now).
+        self._settings = StreamSettings(stream, DEFAULT_SUBJECT_PREFIX)
+        self.stream = self._settings.name
         self.subject_prefix = DEFAULT_SUBJECT_PREFIX
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
@@ -197,9 +198,7 @@ class EdgeSource:
         deadline = time.monotonic() + self.wait_for_stream
         while True:
             try:
-                info = await ensure_stream(self._js, StreamSettings(self.stream,
-                                                                    DEFAULT_SUBJECT_PREFIX),
-                                           False, self.connect_timeout)
+                info = await ensure_stream(self._js, self._settings, False, self.connect_timeout)
                 break
             except NatsError:
                 if time.monotonic() >= deadline:
