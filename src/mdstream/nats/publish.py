@@ -290,13 +290,8 @@ class Publisher:
     def _close_connection(self) -> None:
         if self._loop is None:
             return
-        if self._nc is not None:
-            try:
-                self._loop.run(self._nc.close(), 5)
-            except Exception:
-                pass
-            self._nc = None
-        self._loop.stop()
+        self._loop.close(self._nc)
+        self._nc = None
 
     def __enter__(self) -> "Publisher":
         return self.start()

@@ -385,11 +385,6 @@ class EdgeSource:
     def _shutdown(self) -> None:
         if self._loop is None:
             return
-        if self._nc is not None:
-            try:
-                self._loop.run(self._nc.close(), 5)
-            except Exception:
-                pass
-            self._nc = None
-        self._loop.stop()
+        self._loop.close(self._nc)
+        self._nc = None
         self._loop = None
