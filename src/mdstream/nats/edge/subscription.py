@@ -64,6 +64,7 @@ class EdgeSubscription:
         self.snapshot: Snapshot | None = None
         self._names = names
         self._ids = None if ids is None else np.fromiter(ids, dtype=np.int32)
+        self._id_set = frozenset(ids or ())
         self._learn = learn
         self._on_close = on_close
         self._cond = threading.Condition()
@@ -148,11 +149,23 @@ class EdgeSubscription:
             if seqs.first < self._cursor:
                 rows = rows[rows["seq"] >= self._cursor]
             if self._ids is not None:
-                rows = rows[np.isin(rows["symbol_id"], self._ids)]
+                rows = self._wanted(rows)
             if len(rows):
                 self._parts.append(rows)
         if self._got >= seqs.parts or self.single_subject:
             self._flush()
+
+    def _wanted(self, rows: np.ndarray) -> np.ndarray:
+        """The rows of the client's symbols. A message holds one symbol (the
+        publisher's always do): a set lookup then, np.isin only otherwise."""
+        sids = rows["symbol_id"]
+        if not len(sids):
+            return rows
+        first = int(sids[0])
+        if (sids == first).all():
+            return rows if first in self._id_set else rows[:0]
+        assert self._ids is not None        # called only for a stream with a symbol filter
+        return rows[np.isin(sids, self._ids)]
 
     def _flush(self) -> None:
         batch, parts = self._batch, self._parts
