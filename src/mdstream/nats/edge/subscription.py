@@ -91,7 +91,8 @@ class EdgeSubscription:
         #: Messages in the stream that are not mdstream frames (skipped; their
         #: results, if any, are reported as a gap).
         self.malformed = 0
-        self.pending_in_stream = 0
+        self._newest = None         # the newest message offered (its metadata: the lag)
+        self._pending = 0
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
@@ -104,10 +105,7 @@ class EdgeSubscription:
 
     def offer(self, msg) -> None:
         """A message from the consumer (called on the event loop's thread)."""
-        try:
-            self.pending_in_stream = msg.metadata.num_pending
-        except Exception:
-            pass
+        self._newest = msg
         with self._cond:
             self._inbox.append(msg)
             self._cond.notify()
@@ -247,6 +245,18 @@ class EdgeSubscription:
     def last_seq(self) -> int:
         """Every result at or below it was delivered or filtered out (-1: none)."""
         return self._cursor - 1
+
+    @property
+    def pending_in_stream(self) -> int:
+        """Messages JetStream held for this stream, not delivered yet, as of
+        the newest message (read from its metadata when asked, not per message)."""
+        msg = self._newest
+        if msg is not None:
+            try:
+                self._pending = msg.metadata.num_pending
+            except Exception:
+                pass
+        return self._pending
 
     def counters(self) -> dict:
         """cursor, lag (messages JetStream holds for it, not yet delivered
