@@ -51,6 +51,7 @@ from mdstream.nats.subjects import (
     DEFAULT_SUBJECT_PREFIX,
     MessageSeqs,
     subject_of,
+    symbol_of,
 )
 
 if TYPE_CHECKING:
@@ -227,8 +228,6 @@ class EdgeSource:
         info = await self._js.stream_info(self.stream, subjects_filter=f"{self.subject_prefix}.>")
         subjects = list((info.state.subjects or {}).keys())
         known = set(self.symbol_table.names)
-        from mdstream.nats.subjects import symbol_of
-
         new = [s for s in subjects if symbol_of(self.subject_prefix, s) not in known]
         for start in range(0, len(new), 64):
             msgs = await asyncio.gather(*(self._js.get_last_msg(self.stream, s)
@@ -244,10 +243,8 @@ class EdgeSource:
                     log.warning("skipped the newest message of %s: not an mdstream frame: %s",
                                 msg.subject, exc)
                     continue
-                self.symbol_table.learn(symbols)
                 seqs = MessageSeqs.of_any(msg.headers)
-                if not self._stream_id and seqs is not None:
-                    self._stream_id = seqs.stream_id
+                self._learn(symbols, seqs.stream_id if seqs is not None else "")
 
     def _refresh_symbols(self) -> None:
         if self.running:
@@ -340,11 +337,9 @@ class EdgeSource:
         rows = []
         for data in snap.payloads.values():
             decoded, symbols = decode_message(data)
-            self.symbol_table.learn(symbols)
+            self._learn(symbols, snap.stream_id)
             if len(decoded):
                 rows.append(decoded[-1:])
-        if snap.stream_id and not self._stream_id:
-            self._stream_id = snap.stream_id
         out = np.concatenate(rows) if rows else np.empty(0, dtype=RESULT_DTYPE)
         if ids is not None and len(out):
             out = out[np.isin(out["symbol_id"], np.fromiter(ids, dtype=np.int32))]
