@@ -34,6 +34,7 @@ engine wait for JetStream instead.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import dataclasses
 import logging
@@ -49,7 +50,7 @@ from mdstream.errors import (
     SlowConsumerError,
     SubscriptionClosedError,
 )
-from mdstream.nats.frames import encode_part, split_by_symbol
+from mdstream.nats.frames import encode_part, merge_parts, split_by_symbol
 from mdstream.nats.loop import LoopThread
 from mdstream.nats.stream import (
     NatsError,
@@ -354,12 +355,10 @@ class Publisher:
         (up to ``_cut``) once it is whole, as it was first sent."""
         if self._cut is None:
             return [rows] if len(rows) else []
-        import numpy as np
-
         self._held.append(rows)
         if not len(rows) or rows["seq"][-1] < self._cut:
             return []
-        held = np.concatenate(self._held)
+        held = merge_parts(self._held)
         cut, self._cut, self._held = self._cut, None, []
         head, tail = held[held["seq"] <= cut], held[held["seq"] > cut]
         return [r for r in (head, tail) if len(r)]
@@ -415,8 +414,6 @@ class Publisher:
             self._progress.notify_all()
 
     async def _send(self, messages: list) -> list:
-        import asyncio
-
         js, stream, timeout = self._js, self.settings.name, self.ack_timeout
         assert js is not None                   # start() connected
         return await asyncio.gather(
