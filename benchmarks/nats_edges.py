@@ -21,33 +21,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 
 from mdstream.benchmarking import result_line
+from mdstream.nats.testing import start_mdstream
 
 NAME = "nats_edges"
 SYMBOLS = "AAPL,MSFT,GOOG,AMZN,TSLA,META,NVDA,INTC"
-
-
-def _spawn(args: list[str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "mdstream", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(r"listening on (\S+)", line)
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise RuntimeError("".join(lines))
 
 
 def _stop(procs) -> None:
@@ -108,7 +91,8 @@ def _latency(url: str, rate: float, duration: float) -> tuple[dict, dict]:
     procs = []
     try:
         with engine, Server(engine, "127.0.0.1", 0) as server:
-            edge, address = _spawn(["edge", "--source", url, "--stream", stream, "--port", "0"])
+            edge, address = start_mdstream(["edge", "--source", url, "--stream", stream,
+                                            "--port", "0"])
             procs.append(edge)
             extra = ["--duration", str(duration)]
             via_edge = _clients("latency", [address], extra)[0]
@@ -135,8 +119,9 @@ def run(opts, machine):
         cpu_runs = {e: [] for e in edge_counts}
         base, serve_cpu = [], []
         for _ in range(runs):
-            proc, address = _spawn(["serve", "--port", "0", "--rate", "0", "--count", str(count),
-                                    "--symbols", SYMBOLS, "--ring-size", str(1 << 20)])
+            proc, address = start_mdstream(["serve", "--port", "0", "--rate", "0",
+                                            "--count", str(count), "--symbols", SYMBOLS,
+                                            "--ring-size", str(1 << 20)])
             try:
                 time.sleep(1.0 if opts.quick else 3.0)       # the whole replay is in its ring
                 cpu0 = _cpu_s(proc.pid)
@@ -150,7 +135,8 @@ def run(opts, machine):
                 try:
                     addresses = []
                     for _e in range(edges):
-                        p, a = _spawn(["edge", "--source", nats_server.url, "--port", "0"])
+                        p, a = start_mdstream(["edge", "--source", nats_server.url,
+                                               "--port", "0"])
                         procs.append(p)
                         addresses.append(a)
                     targets = [addresses[i % edges] for i in range(n_clients)]

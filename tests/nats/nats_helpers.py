@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
-import sys
 import time
 
 import numpy as np
+
+from mdstream.nats.testing import start_mdstream
 
 
 def run_async(coro, timeout: float = 60.0):
@@ -56,21 +56,7 @@ def stored_seqs(url: str, stream: str = "MDSTREAM") -> np.ndarray:
 
 def start_edge(source: str, *extra: str) -> tuple[subprocess.Popen, str]:
     """``mdstream edge --source SOURCE --port 0`` as a process; returns it and its address."""
-    proc = subprocess.Popen([sys.executable, "-m", "mdstream", "edge", "--source", source,
-                             "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    seen = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        m = re.search(r"listening on (\S+)", line)
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise AssertionError(f"mdstream edge did not start: {''.join(seen)}")
+    return start_mdstream(["edge", "--source", source, "--port", "0", *extra])
 
 
 def stop_process(proc: subprocess.Popen) -> None:

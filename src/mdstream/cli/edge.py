@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 
 from mdstream.cli import options
@@ -50,16 +49,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def _server_settings(args: argparse.Namespace) -> dict:
+    """The Server's settings of the options; the security ones (MDSTREAM_TOKEN
+    included) are read as serve reads them (mdstream.cli.config.security_settings)."""
+    from mdstream.cli.config import security_settings
     from mdstream.grpc.auth import TOKEN_ENV, load_tokens
     from mdstream.grpc.tls import TLSFiles
 
-    token = os.environ.get(TOKEN_ENV, "").strip() or None
-    tokens = (load_tokens(args.tokens, env={TOKEN_ENV: token} if token else {})
-              if args.tokens or token else None)
-    tls = TLSFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    sec = security_settings(args)
+    token = sec["token"]
+    tokens = (load_tokens(sec["tokens"], env={TOKEN_ENV: token} if token else {})
+              if sec["tokens"] or token else None)
+    tls = (TLSFiles(sec["tls_cert"], sec["tls_key"], sec["tls_client_ca"])
+           if sec["tls_cert"] else None)
     return {"max_streams": args.max_streams, "max_streams_per_client": args.max_streams_per_client,
-            "tokens": tokens, "tls": tls, "detailed_stats": args.detailed_stats,
-            "reflection": args.reflection}
+            "tokens": tokens, "tls": tls, "detailed_stats": sec["detailed_stats"],
+            "reflection": sec["reflection"]}
 
 
 def run(args: argparse.Namespace) -> int:

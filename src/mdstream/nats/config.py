@@ -10,12 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mdstream.nats.stream import StreamSettings, parse_servers
-from mdstream.nats.subjects import (
-    DEFAULT_STREAM,
-    DEFAULT_SUBJECT_PREFIX,
-    check_prefix,
-    check_stream_name,
-)
+from mdstream.nats.subjects import DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX
 
 if TYPE_CHECKING:
     from mdstream.engine import Engine
@@ -44,8 +39,6 @@ class PublishConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "servers", tuple(parse_servers(self.servers)))
-        check_stream_name(self.stream)
-        check_prefix(self.subject_prefix)
         StreamSettings(self.stream, self.subject_prefix, self.replicas, self.storage)
 
     def build(self, engine: "Engine") -> "Publisher":

@@ -35,11 +35,14 @@ def split_by_symbol(rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         return
     order = np.argsort(sids, kind="stable")
     ordered = sids[order]
+    # One gather of the whole batch; each symbol's rows are then a slice
+    # (a contiguous view), not a gather of its own.
+    by_symbol = rows[order]
     cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
     starts = np.concatenate(([0], cuts))
     ends = np.concatenate((cuts, [n]))
     for s, e in zip(starts.tolist(), ends.tolist()):
-        yield int(ordered[s]), rows[order[s:e]]
+        yield int(ordered[s]), by_symbol[s:e]
 
 
 def encode_part(rows: np.ndarray, names: Sequence[str]) -> bytes:

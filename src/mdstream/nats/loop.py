@@ -46,6 +46,16 @@ class LoopThread:
         """Call ``callback(*args)`` on the loop's thread."""
         self.loop.call_soon_threadsafe(callback, *args)
 
+    def close(self, nc=None, timeout: float = 5.0) -> None:
+        """Close the NATS connection ``nc`` living on the loop (if any; an
+        error closing it is ignored: it is going anyway), then stop()."""
+        if nc is not None:
+            try:
+                self.run(nc.close(), timeout)
+            except Exception:
+                pass
+        self.stop()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the loop and join its thread (safe to call twice)."""
         if self.loop.is_running():

@@ -34,6 +34,7 @@ engine wait for JetStream instead.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import dataclasses
 import logging
@@ -49,7 +50,7 @@ from mdstream.errors import (
     SlowConsumerError,
     SubscriptionClosedError,
 )
-from mdstream.nats.frames import encode_part, split_by_symbol
+from mdstream.nats.frames import encode_part, merge_parts, split_by_symbol
 from mdstream.nats.loop import LoopThread
 from mdstream.nats.stream import (
     NatsError,
@@ -64,8 +65,6 @@ from mdstream.nats.subjects import (
     DEFAULT_SUBJECT_PREFIX,
     MSG_ID,
     MessageSeqs,
-    check_prefix,
-    check_stream_name,
     msg_id,
     subject_of,
 )
@@ -158,8 +157,8 @@ class Publisher:
             raise InvalidArgumentError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
         self.engine = engine
         self.servers = parse_servers(servers)
-        self.settings = StreamSettings(check_stream_name(stream), check_prefix(subject_prefix),
-                                       replicas, storage, duplicate_window, max_age, max_bytes)
+        self.settings = StreamSettings(stream, subject_prefix, replicas, storage,
+                                       duplicate_window, max_age, max_bytes)
         self.policy = policy or ("disconnect" if engine.journal_status() is not None else "skip")
         self._request = StreamRequest(None, self.policy, max_ticks_per_frame=max_ticks_per_frame,
                                       max_wait=max_wait)
@@ -292,13 +291,8 @@ class Publisher:
     def _close_connection(self) -> None:
         if self._loop is None:
             return
-        if self._nc is not None:
-            try:
-                self._loop.run(self._nc.close(), 5)
-            except Exception:
-                pass
-            self._nc = None
-        self._loop.stop()
+        self._loop.close(self._nc)
+        self._nc = None
 
     def __enter__(self) -> "Publisher":
         return self.start()
@@ -361,12 +355,10 @@ class Publisher:
         (up to ``_cut``) once it is whole, as it was first sent."""
         if self._cut is None:
             return [rows] if len(rows) else []
-        import numpy as np
-
         self._held.append(rows)
         if not len(rows) or rows["seq"][-1] < self._cut:
             return []
-        held = np.concatenate(self._held)
+        held = merge_parts(self._held)
         cut, self._cut, self._held = self._cut, None, []
         head, tail = held[held["seq"] <= cut], held[held["seq"] > cut]
         return [r for r in (head, tail) if len(r)]
@@ -422,8 +414,6 @@ class Publisher:
             self._progress.notify_all()
 
     async def _send(self, messages: list) -> list:
-        import asyncio
-
         js, stream, timeout = self._js, self.settings.name, self.ack_timeout
         assert js is not None                   # start() connected
         return await asyncio.gather(

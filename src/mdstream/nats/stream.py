@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from mdstream.errors import EngineStateError, InvalidArgumentError
-from mdstream.nats.subjects import MessageSeqs
+from mdstream.nats.subjects import MessageSeqs, check_prefix, check_stream_name
 
 __all__ = ["NatsError", "StreamSettings", "parse_servers", "connect", "ensure_stream",
            "stored_seqs", "STORAGE"]
@@ -51,7 +51,8 @@ class StreamSettings:
     that many nodes); ``storage``: "file" or "memory"; ``duplicate_window``:
     seconds JetStream remembers message ids (a restarted publisher is
     idempotent within it); ``max_age``: seconds kept (0: no limit);
-    ``max_bytes``: bytes kept (-1: no limit).
+    ``max_bytes``: bytes kept (-1: no limit). InvalidArgumentError for a
+    bad value, the stream name and the prefix included.
     """
 
     name: str
@@ -63,6 +64,8 @@ class StreamSettings:
     max_bytes: int = -1
 
     def __post_init__(self):
+        check_stream_name(self.name)
+        check_prefix(self.subject_prefix)
         if not 1 <= self.replicas <= 5:
             raise InvalidArgumentError(f"replicas must be 1 to 5, got {self.replicas}")
         if self.storage not in STORAGE:

@@ -11,6 +11,7 @@ so streams can have 3 replicas. ``kill()`` is kill -9 (failover tests),
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,7 +21,7 @@ import tempfile
 import time
 from typing import Sequence
 
-__all__ = ["nats_server_binary", "free_port", "NatsServer", "NatsCluster"]
+__all__ = ["nats_server_binary", "free_port", "NatsServer", "NatsCluster", "start_mdstream"]
 
 
 def nats_server_binary() -> str | None:
@@ -36,6 +37,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_mdstream(args: Sequence[str], timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
+    """``python -m mdstream ARGS`` (``serve --port 0 ...``, ``edge ...``) as a
+    process, once it logs "listening on ADDRESS": (the process, ADDRESS).
+    RuntimeError with what it printed when it ends or is not listening
+    within ``timeout`` s (the process is then killed)."""
+    proc = subprocess.Popen([sys.executable, "-m", "mdstream", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None          # stdout=PIPE
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        m = re.search(r"listening on (\S+)", line)
+        if m:
+            return proc, m.group(1)
+    proc.kill()
+    raise RuntimeError(f"mdstream {' '.join(args)} did not start: {''.join(lines)}")
 
 
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float, log: str) -> None:

@@ -29,7 +29,6 @@ Symbols: ``btcusdt`` or ``BTCUSDT`` -> the engine's ``BINANCE:BTCUSDT``
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import msgspec
@@ -39,7 +38,7 @@ from mdstream.feeds.live.buffer import TickBuffer
 from mdstream.feeds.live.config import live_factory
 from mdstream.feeds.live.connection import LiveFeed
 from mdstream.feeds.live.stats import FeedCounters, SequenceCheck
-from mdstream.feeds.live.venue import RECONNECT, Decoder, MalformedMessage, Venue
+from mdstream.feeds.live.venue import RECONNECT, Decoder, MalformedMessage, Venue, symbol_rule
 
 __all__ = ["BinanceFeed", "BINANCE", "BINANCE_FUTURES", "feed_config", "futures_feed_config",
            "Trade", "AggTrade", "BookTicker"]
@@ -158,14 +157,8 @@ class BinanceDecoder(Decoder):
         raise MalformedMessage("not a stream message")
 
 
-_SYMBOL = re.compile(r"^[A-Za-z0-9]{2,30}$")
-
-
-def _symbol(text: str) -> str:
-    if not _SYMBOL.match(text):
-        raise InvalidArgumentError(f"binance: {text!r} is not a Binance symbol (letters and "
-                                   "digits, e.g. btcusdt)")
-    return text.upper()
+_symbol = symbol_rule("binance", r"^[A-Za-z0-9]{2,30}$",
+                      "a Binance symbol (letters and digits, e.g. btcusdt)")
 
 
 def _url(streams: tuple[str, str]):

@@ -29,18 +29,22 @@ URL override: ``url=`` or ``MDSTREAM_COINBASE_URL``.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Sequence, Union, final
 
 import msgspec
 
-from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.live.buffer import TickBuffer
 from mdstream.feeds.live.config import live_factory
 from mdstream.feeds.live.connection import LiveFeed
 from mdstream.feeds.live.stats import FeedCounters, SequenceCheck
-from mdstream.feeds.live.venue import Decoder, MalformedMessage, Venue, datetime_ns
+from mdstream.feeds.live.venue import (
+    Decoder,
+    MalformedMessage,
+    Venue,
+    datetime_ns,
+    symbol_rule,
+)
 
 __all__ = ["CoinbaseFeed", "COINBASE", "feed_config", "Match", "Ticker", "Heartbeat"]
 
@@ -151,14 +155,8 @@ class CoinbaseDecoder(Decoder):
         return None
 
 
-_PRODUCT = re.compile(r"^[A-Za-z0-9]{1,20}-[A-Za-z0-9]{1,20}$")
-
-
-def _symbol(text: str) -> str:
-    if not _PRODUCT.match(text):
-        raise InvalidArgumentError(f"coinbase: {text!r} is not a Coinbase product id "
-                                   "(BASE-QUOTE, e.g. BTC-USD)")
-    return text.upper()
+_symbol = symbol_rule("coinbase", r"^[A-Za-z0-9]{1,20}-[A-Za-z0-9]{1,20}$",
+                      "a Coinbase product id (BASE-QUOTE, e.g. BTC-USD)")
 
 
 def _subscribe(products: Sequence[str]) -> list[str]:

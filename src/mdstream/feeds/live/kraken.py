@@ -30,18 +30,22 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 from datetime import datetime
 from typing import Sequence
 
 import msgspec
 
-from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.live.buffer import TickBuffer
 from mdstream.feeds.live.config import live_factory
 from mdstream.feeds.live.connection import LiveFeed
 from mdstream.feeds.live.stats import FeedCounters, SequenceCheck
-from mdstream.feeds.live.venue import Decoder, MalformedMessage, Venue, datetime_ns
+from mdstream.feeds.live.venue import (
+    Decoder,
+    MalformedMessage,
+    Venue,
+    datetime_ns,
+    symbol_rule,
+)
 from mdstream.text import printable
 
 __all__ = ["KrakenFeed", "KRAKEN", "feed_config", "Trade", "Ticker"]
@@ -149,14 +153,8 @@ class KrakenDecoder(Decoder):
                 c.sells += 1
 
 
-_PAIR = re.compile(r"^[A-Za-z0-9.]{1,16}/[A-Za-z0-9.]{1,16}$")
-
-
-def _symbol(text: str) -> str:
-    if not _PAIR.match(text):
-        raise InvalidArgumentError(f"kraken: {text!r} is not a Kraken v2 pair (BASE/QUOTE, "
-                                   "e.g. BTC/USD)")
-    return text.upper()
+_symbol = symbol_rule("kraken", r"^[A-Za-z0-9.]{1,16}/[A-Za-z0-9.]{1,16}$",
+                      "a Kraken v2 pair (BASE/QUOTE, e.g. BTC/USD)")
 
 
 def _subscribe(pairs: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.base import Feed
 from mdstream.feeds.live.binance import BINANCE, BINANCE_FUTURES
 from mdstream.feeds.live.coinbase import COINBASE
-from mdstream.feeds.live.config import DEFAULT_STALE_AFTER_S, LiveFeedConfig
+from mdstream.feeds.live.config import LiveFeedConfig, live_factory
 from mdstream.feeds.live.connection import LiveFeed
 from mdstream.feeds.live.kraken import KRAKEN
 from mdstream.feeds.live.stats import FeedStats
@@ -95,9 +95,7 @@ def feed_config(arg: str, *, stale_after: float | None = None) -> MultiFeedConfi
         if any(c.venue is venue for c in configs):
             raise InvalidArgumentError(f"live: {venue.name} is given twice; list all its "
                                        f"symbols once ({venue.name}:{venue.example})")
-        configs.append(LiveFeedConfig(venue, tuple(venue.venue_symbols(symbols)),
-                                      stale_after=DEFAULT_STALE_AFTER_S if stale_after is None
-                                      else float(stale_after)))
+        configs.append(live_factory(venue)(symbols, stale_after=stale_after))
     if not configs:
         raise InvalidArgumentError("live: give VENUE:SYMBOLS parts separated by ';', e.g. "
                                    "'live:binance:btcusdt;coinbase:BTC-USD'")

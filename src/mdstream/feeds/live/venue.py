@@ -10,6 +10,7 @@ rest: the thread and event loop, reconnects, stale connections, batches.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
@@ -18,7 +19,8 @@ from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.live.buffer import TickBuffer
 from mdstream.feeds.live.stats import FeedCounters
 
-__all__ = ["Venue", "Decoder", "MalformedMessage", "RECONNECT", "venue_url", "datetime_ns"]
+__all__ = ["Venue", "Decoder", "MalformedMessage", "RECONNECT", "venue_url", "datetime_ns",
+           "symbol_rule"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
@@ -116,6 +118,20 @@ class Venue:
     def resolve_url(self, url: str | None) -> str:
         """``url``, else $url_env, else the venue's public endpoint."""
         return url or os.environ.get(self.url_env, "").strip() or self.default_url
+
+
+def symbol_rule(venue: str, pattern: str, what: str) -> Callable[[str], str]:
+    """A ``Venue.symbol``: ``symbol(text)`` is ``text`` upper-cased when it
+    matches the regular expression ``pattern``, else InvalidArgumentError
+    ("``venue``: 'text' is not ``what``")."""
+    regex = re.compile(pattern)
+
+    def symbol(text: str) -> str:
+        if not regex.match(text):
+            raise InvalidArgumentError(f"{venue}: {text!r} is not {what}")
+        return text.upper()
+
+    return symbol
 
 
 def venue_url(url: str) -> str:

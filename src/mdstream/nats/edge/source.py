@@ -50,8 +50,8 @@ from mdstream.nats.subjects import (
     DEFAULT_STREAM,
     DEFAULT_SUBJECT_PREFIX,
     MessageSeqs,
-    check_stream_name,
     subject_of,
+    symbol_of,
 )
 
 if TYPE_CHECKING:
@@ -103,7 +103,9 @@ class EdgeSource:
     def __init__(self, servers, *, stream: str = DEFAULT_STREAM, connect_timeout: float = 10.0,
                  request_timeout: float = 5.0, wait_for_stream: float = 60.0):
         self.servers = parse_servers(servers)
-        self.stream = check_stream_name(stream)
+        # The prefix is the stream's own, read at start (the name is checked now).
+        self._settings = StreamSettings(stream, DEFAULT_SUBJECT_PREFIX)
+        self.stream = self._settings.name
         self.subject_prefix = DEFAULT_SUBJECT_PREFIX
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
@@ -197,9 +199,7 @@ class EdgeSource:
         deadline = time.monotonic() + self.wait_for_stream
         while True:
             try:
-                info = await ensure_stream(self._js, StreamSettings(self.stream,
-                                                                    DEFAULT_SUBJECT_PREFIX),
-                                           False, self.connect_timeout)
+                info = await ensure_stream(self._js, self._settings, False, self.connect_timeout)
                 break
             except NatsError:
                 if time.monotonic() >= deadline:
@@ -228,8 +228,6 @@ class EdgeSource:
         info = await self._js.stream_info(self.stream, subjects_filter=f"{self.subject_prefix}.>")
         subjects = list((info.state.subjects or {}).keys())
         known = set(self.symbol_table.names)
-        from mdstream.nats.subjects import symbol_of
-
         new = [s for s in subjects if symbol_of(self.subject_prefix, s) not in known]
         for start in range(0, len(new), 64):
             msgs = await asyncio.gather(*(self._js.get_last_msg(self.stream, s)
@@ -245,10 +243,8 @@ class EdgeSource:
                     log.warning("skipped the newest message of %s: not an mdstream frame: %s",
                                 msg.subject, exc)
                     continue
-                self.symbol_table.learn(symbols)
                 seqs = MessageSeqs.of_any(msg.headers)
-                if not self._stream_id and seqs is not None:
-                    self._stream_id = seqs.stream_id
+                self._learn(symbols, seqs.stream_id if seqs is not None else "")
 
     def _refresh_symbols(self) -> None:
         if self.running:
@@ -341,11 +337,9 @@ class EdgeSource:
         rows = []
         for data in snap.payloads.values():
             decoded, symbols = decode_message(data)
-            self.symbol_table.learn(symbols)
+            self._learn(symbols, snap.stream_id)
             if len(decoded):
                 rows.append(decoded[-1:])
-        if snap.stream_id and not self._stream_id:
-            self._stream_id = snap.stream_id
         out = np.concatenate(rows) if rows else np.empty(0, dtype=RESULT_DTYPE)
         if ids is not None and len(out):
             out = out[np.isin(out["symbol_id"], np.fromiter(ids, dtype=np.int32))]
@@ -386,11 +380,6 @@ class EdgeSource:
     def _shutdown(self) -> None:
         if self._loop is None:
             return
-        if self._nc is not None:
-            try:
-                self._loop.run(self._nc.close(), 5)
-            except Exception:
-                pass
-            self._nc = None
-        self._loop.stop()
+        self._loop.close(self._nc)
+        self._nc = None
         self._loop = None

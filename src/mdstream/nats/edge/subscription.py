@@ -64,6 +64,7 @@ class EdgeSubscription:
         self.snapshot: Snapshot | None = None
         self._names = names
         self._ids = None if ids is None else np.fromiter(ids, dtype=np.int32)
+        self._id_set = frozenset(ids or ())
         self._learn = learn
         self._on_close = on_close
         self._cond = threading.Condition()
@@ -90,7 +91,8 @@ class EdgeSubscription:
         #: Messages in the stream that are not mdstream frames (skipped; their
         #: results, if any, are reported as a gap).
         self.malformed = 0
-        self.pending_in_stream = 0
+        self._newest = None         # the newest message offered (its metadata: the lag)
+        self._pending = 0
 
     def __repr__(self) -> str:
         what = "all symbols" if self.filter is None else ",".join(self.filter)
@@ -103,10 +105,7 @@ class EdgeSubscription:
 
     def offer(self, msg) -> None:
         """A message from the consumer (called on the event loop's thread)."""
-        try:
-            self.pending_in_stream = msg.metadata.num_pending
-        except Exception:
-            pass
+        self._newest = msg
         with self._cond:
             self._inbox.append(msg)
             self._cond.notify()
@@ -148,11 +147,23 @@ class EdgeSubscription:
             if seqs.first < self._cursor:
                 rows = rows[rows["seq"] >= self._cursor]
             if self._ids is not None:
-                rows = rows[np.isin(rows["symbol_id"], self._ids)]
+                rows = self._wanted(rows)
             if len(rows):
                 self._parts.append(rows)
         if self._got >= seqs.parts or self.single_subject:
             self._flush()
+
+    def _wanted(self, rows: np.ndarray) -> np.ndarray:
+        """The rows of the client's symbols. A message holds one symbol (the
+        publisher's always do): a set lookup then, np.isin only otherwise."""
+        sids = rows["symbol_id"]
+        if not len(sids):
+            return rows
+        first = int(sids[0])
+        if (sids == first).all():
+            return rows if first in self._id_set else rows[:0]
+        assert self._ids is not None        # called only for a stream with a symbol filter
+        return rows[np.isin(sids, self._ids)]
 
     def _flush(self) -> None:
         batch, parts = self._batch, self._parts
@@ -234,6 +245,18 @@ class EdgeSubscription:
     def last_seq(self) -> int:
         """Every result at or below it was delivered or filtered out (-1: none)."""
         return self._cursor - 1
+
+    @property
+    def pending_in_stream(self) -> int:
+        """Messages JetStream held for this stream, not delivered yet, as of
+        the newest message (read from its metadata when asked, not per message)."""
+        msg = self._newest
+        if msg is not None:
+            try:
+                self._pending = msg.metadata.num_pending
+            except Exception:
+                pass
+        return self._pending
 
     def counters(self) -> dict:
         """cursor, lag (messages JetStream holds for it, not yet delivered
