@@ -16,6 +16,7 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 ds = pytest.importorskip("pyarrow.dataset")
 
+import mdstream  # noqa: E402
 from mdstream import RESULT_DTYPE  # noqa: E402
 from mdstream.batch import KIND_NAMES  # noqa: E402
 from mdstream.record import ParquetRecorder, record  # noqa: E402
@@ -162,3 +163,25 @@ def test_duration_and_an_unreachable_server(helpers, make_server, tmp_path):
             "--connect-timeout", "0.5")) as proc:
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "cannot reach" in stderr, (stdout, stderr)
+
+
+def test_a_recording_is_not_continued_from_another_stream(make_server, make_client, helpers,
+                                                          tmp_path):
+    """The recording keeps its stream id: results of another engine (whose
+    sequence numbers mean other results) are refused before any is written."""
+    first = make_server(helpers.finite_engine(5_000), start_engine=True)
+    record(make_client(first).stream_batches(from_seq=0, resume=True, heartbeats=True),
+           tmp_path / "rec")
+    rec = ParquetRecorder(tmp_path / "rec")
+    assert rec.stream_id == first.engine.stream_id
+    rows = rec.recovery.rows
+
+    other = make_server(helpers.finite_engine(9_000), start_engine=True)
+    assert other.engine.stream_id != first.engine.stream_id
+    stream = make_client(other).stream_batches(from_seq=rec.resume_seq, resume=True,
+                                               heartbeats=True)
+    with pytest.raises(mdstream.StreamChangedError, match="record into another directory"):
+        rec.consume(stream)
+    rec.close()
+    again = ParquetRecorder(tmp_path / "rec")
+    assert again.recovery.rows == rows and again.stream_id == first.engine.stream_id

@@ -81,7 +81,9 @@ class Recovery:
     """What opening a recording found: ``last_seq`` (the last sequence number
     recorded, -1: none), the counters of the state file, and what was removed:
     ``removed_files`` (part and gap files of an unfinished checkpoint) and
-    ``removed_temporary`` (temporary files of an interrupted write)."""
+    ``removed_temporary`` (temporary files of an interrupted write).
+    ``stream_id``: the stream recorded (the server's Engine.stream_id; None
+    for a recording that has not named one)."""
 
     last_seq: int = -1
     exists: bool = False
@@ -93,11 +95,12 @@ class Recovery:
     missed: int = 0
     removed_files: int = 0
     removed_temporary: int = 0
+    stream_id: str | None = None
 
     def state(self) -> dict:
         return {"format": FORMAT, "last_seq": self.last_seq, "partition_by": self.partition_by,
                 "rows": self.rows, "files": self.files, "checkpoints": self.checkpoints,
-                "gaps": self.gaps, "missed": self.missed}
+                "gaps": self.gaps, "missed": self.missed, "stream_id": self.stream_id}
 
 
 def _part_files(directory: Path):
@@ -157,6 +160,7 @@ def recover(directory: Path, partition_by: str) -> Recovery:
         rec.exists = True
         for name in ("last_seq", "rows", "files", "checkpoints", "gaps", "missed"):
             setattr(rec, name, int(state.get(name, 0)))
+        rec.stream_id = state.get("stream_id") or None
         if state.get("partition_by") not in (None, partition_by):
             raise InvalidArgumentError(
                 f"{directory} is a recording partitioned by {state['partition_by']}, not "

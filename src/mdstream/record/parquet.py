@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mdstream.batch import KIND_NAMES, ResultBatch
-from mdstream.errors import InvalidArgumentError
+from mdstream.errors import InvalidArgumentError, StreamChangedError
 from mdstream.record import layout
 
 __all__ = ["ParquetRecorder", "record", "NS_PER_DAY"]
@@ -128,6 +128,25 @@ class ParquetRecorder:
     def last_seq(self) -> int:
         """The last sequence number recorded (written by a checkpoint), -1: none."""
         return self._state.last_seq
+
+    @property
+    def stream_id(self) -> str | None:
+        """The stream recorded here (the server's Engine.stream_id), None: not known yet."""
+        return self._state.stream_id
+
+    def check_stream(self, stream_id: str | None) -> None:
+        """Note which stream the rows come from (kept with the next checkpoint).
+        Raises StreamChangedError when the recording holds another stream's
+        rows: the same sequence numbers mean other results there."""
+        if not stream_id or stream_id == self._state.stream_id:
+            return
+        held = self._state.stream_id
+        if held is not None:
+            raise StreamChangedError(held, stream_id, (
+                f"{self.directory} records stream {held!r}, but these results come from stream "
+                f"{stream_id!r} (a server restarted without its journal, or another one), where "
+                "the sequence numbers mean other results: record into another directory"))
+        self._state.stream_id = stream_id
 
     # -- adding --------------------------------------------------------------------
 
@@ -298,6 +317,9 @@ class ParquetRecorder:
                 if self.tick_due():
                     self.checkpoint()
                 continue
+            stream_id = getattr(stream, "stream_id", None)       # a gRPC stream's
+            if isinstance(stream_id, str):
+                self.check_stream(stream_id)
             last = getattr(stream, "last_seq", None)
             self.write(batch, last if isinstance(last, int) else None)
         return "stopped"
