@@ -162,7 +162,7 @@ class EdgeSource:
             raise
         self._state = "running"
         self._started = time.monotonic()
-        log.info("edge serving JetStream stream %s from %s", self.stream, ", ".join(self.servers))
+        log.debug("edge serving JetStream stream %s from %s", self.stream, ", ".join(self.servers))
         return self
 
     def stop(self) -> None:
