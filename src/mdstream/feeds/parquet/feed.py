@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 from typing import Mapping, Sequence
 
-from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.parquet.reader import ParquetReader, open_dataset, recording_kinds
 from mdstream.feeds.progress import ReplayProgress
-from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
+from mdstream.feeds.replay import FileReplay, check_replay_options, input_paths, per_input
 from mdstream.feeds.symbol_index import SymbolIndex
 
 __all__ = ["ParquetFeed"]
@@ -70,11 +68,7 @@ class ParquetFeed(FileReplay):
                  out_of_order: str = "keep", prescan: bool = True, batch_rows: int = 1 << 16,
                  cache_mb: float = 256, wait_for_subscriber: bool | float = True,
                  progress: ReplayProgress | None = None):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths = [os.fspath(p) for p in paths]
-        if not self.paths:
-            raise InvalidArgumentError("ParquetFeed needs at least one file or directory")
+        self.paths = input_paths(paths, "ParquetFeed needs at least one file or directory")
         speed, wait_for_subscriber = check_replay_options(speed, on_bad_row, out_of_order,
                                                           wait_for_subscriber)
         n = len(self.paths)
@@ -99,7 +93,6 @@ class ParquetFeed(FileReplay):
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
                           wait_for_subscriber=wait_for_subscriber, progress=progress,
-                          file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no rows in any file")
 
     def __repr__(self) -> str:
