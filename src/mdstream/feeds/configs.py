@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from mdstream.errors import InvalidArgumentError
+
 if TYPE_CHECKING:
     from mdstream.feeds.csv.feed import CSVFeed
     from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.simulated import SimulatedFeed
 
-__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "DEFAULT_SYMBOLS"]
+__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "DEFAULT_SYMBOLS", "replay_paths", "pace_text",
+           "replay_line"]
 
 #: The symbols of the simulated feed unless others are given.
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
@@ -85,3 +88,29 @@ class CSVFeedConfig:
                        wait_for_subscriber=False, progress=self.progress)
 
 
+# -- shared by the file feeds' configs (CSV, Parquet, DBN) ------------------------
+
+def replay_paths(arg: str, empty: str) -> tuple[str, ...]:
+    """The paths of ``NAME:PATH[,PATH...]``'s ``arg``; InvalidArgumentError
+    with the message ``empty`` for none."""
+    paths = tuple(p for p in arg.split(",") if p)
+    if not paths:
+        raise InvalidArgumentError(empty)
+    return paths
+
+
+def pace_text(speed: float) -> str:
+    """A replay's ``speed`` in words: "at the recorded pace", "at 10x the recorded pace"..."""
+    if speed == 0:
+        return "as fast as possible"
+    return "at the recorded pace" if speed == 1 else f"at {speed:g}x the recorded pace"
+
+
+def replay_line(feed, rows: str, bad: str, sources: str) -> str:
+    """A file replay's line for ``mdstream serve``: ``rows`` names what
+    ``feed.rows`` counts ("Parquet rows"), ``bad`` what ``feed.bad_rows``
+    counts ("bad rows"), ``sources`` the inputs."""
+    skipped = f" ({feed.bad_rows:,} {bad} skipped)" if feed.bad_rows else ""
+    return (f"replaying {feed.rows:,} {rows}{skipped} of {len(feed.symbols)} symbol(s) "
+            f"({','.join(feed.symbols[:8])}) from {sources} {pace_text(feed.speed)}"
+            f"{', looping' if feed.loop else ''}")
