@@ -9,6 +9,7 @@ import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace as NS  # the shape Metadata reads a symbol mapping from
 
 import databento_dbn as db
 import numpy as np
@@ -45,21 +46,12 @@ def trades_ref():
     return pd.read_csv(TRADES_CSV)
 
 
-class _Interval:
-    def __init__(self, start_date, end_date, symbol):
-        self.start_date, self.end_date, self.symbol = start_date, end_date, symbol
-
-
-class _Mapping:
-    def __init__(self, raw_symbol, intervals):
-        self.raw_symbol, self.intervals = raw_symbol, intervals
-
-
 def write_dbn(path, schema, records, mappings=(("BTCUSDT", 1001),)):
     md = db.Metadata(dataset="TEST", start=0, stype_in=db.SType.RAW_SYMBOL,
                      stype_out=db.SType.INSTRUMENT_ID, schema=schema,
                      symbols=[m[0] for m in mappings],
-                     mappings=[_Mapping(name, [_Interval(DAY, DAY + dt.timedelta(days=1), str(iid))])
+                     mappings=[NS(raw_symbol=name, intervals=[NS(
+                         start_date=DAY, end_date=DAY + dt.timedelta(days=1), symbol=str(iid))])
                                for name, iid in mappings])
     path.write_bytes(md.encode() + b"".join(bytes(r) for r in records))
     return path
