@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mdstream import BAR, QUOTE, TRADE, Engine
+from mdstream import BAR, QUOTE, TRADE
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.dbn import DBNFeed, DBNRecordError
 from mdstream.feeds.dbn.reader import prices_to_float
+
+from file_replay import replay  # tests/integration/file_replay.py
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -29,16 +31,6 @@ TBBO_DBN = DATA / "dbn" / "tardis_btcusdt.tbbo.dbn"
 TRADES_CSV = DATA / "real" / "tardis_trades.csv"
 QUOTES_CSV = DATA / "real" / "tardis_quotes.csv"
 DAY = dt.date(2020, 2, 22)
-
-
-def replay(feed, **engine_kw):
-    engine = Engine(feed=feed, workers=2, **engine_kw)
-    sub = engine.subscribe()
-    with engine:
-        rows = [b.rows.copy() for b in sub.batches(timeout=30)]
-    rows = np.concatenate(rows)
-    assert (np.diff(rows["seq"]) == 1).all()
-    return rows, list(engine.symbols)
 
 
 @pytest.fixture(scope="module")

@@ -22,21 +22,13 @@ from mdstream.feeds.csv.feed import CSVFeed
 from mdstream.feeds.parquet import ParquetFeed, ParquetRowError
 from mdstream.grpc.client import Client
 
+from file_replay import first_results, replay  # tests/integration/file_replay.py
+
 pytestmark = pytest.mark.timeout(90)
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 TRADES_CSV = REAL / "tardis_trades.csv"
 QUOTES_CSV = REAL / "tardis_quotes.csv"
-
-
-def replay(feed, **engine_kw):
-    engine = Engine(feed=feed, workers=2, **engine_kw)
-    sub = engine.subscribe()
-    with engine:
-        rows = [b.rows.copy() for b in sub.batches(timeout=30)]
-    rows = np.concatenate(rows)
-    assert (np.diff(rows["seq"]) == 1).all()
-    return rows, list(engine.symbols)
 
 
 @pytest.fixture(scope="module")
@@ -253,15 +245,7 @@ def test_loop_repeats_a_dataset_with_later_timestamps(tmp_path, trades_ref, no_t
         pq.write_table(pa.Table.from_pandas(ref.iloc[k * 500:(k + 1) * 500], preserve_index=False),
                        tmp_path / "d" / f"part-{k}.parquet")
     feed = ParquetFeed(tmp_path / "d", speed=0, loop=True)
-    engine = Engine(feed=feed, workers=2)
-    sub = engine.subscribe()
-    got = []
-    with engine:
-        for batch in sub.batches(timeout=30):
-            got.append(batch.rows.copy())
-            if sum(map(len, got)) >= 2600:
-                break
-    rows = np.concatenate(got)
+    rows = first_results(feed, 2600)
     first = rows[:1000]
     span = int(first["ts_ns"][-1] - first["ts_ns"][0])
     period = span + span // 999
