@@ -8,18 +8,21 @@ a config may also ``describe(feed)`` the running feed in one line for
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from mdstream.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from mdstream.feeds.csv.feed import CSVFeed
     from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.simulated import SimulatedFeed
 
-__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "DEFAULT_SYMBOLS", "replay_paths", "pace_text",
-           "replay_line"]
+__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "FileReplayConfig", "DEFAULT_SYMBOLS",
+           "replay_paths", "pace_text", "replay_line"]
 
 #: The symbols of the simulated feed unless others are given.
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
@@ -52,8 +55,23 @@ class SimulatedFeedConfig:
                              count=self.count, quote_ratio=self.quote_ratio)
 
 
+class FileReplayConfig:
+    """What the configs of the file feeds (CSV, Parquet, DBN) have in common:
+    each is a frozen dataclass with these fields, and its feed keeps
+    ``progress`` (a ReplayProgress) up to date."""
+
+    paths: tuple[str, ...]
+    speed: float
+    loop: bool
+    progress: "ReplayProgress | None"
+
+    def with_progress(self, progress: "ReplayProgress | None") -> "Self":
+        """A copy whose feed will keep ``progress`` up to date (for a display to poll)."""
+        return dataclasses.replace(self, progress=progress)  # type: ignore[type-var]  # subclasses are dataclasses
+
+
 @dataclass(frozen=True)
-class CSVFeedConfig:
+class CSVFeedConfig(FileReplayConfig):
     """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
 
     paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from mdstream.feeds.configs import replay_line, replay_paths
+from mdstream.feeds.configs import FileReplayConfig, replay_line, replay_paths
 
 if TYPE_CHECKING:
     from mdstream.feeds.progress import ReplayProgress
@@ -16,7 +16,7 @@ __all__ = ["DBNFeedConfig", "feed_config"]
 
 
 @dataclass(frozen=True)
-class DBNFeedConfig:
+class DBNFeedConfig(FileReplayConfig):
     """Databento DBN files replayed (mdstream.feeds.dbn.DBNFeed).
 
     paths: ``.dbn`` or ``.dbn.zst`` files, merged by ts_event; speed: 1 = as

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from mdstream.feeds.configs import replay_line, replay_paths
+from mdstream.feeds.configs import FileReplayConfig, replay_line, replay_paths
 
 if TYPE_CHECKING:
     from mdstream.feeds.progress import ReplayProgress
@@ -16,7 +16,7 @@ __all__ = ["ParquetFeedConfig", "feed_config"]
 
 
 @dataclass(frozen=True)
-class ParquetFeedConfig:
+class ParquetFeedConfig(FileReplayConfig):
     """Recorded trades and quotes replayed from Parquet files or datasets
     (mdstream.feeds.parquet.ParquetFeed).
 
