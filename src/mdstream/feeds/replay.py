@@ -196,15 +196,11 @@ class FileReplay(Feed):
             if first is None:
                 raise BadFileError(self._readers[0].path, None, self._empty_problem)
             raise BadFileError(first.path, None, f"no good rows: all {self._stats.bad_rows} rows "
-                                               f"are bad; the first: {self._where(first)}: "
+                                               f"are bad; the first: {first.where}: "
                                                f"{first.problem}")
         if self._stats.bad_rows:
             log.warning("%s skipped %d bad rows; the first: %s", type(self).__name__,
                         self._stats.bad_rows, self._stats.examples[0])
-
-    def _where(self, err) -> str:
-        """Where a bad row is, in the words of the format ("line 7")."""
-        return f"line {err.line}"
 
     # -- the Feed interface ----------------------------------------------------
 

@@ -72,6 +72,3 @@ class DBNFeed(FileReplay):
     def schemas(self) -> list[str]:
         """The schema of each file ("mixed" for live data without one)."""
         return [r.format for r in self._readers]
-
-    def _where(self, err) -> str:
-        return f"record {err.line}"

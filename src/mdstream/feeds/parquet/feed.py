@@ -105,6 +105,3 @@ class ParquetFeed(FileReplay):
         """The column mapping of each input read (a recording has two: its
         trades and its quotes)."""
         return [r.format for r in self._readers]
-
-    def _where(self, err) -> str:
-        return f"row {err.line}"
