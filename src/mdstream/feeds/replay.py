@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -23,13 +23,14 @@ from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
 from mdstream.feeds.checked_ticks import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, ReadStats
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
+from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.merge import merge_by_time
 from mdstream.feeds.pacing import Pacer
 from mdstream.feeds.progress import ReplayProgress
 from mdstream.feeds.sink import TickSink
 from mdstream.feeds.symbol_index import SymbolIndex
 
-__all__ = ["FileReplay", "check_replay_options", "input_paths", "per_input"]
+__all__ = ["FileReplay", "check_replay_options", "input_paths", "per_input", "column_settings"]
 
 log = logging.getLogger("mdstream.feeds.replay")
 
@@ -82,6 +83,17 @@ def per_input(value, n: int, name: str, scalar: tuple) -> list:
     if len(values) != n:
         raise InvalidArgumentError(f"{name} has {len(values)} entries but there are {n} files")
     return values
+
+
+def column_settings(n: int, *, preset, columns, kind, time_unit, symbol) -> list[dict]:
+    """The column settings of a tabular feed (CSV, Parquet) for each of its n
+    inputs: each of them one value for every input or a list of n (see CSVFeed)."""
+    per = dict(preset=per_input(preset, n, "preset", (str, CSVFormat)),
+               columns=per_input(columns, n, "columns", (Mapping,)),
+               kind=per_input(kind, n, "kind", (str,)),
+               time_unit=per_input(time_unit, n, "time_unit", (str,)),
+               symbol=per_input(symbol, n, "symbol", (str,)))
+    return [{name: values[k] for name, values in per.items()} for k in range(n)]
 
 
 class FileReplay(Feed):

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.csv.reader import CSVFileReader
 from mdstream.feeds.progress import ReplayProgress
-from mdstream.feeds.replay import FileReplay, check_replay_options, input_paths, per_input
+from mdstream.feeds.replay import FileReplay, check_replay_options, column_settings, input_paths
 from mdstream.feeds.symbol_index import SymbolIndex
 
 __all__ = ["CSVFeed"]
@@ -137,20 +137,13 @@ class CSVFeed(FileReplay):
         self.paths = input_paths(paths, "CSVFeed needs at least one file")
         speed, wait_for_subscriber = check_replay_options(speed, on_bad_row, out_of_order,
                                                           wait_for_subscriber)
-        n = len(self.paths)
         index = SymbolIndex(symbols)
-        per_file = dict(preset=per_input(preset, n, "preset", (str, CSVFormat)),
-                        columns=per_input(columns, n, "columns", (Mapping,)),
-                        kind=per_input(kind, n, "kind", (str,)),
-                        time_unit=per_input(time_unit, n, "time_unit", (str,)),
-                        symbol=per_input(symbol, n, "symbol", (str,)))
+        per_file = column_settings(len(self.paths), preset=preset, columns=columns, kind=kind,
+                                   time_unit=time_unit, symbol=symbol)
         readers = [
-            CSVFileReader(p, index, preset=per_file["preset"][k], columns=per_file["columns"][k],
-                          kind=per_file["kind"][k], time_unit=per_file["time_unit"][k],
-                          symbol=per_file["symbol"][k], on_bad_row=on_bad_row,
-                          out_of_order=out_of_order, chunk_rows=chunk_rows, delimiter=delimiter,
-                          encoding=encoding)
-            for k, p in enumerate(self.paths)]
+            CSVFileReader(p, index, **settings, on_bad_row=on_bad_row, out_of_order=out_of_order,
+                          chunk_rows=chunk_rows, delimiter=delimiter, encoding=encoding)
+            for p, settings in zip(self.paths, per_file)]
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
                           wait_for_subscriber=wait_for_subscriber, progress=progress,
