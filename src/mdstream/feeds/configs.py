@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.simulated import SimulatedFeed
 
-__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "FileReplayConfig", "DEFAULT_SYMBOLS",
+__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "FileReplayConfig", "TabularReplayConfig",
+           "DEFAULT_SYMBOLS",
            "replay_paths", "pace_text", "replay_line"]
 
 #: The symbols of the simulated feed unless others are given.
@@ -71,17 +72,9 @@ class FileReplayConfig:
 
 
 @dataclass(frozen=True)
-class CSVFeedConfig(FileReplayConfig):
-    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
-
-    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
-    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
-    again and again, shifted in time; symbol: the symbol of every row, for
-    files without a symbol column; preset: the files' format (None:
-    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
-    Building the feed reads the files' headers: BadFileError (an
-    MDStreamError) or OSError for a file that cannot be used.
-    """
+class TabularReplayConfig(FileReplayConfig):
+    """The settings of a replay of tables of trades or quotes, which
+    CSVFeedConfig and ParquetFeedConfig share (see CSVFeedConfig)."""
 
     paths: tuple[str, ...]
     speed: float = 1.0
@@ -92,6 +85,20 @@ class CSVFeedConfig(FileReplayConfig):
     #: A mdstream.feeds.progress.ReplayProgress the feed keeps up to date (scan
     #: and replay), for a display to poll; None: the feed makes its own.
     progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CSVFeedConfig(TabularReplayConfig):
+    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
+
+    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
+    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
+    again and again, shifted in time; symbol: the symbol of every row, for
+    files without a symbol column; preset: the files' format (None:
+    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
+    Building the feed reads the files' headers: BadFileError (an
+    MDStreamError) or OSError for a file that cannot be used.
+    """
 
     kind: ClassVar[str] = "csv"
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from mdstream.feeds.configs import FileReplayConfig, replay_line, replay_paths
+from mdstream.feeds.configs import TabularReplayConfig, replay_line, replay_paths
 
 if TYPE_CHECKING:
-    from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.parquet.feed import ParquetFeed
 
 __all__ = ["ParquetFeedConfig", "feed_config"]
 
 
 @dataclass(frozen=True)
-class ParquetFeedConfig(FileReplayConfig):
+class ParquetFeedConfig(TabularReplayConfig):
     """Recorded trades and quotes replayed from Parquet files or datasets
     (mdstream.feeds.parquet.ParquetFeed).
 
@@ -29,16 +28,6 @@ class ParquetFeedConfig(FileReplayConfig):
     whole data once (BadFileError or BadRowError, both MDStreamError, for
     data that cannot be used).
     """
-
-    paths: tuple[str, ...]
-    speed: float = 1.0
-    loop: bool = False
-    symbol: str | None = None
-    preset: str | None = None
-    on_bad_row: str = "raise"
-    #: A ReplayProgress the feed keeps up to date, for a display to poll
-    #: (None: the feed makes its own); see CSVFeedConfig.
-    progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "parquet"
 
