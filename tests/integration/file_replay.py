@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from mdstream import Engine
 
@@ -29,3 +30,15 @@ def first_results(feed, n: int) -> np.ndarray:
             if sum(map(len, got)) >= n:
                 break
     return np.concatenate(got)
+
+
+def resampled_bars(df: pd.DataFrame, rule: str, size: str) -> pd.DataFrame:
+    """pandas' bars of the trades in ``df`` (indexed by time, with ``price``
+    and the ``size`` column), interval ``rule``, empty intervals left out: the
+    reference the engine's bars are checked against."""
+    g = df.resample(rule)
+    want = pd.DataFrame({"open": g.price.first(), "high": g.price.max(), "low": g.price.min(),
+                         "close": g.price.last(), "volume": g[size].sum(),
+                         "count": g.price.count(),
+                         "notional": (df.price * df[size]).resample(rule).sum()})
+    return want[want["count"] > 0]

@@ -21,7 +21,7 @@ from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.dbn import DBNFeed, DBNRecordError
 from mdstream.feeds.dbn.reader import prices_to_float
 
-from file_replay import replay  # tests/integration/file_replay.py
+from file_replay import replay, resampled_bars  # tests/integration/file_replay.py
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -97,12 +97,7 @@ def test_bars_match_pandas_resample(trades_ref, interval, rule):
     bars = rows[rows["kind"] == BAR]
     df = trades_ref.assign(time=pd.to_datetime(trades_ref.timestamp, unit="us"),
                            size=(trades_ref.amount * 1000).round()).set_index("time")
-    g = df.resample(rule)
-    want = pd.DataFrame({"open": g.price.first(), "high": g.price.max(), "low": g.price.min(),
-                         "close": g.price.last(), "volume": g["size"].sum(),
-                         "count": g.price.count(),
-                         "notional": (df.price * df["size"]).resample(rule).sum()})
-    want = want[want["count"] > 0]
+    want = resampled_bars(df, rule, "size")
     assert len(bars) == len(want) > 1
     np.testing.assert_array_equal(bars["ts_ns"], want.index.as_unit("ns").asi8)
     np.testing.assert_array_equal(bars["open"], want.open)

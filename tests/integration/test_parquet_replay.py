@@ -22,7 +22,7 @@ from mdstream.feeds.csv.feed import CSVFeed
 from mdstream.feeds.parquet import ParquetFeed, ParquetRowError
 from mdstream.grpc.client import Client
 
-from file_replay import first_results, replay  # tests/integration/file_replay.py
+from file_replay import first_results, replay, resampled_bars  # tests/integration/file_replay.py
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -115,12 +115,7 @@ def test_bars_match_pandas_resample(trades_parquet, trades_ref, interval, rule):
     rows, _ = replay(ParquetFeed(trades_parquet, speed=0), bars=(interval,))
     bars = rows[rows["kind"] == BAR]
     df = trades_ref.assign(time=pd.to_datetime(trades_ref.timestamp, unit="us")).set_index("time")
-    g = df.resample(rule)
-    want = pd.DataFrame({"open": g.price.first(), "high": g.price.max(), "low": g.price.min(),
-                         "close": g.price.last(), "volume": g.amount.sum(),
-                         "count": g.price.count(),
-                         "notional": (df.price * df.amount).resample(rule).sum()})
-    want = want[want["count"] > 0]
+    want = resampled_bars(df, rule, "amount")
     assert len(bars) == len(want) > 1
     np.testing.assert_array_equal(bars["ts_ns"], want.index.as_unit("ns").asi8)
     np.testing.assert_allclose(bars["open"], want.open)
