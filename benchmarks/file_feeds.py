@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace as NS  # the shape Metadata reads a symbol mapping from
 
 import numpy as np
 
@@ -67,16 +68,6 @@ def write_parquet(path: Path, t: dict) -> None:
     pq.write_table(table, path, compression="zstd", row_group_size=1 << 16)
 
 
-class _Interval:
-    def __init__(self, start_date, end_date, symbol):
-        self.start_date, self.end_date, self.symbol = start_date, end_date, symbol
-
-
-class _Mapping:
-    def __init__(self, raw_symbol, intervals):
-        self.raw_symbol, self.intervals = raw_symbol, intervals
-
-
 def write_dbn(path: Path, t: dict) -> None:
     import databento_dbn as db
     ts = t["ts_us"] * 1000
@@ -85,8 +76,8 @@ def write_dbn(path: Path, t: dict) -> None:
     md = db.Metadata(dataset="BENCH", start=int(ts[0]), end=int(ts[-1]) + 1,
                      stype_in=db.SType.RAW_SYMBOL, stype_out=db.SType.INSTRUMENT_ID,
                      schema=db.Schema.TRADES, symbols=["BTCUSDT"],
-                     mappings=[_Mapping("BTCUSDT", [_Interval(day, last + dt.timedelta(days=1),
-                                                              "1001")])])
+                     mappings=[NS(raw_symbol="BTCUSDT", intervals=[NS(
+                         start_date=day, end_date=last + dt.timedelta(days=1), symbol="1001")])])
     px = np.rint(t["price"] * 1e9).astype(np.int64)
     out = io.BytesIO()
     tr = db.Transcoder(out, db.Encoding.DBN, db.Compression.ZSTD)

@@ -17,21 +17,12 @@ from mdstream import QUOTE, TRADE, Engine
 from mdstream.feeds.csv.feed import CSVFeed
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 
+from file_replay import first_results, replay  # tests/integration/file_replay.py
+
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 TRADES = REAL / "tardis_trades.csv"
 QUOTES = REAL / "tardis_quotes.csv"
 TRUEFX = REAL / "truefx-usdjpy-ticks.csv"
-
-
-def replay(feed: CSVFeed, **engine_kw):
-    """Every result of a replay, in sequence order, and the engine's symbols."""
-    engine = Engine(feed=feed, workers=2, **engine_kw)
-    sub = engine.subscribe()
-    with engine:
-        rows = [b.rows.copy() for b in sub.batches(timeout=30)]
-    rows = np.concatenate(rows) if rows else None
-    assert rows is None or (np.diff(rows["seq"]) == 1).all()
-    return rows, list(engine.symbols)
 
 
 def names(rows, symbols):
@@ -185,15 +176,7 @@ def test_out_of_order_rows_keep_their_place_and_timestamp(tmp_path):
 @pytest.mark.timeout(60)
 def test_loop_repeats_with_later_timestamps(no_thread_leak):
     feed = CSVFeed(TRUEFX, symbol="USDJPY", speed=0, loop=True)
-    engine = Engine(feed=feed, workers=2)
-    sub = engine.subscribe()
-    got = []
-    with engine:
-        for batch in sub.batches(timeout=30):
-            got.append(batch.rows.copy())
-            if sum(map(len, got)) >= 2600:
-                break
-    rows = np.concatenate(got)
+    rows = first_results(feed, 2600)
     assert (np.diff(rows["ts_ns"]) > 0).sum() >= 2590 and (np.diff(rows["ts_ns"]) >= 0).all()
     first = rows[:1000]
     span = int(first["ts_ns"][-1] - first["ts_ns"][0])

@@ -9,16 +9,19 @@ import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace as NS  # the shape Metadata reads a symbol mapping from
 
 import databento_dbn as db
 import numpy as np
 import pandas as pd
 import pytest
 
-from mdstream import BAR, QUOTE, TRADE, Engine
+from mdstream import BAR, QUOTE, TRADE
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.dbn import DBNFeed, DBNRecordError
 from mdstream.feeds.dbn.reader import prices_to_float
+
+from file_replay import replay, resampled_bars  # tests/integration/file_replay.py
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -30,36 +33,17 @@ QUOTES_CSV = DATA / "real" / "tardis_quotes.csv"
 DAY = dt.date(2020, 2, 22)
 
 
-def replay(feed, **engine_kw):
-    engine = Engine(feed=feed, workers=2, **engine_kw)
-    sub = engine.subscribe()
-    with engine:
-        rows = [b.rows.copy() for b in sub.batches(timeout=30)]
-    rows = np.concatenate(rows)
-    assert (np.diff(rows["seq"]) == 1).all()
-    return rows, list(engine.symbols)
-
-
 @pytest.fixture(scope="module")
 def trades_ref():
     return pd.read_csv(TRADES_CSV)
-
-
-class _Interval:
-    def __init__(self, start_date, end_date, symbol):
-        self.start_date, self.end_date, self.symbol = start_date, end_date, symbol
-
-
-class _Mapping:
-    def __init__(self, raw_symbol, intervals):
-        self.raw_symbol, self.intervals = raw_symbol, intervals
 
 
 def write_dbn(path, schema, records, mappings=(("BTCUSDT", 1001),)):
     md = db.Metadata(dataset="TEST", start=0, stype_in=db.SType.RAW_SYMBOL,
                      stype_out=db.SType.INSTRUMENT_ID, schema=schema,
                      symbols=[m[0] for m in mappings],
-                     mappings=[_Mapping(name, [_Interval(DAY, DAY + dt.timedelta(days=1), str(iid))])
+                     mappings=[NS(raw_symbol=name, intervals=[NS(
+                         start_date=DAY, end_date=DAY + dt.timedelta(days=1), symbol=str(iid))])
                                for name, iid in mappings])
     path.write_bytes(md.encode() + b"".join(bytes(r) for r in records))
     return path
@@ -113,12 +97,7 @@ def test_bars_match_pandas_resample(trades_ref, interval, rule):
     bars = rows[rows["kind"] == BAR]
     df = trades_ref.assign(time=pd.to_datetime(trades_ref.timestamp, unit="us"),
                            size=(trades_ref.amount * 1000).round()).set_index("time")
-    g = df.resample(rule)
-    want = pd.DataFrame({"open": g.price.first(), "high": g.price.max(), "low": g.price.min(),
-                         "close": g.price.last(), "volume": g["size"].sum(),
-                         "count": g.price.count(),
-                         "notional": (df.price * df["size"]).resample(rule).sum()})
-    want = want[want["count"] > 0]
+    want = resampled_bars(df, rule, "size")
     assert len(bars) == len(want) > 1
     np.testing.assert_array_equal(bars["ts_ns"], want.index.as_unit("ns").asi8)
     np.testing.assert_array_equal(bars["open"], want.open)

@@ -22,21 +22,13 @@ from mdstream.feeds.csv.feed import CSVFeed
 from mdstream.feeds.parquet import ParquetFeed, ParquetRowError
 from mdstream.grpc.client import Client
 
+from file_replay import first_results, replay, resampled_bars  # tests/integration/file_replay.py
+
 pytestmark = pytest.mark.timeout(90)
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 TRADES_CSV = REAL / "tardis_trades.csv"
 QUOTES_CSV = REAL / "tardis_quotes.csv"
-
-
-def replay(feed, **engine_kw):
-    engine = Engine(feed=feed, workers=2, **engine_kw)
-    sub = engine.subscribe()
-    with engine:
-        rows = [b.rows.copy() for b in sub.batches(timeout=30)]
-    rows = np.concatenate(rows)
-    assert (np.diff(rows["seq"]) == 1).all()
-    return rows, list(engine.symbols)
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +115,7 @@ def test_bars_match_pandas_resample(trades_parquet, trades_ref, interval, rule):
     rows, _ = replay(ParquetFeed(trades_parquet, speed=0), bars=(interval,))
     bars = rows[rows["kind"] == BAR]
     df = trades_ref.assign(time=pd.to_datetime(trades_ref.timestamp, unit="us")).set_index("time")
-    g = df.resample(rule)
-    want = pd.DataFrame({"open": g.price.first(), "high": g.price.max(), "low": g.price.min(),
-                         "close": g.price.last(), "volume": g.amount.sum(),
-                         "count": g.price.count(),
-                         "notional": (df.price * df.amount).resample(rule).sum()})
-    want = want[want["count"] > 0]
+    want = resampled_bars(df, rule, "amount")
     assert len(bars) == len(want) > 1
     np.testing.assert_array_equal(bars["ts_ns"], want.index.as_unit("ns").asi8)
     np.testing.assert_allclose(bars["open"], want.open)
@@ -253,15 +240,7 @@ def test_loop_repeats_a_dataset_with_later_timestamps(tmp_path, trades_ref, no_t
         pq.write_table(pa.Table.from_pandas(ref.iloc[k * 500:(k + 1) * 500], preserve_index=False),
                        tmp_path / "d" / f"part-{k}.parquet")
     feed = ParquetFeed(tmp_path / "d", speed=0, loop=True)
-    engine = Engine(feed=feed, workers=2)
-    sub = engine.subscribe()
-    got = []
-    with engine:
-        for batch in sub.batches(timeout=30):
-            got.append(batch.rows.copy())
-            if sum(map(len, got)) >= 2600:
-                break
-    rows = np.concatenate(got)
+    rows = first_results(feed, 2600)
     first = rows[:1000]
     span = int(first["ts_ns"][-1] - first["ts_ns"][0])
     period = span + span // 999

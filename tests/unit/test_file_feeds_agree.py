@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace as NS  # the shape Metadata reads a symbol mapping from
 
 import databento_dbn as db
 import numpy as np
@@ -32,16 +33,6 @@ trade = st.tuples(
     st.integers(min_value=-3, max_value=1_000))                            # size: < 0 is bad
 
 
-class _Interval:
-    def __init__(self, start_date, end_date, symbol):
-        self.start_date, self.end_date, self.symbol = start_date, end_date, symbol
-
-
-class _Mapping:
-    def __init__(self, raw_symbol, intervals):
-        self.raw_symbol, self.intervals = raw_symbol, intervals
-
-
 def write_all(directory: Path, rows) -> dict:
     ts = [T0 + d for d, _, _ in rows]
     px = [None if p is None else p / 1000 for _, p, _ in rows]
@@ -58,7 +49,8 @@ def write_all(directory: Path, rows) -> dict:
     # DBN sizes are unsigned: a negative size has no DBN form, so those rows get 0 there.
     md = db.Metadata(dataset="TEST", start=T0, stype_in=db.SType.RAW_SYMBOL,
                      stype_out=db.SType.INSTRUMENT_ID, schema=db.Schema.TRADES, symbols=["BTC"],
-                     mappings=[_Mapping("BTC", [_Interval(DAY, DAY + dt.timedelta(days=1), "9")])])
+                     mappings=[NS(raw_symbol="BTC", intervals=[NS(
+                         start_date=DAY, end_date=DAY + dt.timedelta(days=1), symbol="9")])])
     recs = [db.TradeMsg(1, 9, t, db.UNDEF_PRICE if p is None else p * 10**6, max(s, 0),
                         db.Action.TRADE, db.Side.NONE, 0, t) for t, (_, p, s) in zip(ts, rows)]
     dbn = directory / "t.dbn"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from mdstream.cli.options import DEFAULT_SYMBOLS_TEXT, symbols
 from mdstream.cli.process import CommandError
@@ -61,8 +60,9 @@ def _feed_config(args: argparse.Namespace, progress=None):
     """The feed's config from the registry: the simulated feed's options go
     to 'sim', the replay options (those given) to any other feed, which
     refuses those it does not take (InvalidArgumentError). A file replay
-    (a config with a ``progress`` field: CSV, Parquet, DBN) keeps ``progress``
+    (a FileReplayConfig: CSV, Parquet, DBN) keeps ``progress``
     (a ReplayProgress) up to date, if given."""
+    from mdstream.feeds.configs import FileReplayConfig
     from mdstream.feeds.registry import feed_config, feed_factory, unknown_settings
 
     spec = getattr(args, "feed", None)
@@ -77,8 +77,8 @@ def _feed_config(args: argparse.Namespace, progress=None):
         flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
         raise CommandError(f"{flags}: not an option of --feed {spec.kind}")
     config = feed_config(str(spec), **given)
-    if progress is not None and "progress" in getattr(config, "__dataclass_fields__", {}):
-        config = dataclasses.replace(config, progress=progress)  # type: ignore[type-var]  # a dataclass, checked above
+    if progress is not None and isinstance(config, FileReplayConfig):
+        config = config.with_progress(progress)
     return config
 
 

@@ -111,14 +111,15 @@ def journal_line(engine, directory: str) -> str:
 
 def feed_line(node) -> str:
     """What the node's feed does: 'simulating 5 symbols (...) at 100,000 ticks/s'."""
+    from mdstream.feeds.configs import pace_text
+
     feed, spec = node.feed, node.config.feed
     names = list(feed.symbols)
     shown = ",".join(names[:8]) + (f",... ({len(names)} in all)" if len(names) > 8 else "")
     if spec.kind == "csv":
         files = ", ".join(f"{os.path.basename(p)} ({fmt.name or fmt.kind})"
                           for p, fmt in zip(feed.paths, feed.formats))
-        pace = ("as fast as possible" if feed.speed == 0 else "at the recorded pace"
-                if feed.speed == 1 else f"at {feed.speed:g}x the recorded pace")
+        pace = pace_text(feed.speed)
         bad = f" ({plural(feed.bad_rows, 'bad row')} skipped)" if feed.bad_rows else ""
         return (f"replaying {feed.rows:,} rows{bad} of {plural(len(names), 'symbol')} "
                 f"({shown}) from {files} {pace}{', looping' if feed.loop else ''}")

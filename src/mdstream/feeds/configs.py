@@ -8,15 +8,22 @@ a config may also ``describe(feed)`` the running feed in one line for
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from mdstream.errors import InvalidArgumentError
+
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from mdstream.feeds.csv.feed import CSVFeed
     from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.simulated import SimulatedFeed
 
-__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "DEFAULT_SYMBOLS"]
+__all__ = ["SimulatedFeedConfig", "CSVFeedConfig", "FileReplayConfig", "TabularReplayConfig",
+           "DEFAULT_SYMBOLS",
+           "replay_paths", "pace_text", "replay_line"]
 
 #: The symbols of the simulated feed unless others are given.
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
@@ -49,18 +56,25 @@ class SimulatedFeedConfig:
                              count=self.count, quote_ratio=self.quote_ratio)
 
 
-@dataclass(frozen=True)
-class CSVFeedConfig:
-    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
+class FileReplayConfig:
+    """What the configs of the file feeds (CSV, Parquet, DBN) have in common:
+    each is a frozen dataclass with these fields, and its feed keeps
+    ``progress`` (a ReplayProgress) up to date."""
 
-    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
-    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
-    again and again, shifted in time; symbol: the symbol of every row, for
-    files without a symbol column; preset: the files' format (None:
-    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
-    Building the feed reads the files' headers: BadFileError (an
-    MDStreamError) or OSError for a file that cannot be used.
-    """
+    paths: tuple[str, ...]
+    speed: float
+    loop: bool
+    progress: "ReplayProgress | None"
+
+    def with_progress(self, progress: "ReplayProgress | None") -> "Self":
+        """A copy whose feed will keep ``progress`` up to date (for a display to poll)."""
+        return dataclasses.replace(self, progress=progress)  # type: ignore[type-var]  # subclasses are dataclasses
+
+
+@dataclass(frozen=True)
+class TabularReplayConfig(FileReplayConfig):
+    """The settings of a replay of tables of trades or quotes, which
+    CSVFeedConfig and ParquetFeedConfig share (see CSVFeedConfig)."""
 
     paths: tuple[str, ...]
     speed: float = 1.0
@@ -71,6 +85,20 @@ class CSVFeedConfig:
     #: A mdstream.feeds.progress.ReplayProgress the feed keeps up to date (scan
     #: and replay), for a display to poll; None: the feed makes its own.
     progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CSVFeedConfig(TabularReplayConfig):
+    """Recorded trades and quotes replayed from CSV files (mdstream.CSVFeed).
+
+    paths: plain or gzip CSV files, merged by timestamp; speed: 1 = as
+    recorded, 10 = ten times faster, 0 = as fast as possible; loop: replay
+    again and again, shifted in time; symbol: the symbol of every row, for
+    files without a symbol column; preset: the files' format (None:
+    recognised from the header row); on_bad_row: ``"raise"`` or ``"skip"``.
+    Building the feed reads the files' headers: BadFileError (an
+    MDStreamError) or OSError for a file that cannot be used.
+    """
 
     kind: ClassVar[str] = "csv"
 
@@ -85,3 +113,29 @@ class CSVFeedConfig:
                        wait_for_subscriber=False, progress=self.progress)
 
 
+# -- shared by the file feeds' configs (CSV, Parquet, DBN) ------------------------
+
+def replay_paths(arg: str, empty: str) -> tuple[str, ...]:
+    """The paths of ``NAME:PATH[,PATH...]``'s ``arg``; InvalidArgumentError
+    with the message ``empty`` for none."""
+    paths = tuple(p for p in arg.split(",") if p)
+    if not paths:
+        raise InvalidArgumentError(empty)
+    return paths
+
+
+def pace_text(speed: float) -> str:
+    """A replay's ``speed`` in words: "at the recorded pace", "at 10x the recorded pace"..."""
+    if speed == 0:
+        return "as fast as possible"
+    return "at the recorded pace" if speed == 1 else f"at {speed:g}x the recorded pace"
+
+
+def replay_line(feed, rows: str, bad: str, sources: str) -> str:
+    """A file replay's line for ``mdstream serve``: ``rows`` names what
+    ``feed.rows`` counts ("Parquet rows"), ``bad`` what ``feed.bad_rows``
+    counts ("bad rows"), ``sources`` the inputs."""
+    skipped = f" ({feed.bad_rows:,} {bad} skipped)" if feed.bad_rows else ""
+    return (f"replaying {feed.rows:,} {rows}{skipped} of {len(feed.symbols)} symbol(s) "
+            f"({','.join(feed.symbols[:8])}) from {sources} {pace_text(feed.speed)}"
+            f"{', looping' if feed.loop else ''}")

@@ -60,10 +60,12 @@ class ProgressState(NamedTuple):
 
 
 class ReplayProgress:
-    """The progress of one CSV replay: read-only for everyone but its feed.
+    """The progress of one file replay (CSV, Parquet, DBN): read-only for
+    everyone but its feed.
 
-    Pass one to ``CSVFeed(..., progress=...)`` to watch the pre-scan too (it
-    runs in the constructor), or read ``feed.progress``. Attributes are
+    Pass one to the feed (``CSVFeed(..., progress=...)``, ``ParquetFeed``,
+    ``DBNFeed``) to watch the pre-scan too (it runs in the constructor), or
+    read ``feed.progress``. Attributes are
     ``phase``, ``rows_done``, ``rows_total`` and ``ts_ns`` (see
     ProgressState); read ``snapshot()`` for several of one moment.
     """

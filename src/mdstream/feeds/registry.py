@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from mdstream.errors import InvalidArgumentError
 from mdstream.feeds.base import FeedConfig
-from mdstream.feeds.configs import CSVFeedConfig, SimulatedFeedConfig
+from mdstream.feeds.configs import CSVFeedConfig, SimulatedFeedConfig, replay_paths
 
 __all__ = ["ENTRY_POINT_GROUP", "FeedFactory", "feed_config", "feed_names", "feed_factory",
            "split_spec", "unknown_settings"]
@@ -52,9 +52,7 @@ def _sim(arg: str, *, symbols=None, rate=None, seed=None, count=None,
 def _csv(arg: str, *, speed=None, loop=False, symbol=None, preset=None,
          on_bad_row=None) -> CSVFeedConfig:
     """``csv:PATH[,PATH...]``: plain or gzip CSV files merged by timestamp."""
-    paths = tuple(p for p in arg.split(",") if p)
-    if not paths:
-        raise InvalidArgumentError("csv: needs at least one file, e.g. csv:trades.csv")
+    paths = replay_paths(arg, "csv: needs at least one file, e.g. csv:trades.csv")
     return CSVFeedConfig(paths, speed=1.0 if speed is None else speed, loop=loop, symbol=symbol,
                          preset=preset, on_bad_row=on_bad_row or "raise")
 

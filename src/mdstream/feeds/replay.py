@@ -13,25 +13,39 @@ and reports counts and errors in the way the Feed contract asks.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from mdstream.errors import EngineStateError, InvalidArgumentError
 from mdstream.feeds.base import Feed
 from mdstream.feeds.checked_ticks import BAD_ROW_POLICIES, OUT_OF_ORDER_RULES, ReadStats
+from mdstream.feeds.csv.errors import BadFileError, BadRowError
+from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.merge import merge_by_time
 from mdstream.feeds.pacing import Pacer
 from mdstream.feeds.progress import ReplayProgress
 from mdstream.feeds.sink import TickSink
 from mdstream.feeds.symbol_index import SymbolIndex
 
-__all__ = ["FileReplay", "check_replay_options", "per_input"]
+__all__ = ["FileReplay", "check_replay_options", "input_paths", "per_input", "column_settings"]
 
 log = logging.getLogger("mdstream.feeds.replay")
 
 _MIN_LOOP_PERIOD_NS = 1_000_000
+
+
+def input_paths(paths: str | os.PathLike | Sequence[str | os.PathLike], empty: str) -> list[str]:
+    """A file feed's ``paths`` (one path or several) as a list of str;
+    InvalidArgumentError with the message ``empty`` for none."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    names = [os.fspath(p) for p in paths]
+    if not names:
+        raise InvalidArgumentError(empty)
+    return names
 
 
 def check_replay_options(speed, on_bad_row: str, out_of_order: str,
@@ -71,6 +85,17 @@ def per_input(value, n: int, name: str, scalar: tuple) -> list:
     return values
 
 
+def column_settings(n: int, *, preset, columns, kind, time_unit, symbol) -> list[dict]:
+    """The column settings of a tabular feed (CSV, Parquet) for each of its n
+    inputs: each of them one value for every input or a list of n (see CSVFeed)."""
+    per = dict(preset=per_input(preset, n, "preset", (str, CSVFormat)),
+               columns=per_input(columns, n, "columns", (Mapping,)),
+               kind=per_input(kind, n, "kind", (str,)),
+               time_unit=per_input(time_unit, n, "time_unit", (str,)),
+               symbol=per_input(symbol, n, "symbol", (str,)))
+    return [{name: values[k] for name, values in per.items()} for k in range(n)]
+
+
 class FileReplay(Feed):
     """The replay part of a file feed; a subclass makes the readers and calls
     ``_init_replay`` (see the module docstring, and CSVFeed for the meaning of
@@ -81,11 +106,10 @@ class FileReplay(Feed):
 
     def _init_replay(self, readers: Sequence, index: SymbolIndex, *, speed: float, loop: bool,
                      on_bad_row: str, out_of_order: str, prescan: bool, cache_mb: float,
-                     wait_for_subscriber: bool | float, file_error, empty_problem: str,
+                     wait_for_subscriber: bool | float, empty_problem: str,
                      progress: ReplayProgress | None = None) -> None:
-        """``file_error(path, problem)``: the exception for data without a
-        good row (the format's BadFileError); ``empty_problem``: its words
-        for inputs without any row; ``progress``: the ReplayProgress to keep
+        """``empty_problem``: the words of the BadFileError for inputs
+        without any row; ``progress``: the ReplayProgress to keep
         up to date (default: a new one), as ``self.progress``."""
         self.speed = speed
         self.loop = bool(loop)
@@ -97,7 +121,6 @@ class FileReplay(Feed):
         self.progress = progress if progress is not None else ReplayProgress()
         self._index = index
         self._readers = list(readers)
-        self._file_error = file_error
         self._empty_problem = empty_problem
         fixed = [r.fixed_symbol for r in self._readers if r.fixed_symbol is not None]
         if index.frozen:
@@ -149,7 +172,7 @@ class FileReplay(Feed):
         return self._stats.late_rows
 
     @property
-    def bad_row_examples(self) -> list:
+    def bad_row_examples(self) -> list[BadRowError]:
         """The first few bad rows skipped, as errors naming file, row and problem."""
         return list(self._stats.examples)
 
@@ -183,17 +206,13 @@ class FileReplay(Feed):
         if self._stats.rows == 0:
             first = self._stats.examples[0] if self._stats.examples else None
             if first is None:
-                raise self._file_error(self._readers[0].path, self._empty_problem)
-            raise self._file_error(first.path, f"no good rows: all {self._stats.bad_rows} rows "
-                                               f"are bad; the first: {self._where(first)}: "
+                raise BadFileError(self._readers[0].path, None, self._empty_problem)
+            raise BadFileError(first.path, None, f"no good rows: all {self._stats.bad_rows} rows "
+                                               f"are bad; the first: {first.where}: "
                                                f"{first.problem}")
         if self._stats.bad_rows:
             log.warning("%s skipped %d bad rows; the first: %s", type(self).__name__,
                         self._stats.bad_rows, self._stats.examples[0])
-
-    def _where(self, err) -> str:
-        """Where a bad row is, in the words of the format ("line 7")."""
-        return f"line {err.line}"
 
     # -- the Feed interface ----------------------------------------------------
 

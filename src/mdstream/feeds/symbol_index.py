@@ -76,6 +76,29 @@ class SymbolIndex:
             ids[k] = sid
         return ids
 
+    def lookup_codes(self, codes: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        """int32 ids of a dictionary-encoded column: ``codes`` index ``names``
+        (see lookup), code -1 (no value) gives MISSING."""
+        lut = np.append(self.lookup(names), np.int32(MISSING))
+        return lut[codes]    # code -1 picks the last entry: MISSING
+
+    def shown(self) -> str:
+        """The first ten names, for a message ("A, B, ..." when there are more)."""
+        return ", ".join(self.names[:10]) + (", ..." if len(self.names) > 10 else "")
+
+    def problem(self, code: int, value, column: str | None) -> str:
+        """Why a row's symbol ``value`` from ``column`` got the id ``code``
+        (MISSING, INVALID or UNKNOWN), for its BadRowError."""
+        if code == MISSING:
+            return f"missing symbol (column '{column}')"
+        if code == INVALID:
+            return (f"bad symbol {str(value)!r} in column '{column}': a symbol is non-empty, "
+                    "without spaces around it")
+        if code == UNKNOWN:
+            return (f"unknown symbol {str(value)!r} in column '{column}': not among the feed's "
+                    f"symbols ({self.shown()})")
+        return f"bad symbol {str(value)!r}"
+
     def freeze(self) -> None:
         self.frozen = True
 

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace as NS  # the shape Metadata reads a symbol mapping from
 
 import databento_dbn as db
 import pandas as pd
@@ -22,16 +23,6 @@ REAL = HERE.parent / "real"
 INSTRUMENT_ID = 1001               # the id the mappings give BTCUSDT (DBN ids are numbers)
 SIZE_UNIT = Decimal("0.001")       # DBN sizes are integers: amounts in units of 0.001 BTC
 DATASET = "TARDIS.BINFUT"          # not a Databento dataset: these are Tardis.dev records
-
-
-class _Interval:
-    def __init__(self, start_date, end_date, symbol):
-        self.start_date, self.end_date, self.symbol = start_date, end_date, symbol
-
-
-class _Mapping:
-    def __init__(self, raw_symbol, intervals):
-        self.raw_symbol, self.intervals = raw_symbol, intervals
 
 
 def fixed(text) -> int:
@@ -51,8 +42,9 @@ def metadata(schema, start_ns: int, end_ns: int):
     day = dt.date(2020, 2, 22)
     return db.Metadata(dataset=DATASET, start=start_ns, end=end_ns, stype_in=db.SType.RAW_SYMBOL,
                        stype_out=db.SType.INSTRUMENT_ID, schema=schema, symbols=["BTCUSDT"],
-                       mappings=[_Mapping("BTCUSDT", [_Interval(day, day + dt.timedelta(days=1),
-                                                                str(INSTRUMENT_ID))])])
+                       mappings=[NS(raw_symbol="BTCUSDT", intervals=[NS(
+                           start_date=day, end_date=day + dt.timedelta(days=1),
+                           symbol=str(INSTRUMENT_ID))])])
 
 
 def side(aggressor: str):

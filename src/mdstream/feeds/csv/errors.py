@@ -39,3 +39,8 @@ class BadRowError(CSVFeedError):
     """One row is malformed: a missing or extra field, a bad number or
     timestamp, a value mdstream.tick_rules does not allow (NaN or infinity, a
     negative size, a quote side with a size but no price), an unknown symbol..."""
+
+    @property
+    def where(self) -> str:
+        """Where the row is, in the words of its format ("line 7")."""
+        return f"line {self.line}"

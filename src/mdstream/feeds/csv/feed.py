@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 from typing import Mapping, Sequence
 
-from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.csv.reader import CSVFileReader
 from mdstream.feeds.progress import ReplayProgress
-from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
+from mdstream.feeds.replay import FileReplay, check_replay_options, column_settings, input_paths
 from mdstream.feeds.symbol_index import SymbolIndex
 
 __all__ = ["CSVFeed"]
@@ -136,31 +134,19 @@ class CSVFeed(FileReplay):
                  cache_mb: float = 256, delimiter: str | None = None, encoding: str = "utf-8",
                  wait_for_subscriber: bool | float = True,
                  progress: ReplayProgress | None = None):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths = [os.fspath(p) for p in paths]
-        if not self.paths:
-            raise InvalidArgumentError("CSVFeed needs at least one file")
+        self.paths = input_paths(paths, "CSVFeed needs at least one file")
         speed, wait_for_subscriber = check_replay_options(speed, on_bad_row, out_of_order,
                                                           wait_for_subscriber)
-        n = len(self.paths)
         index = SymbolIndex(symbols)
-        per_file = dict(preset=per_input(preset, n, "preset", (str, CSVFormat)),
-                        columns=per_input(columns, n, "columns", (Mapping,)),
-                        kind=per_input(kind, n, "kind", (str,)),
-                        time_unit=per_input(time_unit, n, "time_unit", (str,)),
-                        symbol=per_input(symbol, n, "symbol", (str,)))
+        per_file = column_settings(len(self.paths), preset=preset, columns=columns, kind=kind,
+                                   time_unit=time_unit, symbol=symbol)
         readers = [
-            CSVFileReader(p, index, preset=per_file["preset"][k], columns=per_file["columns"][k],
-                          kind=per_file["kind"][k], time_unit=per_file["time_unit"][k],
-                          symbol=per_file["symbol"][k], on_bad_row=on_bad_row,
-                          out_of_order=out_of_order, chunk_rows=chunk_rows, delimiter=delimiter,
-                          encoding=encoding)
-            for k, p in enumerate(self.paths)]
+            CSVFileReader(p, index, **settings, on_bad_row=on_bad_row, out_of_order=out_of_order,
+                          chunk_rows=chunk_rows, delimiter=delimiter, encoding=encoding)
+            for p, settings in zip(self.paths, per_file)]
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
                           wait_for_subscriber=wait_for_subscriber, progress=progress,
-                          file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no rows in any file: the files hold only a header or "
                                         "blank lines")
 
@@ -177,8 +163,3 @@ class CSVFeed(FileReplay):
     def formats(self) -> list[CSVFormat]:
         """The column mapping of each file (as given or detected)."""
         return [r.format for r in self._readers]
-
-    @property
-    def bad_row_examples(self) -> list[BadRowError]:
-        """The first few bad rows skipped, as errors naming file, line and problem."""
-        return list(self._stats.examples)

@@ -43,7 +43,7 @@ from mdstream.feeds.csv.columns import (
 )
 from mdstream.feeds.csv.format import TRADES, CSVFormat, FormatMismatch, resolve_format
 from mdstream.feeds.csv.prefixed import Prefixed
-from mdstream.feeds.symbol_index import INVALID, MISSING, UNKNOWN, SymbolIndex
+from mdstream.feeds.symbol_index import SymbolIndex
 from mdstream.feeds.timestamps import epoch_to_ns, epoch_unit_band, epoch_unit_of, iso_to_ns
 
 __all__ = ["CSVFileReader", "ReadStats", "BAD_ROW_POLICIES", "OUT_OF_ORDER_RULES"]
@@ -402,23 +402,13 @@ class CSVFileReader:
         else:
             codes, uniques = pd.factorize(col, use_na_sentinel=True)
             names = [str(c) for c in uniques]
-        lut = np.append(self.symbols.lookup(names), np.int32(MISSING))
-        return lut[codes]    # code -1 (missing) picks the last entry: MISSING
+        return self.symbols.lookup_codes(codes, names)
 
     def _symbol_problem(self, code: int, value) -> str:
         col = self._cols.get("symbol")
         if col is None:
             return f"symbol {str(value)!r} (given for the file) is not among the feed's symbols"
-        if code == MISSING:
-            return f"missing symbol (column '{col}')"
-        if code == INVALID:
-            return (f"bad symbol {str(value)!r} in column '{col}': a symbol is non-empty, "
-                    "without spaces around it")
-        if code == UNKNOWN:
-            shown = ", ".join(self.symbols.names[:10]) + (", ..." if len(self.symbols) > 10 else "")
-            return (f"unknown symbol {str(value)!r} in column '{col}': not among the feed's "
-                    f"symbols ({shown})")
-        return f"bad symbol {str(value)!r}"
+        return self.symbols.problem(code, value, col)
 
     def _timestamps(self, col, first_line: int):
         """ns, bad mask, problem(i) for a chunk's timestamp column."""

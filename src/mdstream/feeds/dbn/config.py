@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from mdstream.errors import InvalidArgumentError
+from mdstream.feeds.configs import FileReplayConfig, replay_line, replay_paths
 
 if TYPE_CHECKING:
     from mdstream.feeds.progress import ReplayProgress
@@ -16,7 +16,7 @@ __all__ = ["DBNFeedConfig", "feed_config"]
 
 
 @dataclass(frozen=True)
-class DBNFeedConfig:
+class DBNFeedConfig(FileReplayConfig):
     """Databento DBN files replayed (mdstream.feeds.dbn.DBNFeed).
 
     paths: ``.dbn`` or ``.dbn.zst`` files, merged by ts_event; speed: 1 = as
@@ -48,19 +48,12 @@ class DBNFeedConfig:
     def describe(self, feed: "DBNFeed") -> str:
         """One line for ``mdstream serve``."""
         files = ", ".join(f"{os.path.basename(p)} ({s})" for p, s in zip(feed.paths, feed.schemas))
-        pace = ("as fast as possible" if feed.speed == 0 else "at the recorded pace"
-                if feed.speed == 1 else f"at {feed.speed:g}x the recorded pace")
-        bad = f" ({feed.bad_rows:,} bad ticks skipped)" if feed.bad_rows else ""
-        return (f"replaying {feed.rows:,} DBN ticks{bad} of {len(feed.symbols)} symbol(s) "
-                f"({','.join(feed.symbols[:8])}) from {files} {pace}"
-                f"{', looping' if feed.loop else ''}")
+        return replay_line(feed, "DBN ticks", "bad ticks", files)
 
 
 def feed_config(arg: str, *, speed=None, loop=False, symbol=None, on_bad_row=None) -> DBNFeedConfig:
     """``dbn:PATH[,PATH...]``: the registry's factory (no --preset: DBN
     files describe themselves)."""
-    paths = tuple(p for p in arg.split(",") if p)
-    if not paths:
-        raise InvalidArgumentError("dbn: needs at least one file, e.g. dbn:trades.dbn.zst")
+    paths = replay_paths(arg, "dbn: needs at least one file, e.g. dbn:trades.dbn.zst")
     return DBNFeedConfig(paths, speed=1.0 if speed is None else speed, loop=bool(loop),
                          symbol=symbol, on_bad_row=on_bad_row or "raise")

@@ -28,5 +28,9 @@ class DBNRecordError(BadRowError):
     def record(self) -> int:
         return self.line
 
+    @property
+    def where(self) -> str:
+        return f"record {self.line}"
+
     def __str__(self) -> str:
         return self.args[0]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.dbn.reader import DBNReader
 from mdstream.feeds.progress import ReplayProgress
-from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
+from mdstream.feeds.replay import FileReplay, check_replay_options, input_paths, per_input
 from mdstream.feeds.symbol_index import SymbolIndex
 
 __all__ = ["DBNFeed"]
@@ -53,11 +51,7 @@ class DBNFeed(FileReplay):
                  out_of_order: str = "keep", prescan: bool = True, cache_mb: float = 256,
                  wait_for_subscriber: bool | float = True,
                  progress: ReplayProgress | None = None):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths = [os.fspath(p) for p in paths]
-        if not self.paths:
-            raise InvalidArgumentError("DBNFeed needs at least one file")
+        self.paths = input_paths(paths, "DBNFeed needs at least one file")
         speed, wait_for_subscriber = check_replay_options(speed, on_bad_row, out_of_order,
                                                           wait_for_subscriber)
         index = SymbolIndex(symbols)
@@ -67,7 +61,6 @@ class DBNFeed(FileReplay):
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
                           wait_for_subscriber=wait_for_subscriber, progress=progress,
-                          file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no trade or quote records in any file")
 
     def __repr__(self) -> str:
@@ -79,6 +72,3 @@ class DBNFeed(FileReplay):
     def schemas(self) -> list[str]:
         """The schema of each file ("mixed" for live data without one)."""
         return [r.format for r in self._readers]
-
-    def _where(self, err) -> str:
-        return f"record {err.line}"

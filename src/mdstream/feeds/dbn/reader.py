@@ -368,9 +368,8 @@ class DBNReader:
                     f"mappings (the metadata's mappings, or SymbolMappingMsg records; ids mapped: "
                     f"{', '.join(map(str, symbology.known_ids()[:10])) or 'none'}); pass "
                     "symbol=... for a file of one instrument")
-        shown = ", ".join(self.symbols.names[:10]) + (", ..." if len(self.symbols) > 10 else "")
         return (f"instrument_id {iid} is {names[code]!r}, which is not among the feed's symbols "
-                f"({shown})")
+                f"({self.symbols.shown()})")
 
 
 def _columns_of_array(recs: np.ndarray) -> dict:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from mdstream.errors import InvalidArgumentError
+from mdstream.feeds.configs import TabularReplayConfig, replay_line, replay_paths
 
 if TYPE_CHECKING:
-    from mdstream.feeds.progress import ReplayProgress
     from mdstream.feeds.parquet.feed import ParquetFeed
 
 __all__ = ["ParquetFeedConfig", "feed_config"]
 
 
 @dataclass(frozen=True)
-class ParquetFeedConfig:
+class ParquetFeedConfig(TabularReplayConfig):
     """Recorded trades and quotes replayed from Parquet files or datasets
     (mdstream.feeds.parquet.ParquetFeed).
 
@@ -29,16 +28,6 @@ class ParquetFeedConfig:
     whole data once (BadFileError or BadRowError, both MDStreamError, for
     data that cannot be used).
     """
-
-    paths: tuple[str, ...]
-    speed: float = 1.0
-    loop: bool = False
-    symbol: str | None = None
-    preset: str | None = None
-    on_bad_row: str = "raise"
-    #: A ReplayProgress the feed keeps up to date, for a display to poll
-    #: (None: the feed makes its own); see CSVFeedConfig.
-    progress: "ReplayProgress | None" = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "parquet"
 
@@ -54,20 +43,13 @@ class ParquetFeedConfig:
     def describe(self, feed: "ParquetFeed") -> str:
         """One line for ``mdstream serve``."""
         names = ", ".join(os.path.basename(p.rstrip("/")) or p for p in feed.paths)
-        pace = ("as fast as possible" if feed.speed == 0 else "at the recorded pace"
-                if feed.speed == 1 else f"at {feed.speed:g}x the recorded pace")
-        bad = f" ({feed.bad_rows:,} bad rows skipped)" if feed.bad_rows else ""
-        return (f"replaying {feed.rows:,} Parquet rows{bad} of {len(feed.symbols)} symbol(s) "
-                f"({','.join(feed.symbols[:8])}) from {names} {pace}"
-                f"{', looping' if feed.loop else ''}")
+        return replay_line(feed, "Parquet rows", "bad rows", names)
 
 
 def feed_config(arg: str, *, speed=None, loop=False, symbol=None, preset=None,
                 on_bad_row=None) -> ParquetFeedConfig:
     """``parquet:PATH[,PATH...]`` (a directory is a dataset): the registry's factory."""
-    paths = tuple(p for p in arg.split(",") if p)
-    if not paths:
-        raise InvalidArgumentError("parquet: needs at least one file or directory, "
-                                   "e.g. parquet:trades.parquet or parquet:recording/")
+    paths = replay_paths(arg, "parquet: needs at least one file or directory, "
+                              "e.g. parquet:trades.parquet or parquet:recording/")
     return ParquetFeedConfig(paths, speed=1.0 if speed is None else speed, loop=bool(loop),
                              symbol=symbol, preset=preset, on_bad_row=on_bad_row or "raise")

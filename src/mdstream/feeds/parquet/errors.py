@@ -28,5 +28,9 @@ class ParquetRowError(BadRowError):
     def row(self) -> int:
         return self.line
 
+    @property
+    def where(self) -> str:
+        return f"row {self.line}"
+
     def __str__(self) -> str:
         return self.args[0]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 from typing import Mapping, Sequence
 
-from mdstream.errors import InvalidArgumentError
-from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.csv.format import CSVFormat
 from mdstream.feeds.parquet.reader import ParquetReader, open_dataset, recording_kinds
 from mdstream.feeds.progress import ReplayProgress
-from mdstream.feeds.replay import FileReplay, check_replay_options, per_input
+from mdstream.feeds.replay import FileReplay, check_replay_options, column_settings, input_paths
 from mdstream.feeds.symbol_index import SymbolIndex
 
 __all__ = ["ParquetFeed"]
@@ -70,36 +68,24 @@ class ParquetFeed(FileReplay):
                  out_of_order: str = "keep", prescan: bool = True, batch_rows: int = 1 << 16,
                  cache_mb: float = 256, wait_for_subscriber: bool | float = True,
                  progress: ReplayProgress | None = None):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths = [os.fspath(p) for p in paths]
-        if not self.paths:
-            raise InvalidArgumentError("ParquetFeed needs at least one file or directory")
+        self.paths = input_paths(paths, "ParquetFeed needs at least one file or directory")
         speed, wait_for_subscriber = check_replay_options(speed, on_bad_row, out_of_order,
                                                           wait_for_subscriber)
-        n = len(self.paths)
         index = SymbolIndex(symbols)
-        per_path = dict(preset=per_input(preset, n, "preset", (str, CSVFormat)),
-                        columns=per_input(columns, n, "columns", (Mapping,)),
-                        kind=per_input(kind, n, "kind", (str,)),
-                        time_unit=per_input(time_unit, n, "time_unit", (str,)),
-                        symbol=per_input(symbol, n, "symbol", (str,)))
+        per_path = column_settings(len(self.paths), preset=preset, columns=columns, kind=kind,
+                                   time_unit=time_unit, symbol=symbol)
         readers = []
-        for k, path in enumerate(self.paths):
+        for path, settings in zip(self.paths, per_path):
             dataset = open_dataset(path)
-            settings = dict(preset=per_path["preset"][k], columns=per_path["columns"][k],
-                            kind=per_path["kind"][k], time_unit=per_path["time_unit"][k],
-                            symbol=per_path["symbol"][k], on_bad_row=on_bad_row,
-                            out_of_order=out_of_order, batch_rows=batch_rows)
             kinds: Sequence[str | None] | None = (
-                recording_kinds(dataset) if per_path["preset"][k] is None else None)
+                recording_kinds(dataset) if settings["preset"] is None else None)
             for record_kind in kinds or [None]:
-                readers.append(ParquetReader(path, index, dataset=dataset,
-                                             record_kind=record_kind, **settings))
+                readers.append(ParquetReader(path, index, dataset=dataset, record_kind=record_kind,
+                                             on_bad_row=on_bad_row, out_of_order=out_of_order,
+                                             batch_rows=batch_rows, **settings))
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
                           wait_for_subscriber=wait_for_subscriber, progress=progress,
-                          file_error=lambda path, problem: BadFileError(path, None, problem),
                           empty_problem="no rows in any file")
 
     def __repr__(self) -> str:
@@ -112,6 +98,3 @@ class ParquetFeed(FileReplay):
         """The column mapping of each input read (a recording has two: its
         trades and its quotes)."""
         return [r.format for r in self._readers]
-
-    def _where(self, err) -> str:
-        return f"row {err.line}"

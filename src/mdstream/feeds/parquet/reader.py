@@ -30,7 +30,7 @@ from mdstream.feeds.csv.columns import read_numbers
 from mdstream.feeds.csv.errors import BadFileError
 from mdstream.feeds.csv.format import TRADES, CSVFormat, FormatMismatch, resolve_format
 from mdstream.feeds.parquet.errors import ParquetRowError
-from mdstream.feeds.symbol_index import INVALID, MISSING, UNKNOWN, SymbolIndex
+from mdstream.feeds.symbol_index import SymbolIndex
 from mdstream.feeds.timestamps import epoch_to_ns, epoch_unit_band, epoch_unit_of, iso_to_ns
 
 __all__ = ["ParquetReader", "open_dataset", "RECORDING_FORMATS", "recording_kinds"]
@@ -316,8 +316,7 @@ class ParquetReader:
             col = col.dictionary_encode()
         codes = col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         names = [str(v) for v in col.dictionary.to_pylist()]
-        lut = np.append(self.symbols.lookup(names), np.int32(MISSING))
-        return lut[codes]        # code -1 (missing) picks the last entry: MISSING
+        return self.symbols.lookup_codes(codes, names)
 
     def _symbol_problem(self, code: int, batch, keys: dict, i: int) -> str:
         col = self._cols.get("symbol")
@@ -327,13 +326,4 @@ class ParquetReader:
             value = keys[col]
         else:
             value = batch.column(col)[i].as_py()
-        if code == MISSING:
-            return f"missing symbol (column '{col}')"
-        if code == INVALID:
-            return (f"bad symbol {str(value)!r} in column '{col}': a symbol is non-empty, "
-                    "without spaces around it")
-        if code == UNKNOWN:
-            shown = ", ".join(self.symbols.names[:10]) + (", ..." if len(self.symbols) > 10 else "")
-            return (f"unknown symbol {str(value)!r} in column '{col}': not among the feed's "
-                    f"symbols ({shown})")
-        return f"bad symbol {str(value)!r}"
+        return self.symbols.problem(code, value, col)
