@@ -73,29 +73,39 @@ def test_in_process_adaptive_and_fixed():
 
 
 def test_in_process_adaptive_lingers_while_results_pour_in():
-    """After a large batch, a reader that comes straight back with results
+    """After a large batch, a reader that comes back to results already
     waiting lingers for more (up to max_wait after the previous batch) instead
-    of sending a small batch. Coming back "straight" means within 200 us; a
-    reader preempted for longer sends at once (correctly), so a few tries."""
+    of sending a small batch, however long its own code took between reads."""
     engine = Engine(symbols=SYMBOLS, workers=1)
-    lingered = []
     with engine, engine.subscribe(max_wait=1.0) as sub:
-        for _ in range(5):
-            engine.publish_trades("AAPL", [1.0] * 150, [1] * 150)
-            deadline = time.monotonic() + 10
-            while sub.counters()["lag"] < 150 and time.monotonic() < deadline:
-                time.sleep(0.001)                             # all 150 in the log
-            t = _publish_later(engine, 1)                     # 50 ms from now
-            first = sub.next_batch(5.0, max_ticks_per_frame=100, adaptive=True)
-            second = sub.next_batch(5.0, adaptive=True)
-            t.join()
-            assert len(first) == 100
-            if len(second) == 51:                             # the 50 waiting + the late one
-                lingered.append(1)
-                break
-            assert len(second) == 50                          # sent at once: preempted
-            sub.next_batch(5.0)                               # the late tick
-    assert lingered, "the reader never lingered while results poured in"
+        engine.publish_trades("AAPL", [1.0] * 150, [1] * 150)
+        deadline = time.monotonic() + 10
+        while sub.counters()["lag"] < 150 and time.monotonic() < deadline:
+            time.sleep(0.001)                                 # all 150 in the log
+        first = sub.next_batch(5.0, max_ticks_per_frame=100, adaptive=True)
+        time.sleep(0.01)                                      # a slow reader's own work
+        t = _publish_later(engine, 1)                         # 50 ms from now
+        second = sub.next_batch(5.0, adaptive=True)
+        t.join()
+        assert len(first) == 100
+        assert len(second) == 51                              # the 50 waiting + the late one
+
+
+def test_in_process_adaptive_sends_at_once_after_the_log_drained():
+    """A reader whose previous batch was large but that then drained the log
+    and waited sends the next result at once: the stream has gone quiet."""
+    engine = Engine(symbols=SYMBOLS, workers=1)
+    with engine, engine.subscribe(max_wait=1.0) as sub:
+        engine.publish_trades("AAPL", [1.0] * 100, [1] * 100)
+        deadline = time.monotonic() + 10
+        while sub.counters()["lag"] < 100 and time.monotonic() < deadline:
+            time.sleep(0.001)                                 # all 100 in the log
+        first = sub.next_batch(5.0, max_ticks_per_frame=100, adaptive=True)
+        t = _publish_later(engine, 2)                         # 50 and 100 ms from now
+        second = sub.next_batch(5.0, adaptive=True)
+        third = sub.next_batch(5.0, adaptive=True)
+        t.join()
+        assert (len(first), len(second), len(third)) == (100, 1, 1)
 
 
 def test_frame_linger_is_checked():

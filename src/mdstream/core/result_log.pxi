@@ -340,10 +340,14 @@ cdef inline int64_t copy_matching(ResultLog *log, Reader *rd, int64_t start, int
 
 # Adaptive linger (Nagle's algorithm with a cork): a read that has results
 # hands them out at once when the reader's previous batch was small (fewer
-# than ADAPT_SMALL_BATCH results: ticks trickle in) or ended at least
-# ADAPT_QUIET_NS ago (the reader had drained the log and waited); it lingers
-# only while results pour in (the previous batch was large and the reader came
-# straight back), and then until linger_ns after the previous batch, so a
+# than ADAPT_SMALL_BATCH results: ticks trickle in) or when the reader found
+# the log drained and waited, its previous batch ending at least
+# ADAPT_QUIET_NS ago; it lingers only while results pour in (the previous
+# batch was large, and results were already waiting when the reader came back
+# or it came straight back): a reader's own time between reads (a Python
+# reader takes 0.1-2 ms to hand on a batch) never stops it lingering for
+# results that were waiting for it. It lingers until linger_ns after the
+# previous batch, so a
 # pouring stream sends at most one batch per linger_ns and no result waits
 # longer than linger_ns. 64 results: a frame's fixed cost (one gRPC message,
 # ~20-40 us in grpcio) is about that of encoding and decoding 64 ticks.
@@ -369,6 +373,7 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
     cdef int64_t start, end, nxt, copied
     cdef int64_t linger_deadline = -1
     cdef int64_t now
+    cdef bint waited = False        # the log was drained for this reader: it waited
     cdef int st = ST_OK
     pthread_mutex_lock(&log.lock)
     while True:
@@ -409,7 +414,8 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
             if linger_deadline < 0:
                 if adaptive:
                     now = mono_ns()
-                    if rd.last_n < ADAPT_SMALL_BATCH or now - rd.last_return_ns >= ADAPT_QUIET_NS:
+                    if rd.last_n < ADAPT_SMALL_BATCH or (
+                            waited and now - rd.last_return_ns >= ADAPT_QUIET_NS):
                         break           # trickling in, or the log was drained: send at once
                     linger_deadline = rd.last_return_ns + linger_ns
                 else:
@@ -433,6 +439,7 @@ cdef int log_read(ResultLog *log, Reader *rd, Result *out, int64_t max_n, int64_
             break
         if rd.cursor < reader_end(log, rd):
             continue        # filtered out so far but more to scan
+        waited = True
         st = wait_on(&log.readable, &log.lock, deadline, interruptible)
         if st != ST_OK:
             break

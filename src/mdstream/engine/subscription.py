@@ -108,8 +108,9 @@ class Subscription:
         the batch to fill (None: the subscription's own). ``adaptive=True``
         makes max_wait a cap, as Nagle's algorithm with a cork: the batch is
         handed out at once when results trickle in (the previous batch had
-        fewer than 64 results or ended 200 us or more ago) and waits only
-        while they pour in, until max_wait after the previous batch (the
+        fewer than 64 results, or this call found none waiting and the
+        previous batch ended 200 us or more ago) and waits only while they
+        pour in, until max_wait after the previous batch (the
         gRPC server's default for StreamBatches frames).
         Raises StreamEnded when the engine has stopped and all was delivered,
         SlowConsumerError when a 'disconnect' subscription fell behind,
