@@ -8,12 +8,12 @@ import dataclasses
 import json
 import signal
 import sys
-import threading
 
 import numpy as np
 
 from mdstream.cli import options
-from mdstream.cli.process import EXIT_USAGE, error, log_warnings_as_lines, sigterm_as_interrupt
+from mdstream.cli.process import (EXIT_USAGE, error, log_warnings_as_lines, set_stop_handlers,
+                                  sigterm_as_interrupt)
 from mdstream.text import printable
 
 __all__ = ["add_parser", "run_info", "run_export"]
@@ -105,14 +105,6 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"torn tail  {printable(info.torn_tail)} (a write in progress, or a crash's: "
               "the next engine start cuts it)")
     return 0
-
-
-def _ignore_interrupts() -> dict:
-    """Ignore Ctrl-C and SIGTERM (main thread only); returns the handlers to
-    put back (processes started later inherit an ignored signal)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _start(args, reader, recorder) -> int | None:
@@ -213,13 +205,11 @@ def run_export(args: argparse.Namespace) -> int:
     except JournalError as exc:
         failed = str(exc)
     finally:
-        previous = _ignore_interrupts()      # the last write is not interrupted
+        previous = set_stop_handlers(signal.SIG_IGN)     # the last write is not interrupted
         try:
             recorder.close()
         finally:
-            for sig, handler in previous.items():
-                if handler is not None:          # None: set outside Python, left as is
-                    signal.signal(sig, handler)
+            set_stop_handlers(previous)
     s = recorder.stats()
     rows = s["rows"] - before["rows"]
     if rows:

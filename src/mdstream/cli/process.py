@@ -10,7 +10,7 @@ import threading
 from mdstream.text import printable
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "sigterm_as_interrupt",
-           "log_warnings_as_lines"]
+           "set_stop_handlers", "log_warnings_as_lines"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -33,6 +33,26 @@ def sigterm_as_interrupt() -> None:
         raise KeyboardInterrupt
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
+
+
+#: The signals that stop a command: Ctrl-C and SIGTERM.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def set_stop_handlers(handler) -> dict:
+    """Set ``handler`` (a function, signal.SIG_IGN, or a dict by signal as
+    this returns) for Ctrl-C and SIGTERM; returns the handlers replaced, to
+    give back with a second call (processes started later inherit an ignored
+    signal). Main thread only: elsewhere nothing is set and {} returned. A
+    handler None (set outside Python) is left as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in STOP_SIGNALS:
+        new = handler.get(sig) if isinstance(handler, dict) else handler
+        if new is not None:
+            previous[sig] = signal.signal(sig, new)
+    return previous
 
 
 class _LineFormatter(logging.Formatter):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 
 from mdstream.cli import options
 from mdstream.cli.logs import add_logging_options, setup_logging
 from mdstream.cli.settings import add_config_options
-from mdstream.cli.process import EXIT_USAGE, error
+from mdstream.cli.process import EXIT_USAGE, error, set_stop_handlers
 from mdstream.request import POLICIES
 
 __all__ = ["add_parser", "run"]
@@ -71,20 +70,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _set_handlers(handler) -> dict:
-    """Set handler (a function, or a dict of the previous ones to restore)
-    for Ctrl-C and SIGTERM; returns the previous ones (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
-    for sig in _SIGNALS:
-        signal.signal(sig, handler[sig] if isinstance(handler, dict) else handler)
-    return previous
-
-
 def _stop_on_signals(recorder) -> dict:
     """Ctrl-C and SIGTERM end the recording: at once (KeyboardInterrupt)
     while waiting for the stream, after the write in hand otherwise."""
@@ -92,7 +77,7 @@ def _stop_on_signals(recorder) -> dict:
         recorder.stop()
         if not recorder.busy:
             raise KeyboardInterrupt
-    return _set_handlers(handler)
+    return set_stop_handlers(handler)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,12 +143,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if stream is not None:
             stream.cancel()
-        _set_handlers(signal.SIG_IGN)          # the last write is not interrupted
+        set_stop_handlers(signal.SIG_IGN)      # the last write is not interrupted
         try:
             recorder.close()
         finally:
             if previous:
-                _set_handlers(previous)
+                set_stop_handlers(previous)
             client.close()
     s = recorder.stats()
     print(f"summary: {s['rows'] - found.rows:,} rows in {s['files'] - found.files:,} files "
