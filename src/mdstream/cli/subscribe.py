@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from typing import Any
 
@@ -199,9 +198,11 @@ def run(args: argparse.Namespace) -> int:
         client.close()
         return error(str(exc))
     finally:
-        _release(stream, client)
+        if stream is not None:
+            stream.cancel()
         if pending:
             _flush(meter, pending, pending_at)
+    client.close()
     elapsed = max(time.monotonic() - start, 1e-9)
     kind = "frames" if args.batches else "messages"
     print(f"summary: {received:,} results in {elapsed:.2f} s ({received / elapsed:,.0f}/s), "
@@ -235,16 +236,3 @@ def _fields_line(batch, i: int) -> str:
     sid = int(row['symbol_id'])
     name = batch.symbols[sid] if sid < len(batch.symbols) else None
     return printable(f"[PY] {name or f'#{sid}'} seq={row['seq']} {values}")
-
-
-def _release(stream, client, timeout: float = 5.0) -> None:
-    """Cancel the stream and close the client, waiting at most ``timeout`` s:
-    after a Ctrl-C that interrupted grpc inside a read, its cancel or close
-    can wait on that call, and the command must still end."""
-    def release() -> None:
-        if stream is not None:
-            stream.cancel()
-        client.close()
-    worker = threading.Thread(target=release, name="mdstream-close", daemon=True)
-    worker.start()
-    worker.join(timeout)
