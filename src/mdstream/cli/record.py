@@ -64,9 +64,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="write ts_ns, recv_ns, done_ns as UTC timestamps (ns) instead of int64 "
                         "ns since the epoch")
     add_logging_options(p)
-    add_config_options(p)
-    # settings_parser: the options --config and MDSTREAM_* set (mdstream.cli.settings).
-    p.set_defaults(func=run, settings_parser=p)
+    add_config_options(p)          # and settings_parser=p
+    p.set_defaults(func=run)
     return p
 
 

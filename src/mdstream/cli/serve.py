@@ -52,10 +52,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "seconds or with a unit; 0: never. On a terminal a progress bar shows "
                         "it (default: 5s)")
     add_logging_options(p)
-    add_config_options(p)
-    # settings_parser: the parser whose options the --config file and the
-    # MDSTREAM_* environment variables set (mdstream.cli.settings).
-    p.set_defaults(func=run, settings_parser=p)
+    add_config_options(p)          # and settings_parser=p
+    p.set_defaults(func=run)
     return p
 
 
