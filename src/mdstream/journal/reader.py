@@ -29,7 +29,7 @@ import numpy as np
 from mdstream import _core
 from mdstream.batch import ResultBatch
 from mdstream.errors import InvalidArgumentError, JournalCorruptError, JournalError, OutOfRangeError
-from mdstream.journal.layout import FORMAT_VERSION, list_segments, list_states
+from mdstream.journal.layout import FORMAT_VERSION, SEGMENT_SUFFIX, list_segments, list_states
 from mdstream.journal.segments import read_blocks
 from mdstream.journal.symbol_file import read_names
 
@@ -162,7 +162,7 @@ class JournalReader:
             except FileNotFoundError:       # removed by retention meanwhile
                 continue
             total += size
-            if p.suffix == ".mdj":
+            if p.suffix == SEGMENT_SUFFIX:
                 sizes.append(size)
         return JournalInfo(
             directory=str(self.directory), stream_id=self.stream_id, first_seq=first_seq,
