@@ -198,11 +198,7 @@ def run_export(args: argparse.Namespace) -> int:
                 recorder.write(batch)
     except KeyboardInterrupt:
         reason = "interrupted"
-    except CommandError as exc:
-        failed = str(exc)
-    except OutOfRangeError as exc:
-        failed = str(exc)
-    except JournalError as exc:
+    except (CommandError, OutOfRangeError, JournalError) as exc:
         failed = str(exc)
     finally:
         previous = set_stop_handlers(signal.SIG_IGN)     # the last write is not interrupted
