@@ -7,13 +7,12 @@ import argparse
 import dataclasses
 import json
 import signal
-import sys
 
 import numpy as np
 
 from mdstream.cli import options
-from mdstream.cli.process import (EXIT_USAGE, error, log_warnings_as_lines, set_stop_handlers,
-                                  sigterm_as_interrupt)
+from mdstream.cli.process import (error, log_warnings_as_lines, set_stop_handlers,
+                                  sigterm_as_interrupt, usage_error)
 from mdstream.text import printable
 
 __all__ = ["add_parser", "run_info", "run_export"]
@@ -160,9 +159,8 @@ def run_export(args: argparse.Namespace) -> int:
 
     log_warnings_as_lines()
     if args.to_seq is not None and args.from_seq is not None and args.to_seq < args.from_seq:
-        print(f"mdstream journal export: error: --to-seq {args.to_seq} is below --from-seq "
-              f"{args.from_seq}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return usage_error("journal export",
+                           f"--to-seq {args.to_seq} is below --from-seq {args.from_seq}")
     try:
         reader = _open_reader(args.journal)
         keep = _symbol_ids(reader, args.symbols)

@@ -9,8 +9,8 @@ import threading
 
 from mdstream.text import printable
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "sigterm_as_interrupt",
-           "set_stop_handlers", "log_warnings_as_lines"]
+__all__ = ["EXIT_ERROR", "EXIT_USAGE", "CommandError", "error", "usage_error",
+           "sigterm_as_interrupt", "set_stop_handlers", "log_warnings_as_lines"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -25,6 +25,14 @@ def error(message: str) -> int:
     escaped: it may quote a symbol name); returns EXIT_ERROR."""
     print(f"mdstream: error: {printable(message)}", file=sys.stderr, flush=True)
     return EXIT_ERROR
+
+
+def usage_error(command: str, message: object) -> int:
+    """Print 'mdstream COMMAND: error: MESSAGE' on stderr (control characters
+    escaped), as argparse does for a bad flag but without the usage;
+    returns EXIT_USAGE."""
+    print(f"mdstream {command}: error: {printable(message)}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
 
 
 def sigterm_as_interrupt() -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 
 from mdstream.cli import options
 from mdstream.cli.logs import add_logging_options, setup_logging
 from mdstream.cli.settings import add_config_options
-from mdstream.cli.process import EXIT_USAGE, error, set_stop_handlers
+from mdstream.cli.process import error, set_stop_handlers, usage_error
 from mdstream.request import POLICIES
 
 __all__ = ["add_parser", "run"]
@@ -96,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return error(str(exc))
     except MDStreamError as exc:
-        print(f"mdstream record: error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return usage_error("record", exc)
     except OSError as exc:
         return error(f"cannot open the recording {args.parquet}: {exc}")
     found = recorder.recovery

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
@@ -12,7 +11,7 @@ import numpy as np
 from mdstream.cli import options
 from mdstream.cli.latency import LatencyMeter
 from mdstream.cli.output import fmt_age, fmt_latency, message_line, row_line
-from mdstream.cli.process import EXIT_USAGE, error, sigterm_as_interrupt
+from mdstream.cli.process import error, sigterm_as_interrupt, usage_error
 from mdstream.request import DEFAULT_TICKS_PER_FRAME, MAX_TICKS_PER_FRAME, MAX_WAIT_S, POLICIES
 from mdstream.text import printable
 
@@ -116,8 +115,7 @@ def run(args: argparse.Namespace) -> int:
         request = stream_request(args)
         client = Client(args.target, **options.client_security_kwargs(args))
     except InvalidArgumentError as exc:
-        print(f"mdstream subscribe: error: {printable(exc)}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return usage_error("subscribe", exc)
     sigterm_as_interrupt()
     meter = LatencyMeter(since_ns=time.time_ns())
     received = frames = missed = 0
