@@ -12,11 +12,11 @@ default of Server, or "fixed", the behaviour before it). Prints
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
 from mdstream import Engine, SimulatedFeed
 from mdstream.grpc.server import Server
+
+from benchmarks.baselines import stop_event
 
 
 def main(argv=None) -> int:
@@ -28,9 +28,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     feed = SimulatedFeed(symbols=[f"SYM{i}" for i in range(args.symbols)], rate=args.rate, seed=7)
     engine = Engine(feed=feed, workers=args.workers, ring_size=1 << 16)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done = stop_event()
     with engine:
         server = Server(engine, port=0, frame_linger=args.frame_linger).start()
         print(f"mdstream listening on 127.0.0.1:{server.port}", flush=True)

@@ -12,3 +12,16 @@ These are the baselines every benchmark measures in the same run as mdstream:
 
 Nothing here imports mdstream.
 """
+
+import signal
+import threading
+
+
+def stop_event() -> threading.Event:
+    """An event that SIGTERM and Ctrl-C set (the handlers are installed now,
+    from the main thread): how the benchmark servers run until the benchmark
+    stops them."""
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    return done

@@ -12,14 +12,12 @@ prints ``baseline gRPC server listening on HOST:PORT`` once it serves.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from concurrent import futures
 
 import grpc
 
-from benchmarks.baselines import grpc_proto
+from benchmarks.baselines import grpc_proto, stop_event
 from benchmarks.baselines.queue_pipeline import END, QueuePipeline
 
 pb2, pb2_grpc = grpc_proto.load()
@@ -77,10 +75,8 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
     server, pipeline, address = serve(args.port, args.rate, args.symbols, args.workers)
+    done = stop_event()                  # before the line the benchmark waits for
     print(f"baseline gRPC server listening on {address}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
     server.stop(0.5).wait()
     pipeline.stop()

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
 import time
 from concurrent import futures
 
 import grpc
 
-from benchmarks.baselines import grpc_proto
+from benchmarks.baselines import grpc_proto, stop_event
 
 pb2, _ = grpc_proto.load()
 
@@ -158,10 +157,8 @@ def main(argv=None) -> int:
         serve_aio(args.port, args.rate, args.symbols)
         return 0
     server, address = serve(args.port, args.rate, args.symbols)
+    done = stop_event()                  # before the line the benchmark waits for
     print(f"preencoded gRPC server listening on {address}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
     server.stop(0.5).wait()
     return 0

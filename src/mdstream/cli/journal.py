@@ -7,13 +7,12 @@ import argparse
 import dataclasses
 import json
 import signal
-import sys
-import threading
 
 import numpy as np
 
 from mdstream.cli import options
-from mdstream.cli.process import EXIT_USAGE, error, log_warnings_as_lines, sigterm_as_interrupt
+from mdstream.cli.process import (error, log_warnings_as_lines, set_stop_handlers,
+                                  sigterm_as_interrupt, usage_error)
 from mdstream.text import printable
 
 __all__ = ["add_parser", "run_info", "run_export"]
@@ -107,14 +106,6 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ignore_interrupts() -> dict:
-    """Ignore Ctrl-C and SIGTERM (main thread only); returns the handlers to
-    put back (processes started later inherit an ignored signal)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-
 def _start(args, reader, recorder) -> int | None:
     """The sequence number the export starts at; raises CommandError when
     continuing the directory would leave a gap."""
@@ -168,9 +159,8 @@ def run_export(args: argparse.Namespace) -> int:
 
     log_warnings_as_lines()
     if args.to_seq is not None and args.from_seq is not None and args.to_seq < args.from_seq:
-        print(f"mdstream journal export: error: --to-seq {args.to_seq} is below --from-seq "
-              f"{args.from_seq}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return usage_error("journal export",
+                           f"--to-seq {args.to_seq} is below --from-seq {args.from_seq}")
     try:
         reader = _open_reader(args.journal)
         keep = _symbol_ids(reader, args.symbols)
@@ -206,20 +196,14 @@ def run_export(args: argparse.Namespace) -> int:
                 recorder.write(batch)
     except KeyboardInterrupt:
         reason = "interrupted"
-    except CommandError as exc:
-        failed = str(exc)
-    except OutOfRangeError as exc:
-        failed = str(exc)
-    except JournalError as exc:
+    except (CommandError, OutOfRangeError, JournalError) as exc:
         failed = str(exc)
     finally:
-        previous = _ignore_interrupts()      # the last write is not interrupted
+        previous = set_stop_handlers(signal.SIG_IGN)     # the last write is not interrupted
         try:
             recorder.close()
         finally:
-            for sig, handler in previous.items():
-                if handler is not None:          # None: set outside Python, left as is
-                    signal.signal(sig, handler)
+            set_stop_handlers(previous)
     s = recorder.stats()
     rows = s["rows"] - before["rows"]
     if rows:

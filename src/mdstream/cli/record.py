@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
-import threading
 
 from mdstream.cli import options
 from mdstream.cli.logs import add_logging_options, setup_logging
 from mdstream.cli.settings import add_config_options
-from mdstream.cli.process import EXIT_USAGE, error
+from mdstream.cli.process import error, set_stop_handlers, usage_error
 from mdstream.request import POLICIES
 
 __all__ = ["add_parser", "run"]
@@ -65,24 +63,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="write ts_ns, recv_ns, done_ns as UTC timestamps (ns) instead of int64 "
                         "ns since the epoch")
     add_logging_options(p)
-    add_config_options(p)
-    # settings_parser: the options --config and MDSTREAM_* set (mdstream.cli.settings).
-    p.set_defaults(func=run, settings_parser=p)
+    add_config_options(p)          # and settings_parser=p
+    p.set_defaults(func=run)
     return p
-
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _set_handlers(handler) -> dict:
-    """Set handler (a function, or a dict of the previous ones to restore)
-    for Ctrl-C and SIGTERM; returns the previous ones (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
-    for sig in _SIGNALS:
-        signal.signal(sig, handler[sig] if isinstance(handler, dict) else handler)
-    return previous
 
 
 def _stop_on_signals(recorder) -> dict:
@@ -92,7 +75,7 @@ def _stop_on_signals(recorder) -> dict:
         recorder.stop()
         if not recorder.busy:
             raise KeyboardInterrupt
-    return _set_handlers(handler)
+    return set_stop_handlers(handler)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return error(str(exc))
     except MDStreamError as exc:
-        print(f"mdstream record: error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return usage_error("record", exc)
     except OSError as exc:
         return error(f"cannot open the recording {args.parquet}: {exc}")
     found = recorder.recovery
@@ -158,12 +140,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if stream is not None:
             stream.cancel()
-        _set_handlers(signal.SIG_IGN)          # the last write is not interrupted
+        set_stop_handlers(signal.SIG_IGN)      # the last write is not interrupted
         try:
             recorder.close()
         finally:
             if previous:
-                _set_handlers(previous)
+                set_stop_handlers(previous)
             client.close()
     s = recorder.stats()
     print(f"summary: {s['rows'] - found.rows:,} rows in {s['files'] - found.files:,} files "

@@ -52,10 +52,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "seconds or with a unit; 0: never. On a terminal a progress bar shows "
                         "it (default: 5s)")
     add_logging_options(p)
-    add_config_options(p)
-    # settings_parser: the parser whose options the --config file and the
-    # MDSTREAM_* environment variables set (mdstream.cli.settings).
-    p.set_defaults(func=run, settings_parser=p)
+    add_config_options(p)          # and settings_parser=p
+    p.set_defaults(func=run)
     return p
 
 
@@ -138,11 +136,14 @@ def _bar_names(engine) -> list[str]:
     return [format_duration_ns(ns) for ns in engine.bar_intervals_ns]
 
 
-def _exit_on_journal_error(node, args) -> tuple[threading.Event, list[str]]:
-    """With --on-journal-error exit: an event that stops the node when the
-    journal cannot be written, and the list that then holds the error."""
-    stop, failed = threading.Event(), []  # type: ignore[var-annotated]
-    if getattr(args, "on_journal_error", "retry") == "exit" and node.config.journal is not None:
+def _exit_on_journal_error(node) -> tuple[threading.Event, list[str]]:
+    """With --on-journal-error exit (the journal's on_error="stop"): an event
+    that stops the node when the journal cannot be written, and the list
+    that then holds the error."""
+    stop = threading.Event()
+    failed: list[str] = []
+    journal = node.config.journal
+    if journal is not None and journal.on_error == "stop":
         def on_error(text: str | None) -> None:
             if text is not None and not failed:
                 failed.append(text)
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     watcher = DataEndWatcher(node, started)
-    stop, journal_failed = _exit_on_journal_error(node, args)
+    stop, journal_failed = _exit_on_journal_error(node)
 
     def ready(node: Node) -> None:
         log.info("gRPC server listening on %s", node.address)

@@ -103,13 +103,15 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
 
     A required option may then come from the file or the environment too:
     argparse no longer requires it on the command line, and resolve()
-    checks that some source gave it."""
+    checks that some source gave it. Sets the default ``settings_parser``
+    to ``p``: the parser whose options the file and the MDSTREAM_*
+    variables set (mdstream.cli.parser.main resolves them)."""
     required = []
     for action in p._actions:
         if action.required and action.option_strings:
             action.required = False
             required.append(action.dest)
-    p.set_defaults(required_settings=tuple(required))
+    p.set_defaults(required_settings=tuple(required), settings_parser=p)
     g = p.add_argument_group("configuration (precedence: flags > MDSTREAM_* environment > "
                              "file > defaults)")
     g.add_argument("--config", default=None, metavar="FILE",

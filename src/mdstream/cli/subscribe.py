@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import threading
 import time
 from typing import Any
 
@@ -13,7 +11,7 @@ import numpy as np
 from mdstream.cli import options
 from mdstream.cli.latency import LatencyMeter
 from mdstream.cli.output import fmt_age, fmt_latency, message_line, row_line
-from mdstream.cli.process import EXIT_USAGE, error, sigterm_as_interrupt
+from mdstream.cli.process import error, sigterm_as_interrupt, usage_error
 from mdstream.request import DEFAULT_TICKS_PER_FRAME, MAX_TICKS_PER_FRAME, MAX_WAIT_S, POLICIES
 from mdstream.text import printable
 
@@ -117,8 +115,7 @@ def run(args: argparse.Namespace) -> int:
         request = stream_request(args)
         client = Client(args.target, **options.client_security_kwargs(args))
     except InvalidArgumentError as exc:
-        print(f"mdstream subscribe: error: {printable(exc)}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return usage_error("subscribe", exc)
     sigterm_as_interrupt()
     meter = LatencyMeter(since_ns=time.time_ns())
     received = frames = missed = 0
@@ -199,9 +196,11 @@ def run(args: argparse.Namespace) -> int:
         client.close()
         return error(str(exc))
     finally:
-        _release(stream, client)
+        if stream is not None:
+            stream.cancel()
         if pending:
             _flush(meter, pending, pending_at)
+    client.close()
     elapsed = max(time.monotonic() - start, 1e-9)
     kind = "frames" if args.batches else "messages"
     print(f"summary: {received:,} results in {elapsed:.2f} s ({received / elapsed:,.0f}/s), "
@@ -235,16 +234,3 @@ def _fields_line(batch, i: int) -> str:
     sid = int(row['symbol_id'])
     name = batch.symbols[sid] if sid < len(batch.symbols) else None
     return printable(f"[PY] {name or f'#{sid}'} seq={row['seq']} {values}")
-
-
-def _release(stream, client, timeout: float = 5.0) -> None:
-    """Cancel the stream and close the client, waiting at most ``timeout`` s:
-    after a Ctrl-C that interrupted grpc inside a read, its cancel or close
-    can wait on that call, and the command must still end."""
-    def release() -> None:
-        if stream is not None:
-            stream.cancel()
-        client.close()
-    worker = threading.Thread(target=release, name="mdstream-close", daemon=True)
-    worker.start()
-    worker.join(timeout)

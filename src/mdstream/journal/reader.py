@@ -29,7 +29,7 @@ import numpy as np
 from mdstream import _core
 from mdstream.batch import ResultBatch
 from mdstream.errors import InvalidArgumentError, JournalCorruptError, JournalError, OutOfRangeError
-from mdstream.journal.layout import FORMAT_VERSION, list_segments, list_states
+from mdstream.journal.layout import FORMAT_VERSION, SEGMENT_SUFFIX, list_segments, list_states
 from mdstream.journal.segments import read_blocks
 from mdstream.journal.symbol_file import read_names
 
@@ -129,21 +129,22 @@ class JournalReader:
     @property
     def first_seq(self) -> int | None:
         """The oldest sequence number held, or None when the journal holds no result."""
-        return self.info().first_seq
+        return self._held(self.segments())[0]
 
     @property
     def last_seq(self) -> int | None:
         """The newest sequence number held whole (inclusive), or None when
         the journal holds no result. Reads (and checks) the newest segment."""
-        return self.info().last_seq
+        return self._held(self.segments())[1]
 
-    def info(self) -> JournalInfo:
-        """A JournalInfo of the directory now (the newest segment is read
-        and checked to find the last complete result). Raises
-        JournalCorruptError on a damaged block of the newest segment."""
+    @staticmethod
+    def _held(segments: list[tuple[int, Path]]
+              ) -> tuple[int | None, int | None, list[JournalCorruptError]]:
+        """(first_seq, last_seq, torn tails met) of ``segments``: the newest
+        segment with a complete block is read (and checked) to find the last
+        complete result. Raises JournalCorruptError on a damaged block."""
         torn: list[JournalCorruptError] = []
         last = None
-        segments = self.segments()
         # The newest segment may be empty (just opened); look back until one has a block.
         for index in range(len(segments) - 1, -1, -1):
             first, path = segments[index]
@@ -154,6 +155,14 @@ class JournalReader:
                 last = end - 1
                 break
         first_seq = segments[0][0] if last is not None else None
+        return first_seq, last, torn
+
+    def info(self) -> JournalInfo:
+        """A JournalInfo of the directory now (the newest segment is read
+        and checked to find the last complete result). Raises
+        JournalCorruptError on a damaged block of the newest segment."""
+        segments = self.segments()
+        first_seq, last, torn = self._held(segments)
         sizes = []
         total = 0
         for p in self.directory.iterdir():
@@ -162,7 +171,7 @@ class JournalReader:
             except FileNotFoundError:       # removed by retention meanwhile
                 continue
             total += size
-            if p.suffix == ".mdj":
+            if p.suffix == SEGMENT_SUFFIX:
                 sizes.append(size)
         return JournalInfo(
             directory=str(self.directory), stream_id=self.stream_id, first_seq=first_seq,

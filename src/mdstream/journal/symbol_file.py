@@ -75,6 +75,12 @@ def read_names(directory: Path) -> list[str]:
         if path.exists():                 # converted by an engine just now
             return parse_names(path.read_bytes(), path)[0]
         return []
+    return _legacy_names(data, legacy)
+
+
+def _legacy_names(data: bytes, legacy: Path) -> list[str]:
+    """The names of a symbols.txt file's bytes (a UTF-8 name a line); a torn
+    last line is left out. JournalError naming the file when not UTF-8."""
     try:
         return [line.decode("utf-8") for line in data.split(b"\n")[:-1]]
     except UnicodeDecodeError as e:
@@ -105,13 +111,10 @@ class SymbolFile:
 
     def _convert(self, legacy: Path) -> None:
         data = legacy.read_bytes()
-        lines = data.split(b"\n")
-        if lines[-1]:
-            log.warning("journal: ignoring a torn last line of %s (%d bytes)", legacy, len(lines[-1]))
-        try:
-            names = [line.decode("utf-8") for line in lines[:-1]]
-        except UnicodeDecodeError as e:
-            raise JournalError(f"{legacy} is not UTF-8 text: {e}") from e
+        torn = data[data.rfind(b"\n") + 1:]
+        if torn:
+            log.warning("journal: ignoring a torn last line of %s (%d bytes)", legacy, len(torn))
+        names = _legacy_names(data, legacy)
         write_atomic(self.path, lambda f: f.write(_encode(names)))
         fsync_dir(self.path.parent)
         legacy.unlink()
