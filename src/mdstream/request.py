@@ -9,7 +9,7 @@ here; the wire's microseconds and milliseconds are converted in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal, get_args
 
 from mdstream.errors import InvalidArgumentError
@@ -266,10 +266,7 @@ class StreamRequest:
     def at(self, from_seq: int) -> "StreamRequest":
         """The same request, starting at ``from_seq`` (and without a snapshot):
         how a resuming stream reopens after a lost connection."""
-        return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
-                             self.heartbeat_interval, from_seq, False, self.fields,
-                             self.kinds, self.min_size, self.min_price, self.max_price,
-                             self.conflate)
+        return replace(self, from_seq=from_seq, snapshot=False)
 
     @property
     def filters_rows(self) -> bool:
