@@ -210,14 +210,13 @@ class MDStreamServicer:
         its rows, max_ticks at a time, each frame marked with the fence; at
         least one frame, the last one flagged."""
         snap = sub.snapshot
-        # snapshot=True: the subscription has one
-        rows = snap.results.rows  # type: ignore[union-attr]
+        assert snap is not None          # snapshot=True: the subscription has one
+        rows = snap.results.rows
         starts = range(0, len(rows), max_ticks) if len(rows) else [0]
         for start in starts:
             chunk = rows[start:start + max_ticks]
             fence = pb.ResultBatch(snapshot=pb.SnapshotFence(
-                # snapshot=True: the subscription has one
-                as_of_seq=snap.as_of_seq, last=start + max_ticks >= len(rows)))  # type: ignore[union-attr]
+                as_of_seq=snap.as_of_seq, last=start + max_ticks >= len(rows)))
             # A serialized message followed by more fields is the merged
             # message: the fence goes first, then the codec's frame.
             yield fence.SerializeToString() + (encoder.encode(chunk) if len(chunk) else b"")
