@@ -9,9 +9,10 @@ here; the wire's microseconds and milliseconds are converted in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal, get_args
 
+from mdstream.batch import KIND_NAMES
 from mdstream.errors import InvalidArgumentError
 
 __all__ = [
@@ -115,9 +116,9 @@ def field_list(fields: Iterable[str] | str | None) -> tuple[str, ...] | None:
     return tuple(f for f in FIELDS if f in wanted)
 
 
-#: The kinds a subscription may ask for (``kinds``), by the codes of
-#: mdstream.batch (TRADE 0, QUOTE 1, BAR 2).
-KINDS: tuple[str, ...] = ("trade", "quote", "bar")
+#: The kinds a subscription may ask for (``kinds``): the names of the kind
+#: codes of mdstream.batch (KIND_NAMES), in code order (TRADE 0, QUOTE 1, BAR 2).
+KINDS: tuple[str, ...] = tuple(KIND_NAMES[code] for code in sorted(KIND_NAMES))
 
 
 def kind_list(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -266,10 +267,7 @@ class StreamRequest:
     def at(self, from_seq: int) -> "StreamRequest":
         """The same request, starting at ``from_seq`` (and without a snapshot):
         how a resuming stream reopens after a lost connection."""
-        return StreamRequest(self.symbols, self.policy, self.max_ticks_per_frame, self.max_wait,
-                             self.heartbeat_interval, from_seq, False, self.fields,
-                             self.kinds, self.min_size, self.min_price, self.max_price,
-                             self.conflate)
+        return replace(self, from_seq=from_seq, snapshot=False)
 
     @property
     def filters_rows(self) -> bool:

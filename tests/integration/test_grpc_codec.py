@@ -19,12 +19,12 @@ from mdstream.v1 import mdstream_pb2 as pb
 NAMES = ["AAPL", "MSFT", "GOOG", "Ünïcode", "X" * 40]
 
 
-def sample_rows(n: int, seed: int = 7) -> np.ndarray:
-    """Realistic rows: simulated ticks through the core's analytics."""
-    ticks = _testing.simulate_ticks(n, seed, len(NAMES))
+def sample_rows(n: int, seed: int = 7, symbols: int = len(NAMES)) -> np.ndarray:
+    """Realistic rows: simulated ticks (of ``symbols`` symbols) through the core's analytics."""
+    ticks = _testing.simulate_ticks(n, seed, symbols)
     ticks["seq"] = np.arange(n)
     ticks["recv_ns"] = ticks["ts_ns"] + 1000
-    rows, _ = _testing.compute_analytics(ticks, 0.1, len(NAMES))
+    rows, _ = _testing.compute_analytics(ticks, 0.1, symbols)
     rows["done_ns"] = rows["recv_ns"] + 500
     return rows
 

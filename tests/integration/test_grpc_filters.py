@@ -19,6 +19,8 @@ from mdstream import InvalidArgumentError
 from mdstream.grpc.client import AsyncClient
 from mdstream.v1 import mdstream_pb2 as pb
 
+from test_grpc_errors import raw_call
+
 pytestmark = pytest.mark.timeout(60)
 
 N = 20_000
@@ -108,18 +110,9 @@ def test_a_stream_whose_results_are_all_filtered_still_gets_heartbeats(make_serv
 @pytest.mark.parametrize("method", ["StreamBatches", "StreamResults"])
 def test_bad_filters_are_invalid_argument(make_server, helpers, method, kwargs, words):
     server = make_server(helpers.publish_engine(), start_engine=True)
-    channel = grpc.insecure_channel(server.address)
-    call = channel.unary_stream(f"/mdstream.v1.MDStream/{method}",
-                                request_serializer=pb.SubscribeRequest.SerializeToString,
-                                response_deserializer=None)
-    try:
-        with pytest.raises(grpc.RpcError) as info:
-            for _ in call(pb.SubscribeRequest(**kwargs), timeout=10):
-                pass
-    finally:
-        channel.close()
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert words in info.value.details()
+    error = raw_call(server, method, pb.SubscribeRequest(**kwargs))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert words in error.details()
 
 
 def test_async_client_filters(make_server, helpers):

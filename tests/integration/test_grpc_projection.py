@@ -16,11 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdstream import RESULT_DTYPE, InvalidArgumentError, _codec, _testing
+from mdstream import RESULT_DTYPE, InvalidArgumentError, _codec
 from mdstream.batch import ResultBatch
 from mdstream.grpc.client import AsyncClient
 from mdstream.request import FIELDS, StreamRequest, field_list
 from mdstream.v1 import mdstream_pb2 as pb
+
+from test_grpc_codec import same
+from test_grpc_codec import sample_rows as codec_sample_rows
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,19 +33,7 @@ NON_COLUMNS = {"count", "symbols", "gap", "heartbeat"}
 
 
 def sample_rows(n: int, seed: int = 7) -> np.ndarray:
-    ticks = _testing.simulate_ticks(n, seed, len(NAMES))
-    ticks["seq"] = np.arange(n)
-    ticks["recv_ns"] = ticks["ts_ns"] + 1000
-    rows, _ = _testing.compute_analytics(ticks, 0.1, len(NAMES))
-    rows["done_ns"] = rows["recv_ns"] + 500
-    return rows
-
-
-def same(a, b) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype.kind == "f":
-        return np.array_equal(a.view(np.int64), b.astype(a.dtype).view(np.int64))
-    return np.array_equal(a.astype(np.int64), b.astype(np.int64))
+    return codec_sample_rows(n, seed, len(NAMES))
 
 
 # -- the names ---------------------------------------------------------------------

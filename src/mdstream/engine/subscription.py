@@ -122,8 +122,11 @@ class Subscription:
         result of each symbol of one interval, its Gap counting the results
         folded away; None until an interval ends.
         """
+        # An unfiltered subscription reads straight from the core: no filter
+        # pass per batch.
+        read = self._next_batch if self._row_filter is None else self._filtered_batch
         if self._conflator is None:
-            return self._filtered_batch(timeout, max_ticks_per_frame, max_wait, adaptive)
+            return read(timeout, max_ticks_per_frame, max_wait, adaptive)
         conf = self._conflator
         if self._ended:
             raise StreamEnded("the engine has stopped and every result was delivered")
@@ -136,7 +139,7 @@ class Subscription:
                      if w is not None]
             left = max(0.0, min(waits)) if waits else None
             try:
-                batch = self._filtered_batch(left, max_ticks_per_frame, max_wait, adaptive)
+                batch = read(left, max_ticks_per_frame, max_wait, adaptive)
             except StreamEnded:
                 if not conf.holding:
                     raise
@@ -156,9 +159,9 @@ class Subscription:
 
     def _filtered_batch(self, timeout: float | None, max_ticks_per_frame: int,
                         max_wait: float | None, adaptive: bool) -> ResultBatch | None:
-        """next_batch() before conflation: the request's row filters applied."""
-        if self._row_filter is None:
-            return self._next_batch(timeout, max_ticks_per_frame, max_wait, adaptive)
+        """next_batch() before conflation, for a subscription with row filters:
+        _next_batch() with the request's row filters applied."""
+        assert self._row_filter is not None
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())

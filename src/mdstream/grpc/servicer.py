@@ -46,7 +46,7 @@ from mdstream.grpc.contract import (
 from mdstream.grpc.entitlements import Entitlements
 from mdstream.grpc.errors import error_status
 from mdstream.grpc.identity import announce_stream, batch_heartbeat
-from mdstream.grpc.stats import RateTracker, SendCounters, stats_message
+from mdstream.grpc.stats import RateTracker, SendCounters, StreamCounters, stats_message
 from mdstream.request import POLICIES, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
@@ -210,20 +210,20 @@ class MDStreamServicer:
         its rows, max_ticks at a time, each frame marked with the fence; at
         least one frame, the last one flagged."""
         snap = sub.snapshot
-        # snapshot=True: the subscription has one
-        rows = snap.results.rows  # type: ignore[union-attr]
+        assert snap is not None          # snapshot=True: the subscription has one
+        rows = snap.results.rows
         starts = range(0, len(rows), max_ticks) if len(rows) else [0]
         for start in starts:
             chunk = rows[start:start + max_ticks]
             fence = pb.ResultBatch(snapshot=pb.SnapshotFence(
-                # snapshot=True: the subscription has one
-                as_of_seq=snap.as_of_seq, last=start + max_ticks >= len(rows)))  # type: ignore[union-attr]
+                as_of_seq=snap.as_of_seq, last=start + max_ticks >= len(rows)))
             # A serialized message followed by more fields is the merged
             # message: the fence goes first, then the codec's frame.
             yield fence.SerializeToString() + (encoder.encode(chunk) if len(chunk) else b"")
 
     @contextlib.contextmanager
-    def _stream(self, request: pb.SubscribeRequest, context, rpc: str):
+    def _stream(self, request: pb.SubscribeRequest, context, rpc: str
+                ) -> Iterator[tuple[StreamRequest, "ResultSubscription", StreamCounters]]:
         """One stream's life, for both streaming RPCs: the request checked
         (policy, entitlements, expected stream id), a subscription opened and
         its send counters; the end of the data ends the call with OK, a
@@ -286,12 +286,13 @@ class MDStreamServicer:
             # a gap may come alone, so it waits for the next row.
             missed = 0
             encoder = _codec.ResultEncoder(self.engine.symbol_table.names)
-            if req.snapshot and len(sub.snapshot.results):
+            snap = sub.snapshot if req.snapshot else None
+            assert snap is not None or not req.snapshot   # snapshot=True: the subscription has one
+            if snap is not None and len(snap.results):
                 # Snapshot messages: the codec's Result plus the flag and as_of_seq
                 # (appended fields merge into the message).
-                flag = pb.Result(snapshot=True,
-                                 as_of_seq=sub.snapshot.as_of_seq).SerializeToString()
-                messages = [m + flag for m in encoder.encode(sub.snapshot.results.rows)]
+                flag = pb.Result(snapshot=True, as_of_seq=snap.as_of_seq).SerializeToString()
+                messages = [m + flag for m in encoder.encode(snap.results.rows)]
                 sent.sent_many(messages)
                 yield from messages
             while True:

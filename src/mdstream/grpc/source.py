@@ -64,11 +64,14 @@ class ResultSubscription(Protocol):
         ...
 
     def next_batch(self, timeout: float | None = None, max_ticks_per_frame: int = 0,
-                   max_wait: float | None = None) -> ResultBatch | None:
+                   max_wait: float | None = None, *,
+                   adaptive: bool = False) -> ResultBatch | None:
         """The next ResultBatch (RESULT_DTYPE rows in seq order, ``gap`` set
         after results were skipped), waiting up to ``timeout`` s; None when
         nothing came in time. ``max_wait``: seconds to let a batch fill after
-        its first result (None: the request's). Raises StreamEnded at the end
+        its first result (None: the request's); ``adaptive``: max_wait only
+        caps the wait, which happens only while results pour in (the
+        servicer's frame_linger="adaptive"; a source may ignore it). Raises StreamEnded at the end
         of the data (the call ends with OK), SubscriptionClosedError after
         close(), SlowConsumerError / JournalUnavailableError / OutOfRangeError
         (their gRPC statuses: mdstream.grpc.contract)."""
