@@ -139,6 +139,24 @@ def test_export_a_range_then_continue_it(journaled, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_export_refuses_a_directory_holding_another_journals_export(journaled, tmp_path, capsys):
+    """Two journals number their results from 0: continuing one's export with
+    the other's would mix two sequence spaces, so it is refused, DIR untouched."""
+    directory, _ = journaled
+    other = tmp_path / "other"
+    with mdstream.Engine(symbols=SYMBOLS, journal=JournalConfig(other)) as engine:
+        publish_ticks(engine, tick_stream(100))
+        engine.close_ingest()
+    out = tmp_path / "export"
+    assert main(["journal", "export", "--parquet", str(out), str(directory),
+                 "--to-seq", "1000"]) == 0
+    capsys.readouterr()
+    assert main(["journal", "export", "--parquet", str(out), str(other)]) == 1
+    err = capsys.readouterr().err
+    assert f"{out} records stream" in err and "record into another directory" in err
+    assert dataset(out).num_rows == 1_000
+
+
 def run(*args, timeout=120) -> subprocess.CompletedProcess:
     return subprocess.run([*MDSTREAM, *args], capture_output=True, text=True, timeout=timeout)
 

@@ -155,7 +155,7 @@ def run_export(args: argparse.Namespace) -> int:
     together."""
     from mdstream.batch import ResultBatch
     from mdstream.cli.process import CommandError
-    from mdstream.errors import JournalError, MDStreamError, OutOfRangeError
+    from mdstream.errors import JournalError, MDStreamError, OutOfRangeError, StreamChangedError
 
     log_warnings_as_lines()
     if args.to_seq is not None and args.from_seq is not None and args.to_seq < args.from_seq:
@@ -182,6 +182,7 @@ def run_export(args: argparse.Namespace) -> int:
     reason, failed = "done", None
     sigterm_as_interrupt()
     try:
+        recorder.check_stream(reader.stream_id)     # another journal's export: other seqs
         start = _start(args, reader, recorder)
         if recorder.resume_seq is not None:
             print(f"exporting to {printable(args.parquet)}: continuing at seq {start:,}", flush=True)
@@ -196,7 +197,7 @@ def run_export(args: argparse.Namespace) -> int:
                 recorder.write(batch)
     except KeyboardInterrupt:
         reason = "interrupted"
-    except (CommandError, OutOfRangeError, JournalError) as exc:
+    except (CommandError, OutOfRangeError, JournalError, StreamChangedError) as exc:
         failed = str(exc)
     finally:
         previous = set_stop_handlers(signal.SIG_IGN)     # the last write is not interrupted
