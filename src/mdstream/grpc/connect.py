@@ -78,14 +78,16 @@ def _advice(cause: str, target: str, tls: bool) -> str:
                 f"the host and port")
     if cause == "tls" and tls:
         return (f"TLS handshake with {target} failed: the server may serve plaintext "
-                f"(connect without tls=), or its certificate is not signed by the CA given "
-                f"(tls='ca.pem') or does not name this host")
+                f"(connect without tls= or --tls), or its certificate is not signed by the CA "
+                f"given (tls='ca.pem', --tls-ca) or does not name this host")
     if cause == "tls":
         return (f"TLS handshake with {target} failed: the server speaks TLS and this client "
-                f"plaintext (connect with tls=True or tls='ca.pem')")
+                f"plaintext (connect with tls=True or tls='ca.pem'; on the command line "
+                f"--tls or --tls-ca ca.pem)")
     if cause == "closed" and not tls:
         return (f"{target} closed the connection during the handshake: the server may "
-                f"require TLS (connect with tls=True or tls='ca.pem')")
+                f"require TLS (connect with tls=True or tls='ca.pem'; on the command line "
+                f"--tls or --tls-ca ca.pem)")
     if cause == "closed":
         return f"{target} closed the connection during the handshake"
     host = target.rsplit(":", 1)[0]

@@ -204,7 +204,8 @@ def _check_against_header(fmt: CSVFormat, header: tuple, fixed_symbol: bool) -> 
                              f"columns={{'{field}': ...}}")
     if fmt.symbol is None and not fixed_symbol:
         raise FormatMismatch("no symbol column: give the symbol of the file with symbol='...' "
-                         "(or name the column with columns={'symbol': ...})")
+                         "(--symbol on the command line), or name the column with "
+                         "columns={'symbol': ...}")
     missing = [(f, c) for f, c in used.items() if c not in header]
     if missing:
         what = ", ".join(f"'{c}' (the {f})" for f, c in missing)
