@@ -155,6 +155,9 @@ def test_print_config_reads_back_the_same_settings(serve_parser, tmp_path, monke
     assert f'rate = 250.5  # {path}' in text and 'bars = ["1s", "1m"]' in text
     assert "a-secret-token-of-the-server" not in text
     assert "MDSTREAM_TOKEN is set in the environment (a secret: not shown)" in text
+    # Unset settings say the default --help gives (a replay's speed, a venue's stale_after).
+    assert "# speed: not set (default: 1)\n" in text
+    assert "# stale_after: not set (default: 60)\n" in text
     effective, _ = resolve(serve_parser, ["--config", path, "--grace", "500ms"], env)
     again, sources = resolve(serve_parser, ["--config", write(tmp_path, text, "printed.toml")])
     assert comparable(again) == comparable(effective)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -246,6 +247,12 @@ def _toml_scalar(value: Any, key: str = "v") -> str:
     return line[len("v = "):] if key == "v" else line
 
 
+def _help_default(action: argparse.Action) -> str:
+    """" (default: X)" as the option's --help ends, or ""."""
+    match = re.search(r"\(default: ([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$", action.help or "")
+    return f" (default: {' '.join(match.group(1).split())})" if match else ""
+
+
 def format_config(args: argparse.Namespace, parser: argparse.ArgumentParser,
                   sources: Mapping[str, str], env: Mapping[str, str] | None = None) -> str:
     """The effective settings of ``args`` as TOML that --config reads back:
@@ -277,8 +284,8 @@ def format_config(args: argparse.Namespace, parser: argparse.ArgumentParser,
         elif source is not None:
             line += f"  # {source}"
         lines.append(line)
-    if unset:
-        lines.append(f"# not set (default: none): {', '.join(unset)}")
+    for key in unset:          # with the default --help gives (a feed's own, or none)
+        lines.append(f"# {key}: not set{_help_default(settings[key].action)}")
     from mdstream.grpc.auth import TOKEN_ENV
 
     if env.get(TOKEN_ENV, "").strip() and "token" not in settings:
