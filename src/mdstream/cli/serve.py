@@ -24,11 +24,12 @@ __all__ = ["add_parser", "run", "journal_line", "feed_line"]
 log = logging.getLogger("mdstream.serve")
 
 DESCRIPTION = (
-    "Run an engine fed by the simulated feed or by recorded CSV data, and serve it over gRPC "
-    "(mdstream.v1.MDStream, plus health and reflection). Logs 'gRPC server listening on "
-    "HOST:PORT' (on stdout, like all its status lines) once it accepts connections. When a "
-    "finite feed ends (a CSV replay without --loop, or --count), it logs that the data ended and keeps serving, so late clients can "
-    "still take a snapshot or resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
+    "Run an engine fed by the simulated feed, recorded data (CSV, Parquet, DBN) or live venue "
+    "feeds, and serve it over gRPC (mdstream.v1.MDStream, plus health and reflection). Logs "
+    "'gRPC server listening on HOST:PORT' (on stdout, like all its status lines) once it "
+    "accepts connections. When a finite feed ends (a replay without --loop, or --count), it "
+    "logs that the data ended and keeps serving, so late clients can still take a snapshot or "
+    "resume from a sequence number. Stops cleanly on Ctrl-C or SIGTERM.")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
