@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from rich.console import Console
 
 import grpc
 import mdstream
 from mdstream.grpc import Server
 from mdstream.nats import EdgeSource, NatsError, Publisher
+from mdstream.observe import stats_view
 from nats_helpers import run_async, start_edge
 
 SYMBOLS = ["AAPL", "MSFT", "BRK.B", "GOOG"]
@@ -110,6 +114,10 @@ def test_health_stats_and_out_of_range(edge, nats_server):
         stats = client.get_stats()
         assert stats.engine.stream_id == source.stream_id and stats.streams_open == 1
         assert [s.lag >= 0 for s in source.stats().subscriptions] == [True]
+        console = Console(record=True, width=200, file=io.StringIO())
+        stats_view.run(lambda: stats, address, once=True, console=console)
+        shown = console.export_text()                   # `mdstream stats`: no engine workers
+        assert "streams: 1/" in shown and "workers" not in shown
         stream.cancel()
 
         # Older than JetStream keeps: OUT_OF_RANGE with the oldest seq kept.

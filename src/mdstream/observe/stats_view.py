@@ -85,6 +85,7 @@ def _uptime(s: float) -> str:
 
 def _header(st: "RemoteStats", target: str) -> Text:
     e = st.engine
+    workers = len(e.processed_per_worker)       # none on an edge: it serves a NATS stream
     state = ("[bold green]running[/]" if e.running and not e.finished
              else "[bold yellow]data ended, still serving[/]" if e.finished
              else "[bold red]stopped[/]")
@@ -93,7 +94,7 @@ def _header(st: "RemoteStats", target: str) -> Text:
         f"[bold]mdstream[/] {_markup_safe(target)}  {state}  up {_uptime(e.uptime_s)}  "
         f"[dim]at {when}[/]\n"
         f"feed: {_markup_safe(st.feed)}  symbols: {st.symbols}  "
-        f"workers: {len(e.processed_per_worker)}  "
+        f"{f'workers: {workers}  ' if workers else ''}"
         f"streams: {st.streams_open}/{st.max_streams}")
 
 
