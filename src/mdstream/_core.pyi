@@ -10,6 +10,7 @@ RESULT_DTYPE: np.dtype
 KIND_TRADE_VALUE: int
 KIND_QUOTE_VALUE: int
 KIND_BAR_VALUE: int
+KIND_OHLCV_VALUE: int
 POLICIES: dict[str, int]
 DURABILITY: dict[str, int]
 

@@ -13,7 +13,7 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, calloc, free
 
 from mdstream._posix cimport pthread_t, pthread_create, pthread_join
-from mdstream._types cimport KIND_QUOTE, KIND_TRADE, ST_OK, Result, SymbolState, Tick
+from mdstream._types cimport KIND_OHLCV, KIND_QUOTE, KIND_TRADE, ST_OK, Result, SymbolState, Tick
 from mdstream._core cimport (
     Channel,
     SimFeed,
@@ -58,8 +58,8 @@ def compute_analytics(ticks, double ema_alpha, int32_t n_symbols):
     for i in range(n):
         if src[i].symbol_id < 0 or src[i].symbol_id >= n_symbols:
             raise InvalidArgumentError(f"symbol id {src[i].symbol_id} is out of range [0, {n_symbols})")
-        if src[i].kind != KIND_TRADE and src[i].kind != KIND_QUOTE:
-            raise InvalidArgumentError(f"tick {i}: kind must be trade (0) or quote (1)")
+        if src[i].kind != KIND_TRADE and src[i].kind != KIND_QUOTE and src[i].kind != KIND_OHLCV:
+            raise InvalidArgumentError(f"tick {i}: kind must be trade (0), quote (1) or an input bar (3)")
     cdef SymbolState *states = <SymbolState *>malloc(<size_t>n_symbols * sizeof(SymbolState))
     if states == NULL:
         raise MemoryError()

@@ -10,6 +10,9 @@ cdef enum TickKind:
     KIND_TRADE = 0
     KIND_QUOTE = 1
     KIND_BAR = 2         # an OHLCV bar of one symbol and interval (made at ingest, see bars.pxi)
+    KIND_OHLCV = 3       # an input bar from a feed (DBN ohlcv-*), never a result: ts_ns its start,
+                         # interval_ns its interval, open in bid, high in ask, low in bid_size,
+                         # close in price, volume in size; it becomes a bar result (analytics.pxi)
 
 cdef enum:
     MAX_BAR_INTERVALS = 4

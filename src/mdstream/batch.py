@@ -9,14 +9,23 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Sequence, TypeVar, o
 import numpy as np
 import numpy.typing as npt
 
-from mdstream._core import KIND_BAR_VALUE, KIND_QUOTE_VALUE, KIND_TRADE_VALUE, RESULT_DTYPE
+from mdstream._core import (
+    KIND_BAR_VALUE,
+    KIND_OHLCV_VALUE,
+    KIND_QUOTE_VALUE,
+    KIND_TRADE_VALUE,
+    RESULT_DTYPE,
+)
 
-__all__ = ["ResultBatch", "Snapshot", "Gap", "Record", "TRADE", "QUOTE", "BAR", "KIND_NAMES",
-           "Column"]
+__all__ = ["ResultBatch", "Snapshot", "Gap", "Record", "TRADE", "QUOTE", "BAR", "OHLCV",
+           "KIND_NAMES", "Column"]
 
 TRADE = KIND_TRADE_VALUE
 QUOTE = KIND_QUOTE_VALUE
 BAR = KIND_BAR_VALUE
+#: The kind of an input bar (a tick, never a result: it becomes a BAR result);
+#: see Engine.publish_bars for where its fields go in TICK_DTYPE.
+OHLCV = KIND_OHLCV_VALUE
 KIND_NAMES = {TRADE: "trade", QUOTE: "quote", BAR: "bar"}
 
 

@@ -33,7 +33,14 @@ Every result
     first quote, or while a side is absent) and the symbol's running volume,
     vwap, high, low, ema, volatility and trade count after the tick.
 
-Bars (kind 2) are not modelled here.
+Input bars (kind 3, OHLCV: ``Engine.publish_bars``)
+    become a bar result (kind 2) with the bar's open, high, low, close (as
+    ``price``) and volume (as ``size`` and ``volume``), ``value`` and ``vwap``
+    NaN and ``trade_count`` 0; they change no state, and carry the symbol's
+    current quote, ``mid``, ``spread``, ``ema`` and ``volatility``.
+
+The bars the engine makes itself from trades (kind 2 at ingest) are not
+modelled here.
 """
 
 from __future__ import annotations
@@ -44,11 +51,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TRADE", "QUOTE", "SymbolReference", "ReferenceAnalytics", "reference_results",
+__all__ = ["TRADE", "QUOTE", "BAR", "OHLCV", "SymbolReference", "ReferenceAnalytics", "reference_results",
            "ANALYTICS_FIELDS"]
 
 TRADE = 0
 QUOTE = 1
+BAR = 2
+OHLCV = 3
 NAN = float("nan")
 
 #: Result fields the analytics decide (everything but the timestamps and seq).
@@ -143,8 +152,13 @@ class ReferenceAnalytics:
     def update(self, symbol_id: int, kind: int, price: float = NAN, size: float = 0.0,
                bid: float = NAN, ask: float = NAN, bid_size: float = NAN,
                ask_size: float = NAN) -> dict[str, Any]:
-        """Fold one tick into its symbol's state; returns the tick's result fields."""
+        """Fold one tick into its symbol's state; returns the tick's result fields.
+        An input bar (OHLCV) passes its close as ``price``, volume as ``size``,
+        and open, high, low as ``bid``, ``ask``, ``bid_size``."""
         s = self.state(symbol_id)
+        if kind == OHLCV:
+            return {**self._session(symbol_id, BAR, price, size, NAN), "volume": size,
+                    "vwap": NAN, "high": ask, "low": bid_size, "trade_count": 0}
         if kind == TRADE:
             s.add_trade(price, size, self.ema_alpha, self.keep_returns)
             value = price * size
@@ -154,12 +168,19 @@ class ReferenceAnalytics:
             value = 0.0
             out_price, out_size = (bid + ask) / 2.0, 0.0
         else:
-            raise ValueError(f"kind must be {TRADE} (trade) or {QUOTE} (quote), got {kind}")
+            raise ValueError(f"kind must be {TRADE} (trade), {QUOTE} (quote) or {OHLCV} (input "
+                             f"bar), got {kind}")
+        return self._session(symbol_id, kind, out_price, out_size, value)
+
+    def _session(self, symbol_id: int, kind: int, price: float, size: float,
+                 value: float) -> dict[str, Any]:
+        """A result's fields: the given ones and the symbol's state."""
+        s = self.state(symbol_id)
         return {
             "symbol_id": symbol_id,
             "kind": kind,
-            "price": out_price,
-            "size": out_size,
+            "price": price,
+            "size": size,
             "bid": s.bid,
             "ask": s.ask,
             "bid_size": s.bid_size,
@@ -194,9 +215,9 @@ def reference_results(ticks: np.ndarray, ema_alpha: float,
     """Run the reference over ticks (an array with the TICK_DTYPE fields) in order.
 
     Returns an array of the results with the RESULT_DTYPE fields: seq, ts_ns
-    and recv_ns are copied from the ticks, done_ns is 0, open is NaN and
-    interval_ns 0 (bars are not modelled). Pass ``analytics`` to continue from
-    (and keep) a given state.
+    and recv_ns are copied from the ticks, done_ns is 0; open and interval_ns
+    are an input bar's (NaN and 0 for trades and quotes). Pass ``analytics``
+    to continue from (and keep) a given state.
     """
     ra = analytics if analytics is not None else ReferenceAnalytics(ema_alpha)
     dtype = _result_dtype()
@@ -212,5 +233,7 @@ def reference_results(ticks: np.ndarray, ema_alpha: float,
     for name, values in columns.items():
         out[name] = values
     if "open" in (dtype.names or ()):
-        out["open"] = NAN
+        bars = ticks["kind"] == OHLCV
+        out["open"] = np.where(bars, ticks["bid"], NAN)
+        out["interval_ns"] = np.where(bars, ticks["interval_ns"], 0)
     return out

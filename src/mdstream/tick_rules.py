@@ -20,6 +20,9 @@ Quotes
     with a size > 0 is a real price of 0) and a finite size >= 0. So NaN with a
     size > 0 is rejected, and infinity is rejected anywhere. Crossed and locked
     quotes are accepted.
+Bars (input OHLCV bars: ``Engine.publish_bars``, DBN ``ohlcv-*`` files)
+    ``open``, ``high``, ``low``, ``close``: finite numbers (any sign) with
+    ``low <= open, close <= high``; ``volume``: a finite number >= 0.
 Trade sides (CSV ``side`` column)
     The engine does not use the aggressor side; ``side_codes`` reads the
     common encodings (``SIDE_CODES``) and keeps any other value as unknown (0).
@@ -32,7 +35,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["Problem", "trade_problems", "quote_problems", "check_ticks", "first_problem",
+__all__ = ["Problem", "trade_problems", "quote_problems", "bar_problems", "check_ticks",
+           "first_problem",
            "SIDE_CODES", "BUY", "SELL", "UNKNOWN_SIDE", "side_codes"]
 
 BUY, SELL, UNKNOWN_SIDE = 1, -1, 0
@@ -82,6 +86,32 @@ def quote_problems(bid: np.ndarray, ask: np.ndarray, bid_size: np.ndarray,
     for px_name, sz_name, px, sz in (("bid", "bid_size", bid, bid_size),
                                      ("ask", "ask_size", ask, ask_size)):
         out += _side(px_name, sz_name, px, sz)
+    return out
+
+
+def bar_problems(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                 volume: np.ndarray) -> list[Problem]:
+    """The problems of input bar columns (float64 arrays of equal length)."""
+    out = []
+    prices = {"open": open_, "high": high, "low": low, "close": close}
+    finite = np.ones(len(open_), dtype=bool)
+    for name, px in prices.items():
+        bad = ~np.isfinite(px)
+        finite &= ~bad
+        if bad.any():
+            out.append(Problem(name, bad, lambda i, n=name, p=px: f"the {n} must be a finite "
+                                                                  f"number, got {_fmt(p[i])}"))
+    with np.errstate(invalid="ignore"):
+        bad = finite & ~((low <= open_) & (low <= close) & (open_ <= high) & (close <= high))
+    if bad.any():
+        out.append(Problem("high", bad, lambda i: (
+            f"a bar needs low <= open, close <= high, got open {_fmt(open_[i])}, high "
+            f"{_fmt(high[i])}, low {_fmt(low[i])}, close {_fmt(close[i])}")))
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(volume) & (volume >= 0))
+    if bad.any():
+        out.append(Problem("volume", bad, lambda i: f"the volume must be a finite number >= 0, "
+                                                    f"got {_fmt(volume[i])}"))
     return out
 
 

@@ -15,6 +15,8 @@ from mdstream._core import RESULT_DTYPE, TICK_DTYPE
 from mdstream._testing import compute_analytics, simulate_ticks
 from mdstream.reference import (
     ANALYTICS_FIELDS,
+    BAR,
+    OHLCV,
     QUOTE,
     TRADE,
     ReferenceAnalytics,
@@ -40,8 +42,13 @@ quote_sizes = st.one_of(st.just(0.0), st.integers(1, 100).map(lambda k: 100.0 * 
 @st.composite
 def tick_rows(draw, n_symbols):
     sid = draw(st.integers(0, n_symbols - 1))
-    if draw(st.booleans()):
+    kind = draw(st.sampled_from([TRADE, TRADE, QUOTE, QUOTE, OHLCV]))
+    if kind == TRADE:
         return (sid, TRADE, draw(prices), draw(sizes), 0.0, 0.0, 0.0, 0.0)
+    if kind == OHLCV:       # (close, volume, open, high, low) with low <= open, close <= high
+        low, a, b, high = sorted(draw(st.lists(prices, min_size=4, max_size=4)))
+        open_, close = (a, b) if draw(st.booleans()) else (b, a)
+        return (sid, OHLCV, close, draw(sizes), open_, high, low, 0.0)
     bid = draw(prices)
     spread = draw(st.one_of(st.just(0.0), st.floats(0.0, 10.0, allow_nan=False),
                             st.floats(-1.0, 0.0, allow_nan=False)))   # locked and crossed too
@@ -69,6 +76,7 @@ def make_ticks(rows) -> np.ndarray:
         t["symbol_id"], t["kind"] = sid, kind
         t["price"], t["size"] = price, size
         t["bid"], t["ask"], t["bid_size"], t["ask_size"] = bid, ask, bid_size, ask_size
+        t["interval_ns"] = 60_000_000_000 if kind == OHLCV else 0
     return ticks
 
 
@@ -116,8 +124,12 @@ def test_core_matches_reference(seq, alpha):
     for name in ("seq", "ts_ns", "recv_ns"):
         np.testing.assert_array_equal(core[name], ticks[name])
     assert (core["done_ns"] == 0).all()
-    assert (core["interval_ns"] == 0).all()
-    assert np.isnan(core["open"]).all()
+    bars = ticks["kind"] == OHLCV          # input bars: a bar result with their open and interval
+    assert (core["interval_ns"][~bars] == 0).all()
+    assert np.isnan(core["open"][~bars]).all()
+    np.testing.assert_array_equal(core["open"][bars], ticks["bid"][bars])
+    np.testing.assert_array_equal(core["interval_ns"][bars], ticks["interval_ns"][bars])
+    np.testing.assert_array_equal(core["open"], ref["open"])
 
 
 @settings(max_examples=100)
@@ -131,6 +143,14 @@ def test_reference_against_first_principles(seq, alpha):
     quote: dict[int, tuple] = {}
     for sid, kind, price, size, bid, ask, bid_size, ask_size in rows:
         r = ra.update(sid, kind, price, size, bid, ask, bid_size, ask_size)
+        trades = history[sid]
+        if kind == OHLCV:       # the bar as given; the symbol's state unchanged
+            assert (r["kind"], r["price"], r["size"], r["volume"]) == (BAR, price, size, size)
+            assert (r["high"], r["low"], r["trade_count"]) == (ask, bid_size, 0)
+            assert math.isnan(r["value"]) and math.isnan(r["vwap"])
+            q = quote.get(sid, (NAN, NAN, NAN, NAN))
+            np.testing.assert_equal((r["bid"], r["ask"], r["bid_size"], r["ask_size"]), q)
+            continue
         if kind == TRADE:
             history[sid].append((price, size))
             assert r["value"] == price * size
@@ -139,7 +159,6 @@ def test_reference_against_first_principles(seq, alpha):
             quote[sid] = (bid, ask, bid_size, ask_size)
             assert r["value"] == 0.0 and r["size"] == 0.0
             assert r["price"] == pytest.approx((bid + ask) / 2)
-        trades = history[sid]
         q = quote.get(sid, (NAN, NAN, NAN, NAN))
         assert r["trade_count"] == len(trades)
         vol = math.fsum(s for _, s in trades)

@@ -90,6 +90,27 @@ cdef inline void emit_bar(SymbolState *s, const Tick *t, Result *r, const int64_
     bar_reset(b)
 
 
+cdef inline void pass_bar(const SymbolState *s, const Tick *t, Result *r) noexcept nogil:
+    """An input bar (KIND_OHLCV, from a feed) as a bar result. It changes no
+    state: the session analytics come from trades. Its trade count is 0 and
+    its notional (value) and VWAP unknown (NaN), which is also how a journal
+    replay tells it from a bar the engine made (those have trades)."""
+    r.tick = t[0]
+    fill_session_fields(s, r)
+    r.tick.kind = KIND_BAR
+    r.tick.bid = s.bid
+    r.tick.ask = s.ask
+    r.tick.bid_size = s.bid_size
+    r.tick.ask_size = s.ask_size
+    r.open = t.bid
+    r.high = t.ask
+    r.low = t.bid_size
+    r.volume = t.size
+    r.value = NAN
+    r.vwap = NAN
+    r.trade_count = 0
+
+
 cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, double ema_alpha,
                                   const int64_t *intervals, int32_t n_intervals) noexcept nogil:
     """Fold one tick into its symbol's state and write the tick's result."""
@@ -97,6 +118,9 @@ cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, doub
     cdef int32_t i
     if t.kind == KIND_BAR:
         emit_bar(s, t, r, intervals, n_intervals)
+        return
+    if t.kind == KIND_OHLCV:
+        pass_bar(s, t, r)
         return
     r.tick = t[0]
     if t.kind == KIND_TRADE:

@@ -211,8 +211,8 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
             return st
         recv = now_ns()
         for k in range(done, done + chunk):
-            if c.bars.n_intervals > 0:
-                bars_before_tick(c, &ticks[k], recv)
+            if c.bars.n_intervals > 0 and ticks[k].kind != KIND_OHLCV:
+                bars_before_tick(c, &ticks[k], recv)    # input bars are not the clock's
             shard_add(c, &ticks[k], recv)
         done += chunk
         accepted[0] = done
@@ -232,7 +232,7 @@ cdef void record_worker_latency(WorkerSlot *slot, const Tick *ticks, int64_t n,
     cdef int64_t i
     cdef int64_t second = done // 1_000_000_000
     for i in range(n):
-        if ticks[i].kind != KIND_BAR:      # a bar's ts_ns is its start, not an event
+        if ticks[i].kind != KIND_BAR and ticks[i].kind != KIND_OHLCV:   # ts_ns: a bar's start
             whist_record(slot.lat_ingest, ticks[i].recv_ns - ticks[i].ts_ns, second)
             whist_record(slot.lat_process, done - ticks[i].recv_ns, second)
 

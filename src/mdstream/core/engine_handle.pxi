@@ -177,8 +177,14 @@ cdef class Core:
         for i in range(n):
             if buf[i].symbol_id < 0 or buf[i].symbol_id >= max_sym:
                 raise InvalidArgumentError(f"symbol id {buf[i].symbol_id} is out of range [0, {max_sym})")
+            if buf[i].kind == KIND_OHLCV:
+                if buf[i].interval_ns <= 0:
+                    raise InvalidArgumentError(
+                        f"tick {i}: an input bar (kind 3) needs its interval_ns > 0, got {buf[i].interval_ns}")
+                continue
             if buf[i].kind != KIND_TRADE and buf[i].kind != KIND_QUOTE:
-                raise InvalidArgumentError(f"tick {i}: kind must be trade (0) or quote (1), got {buf[i].kind}")
+                raise InvalidArgumentError(
+                    f"tick {i}: kind must be trade (0), quote (1) or an input bar (3), got {buf[i].kind}")
             buf[i].interval_ns = 0
         with nogil:
             st = core_ingest(&self.c, buf, n, True, &accepted)

@@ -14,6 +14,8 @@ cdef void state_replay(SymbolState *states, BarClock *bc, double ema_alpha,
     cdef Tick t
     for i in range(n):
         t = rows[i].tick
+        if t.kind == KIND_BAR and rows[i].trade_count == 0:
+            continue        # an input bar (pass_bar): it changed no state and no clock
         if t.kind == KIND_TRADE:
             t.interval_ns = bar_late_mask(bc, &t)     # what ingest told the worker
         analytics_update(&states[t.symbol_id], &t, &scratch, ema_alpha,

@@ -18,7 +18,7 @@ from mdstream.batch import ResultBatch, Snapshot
 from mdstream.durations import parse_duration_ns
 from mdstream.engine.catchup import JournalCatchUp
 from mdstream.engine.limits import check_engine_settings
-from mdstream.engine.publish import Quote, Trade, quote_ticks, trade_ticks, tuple_ticks
+from mdstream.engine.publish import Quote, Trade, bar_ticks, quote_ticks, trade_ticks, tuple_ticks
 from mdstream.engine.registry import SubscriptionRegistry
 from mdstream.engine.sink import EngineSink
 from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, journal_stats
@@ -444,6 +444,27 @@ class Engine:
         """
         return self._ingest(quote_ticks(self.symbol_table, symbol, bid, ask, bid_size, ask_size,
                                         ts_ns))
+
+    def publish_bars(self, symbol: SymbolArg, open: ArrayLike, high: ArrayLike, low: ArrayLike,
+                     close: ArrayLike, volume: ArrayLike, *, ts_ns: ArrayLike,
+                     interval_ns: ArrayLike) -> int:
+        """Publish finished OHLCV bars (from a vendor's bar data) from arrays
+        (or scalars, broadcast). Returns the count taken.
+
+        ``ts_ns``: each bar's start (ns since the epoch; required);
+        ``interval_ns``: its length in ns (> 0), e.g. 60_000_000_000 for 1 min.
+        Each bar gets the next sequence number and comes out as a result of
+        kind ``bar`` with ``open``, ``high``, ``low``, the close in ``price``,
+        the volume in ``size`` and ``volume``, ``interval_ns``, and
+        ``trade_count`` 0, ``value`` and ``vwap`` NaN (a vendor's OHLCV bar has
+        neither notional nor trades). It changes no session analytics (those
+        come from trades) and no bar the engine makes itself (``bars=``, from
+        trades). Bad values (non-finite prices, not low <= open, close <= high,
+        a negative volume, interval_ns <= 0) raise InvalidArgumentError naming
+        the bar, and nothing of the call is taken.
+        """
+        return self._ingest(bar_ticks(self.symbol_table, symbol, open, high, low, close, volume,
+                                      ts_ns, interval_ns))
 
     def publish(self, ticks: Iterable[Trade | Quote | tuple]) -> int:
         """Publish a sequence of Trade / Quote tuples in order (plain tuples

@@ -8,11 +8,11 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from mdstream import _core, tick_rules
-from mdstream.batch import QUOTE, TRADE
+from mdstream.batch import OHLCV, QUOTE, TRADE
 from mdstream.engine.symbols import SymbolTable
 from mdstream.errors import InvalidArgumentError
 
-__all__ = ["Trade", "Quote", "trade_ticks", "quote_ticks", "tuple_ticks"]
+__all__ = ["Trade", "Quote", "trade_ticks", "quote_ticks", "bar_ticks", "tuple_ticks"]
 
 
 class Trade(NamedTuple):
@@ -64,6 +64,33 @@ def quote_ticks(symbols: SymbolTable, symbol, bid, ask, bid_size=0.0, ask_size=0
     for f, values in cols.items():
         ticks[f] = values
     ticks["ts_ns"] = _timestamps(ts_ns, n)
+    return ticks
+
+
+def bar_ticks(symbols: SymbolTable, symbol, open_, high, low, close, volume, ts_ns,
+              interval_ns) -> np.ndarray:
+    """Input bars (kind OHLCV) from arrays (or scalars, broadcast), checked
+    by mdstream.tick_rules. In TICK_DTYPE an input bar keeps its close in
+    ``price``, its volume in ``size``, its open, high and low in ``bid``,
+    ``ask`` and ``bid_size``, its start in ``ts_ns`` and its interval in
+    ``interval_ns`` (the core turns it into a bar result, analytics.pxi)."""
+    n = _count(symbol, open_, high, low, close, volume, ts_ns, interval_ns)
+    ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
+    ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
+    ticks["kind"] = OHLCV
+    cols = {f: _column(v, n, f) for f, v in (("open", open_), ("high", high), ("low", low),
+                                             ("close", close), ("volume", volume))}
+    _check(tick_rules.bar_problems(cols["open"], cols["high"], cols["low"], cols["close"],
+                                   cols["volume"]))
+    intervals = _int_column(interval_ns, n, "interval_ns")
+    if (intervals <= 0).any():
+        i = int(np.flatnonzero(intervals <= 0)[0])
+        raise InvalidArgumentError(f"tick {i}: a bar's interval_ns must be > 0, got "
+                                   f"{int(intervals[i])}")
+    ticks["price"], ticks["size"] = cols["close"], cols["volume"]
+    ticks["bid"], ticks["ask"], ticks["bid_size"] = cols["open"], cols["high"], cols["low"]
+    ticks["interval_ns"] = intervals
+    ticks["ts_ns"] = _int_column(ts_ns, n, "ts_ns")
     return ticks
 
 
@@ -143,9 +170,13 @@ def _column(values, n: int, name: str) -> np.ndarray:
 def _timestamps(ts_ns, n: int) -> np.ndarray:
     if ts_ns is None:
         return np.full(n, time.time_ns(), dtype=np.int64)
-    arr = np.asarray(ts_ns, dtype=np.int64).reshape(-1)
+    return _int_column(ts_ns, n, "ts_ns")
+
+
+def _int_column(values, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.int64).reshape(-1)
     if arr.size == 1 and n > 1:
         arr = np.repeat(arr, n)
     if arr.size != n:
-        raise InvalidArgumentError(f"ts_ns has {arr.size} entries but there are {n} ticks")
+        raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
     return arr
