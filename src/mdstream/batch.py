@@ -18,14 +18,17 @@ from mdstream._core import (
 )
 
 __all__ = ["ResultBatch", "Snapshot", "Gap", "Record", "TRADE", "QUOTE", "BAR", "OHLCV",
-           "KIND_NAMES", "Column"]
+           "OHLCV_TICK_FIELDS", "KIND_NAMES", "Column"]
 
 TRADE = KIND_TRADE_VALUE
 QUOTE = KIND_QUOTE_VALUE
 BAR = KIND_BAR_VALUE
-#: The kind of an input bar (a tick, never a result: it becomes a BAR result);
-#: see Engine.publish_bars for where its fields go in TICK_DTYPE.
+#: The kind of an input bar (a tick, never a result: it becomes a BAR result).
 OHLCV = KIND_OHLCV_VALUE
+#: Where an input bar's fields go in TICK_DTYPE (field: bar field); its start
+#: is ts_ns and its length interval_ns (the core's Tick, _types.pxd).
+OHLCV_TICK_FIELDS = {"price": "close", "size": "volume", "bid": "open", "ask": "high",
+                     "bid_size": "low"}
 KIND_NAMES = {TRADE: "trade", QUOTE: "quote", BAR: "bar"}
 
 

@@ -19,7 +19,8 @@ import pytest
 from mdstream import BAR, QUOTE, TRADE
 from mdstream.feeds.csv.errors import BadFileError, BadRowError
 from mdstream.feeds.dbn import DBNFeed, DBNRecordError
-from mdstream.feeds.dbn.reader import prices_to_float
+from mdstream.feeds.dbn.reader import DBNReader, prices_to_float
+from mdstream.feeds.symbol_index import SymbolIndex
 
 from file_replay import replay, resampled_bars  # tests/integration/file_replay.py
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.timeout(90)
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRADES_DBN = DATA / "dbn" / "tardis_trades.trades.dbn.zst"
 TBBO_DBN = DATA / "dbn" / "tardis_btcusdt.tbbo.dbn"
+OHLCV_DBN = DATA / "dbn" / "tardis_btcusdt.ohlcv-1s.dbn.zst"
 TRADES_CSV = DATA / "real" / "tardis_trades.csv"
 QUOTES_CSV = DATA / "real" / "tardis_quotes.csv"
 DAY = dt.date(2020, 2, 22)
@@ -144,11 +146,53 @@ def test_an_undefined_trade_price_is_a_bad_record(tmp_path):
         DBNFeed(path, speed=0)
 
 
-def test_ohlcv_is_refused_with_the_reason(tmp_path):
-    bar = db.OHLCVMsg(db.RType.OHLCV_1M.value, 1, 1001, T0, 1, 2, 1, 2, 10)
-    path = write_dbn(tmp_path / "bars.dbn", db.Schema.OHLCV_1M, [bar])
-    with pytest.raises(BadFileError, match=r"schema ohlcv-1m: OHLCV bars are not replayed.*"
-                                           r"VWAP.*Replay the trades"):
+def test_ohlcv_bars_replay_as_the_bars_the_engine_makes_of_the_same_trades(trades_ref):
+    """The ohlcv-1s file holds the trades file's 1 s bars (pandas' resample):
+    replayed, they are bar results equal to pandas' and to the engine's own
+    bars of the trades, but with no trade count, VWAP or notional."""
+    feed = DBNFeed(OHLCV_DBN, speed=0)
+    assert feed.schemas == ["ohlcv-1s"] and feed.symbols == ["BTCUSDT"]
+    rows, _ = replay(feed)
+    df = trades_ref.assign(time=pd.to_datetime(trades_ref.timestamp, unit="us"),
+                           size=(trades_ref.amount * 1000).round()).set_index("time")
+    want = resampled_bars(df, "1s", "size")
+    assert len(rows) == len(want) == 2959 and (rows["kind"] == BAR).all()
+    np.testing.assert_array_equal(rows["ts_ns"], want.index.as_unit("ns").asi8)
+    assert (rows["interval_ns"] == 1_000_000_000).all()
+    for got, col in (("open", "open"), ("high", "high"), ("low", "low"), ("price", "close"),
+                     ("volume", "volume"), ("size", "volume")):
+        np.testing.assert_array_equal(rows[got], want[col].to_numpy(), err_msg=got)
+    assert (rows["trade_count"] == 0).all() and np.isnan(rows["vwap"]).all()
+    made, _ = replay(DBNFeed(TRADES_DBN, speed=0), bars=("1s",))
+    made = made[made["kind"] == BAR]
+    for name in ("ts_ns", "interval_ns", "open", "high", "low", "price", "volume"):
+        np.testing.assert_array_equal(rows[name], made[name], err_msg=name)
+
+
+def test_ohlcv_bars_are_paced_at_their_end_and_checked(tmp_path):
+    bars = [db.OHLCVMsg(db.RType.OHLCV_1M.value, 1, 1001, T0 + k * 60 * 10**9, 10 * 10**9,
+                        12 * 10**9, 9 * 10**9, 11 * 10**9, 5) for k in range(3)]
+    path = write_dbn(tmp_path / "bars.dbn", db.Schema.OHLCV_1M, bars)
+    ticks = np.concatenate(list(DBNReader(path, SymbolIndex(None)).chunks()))
+    assert (ticks["recv_ns"] - ticks["ts_ns"] == 60 * 10**9).all()      # known at its end
+    bad = db.OHLCVMsg(db.RType.OHLCV_1M.value, 1, 1001, T0 + 3 * 60 * 10**9, 10 * 10**9,
+                      9 * 10**9, 8 * 10**9, 11 * 10**9, 5)                # close above high
+    undef = db.OHLCVMsg(db.RType.OHLCV_1M.value, 1, 1001, T0 + 4 * 60 * 10**9, db.UNDEF_PRICE,
+                        12 * 10**9, 9 * 10**9, 11 * 10**9, 5)
+    path = write_dbn(tmp_path / "bad.dbn", db.Schema.OHLCV_1M, [*bars, bad, undef])
+    with pytest.raises(DBNRecordError, match=re.escape(f"{path}: record 4: a bar needs low <= "
+                                                       "open, close <= high")):
+        DBNFeed(path, speed=0)
+    feed = DBNFeed(path, speed=0, on_bad_row="skip")
+    assert (feed.rows, feed.bad_rows) == (3, 2)
+    assert "record 5: missing open" in str(feed.bad_row_examples[1])
+
+
+def test_ohlcv_eod_is_refused_with_the_reason(tmp_path):
+    bar = db.OHLCVMsg(db.RType.OHLCV_EOD.value, 1, 1001, T0, 1, 2, 1, 2, 10)
+    path = write_dbn(tmp_path / "bars.dbn", db.Schema.OHLCV_EOD, [bar])
+    with pytest.raises(BadFileError, match=r"schema ohlcv-eod is not replayed: its bars span a "
+                                           r"venue's trading session"):
         DBNFeed(path)
 
 

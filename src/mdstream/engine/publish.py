@@ -8,7 +8,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from mdstream import _core, tick_rules
-from mdstream.batch import OHLCV, QUOTE, TRADE
+from mdstream.batch import OHLCV, OHLCV_TICK_FIELDS, QUOTE, TRADE
 from mdstream.engine.symbols import SymbolTable
 from mdstream.errors import InvalidArgumentError
 
@@ -69,11 +69,8 @@ def quote_ticks(symbols: SymbolTable, symbol, bid, ask, bid_size=0.0, ask_size=0
 
 def bar_ticks(symbols: SymbolTable, symbol, open_, high, low, close, volume, ts_ns,
               interval_ns) -> np.ndarray:
-    """Input bars (kind OHLCV) from arrays (or scalars, broadcast), checked
-    by mdstream.tick_rules. In TICK_DTYPE an input bar keeps its close in
-    ``price``, its volume in ``size``, its open, high and low in ``bid``,
-    ``ask`` and ``bid_size``, its start in ``ts_ns`` and its interval in
-    ``interval_ns`` (the core turns it into a bar result, analytics.pxi)."""
+    """Input bars (kind OHLCV, fields as mdstream.batch.OHLCV_TICK_FIELDS)
+    from arrays (or scalars, broadcast), checked by mdstream.tick_rules."""
     n = _count(symbol, open_, high, low, close, volume, ts_ns, interval_ns)
     ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
     ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
@@ -87,8 +84,8 @@ def bar_ticks(symbols: SymbolTable, symbol, open_, high, low, close, volume, ts_
         i = int(np.flatnonzero(intervals <= 0)[0])
         raise InvalidArgumentError(f"tick {i}: a bar's interval_ns must be > 0, got "
                                    f"{int(intervals[i])}")
-    ticks["price"], ticks["size"] = cols["close"], cols["volume"]
-    ticks["bid"], ticks["ask"], ticks["bid_size"] = cols["open"], cols["high"], cols["low"]
+    for fld, src in OHLCV_TICK_FIELDS.items():
+        ticks[fld] = cols[src]
     ticks["interval_ns"] = intervals
     ticks["ts_ns"] = _int_column(ts_ns, n, "ts_ns")
     return ticks

@@ -16,9 +16,9 @@ from typing import Callable
 import numpy as np
 
 from mdstream._core import TICK_DTYPE
-from mdstream.batch import QUOTE, TRADE
+from mdstream.batch import OHLCV, OHLCV_TICK_FIELDS, QUOTE, TRADE
 from mdstream.feeds.timestamps import fmt_ns
-from mdstream.tick_rules import quote_problems, trade_problems
+from mdstream.tick_rules import bar_problems, quote_problems, trade_problems
 
 __all__ = ["ReadStats", "BAD_ROW_POLICIES", "OUT_OF_ORDER_RULES", "MAX_EXAMPLES", "checked_ticks",
            "late_problem", "Check"]
@@ -70,7 +70,7 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
                   columns: dict[str, str], checks: list[Check], ignore: np.ndarray | None,
                   state: dict, stats: ReadStats, on_bad_row: str, out_of_order: str,
                   bad_row: Callable[[int, str], Exception],
-                  kept: list | None = None) -> np.ndarray:
+                  kept: list | None = None, bar_interval_ns: int = 0) -> np.ndarray:
     """The good rows of a chunk as a TICK_DTYPE array, in chunk order.
 
     ``ts_ns`` (int64 ns since the epoch) and ``symbol_ids`` (int32, ids of
@@ -86,20 +86,28 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
     first bad row's is raised (nothing of the chunk is returned), with
     "skip" bad rows are dropped and counted in ``stats``. ``kept``, if
     given, receives the chunk positions of the ticks returned (int64).
+    ``bar_interval_ns`` > 0: the rows are input bars of that interval
+    (values open, high, low, close, volume; ``ts_ns`` their starts), paced
+    by their end, when a bar is known.
 
     Returns a TICK_DTYPE array; ``recv_ns`` of a tick holds its pacing
     time: the latest timestamp of its file so far.
     """
     n = len(ts_ns)
     checks = list(checks)
-    if trades:
+    bars = bar_interval_ns > 0
+    if bars:
+        rules = bar_problems(values["open"], values["high"], values["low"], values["close"],
+                             values["volume"])
+    elif trades:
         rules = trade_problems(values["price"], values["size"])
     else:
         rules = quote_problems(values["bid"], values["ask"], values["bid_size"], values["ask_size"])
-    for p in rules:     # an empty size cell is "missing"; the rest in the rules' words
+    for p in rules:     # an empty size (any bar) cell is "missing"; the rest in the rules' words
         col = columns.get(p.field, p.field)
-        miss = missing[p.field] if p.field.endswith("size") else np.zeros(n, dtype=bool)
+        miss = missing[p.field] if bars or p.field.endswith("size") else np.zeros(n, dtype=bool)
         checks.append((p.mask, _rule_problem(p.describe, col, miss, p.field)))
+    known = ts_ns + bar_interval_ns if bars else ts_ns      # when a row is known: a bar at its end
 
     bad = np.zeros(n, dtype=bool)
     for mask, _ in checks:
@@ -112,7 +120,7 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
 
     # The out-of-order rule: each row is paced at the latest timestamp of
     # its file so far (its own, unless an earlier row's is later).
-    ts_keep = ts_ns[keep_idx]
+    ts_keep = known[keep_idx]
     carry = state.get("carry")
     pace = np.maximum.accumulate(ts_keep) if len(ts_keep) else ts_keep
     if carry is not None and len(pace):
@@ -127,7 +135,7 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
         late_mask[keep_idx[late]] = True
         before_row = np.zeros(n, dtype=np.int64)
         before_row[keep_idx] = latest_before
-        checks.append((late_mask, lambda i: late_problem(ts_ns[i], before_row[i])))
+        checks.append((late_mask, lambda i: late_problem(known[i], before_row[i])))
         bad |= late_mask
         # A rejected row is older than the running maximum, so dropping it
         # leaves the pacing times of the others unchanged.
@@ -152,10 +160,15 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
     ticks = np.zeros(m, dtype=TICK_DTYPE)
     if m == 0:
         return ticks
-    ticks["ts_ns"] = ts_keep
+    ticks["ts_ns"] = ts_ns[keep_idx]
     ticks["recv_ns"] = pace
     ticks["symbol_id"] = symbol_ids[keep_idx]
-    if trades:
+    if bars:
+        ticks["kind"] = OHLCV
+        for fld, src in OHLCV_TICK_FIELDS.items():
+            ticks[fld] = values[src][keep_idx]
+        ticks["interval_ns"] = bar_interval_ns
+    elif trades:
         ticks["kind"] = TRADE
         ticks["price"] = values["price"][keep_idx]
         ticks["size"] = values["size"][keep_idx]

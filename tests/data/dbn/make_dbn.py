@@ -85,6 +85,23 @@ def tbbo_dbn() -> bytes:
     return metadata(db.Schema.TBBO, start, end).encode() + b"".join(bytes(x) for x in recs)
 
 
+def ohlcv_1s_dbn() -> bytes:
+    """OHLCV-1s records: the trades' 1 s bars, as Databento's ohlcv-1s holds
+    bars of trades (none for a second without a trade)."""
+    df = pd.read_csv(REAL / "tardis_trades.csv", dtype={"price": str, "amount": str})
+    df = df.assign(time=pd.to_datetime(df.timestamp, unit="us"), px=df.price.map(fixed),
+                   qty=df.amount.map(lots)).set_index("time")
+    g = df.resample("1s")
+    bars = pd.DataFrame({"open": g.px.first(), "high": g.px.max(), "low": g.px.min(),
+                         "close": g.px.last(), "volume": g.qty.sum(), "n": g.px.count()})
+    bars = bars[bars.n > 0]
+    recs = [db.OHLCVMsg(db.RType.OHLCV_1S.value, 1, INSTRUMENT_ID, int(t.value), int(b.open),
+                        int(b.high), int(b.low), int(b.close), int(b.volume))
+            for t, b in bars.iterrows()]
+    start, end = recs[0].ts_event, recs[-1].ts_event + 1_000_000_000
+    return metadata(db.Schema.OHLCV_1S, start, end).encode() + b"".join(bytes(x) for x in recs)
+
+
 def zstd(raw: bytes) -> bytes:
     out = io.BytesIO()
     tr = db.Transcoder(out, db.Encoding.DBN, db.Compression.ZSTD)
@@ -96,5 +113,6 @@ def zstd(raw: bytes) -> bytes:
 if __name__ == "__main__":
     (HERE / "tardis_trades.trades.dbn.zst").write_bytes(zstd(trades_dbn()))
     (HERE / "tardis_btcusdt.tbbo.dbn").write_bytes(tbbo_dbn())
+    (HERE / "tardis_btcusdt.ohlcv-1s.dbn.zst").write_bytes(zstd(ohlcv_1s_dbn()))
     for p in sorted(HERE.glob("*.dbn*")):
         print(p.name, p.stat().st_size)

@@ -14,12 +14,13 @@ __all__ = ["DBNFeed"]
 
 
 class DBNFeed(FileReplay):
-    """Trades and quotes replayed from Databento Binary Encoding files.
+    """Trades, quotes and bars replayed from Databento Binary Encoding files.
 
     Each file is DBN (any version) or Zstandard-compressed DBN, of the
-    ``trades``, ``tbbo`` or ``mbp-1`` schema (live data mixing them is read
-    too); what each record gives, the exact price conversion (fixed-point
-    1e-9 to float64), and why OHLCV files are refused: see
+    ``trades``, ``tbbo``, ``mbp-1`` schema (live data mixing them is read
+    too) or ``ohlcv-1s``/``-1m``/``-1h``/``-1d`` (bars, replayed as bar
+    results); what each record gives, the exact price conversion (fixed-point
+    1e-9 to float64), and why ``ohlcv-eod`` is refused: see
     mdstream.feeds.dbn.reader. ``ts_event`` (ns since the epoch, UTC) is a
     tick's ``ts_ns``; instrument ids become symbols through the file's
     symbology mappings (mdstream.feeds.dbn.symbology). Files are decoded by
@@ -61,7 +62,7 @@ class DBNFeed(FileReplay):
         self._init_replay(readers, index, speed=speed, loop=loop, on_bad_row=on_bad_row,
                           out_of_order=out_of_order, prescan=prescan, cache_mb=cache_mb,
                           wait_for_subscriber=wait_for_subscriber, progress=progress,
-                          empty_problem="no trade or quote records in any file")
+                          empty_problem="no trade, quote or bar records in any file")
 
     def __repr__(self) -> str:
         files = self.paths[0] if len(self.paths) == 1 else f"{len(self.paths)} files"

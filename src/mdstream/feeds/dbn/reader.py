@@ -13,11 +13,16 @@ Schemas (https://databento.com/docs/schemas-and-data-formats):
   for a record whose ``action`` is T (a trade: every TBBO record) a trade of
   its ``price`` and ``size`` right after that quote, at the same time.
   (TBBO's book is the one just before the trade.)
-- ``ohlcv-*`` (OHLCVMsg) are refused: a bar is not a tick. Replayed as one
-  trade at its close it would make the engine's VWAP, high, low and trade
-  counts wrong (the bar's high, low and volume-weighted price are lost), and
-  the engine makes bars itself from ticks (``--bars 1m``): replay the
-  ``trades`` schema of the same data.
+- ``ohlcv-1s``, ``ohlcv-1m``, ``ohlcv-1h``, ``ohlcv-1d`` (OHLCVMsg): one
+  input bar per record (Engine.publish_bars): a bar result with the record's
+  open, high, low, close and volume, ``ts_event`` (the bar's start) as its
+  ``ts_ns`` and the schema's interval as ``interval_ns``, paced at its end
+  (when the bar is known). Bars change no session analytics (VWAP, volume,
+  high and low come from trades: Databento's OHLCV records carry neither
+  notional nor trade count, so a bar's ``vwap`` and ``value`` are NaN and
+  its ``trade_count`` 0); a bar with an undefined price or not low <= open,
+  close <= high is a bad record. ``ohlcv-eod`` is refused: its bars span a
+  venue's trading session, not a fixed interval.
 
 Prices are fixed-point integers in units of 1e-9 (FIXED_PRICE_SCALE);
 each becomes the float64 nearest to its exact decimal value (the same value
@@ -45,10 +50,14 @@ from mdstream.feeds.dbn.symbology import Symbology
 from mdstream.feeds.symbol_index import SymbolIndex
 from mdstream.feeds.timestamps import fmt_ns
 
-__all__ = ["DBNReader", "SCHEMAS", "prices_to_float"]
+__all__ = ["DBNReader", "SCHEMAS", "BAR_INTERVALS_NS", "prices_to_float"]
 
 #: The schemas replayed, and what each record gives (see the module docstring).
-SCHEMAS = {"trades": "trades", "tbbo": "quote+trade", "mbp-1": "quote+trade"}
+SCHEMAS = {"trades": "trades", "tbbo": "quote+trade", "mbp-1": "quote+trade",
+           "ohlcv-1s": "bar", "ohlcv-1m": "bar", "ohlcv-1h": "bar", "ohlcv-1d": "bar"}
+#: The length (ns) of the bars of each OHLCV schema replayed.
+BAR_INTERVALS_NS = {"ohlcv-1s": 10**9, "ohlcv-1m": 60 * 10**9, "ohlcv-1h": 3600 * 10**9,
+                    "ohlcv-1d": 86_400 * 10**9}
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _BLOCK = 1 << 20
@@ -103,18 +112,19 @@ class DBNReader:
         self.metadata = self._read_metadata()
         schema = self.metadata.schema
         self.schema = None if schema is None else str(schema)
-        if self.schema is not None and self.schema.startswith("ohlcv"):
+        if self.schema == "ohlcv-eod":
             raise BadFileError(self.path, None, (
-                f"schema {self.schema}: OHLCV bars are not replayed. A bar is not a tick: as one "
-                "trade at its close it would make the engine's VWAP, high, low and trade counts "
-                "wrong. Replay the trades (or tbbo) schema of the same data; the engine makes "
-                "bars itself (mdstream serve --bars 1m)"))
+                "schema ohlcv-eod is not replayed: its bars span a venue's trading session, not "
+                "a fixed interval; replay ohlcv-1d (UTC days) or a finer schema"))
         if self.schema is not None and self.schema not in SCHEMAS:
             raise BadFileError(self.path, None, (
                 f"schema {self.schema} is not replayed: the DBN feed reads "
                 f"{', '.join(SCHEMAS)}"))
         db = self._db
+        self.bar_interval_ns = BAR_INTERVALS_NS.get(self.schema or "", 0)
         self._record_type = db.TradeMsg if self.schema == "trades" else db.MBP1Msg
+        if self.bar_interval_ns:
+            self._record_type = db.OHLCVMsg
         if self.schema is None:       # live data of mixed schemas: trades and MBP-1 both read
             self._record_type = (db.TradeMsg, db.MBP1Msg)
         self.format = self.schema or "mixed"
@@ -258,20 +268,22 @@ class DBNReader:
                 elif isinstance(rec, db.SymbolMappingMsg):
                     symbology.add_record(rec)
                 # other records (system, error, statistics...) carry no ticks
-            if recs:
+            if recs and self.bar_interval_ns:
+                ticks = self._convert_bars(recs, np.asarray(numbers), symbology, stats, state)
+            elif recs:
                 ticks = self._convert(_columns_of_records(recs, db), np.asarray(numbers),
                                       symbology, stats, state)
-                if len(ticks):
-                    yield ticks
+            else:
+                continue
+            if len(ticks):
+                yield ticks
 
-    def _convert(self, cols: dict, numbers: np.ndarray, symbology: Symbology, stats: ReadStats,
-                 state: dict) -> np.ndarray:
-        """Tick arrays of a block's record columns (see _columns_of_array)."""
-        db = self._db
-        raw_ts, iid, is_mbp, trade = cols["ts_event"], cols["instrument_id"], cols["mbp"], \
-            cols["trade"]
+    def _times_and_symbols(self, raw_ts: np.ndarray, iid: np.ndarray, symbology: Symbology
+                           ) -> tuple[np.ndarray, np.ndarray, list[Check]]:
+        """(ts_ns, symbol ids, checks) of records' ts_event and instrument_id:
+        the checks name an unset ts_event and an instrument without a symbol."""
         n = len(raw_ts)
-        ts_missing = raw_ts >= np.uint64(db.UNDEF_TIMESTAMP)
+        ts_missing = raw_ts >= np.uint64(self._db.UNDEF_TIMESTAMP)
         ts_ns = np.where(ts_missing | (raw_ts >= np.uint64(1 << 63)), 0, raw_ts).astype(np.int64)
         if self.fixed_symbol is not None:
             sym = np.full(n, self.symbols.lookup([self.fixed_symbol])[0], dtype=np.int32)
@@ -284,6 +296,34 @@ class DBNReader:
         checks: list[Check] = [(ts_missing, lambda i: "ts_event is not set (UNDEF_TIMESTAMP)"),
                   (sym < 0, lambda i: self._symbol_problem(iid[i], ts_ns[i], codes[i], names,
                                                            symbology))]
+        return ts_ns, sym, checks
+
+    def _convert_bars(self, recs: list, numbers: np.ndarray, symbology: Symbology,
+                      stats: ReadStats, state: dict) -> np.ndarray:
+        """Input-bar ticks (kind OHLCV) of a block's OHLCVMsg records."""
+        n = len(recs)
+        ts_ns, sym, checks = self._times_and_symbols(
+            np.fromiter((r.ts_event for r in recs), dtype=np.uint64, count=n),
+            np.fromiter((r.instrument_id for r in recs), dtype=np.int64, count=n), symbology)
+        values = {f: prices_to_float(np.fromiter((getattr(r, f) for r in recs), dtype=np.int64,
+                                                 count=n), self._db.UNDEF_PRICE)
+                  for f in ("open", "high", "low", "close")}
+        values["volume"] = np.fromiter((r.volume for r in recs), dtype=np.uint64,
+                                       count=n).astype(np.float64)
+        return checked_ticks(
+            trades=False, ts_ns=ts_ns, symbol_ids=sym, values=values,
+            missing={f: np.isnan(v) for f, v in values.items()}, columns={f: f for f in values},
+            checks=checks, ignore=None, state=state, stats=stats, on_bad_row=self.on_bad_row,
+            out_of_order=self.out_of_order, bar_interval_ns=self.bar_interval_ns,
+            bad_row=lambda i, pr: DBNRecordError(self.path, int(numbers[i]), pr))
+
+    def _convert(self, cols: dict, numbers: np.ndarray, symbology: Symbology, stats: ReadStats,
+                 state: dict) -> np.ndarray:
+        """Tick arrays of a block's record columns (see _columns_of_array)."""
+        db = self._db
+        iid, is_mbp, trade = cols["instrument_id"], cols["mbp"], cols["trade"]
+        n = len(iid)
+        ts_ns, sym, checks = self._times_and_symbols(cols["ts_event"], iid, symbology)
         bad_row = (lambda i, problem, nums=numbers: DBNRecordError(self.path, int(nums[i]), problem))
 
         def part(trades: bool, idx: np.ndarray, part_stats: ReadStats, kept: list) -> np.ndarray:
