@@ -95,12 +95,14 @@ def bar_problems(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np
     out = []
     prices = {"open": open_, "high": high, "low": low, "close": close}
     finite = np.ones(len(open_), dtype=bool)
+    def not_finite(name: str, px: np.ndarray) -> Callable[[int], str]:
+        return lambda i: f"the {name} must be a finite number, got {_fmt(px[i])}"
+
     for name, px in prices.items():
         bad = ~np.isfinite(px)
         finite &= ~bad
         if bad.any():
-            out.append(Problem(name, bad, lambda i, n=name, p=px: f"the {n} must be a finite "
-                                                                  f"number, got {_fmt(p[i])}"))
+            out.append(Problem(name, bad, not_finite(name, px)))
     with np.errstate(invalid="ignore"):
         bad = finite & ~((low <= open_) & (low <= close) & (open_ <= high) & (close <= high))
     if bad.any():
@@ -138,12 +140,17 @@ def _side(px_name: str, sz_name: str, px: np.ndarray, sz: np.ndarray) -> list[Pr
     return out
 
 
-def check_ticks(ticks: np.ndarray, trade_kind: int, quote_kind: int) -> list[Problem]:
+def check_ticks(ticks: np.ndarray, trade_kind: int, quote_kind: int,
+                bar_kind: int | None = None) -> list[Problem]:
     """Apply the rules to a TICK_DTYPE array in place (absent quote sides
-    become NaN / 0); the problems' masks index ``ticks``."""
+    become NaN / 0); the problems' masks index ``ticks``. ``bar_kind``: the
+    kind of input bars, checked too when given."""
     n = len(ticks)
     out = []
-    for kind, rule in ((trade_kind, _trade_rows), (quote_kind, _quote_rows)):
+    rules = [(trade_kind, _trade_rows), (quote_kind, _quote_rows)]
+    if bar_kind is not None:
+        rules.append((bar_kind, _bar_rows))
+    for kind, rule in rules:
         rows = np.flatnonzero(ticks["kind"] == kind)
         if len(rows) == 0:
             continue
@@ -158,6 +165,13 @@ def check_ticks(ticks: np.ndarray, trade_kind: int, quote_kind: int) -> list[Pro
 
 def _trade_rows(ticks: np.ndarray, rows: np.ndarray) -> list[Problem]:
     return trade_problems(ticks["price"][rows], ticks["size"][rows])
+
+
+def _bar_rows(ticks: np.ndarray, rows: np.ndarray) -> list[Problem]:
+    from mdstream.batch import OHLCV_TICK_FIELDS      # where a bar's fields are in a tick
+
+    cols = {bar: ticks[fld][rows] for fld, bar in OHLCV_TICK_FIELDS.items()}
+    return bar_problems(cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"])
 
 
 def _quote_rows(ticks: np.ndarray, rows: np.ndarray) -> list[Problem]:

@@ -278,7 +278,14 @@ def test_the_sink_applies_the_tick_rules_of_publish():
         bad["kind"][0] = 7
         with pytest.raises(mdstream.InvalidArgumentError, match=r"tick 0: kind must be trade"):
             feed.sink.ingest(bad)
-        assert engine.stats().ticks_in == 0          # nothing of either array was taken
+        bar = np.zeros(2, dtype=mdstream.TICK_DTYPE)   # input bars: low above the open
+        bar["kind"], bar["interval_ns"] = mdstream.batch.OHLCV, 60_000_000_000
+        for fld, value in (("bid", 10.0), ("ask", 11.0), ("bid_size", 9.0), ("price", 10.5)):
+            bar[fld] = value
+        bar["bid_size"][1] = 10.5
+        with pytest.raises(mdstream.InvalidArgumentError, match=r"tick 1: a bar needs low <= open"):
+            feed.sink.ingest(bar)
+        assert engine.stats().ticks_in == 0          # nothing of any array was taken
         quote = np.zeros(1, dtype=mdstream.TICK_DTYPE)
         quote["kind"] = mdstream.QUOTE
         quote["bid"], quote["bid_size"] = 0.0, 0.0     # no bid

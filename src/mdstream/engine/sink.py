@@ -6,7 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from mdstream.batch import QUOTE, TRADE
+from mdstream.batch import OHLCV, QUOTE, TRADE
 from mdstream.engine.symbols import SymbolTable
 from mdstream.errors import InvalidArgumentError
 from mdstream.tick_rules import check_ticks, first_problem
@@ -39,7 +39,7 @@ class EngineSink:
         NaN / 0 in place, and a bad tick raises InvalidArgumentError
         ("tick i: ...") before any of the array is taken."""
         if not checked:        # (a tick of another kind is refused by the core's ingest)
-            problem = first_problem(check_ticks(ticks, TRADE, QUOTE))
+            problem = first_problem(check_ticks(ticks, TRADE, QUOTE, OHLCV))
             if problem is not None:
                 raise InvalidArgumentError(f"tick {problem[0]}: {problem[1]}")
         return self._ingest(ticks)
