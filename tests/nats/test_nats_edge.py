@@ -183,39 +183,6 @@ def test_an_edge_started_before_its_engine_waits_for_the_stream(nats_server):
     source.stop()
 
 
-def test_an_edge_started_before_nats_waits_for_it(tmp_path):
-    """wait_for_stream covers NATS itself not answering yet, beyond connect_timeout."""
-    import threading
-    import time
-
-    from mdstream.nats.testing import NatsServer
-
-    server = NatsServer(str(tmp_path / "nats"))
-    result = {}
-    source = EdgeSource(server.url, connect_timeout=1, wait_for_stream=60)
-
-    def start():
-        try:
-            result["edge"] = source.start()
-        except Exception as exc:               # reported by the assertion below
-            result["error"] = exc
-
-    thread = threading.Thread(target=start)
-    thread.start()
-    time.sleep(3)                                   # past connect_timeout
-    with server:
-        engine = mdstream.Engine(feed=mdstream.SimulatedFeed(symbols=["AAPL"], rate=0,
-                                                             count=100), workers=1)
-        publisher = Publisher(engine, server.url, policy="block").start()
-        with engine:
-            assert publisher.wait_published(99, 30)
-        publisher.stop()
-        thread.join(60)
-        assert result.get("edge") is source, result.get("error")
-        assert source.snapshot().as_of_seq == 99
-        source.stop()
-
-
 def test_an_asyncio_client_resumes_on_another_edge(nats_server, published, processes):
     import asyncio
 

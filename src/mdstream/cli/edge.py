@@ -37,9 +37,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the JetStream stream to serve, serve's --publish-stream (default: MDSTREAM)")
     g.add_argument("--wait-for-stream", type=options.duration(zero=True), default=60.0,
                    metavar="SECONDS",
-                   help="how long to wait at start for NATS to answer and the stream to exist "
-                        "(an edge started before NATS or its engine), in seconds or with a unit "
-                        "(default: 60)")
+                   help="how long to wait at start for the stream to exist once NATS answers "
+                        "(an edge started before its engine; NATS itself must answer within 10 "
+                        "s), in seconds or with a unit (default: 60)")
     options.add_server_options(p, 50051)
     options.add_security_options(p)
     add_logging_options(p)

@@ -92,9 +92,8 @@ class EdgeSource:
         Seconds to reach NATS at start (NatsError after), and for each
         JetStream request (stream info, direct gets, consumer creation).
     wait_for_stream:
-        Seconds start() waits for NATS to answer and the stream to exist
-        (an edge started before NATS or its engine), then NatsError; the
-        longer of the two timeouts bounds the connection.
+        Seconds start() waits for the stream to exist (an edge started
+        before its engine), then NatsError.
 
     start() raises NatsError when NATS cannot be reached or has no such
     stream. Streams whose ``from_seq`` is older than the stream holds get
@@ -193,13 +192,11 @@ class EdgeSource:
                 from None
 
     async def _setup(self) -> None:
-        deadline = time.monotonic() + self.wait_for_stream
-        # NATS not up yet is one more way for the stream not to exist yet.
-        self._nc = await connect(self.servers, "mdstream-edge",
-                                 max(self.connect_timeout, self.wait_for_stream),
+        self._nc = await connect(self.servers, "mdstream-edge", self.connect_timeout,
                                  disconnected_cb=self._on_disconnect,
                                  reconnected_cb=self._on_reconnect)
         self._js = self._nc.jetstream(timeout=self.request_timeout)
+        deadline = time.monotonic() + self.wait_for_stream
         while True:
             try:
                 info = await ensure_stream(self._js, self._settings, False, self.connect_timeout)
