@@ -63,19 +63,28 @@ def _fmt(v: float) -> str:
     return repr(float(v))
 
 
+def _not_finite(name: str, values: np.ndarray) -> list[Problem]:
+    """A problem for the values that are not finite numbers (none: [])."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return []
+    return [Problem(name, bad, lambda i: f"the {name} must be a finite number, got "
+                                         f"{_fmt(values[i])}")]
+
+
+def _negative(name: str, values: np.ndarray) -> list[Problem]:
+    """A problem for the values that are not finite numbers >= 0 (none: [])."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(values) & (values >= 0))
+    if not bad.any():
+        return []
+    return [Problem(name, bad, lambda i: f"the {name} must be a finite number >= 0, got "
+                                         f"{_fmt(values[i])}")]
+
+
 def trade_problems(price: np.ndarray, size: np.ndarray) -> list[Problem]:
     """The problems of trade columns (float64 arrays of equal length), price first."""
-    out = []
-    bad = ~np.isfinite(price)
-    if bad.any():
-        out.append(Problem("price", bad, lambda i: f"the price must be a finite number, got "
-                                                   f"{_fmt(price[i])}"))
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(size) & (size >= 0))
-    if bad.any():
-        out.append(Problem("size", bad, lambda i: f"the size must be a finite number >= 0, got "
-                                                  f"{_fmt(size[i])}"))
-    return out
+    return _not_finite("price", price) + _negative("size", size)
 
 
 def quote_problems(bid: np.ndarray, ask: np.ndarray, bid_size: np.ndarray,
@@ -94,27 +103,17 @@ def bar_problems(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np
     """The problems of input bar columns (float64 arrays of equal length)."""
     out = []
     prices = {"open": open_, "high": high, "low": low, "close": close}
-    finite = np.ones(len(open_), dtype=bool)
-    def not_finite(name: str, px: np.ndarray) -> Callable[[int], str]:
-        return lambda i: f"the {name} must be a finite number, got {_fmt(px[i])}"
-
     for name, px in prices.items():
-        bad = ~np.isfinite(px)
-        finite &= ~bad
-        if bad.any():
-            out.append(Problem(name, bad, not_finite(name, px)))
+        out += _not_finite(name, px)
     with np.errstate(invalid="ignore"):
-        bad = finite & ~((low <= open_) & (low <= close) & (open_ <= high) & (close <= high))
+        bad = ~((low <= open_) & (low <= close) & (open_ <= high) & (close <= high))
+    for p in out:
+        bad &= ~p.mask                      # a non-finite price is its own problem
     if bad.any():
         out.append(Problem("high", bad, lambda i: (
             f"a bar needs low <= open, close <= high, got open {_fmt(open_[i])}, high "
             f"{_fmt(high[i])}, low {_fmt(low[i])}, close {_fmt(close[i])}")))
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(volume) & (volume >= 0))
-    if bad.any():
-        out.append(Problem("volume", bad, lambda i: f"the volume must be a finite number >= 0, "
-                                                    f"got {_fmt(volume[i])}"))
-    return out
+    return out + _negative("volume", volume)
 
 
 def _side(px_name: str, sz_name: str, px: np.ndarray, sz: np.ndarray) -> list[Problem]:

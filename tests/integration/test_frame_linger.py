@@ -29,6 +29,13 @@ def _publish_later(engine: Engine, n: int, gap: float = 0.05) -> threading.Threa
     return t
 
 
+def _wait_in_log(sub, n: int) -> None:
+    """Until the subscription has n results waiting (its lag), at most 10 s."""
+    deadline = time.monotonic() + 10
+    while sub.counters()["lag"] < n and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def test_adaptive_sends_a_trickling_tick_at_once_over_grpc(make_server, make_client, helpers):
     engine = helpers.publish_engine(SYMBOLS)
     server = make_server(engine, start_engine=True)          # frame_linger="adaptive"
@@ -79,9 +86,7 @@ def test_in_process_adaptive_lingers_while_results_pour_in():
     engine = Engine(symbols=SYMBOLS, workers=1)
     with engine, engine.subscribe(max_wait=1.0) as sub:
         engine.publish_trades("AAPL", [1.0] * 150, [1] * 150)
-        deadline = time.monotonic() + 10
-        while sub.counters()["lag"] < 150 and time.monotonic() < deadline:
-            time.sleep(0.001)                                 # all 150 in the log
+        _wait_in_log(sub, 150)
         first = sub.next_batch(5.0, max_ticks_per_frame=100, adaptive=True)
         time.sleep(0.01)                                      # a slow reader's own work
         t = _publish_later(engine, 1)                         # 50 ms from now
@@ -97,9 +102,7 @@ def test_in_process_adaptive_sends_at_once_after_the_log_drained():
     engine = Engine(symbols=SYMBOLS, workers=1)
     with engine, engine.subscribe(max_wait=1.0) as sub:
         engine.publish_trades("AAPL", [1.0] * 100, [1] * 100)
-        deadline = time.monotonic() + 10
-        while sub.counters()["lag"] < 100 and time.monotonic() < deadline:
-            time.sleep(0.001)                                 # all 100 in the log
+        _wait_in_log(sub, 100)
         first = sub.next_batch(5.0, max_ticks_per_frame=100, adaptive=True)
         t = _publish_later(engine, 2)                         # 50 and 100 ms from now
         second = sub.next_batch(5.0, adaptive=True)
