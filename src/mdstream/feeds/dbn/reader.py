@@ -122,9 +122,8 @@ class DBNReader:
                 f"{', '.join(SCHEMAS)}"))
         db = self._db
         self.bar_interval_ns = BAR_INTERVALS_NS.get(self.schema or "", 0)
-        self._record_type = db.TradeMsg if self.schema == "trades" else db.MBP1Msg
-        if self.bar_interval_ns:
-            self._record_type = db.OHLCVMsg
+        self._record_type = (db.OHLCVMsg if self.bar_interval_ns
+                             else db.TradeMsg if self.schema == "trades" else db.MBP1Msg)
         if self.schema is None:       # live data of mixed schemas: trades and MBP-1 both read
             self._record_type = (db.TradeMsg, db.MBP1Msg)
         self.format = self.schema or "mixed"
@@ -268,13 +267,13 @@ class DBNReader:
                 elif isinstance(rec, db.SymbolMappingMsg):
                     symbology.add_record(rec)
                 # other records (system, error, statistics...) carry no ticks
-            if recs and self.bar_interval_ns:
+            if not recs:
+                continue
+            if self.bar_interval_ns:
                 ticks = self._convert_bars(recs, np.asarray(numbers), symbology, stats, state)
-            elif recs:
+            else:
                 ticks = self._convert(_columns_of_records(recs, db), np.asarray(numbers),
                                       symbology, stats, state)
-            else:
-                continue
             if len(ticks):
                 yield ticks
 
