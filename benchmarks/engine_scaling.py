@@ -1,0 +1,208 @@
+"""How the engine's cost grows with the number of symbols: ticks/s and memory.
+
+At 1, 10, 100, 1,000, 10,000 and 100,000 symbols, with 1 and 2 workers:
+
+- mdstream: Engine(SimulatedFeed(rate=0)) with one 'block' subscription read
+  in the main thread (the feed runs exactly as fast as the subscriber takes
+  results), as benchmarks/engine.py, except for the symbol count. The
+  engine's ``max_symbols`` is its default (4096) or the symbol count when
+  that is larger (100,000 symbols need it raised).
+- baseline: the plain-Python queue.Queue pipeline
+  (``mdstream.benchmarking.queue_pipeline_ticks_per_s``) with the same
+  symbols and worker threads.
+
+Every run (mdstream or baseline) is a fresh Python process, so one point's
+allocations (freed memory the allocator keeps, pages first touched by an
+earlier engine) do not show in the next one's. Runs alternate: mdstream,
+baseline, mdstream, ...
+
+Memory: the process's peak RSS growth in MB, measured in that process. Once
+the modules are imported (and, for mdstream, before the feed, the engine and
+its symbol table are built), the child reads its RSS and resets its peak
+(``/proc/self/clear_refs``, Linux); after the run, the peak (VmHWM) minus that
+RSS is ``rss_mb``. Where the peak cannot be reset, the child's ru_maxrss
+stands in for VmHWM (``rss_method`` says which was used). The simulated feed
+picks each tick's symbol uniformly at random, so past a few thousand symbols
+every tick touches a symbol's state that is likely out of cache.
+
+    python -m benchmarks.engine_scaling --repeat 3
+    python -m benchmarks.engine_scaling --quick      # 1 and 1,000 symbols, 1 worker
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mdstream.benchmarking import result_line
+
+NAME = "engine_scaling"
+SYMBOLS = (1, 10, 100, 1_000, 10_000, 100_000)
+QUICK_SYMBOLS = (1, 1_000)
+DEFAULT_MAX_SYMBOLS = 4096          # the Engine's default
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+def max_symbols_for(n_symbols: int) -> int:
+    return max(DEFAULT_MAX_SYMBOLS, n_symbols)
+
+
+# -- inside the child process ----------------------------------------------------
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _start_memory() -> tuple[float, str]:
+    """RSS now (bytes) and how the peak will be read: the peak is reset to now."""
+    import gc
+
+    gc.collect()
+    rss = _status_kb("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")            # reset VmHWM to the current RSS
+        return rss * 1024.0, "VmHWM"
+    except OSError:
+        import resource
+
+        # Without a reset, the peak so far (the imports) is all that can be taken off.
+        base = rss * 1024.0 if rss is not None else 0.0
+        return base, "ru_maxrss"
+
+
+def _peak_memory(method: str) -> float:
+    if method == "VmHWM":
+        kb = _status_kb("VmHWM")
+        if kb is not None:
+            return kb * 1024.0
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return float(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def engine_point(workers: int, n_symbols: int, duration: float, warmup: float) -> dict:
+    """engine_ticks_per_s of mdstream.benchmarking, with max_symbols raised as needed."""
+    import mdstream
+    from mdstream.benchmarking import CpuClock
+
+    rss0, method = _start_memory()
+    t_setup = time.perf_counter()
+    feed = mdstream.SimulatedFeed(symbols=[f"SYM{i}" for i in range(n_symbols)], rate=0, seed=7)
+    engine = mdstream.Engine(feed=feed, workers=workers, ring_size=1 << 16,
+                             max_symbols=max_symbols_for(n_symbols))
+    sub = engine.subscribe(policy="block", max_ticks_per_frame=4096)
+    engine.start()
+    setup_s = time.perf_counter() - t_setup
+    try:
+        end = time.perf_counter() + warmup
+        expect = 0
+        while time.perf_counter() < end:
+            expect = int(sub.next_batch(timeout=10).seq[-1]) + 1
+        n = batches = gaps = 0
+        with CpuClock() as clock:
+            end = time.perf_counter() + duration
+            while time.perf_counter() < end:
+                b = sub.next_batch(timeout=10)
+                seq = b.seq
+                if seq[0] != expect or seq[-1] - seq[0] + 1 != len(seq):
+                    gaps += 1
+                expect = int(seq[-1]) + 1
+                b.price.sum()
+                n += len(b)
+                batches += 1
+        peak = _peak_memory(method)
+    finally:
+        sub.close()
+        engine.stop()
+    return {"rate": n / clock.wall, "ticks": n, "cpu_cores": clock.cpu / clock.wall,
+            "mean_batch": n / max(batches, 1), "seq_gaps": gaps,
+            "rss_mb": (peak - rss0) / MB, "rss_start_mb": rss0 / MB, "rss_method": method,
+            "setup_s": setup_s}
+
+
+def baseline_point(workers: int, n_symbols: int, duration: float, warmup: float) -> dict:
+    from mdstream.benchmarking import queue_pipeline_ticks_per_s
+
+    rss0, method = _start_memory()
+    r = queue_pipeline_ticks_per_s(workers, duration, n_symbols=n_symbols, warmup=warmup)
+    peak = _peak_memory(method)
+    return {**r, "rss_mb": (peak - rss0) / MB, "rss_start_mb": rss0 / MB, "rss_method": method}
+
+
+def _child_main(argv: list[str]) -> None:
+    kind, workers, n_symbols, duration, warmup = argv
+    point = engine_point if kind == "engine" else baseline_point
+    out = point(int(workers), int(n_symbols), float(duration), float(warmup))
+    print(json.dumps(out), flush=True)
+
+
+# -- in the benchmark process ------------------------------------------------------
+
+def measure(kind: str, workers: int, n_symbols: int, duration: float, warmup: float) -> dict:
+    """One run in a fresh Python process; its JSON result."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    code = "import sys; from benchmarks.engine_scaling import _child_main; _child_main(sys.argv[1:])"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, kind, str(workers), str(n_symbols), repr(duration),
+         repr(warmup)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120 + 10 * duration)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} run ({workers} workers, {n_symbols} symbols) failed:\n"
+                           f"{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(opts, machine):
+    symbols = QUICK_SYMBOLS if opts.quick else SYMBOLS
+    workers = (1,) if opts.quick else tuple(opts.workers)
+    d = min(opts.duration, 0.2) if opts.quick else opts.duration
+    warmup = 0.05 if opts.quick else 0.2
+    for w in workers:
+        for n in symbols:
+            md: list[dict] = []
+            base: list[dict] = []
+            for _ in range(opts.repeat):
+                md.append(measure("engine", w, n, d, warmup))
+                base.append(measure("baseline", w, n, d, warmup))
+            med = lambda rs, k: statistics.median(r[k] for r in rs)
+            yield result_line(
+                NAME, f"{n}_symbols_{w}_worker{'s' if w > 1 else ''}", "ticks/s",
+                {"symbols": n, "workers": w, "feed": "SimulatedFeed(rate=0)", "policy": "block",
+                 "max_ticks_per_frame": 4096, "ring_size": 65536,
+                 "max_symbols": max_symbols_for(n), "duration_s": d, "warmup_s": warmup,
+                 "process": "fresh per run"},
+                [r["rate"] for r in md], [r["rate"] for r in base],
+                f"queue.Queue pipeline, {w} worker thread{'s' if w > 1 else ''}, "
+                f"plain-Python analytics, {n} symbols",
+                extra={"rss_mb": med(md, "rss_mb"), "baseline_rss_mb": med(base, "rss_mb"),
+                       "rss_mb_runs": [r["rss_mb"] for r in md],
+                       "baseline_rss_mb_runs": [r["rss_mb"] for r in base],
+                       "rss_method": md[0]["rss_method"],
+                       "rss_start_mb": med(md, "rss_start_mb"),
+                       "cpu_cores": med(md, "cpu_cores"),
+                       "baseline_cpu_cores": med(base, "cpu_cores"),
+                       "mean_batch": med(md, "mean_batch"),
+                       "setup_s": med(md, "setup_s"),
+                       "seq_gaps": sum(r["seq_gaps"] for r in md)},
+                machine=machine)
+
+
+if __name__ == "__main__":
+    from benchmarks import module_main
+    sys.exit(module_main(NAME))
