@@ -20,7 +20,9 @@ Memory: the process's peak RSS growth in MB, measured in that process. Once
 the modules are imported (and, for mdstream, before the feed, the engine and
 its symbol table are built), the child reads its RSS and resets its peak
 (``/proc/self/clear_refs``, Linux); after the run, the peak (VmHWM) minus that
-RSS is ``rss_mb``. Where the peak cannot be reset, the child's ru_maxrss
+RSS is ``rss_mb``; ``rss_built_mb`` is the growth once the feed, the engine
+(its tables sized by max_symbols) and the subscription are built, before the
+engine starts (what the run adds on top is pages first touched by it). Where the peak cannot be reset, the child's ru_maxrss
 stands in for VmHWM (``rss_method`` says which was used). The simulated feed
 picks each tick's symbol uniformly at random, so past a few thousand symbols
 every tick touches a symbol's state that is likely out of cache.
@@ -77,8 +79,6 @@ def _start_memory() -> tuple[float, str]:
             f.write("5")            # reset VmHWM to the current RSS
         return rss * 1024.0, "VmHWM"
     except OSError:
-        import resource
-
         # Without a reset, the peak so far (the imports) is all that can be taken off.
         base = rss * 1024.0 if rss is not None else 0.0
         return base, "ru_maxrss"
@@ -106,6 +106,7 @@ def engine_point(workers: int, n_symbols: int, duration: float, warmup: float) -
     engine = mdstream.Engine(feed=feed, workers=workers, ring_size=1 << 16,
                              max_symbols=max_symbols_for(n_symbols))
     sub = engine.subscribe(policy="block", max_ticks_per_frame=4096)
+    built = (_status_kb("VmRSS") or 0) * 1024.0
     engine.start()
     setup_s = time.perf_counter() - t_setup
     try:
@@ -132,7 +133,7 @@ def engine_point(workers: int, n_symbols: int, duration: float, warmup: float) -
     return {"rate": n / clock.wall, "ticks": n, "cpu_cores": clock.cpu / clock.wall,
             "mean_batch": n / max(batches, 1), "seq_gaps": gaps,
             "rss_mb": (peak - rss0) / MB, "rss_start_mb": rss0 / MB, "rss_method": method,
-            "setup_s": setup_s}
+            "rss_built_mb": (built - rss0) / MB, "setup_s": setup_s}
 
 
 def baseline_point(workers: int, n_symbols: int, duration: float, warmup: float) -> dict:
@@ -198,6 +199,7 @@ def run(opts, machine):
                        "cpu_cores": med(md, "cpu_cores"),
                        "baseline_cpu_cores": med(base, "cpu_cores"),
                        "mean_batch": med(md, "mean_batch"),
+                       "rss_built_mb": med(md, "rss_built_mb"),
                        "setup_s": med(md, "setup_s"),
                        "seq_gaps": sum(r["seq_gaps"] for r in md)},
                 machine=machine)
