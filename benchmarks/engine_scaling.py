@@ -169,6 +169,12 @@ def measure(kind: str, workers: int, n_symbols: int, duration: float, warmup: fl
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _per_cpu(runs: list[dict]) -> float | None:
+    """Median over the runs of ticks per CPU second (rate / cpu_cores)."""
+    vals = [r["rate"] / r["cpu_cores"] for r in runs if r.get("cpu_cores", 0) > 0]
+    return statistics.median(vals) if vals else None
+
+
 def run(opts, machine):
     symbols = QUICK_SYMBOLS if opts.quick else SYMBOLS
     workers = (1,) if opts.quick else tuple(opts.workers)
@@ -197,6 +203,10 @@ def run(opts, machine):
                        "rss_method": md[0]["rss_method"],
                        "rss_start_mb": med(md, "rss_start_mb"),
                        "cpu_cores": med(md, "cpu_cores"),
+                       # ticks per CPU second of the process (feed, workers and reader
+                       # together): less at the mercy of other jobs than ticks/s
+                       "ticks_per_cpu_s": _per_cpu(md),
+                       "baseline_ticks_per_cpu_s": _per_cpu(base),
                        "baseline_cpu_cores": med(base, "cpu_cores"),
                        "mean_batch": med(md, "mean_batch"),
                        "rss_built_mb": med(md, "rss_built_mb"),
