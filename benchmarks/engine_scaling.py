@@ -19,13 +19,21 @@ baseline, mdstream, ...
 Memory: the process's peak RSS growth in MB, measured in that process. Once
 the modules are imported (and, for mdstream, before the feed, the engine and
 its symbol table are built), the child reads its RSS and resets its peak
-(``/proc/self/clear_refs``, Linux); after the run, the peak (VmHWM) minus that
-RSS is ``rss_mb``; ``rss_built_mb`` is the growth once the feed, the engine
-(its tables sized by max_symbols) and the subscription are built, before the
-engine starts (what the run adds on top is pages first touched by it). Where the peak cannot be reset, the child's ru_maxrss
-stands in for VmHWM (``rss_method`` says which was used). The simulated feed
-picks each tick's symbol uniformly at random, so past a few thousand symbols
-every tick touches a symbol's state that is likely out of cache.
+(``/proc/self/clear_refs``, Linux); after the run, the peak (VmHWM) minus
+that RSS is ``rss_mb``. ``rss_built_mb`` is the growth once the feed, the
+engine (its tables sized by max_symbols) and the subscription are built,
+before the engine starts; the rest is pages the run touches first. Where the
+peak cannot be reset, the child's ru_maxrss stands in for VmHWM
+(``rss_method`` says which was used).
+
+Each line also has ``ticks_per_cpu_s`` (and the baseline's): per run, ticks/s
+over the CPU cores the process used (feed, workers and reader together), the
+median over the runs. On a shared machine, where a run may get a fraction of
+a core, it shows the cost per tick better than ticks/s does.
+
+The simulated feed picks each tick's symbol uniformly at random, so past a
+few thousand symbols every tick touches per-symbol state that is likely out
+of cache.
 
     python -m benchmarks.engine_scaling --repeat 3
     python -m benchmarks.engine_scaling --quick      # 1 and 1,000 symbols, 1 worker
@@ -158,7 +166,8 @@ def measure(kind: str, workers: int, n_symbols: int, duration: float, warmup: fl
     """One run in a fresh Python process; its JSON result."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    code = "import sys; from benchmarks.engine_scaling import _child_main; _child_main(sys.argv[1:])"
+    code = ("import sys; from benchmarks.engine_scaling import _child_main; "
+            "_child_main(sys.argv[1:])")
     proc = subprocess.run(
         [sys.executable, "-c", code, kind, str(workers), str(n_symbols), repr(duration),
          repr(warmup)],

@@ -6,7 +6,8 @@
 reads the JSON lines the suite wrote and draws, one figure per curve:
 
 - ``engine_scaling.png``: ticks/s against symbols, one line per worker count,
-  the queue.Queue baseline dashed; and the process's peak RSS growth;
+  the queue.Queue baseline dashed; ticks per CPU second when the lines have
+  it; and the process's peak RSS growth;
 - ``latency_rates.png``: p50 / p99 / p99.9 against the input rate, one line
   per subscriber path, the pre-encoded grpcio baseline dashed;
 - ``journal.png``: ticks/s at each journal durability against no journal;
@@ -75,6 +76,12 @@ def _spread(lines: Sequence[dict], get: Callable[[dict], dict | None]):
     return med, [lo, hi]
 
 
+def _eng():
+    from matplotlib.ticker import EngFormatter
+
+    return EngFormatter(sep="")
+
+
 def _footer(fig, lines: Sequence[dict]) -> None:
     m = lines[0].get("machine", {})
     runs = sorted({len(line.get("runs", [])) for line in lines})
@@ -95,8 +102,9 @@ def _baseline_name(lines: Sequence[dict]) -> str:
     return "baseline"
 
 
-def _save(fig, out: Path) -> Path:
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+def _save(fig, out: Path, layout: bool = True) -> Path:
+    if layout:
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(out, dpi=110)
     _pyplot().close(fig)
     return out
@@ -110,8 +118,12 @@ def plot_engine_scaling(lines: list[dict], out: Path) -> Path | None:
                   lambda l: (l["params"]["workers"], l["params"]["symbols"]))
     if not pts:
         return None
+    # A middle panel of ticks per CPU second when the lines have it (less noisy on a
+    # shared machine than ticks/s).
+    per_cpu = any(l.get("ticks_per_cpu_s") for l in pts.values())
     plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, axes = plt.subplots(1, 3 if per_cpu else 2, figsize=(17 if per_cpu else 12, 4.8))
+    ax1, ax2 = axes[0], axes[-1]
     for i, w in enumerate(sorted({k[0] for k in pts})):
         color = f"C{i}"
         ls = [pts[k] for k in sorted(pts) if k[0] == w]
@@ -126,19 +138,27 @@ def plot_engine_scaling(lines: list[dict], out: Path) -> Path | None:
             ax1.errorbar([l["params"]["symbols"] for l in with_base], med, yerr=err, color=color,
                          marker="s", linestyle="--", capsize=3, mfc="none",
                          label=f"queue.Queue baseline, {label}")
-        rss = [(l["params"]["symbols"], l["rss_mb"]) for l in ls if "rss_mb" in l]
-        if rss:
-            ax2.plot(*zip(*rss), color=color, marker="o", label=f"mdstream, {label}")
-        brss = [(l["params"]["symbols"], l["baseline_rss_mb"]) for l in ls
-                if l.get("baseline_rss_mb") is not None]
-        if brss:
-            ax2.plot(*zip(*brss), color=color, marker="s", linestyle="--", mfc="none",
-                     label=f"queue.Queue baseline, {label}")
+        panels = [(ax2, "rss_mb", "baseline_rss_mb")]
+        if per_cpu:
+            panels.insert(0, (axes[1], "ticks_per_cpu_s", "baseline_ticks_per_cpu_s"))
+        for ax, key, base_key in panels:
+            ys = [(l["params"]["symbols"], l[key]) for l in ls if l.get(key) is not None]
+            if ys:
+                ax.plot(*zip(*ys), color=color, marker="o", label=f"mdstream, {label}")
+            ys = [(l["params"]["symbols"], l[base_key]) for l in ls
+                  if l.get(base_key) is not None]
+            if ys:
+                ax.plot(*zip(*ys), color=color, marker="s", linestyle="--", mfc="none",
+                        label=f"queue.Queue baseline, {label}")
     ax1.set(xscale="log", yscale="log", xlabel="symbols", ylabel="throughput (ticks/s)",
             title="Engine throughput against symbols")
+    if per_cpu:
+        axes[1].set(xscale="log", yscale="log", xlabel="symbols",
+                    ylabel="ticks per CPU second (ticks/s / cores used)",
+                    title="Throughput per CPU second against symbols")
     ax2.set(xscale="log", xlabel="symbols", ylabel="peak RSS growth (MB)",
             title="Process memory against symbols")
-    for ax in (ax1, ax2):
+    for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     _footer(fig, list(pts.values()))
@@ -197,9 +217,11 @@ def plot_latency_rates(lines: list[dict], out: Path) -> Path | None:
                title=f"{name}: feed timestamp to subscriber")
         ax.set_xticks(range(len(rates)), [_rate_label(r) for r in rates])
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, title="subscriber path")
     _footer(fig, list(pts.values()))
-    return _save(fig, out)
+    fig.tight_layout(rect=(0, 0.03, 0.87, 1))
+    return _save(fig, out, layout=False)
 
 
 def plot_journal(lines: list[dict], out: Path) -> Path | None:
@@ -226,12 +248,16 @@ def plot_journal(lines: list[dict], out: Path) -> Path | None:
                label="the same engine without a journal (same run)")
     for x, l in zip(xs, ls):
         if "ratio" in l:
-            ax.annotate(f"{l['ratio']:.2f}x", (x - width / 2, l["median"]), ha="center",
-                        va="bottom", fontsize=8, xytext=(0, 3), textcoords="offset points")
+            ax.annotate(f"{l['ratio']:.2f}x", (x - width / 2, l.get("max", l["median"])),
+                        ha="center", va="bottom", fontsize=8, xytext=(0, 3), textcoords="offset points")
     ax.set_xticks(list(xs), [f"durability={d}" for d in durs])
     ax.set(ylabel="throughput (ticks/s)", title="Journal: ticks/s at each durability vs none")
+    ax.yaxis.set_major_formatter(_eng())
+    top = max([l.get("max", l["median"]) for l in ls]
+              + [l["baseline"].get("max", l["baseline"]["median"]) for _, l in with_base])
+    ax.set_ylim(0, top * 1.3)
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     _footer(fig, ls)
     return _save(fig, out)
 
