@@ -77,19 +77,20 @@ def _status_kb(field: str) -> int | None:
 
 
 def _start_memory() -> tuple[float, str]:
-    """RSS now (bytes) and how the peak will be read: the peak is reset to now."""
+    """RSS now (bytes) and how the peak will be read: VmHWM, reset to now, where
+    Linux allows; else ru_maxrss (then the imports' peak may show in the growth)."""
     import gc
 
     gc.collect()
     rss = _status_kb("VmRSS")
+    if rss is None:                 # no /proc (macOS): the peak so far is the start
+        return _peak_memory("ru_maxrss"), "ru_maxrss"
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")            # reset VmHWM to the current RSS
         return rss * 1024.0, "VmHWM"
     except OSError:
-        # Without a reset, the peak so far (the imports) is all that can be taken off.
-        base = rss * 1024.0 if rss is not None else 0.0
-        return base, "ru_maxrss"
+        return rss * 1024.0, "ru_maxrss"
 
 
 def _peak_memory(method: str) -> float:
@@ -114,7 +115,7 @@ def engine_point(workers: int, n_symbols: int, duration: float, warmup: float) -
     engine = mdstream.Engine(feed=feed, workers=workers, ring_size=1 << 16,
                              max_symbols=max_symbols_for(n_symbols))
     sub = engine.subscribe(policy="block", max_ticks_per_frame=4096)
-    built = (_status_kb("VmRSS") or 0) * 1024.0
+    built = _status_kb("VmRSS")
     engine.start()
     setup_s = time.perf_counter() - t_setup
     try:
@@ -141,7 +142,8 @@ def engine_point(workers: int, n_symbols: int, duration: float, warmup: float) -
     return {"rate": n / clock.wall, "ticks": n, "cpu_cores": clock.cpu / clock.wall,
             "mean_batch": n / max(batches, 1), "seq_gaps": gaps,
             "rss_mb": (peak - rss0) / MB, "rss_start_mb": rss0 / MB, "rss_method": method,
-            "rss_built_mb": (built - rss0) / MB, "setup_s": setup_s}
+            "rss_built_mb": None if built is None else (built * 1024.0 - rss0) / MB,
+            "setup_s": setup_s}
 
 
 def baseline_point(workers: int, n_symbols: int, duration: float, warmup: float) -> dict:
@@ -178,6 +180,11 @@ def measure(kind: str, workers: int, n_symbols: int, duration: float, warmup: fl
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _median(runs: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
 def _per_cpu(runs: list[dict]) -> float | None:
     """Median over the runs of ticks per CPU second (rate / cpu_cores)."""
     vals = [r["rate"] / r["cpu_cores"] for r in runs if r.get("cpu_cores", 0) > 0]
@@ -196,7 +203,6 @@ def run(opts, machine):
             for _ in range(opts.repeat):
                 md.append(measure("engine", w, n, d, warmup))
                 base.append(measure("baseline", w, n, d, warmup))
-            med = lambda rs, k: statistics.median(r[k] for r in rs)
             yield result_line(
                 NAME, f"{n}_symbols_{w}_worker{'s' if w > 1 else ''}", "ticks/s",
                 {"symbols": n, "workers": w, "feed": "SimulatedFeed(rate=0)", "policy": "block",
@@ -206,20 +212,21 @@ def run(opts, machine):
                 [r["rate"] for r in md], [r["rate"] for r in base],
                 f"queue.Queue pipeline, {w} worker thread{'s' if w > 1 else ''}, "
                 f"plain-Python analytics, {n} symbols",
-                extra={"rss_mb": med(md, "rss_mb"), "baseline_rss_mb": med(base, "rss_mb"),
+                extra={"rss_mb": _median(md, "rss_mb"),
+                       "baseline_rss_mb": _median(base, "rss_mb"),
                        "rss_mb_runs": [r["rss_mb"] for r in md],
                        "baseline_rss_mb_runs": [r["rss_mb"] for r in base],
                        "rss_method": md[0]["rss_method"],
-                       "rss_start_mb": med(md, "rss_start_mb"),
-                       "cpu_cores": med(md, "cpu_cores"),
+                       "rss_start_mb": _median(md, "rss_start_mb"),
+                       "cpu_cores": _median(md, "cpu_cores"),
                        # ticks per CPU second of the process (feed, workers and reader
                        # together): less at the mercy of other jobs than ticks/s
                        "ticks_per_cpu_s": _per_cpu(md),
                        "baseline_ticks_per_cpu_s": _per_cpu(base),
-                       "baseline_cpu_cores": med(base, "cpu_cores"),
-                       "mean_batch": med(md, "mean_batch"),
-                       "rss_built_mb": med(md, "rss_built_mb"),
-                       "setup_s": med(md, "setup_s"),
+                       "baseline_cpu_cores": _median(base, "cpu_cores"),
+                       "mean_batch": _median(md, "mean_batch"),
+                       "rss_built_mb": _median(md, "rss_built_mb"),
+                       "setup_s": _median(md, "setup_s"),
                        "seq_gaps": sum(r["seq_gaps"] for r in md)},
                 machine=machine)
 
