@@ -249,7 +249,8 @@ def plot_journal(lines: list[dict], out: Path) -> Path | None:
     for x, l in zip(xs, ls):
         if "ratio" in l:
             ax.annotate(f"{l['ratio']:.2f}x", (x - width / 2, l.get("max", l["median"])),
-                        ha="center", va="bottom", fontsize=8, xytext=(0, 3), textcoords="offset points")
+                        ha="center", va="bottom", fontsize=8, xytext=(0, 3),
+                        textcoords="offset points")
     ax.set_xticks(list(xs), [f"durability={d}" for d in durs])
     ax.set(ylabel="throughput (ticks/s)", title="Journal: ticks/s at each durability vs none")
     ax.yaxis.set_major_formatter(_eng())
