@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench wheel venv install browser docs clean deploy-check
+.PHONY: run test bench plots wheel venv install browser docs clean deploy-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ deploy-check: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# The performance curves (docs/PERFORMANCE.md): the scaling, latency and journal
+# benchmarks into docs/perf/curves.jsonl (started afresh), then a PNG per curve
+# into docs/perf. matplotlib comes with the test extra.
+plots: install
+	mkdir -p docs/perf
+	: > docs/perf/curves.jsonl
+	$(PY) -m benchmarks engine_scaling subscriber_scaling latency_rates journal --repeat 3 --output docs/perf/curves.jsonl
+	$(PY) -m benchmarks.plots docs/perf/curves.jsonl docs/perf
 
 wheel: $(PY)
 	$(PIP) install --quiet build
