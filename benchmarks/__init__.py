@@ -52,6 +52,8 @@ BENCHMARKS = {
     "file_feeds": "ticks/s ParquetFeed and DBNFeed read and replay at vs CSVFeed, same trades",
     "projection": "ticks/s and bytes/tick to 1 gRPC client: a 5-column projection vs all columns",
     "csv_progress": "rows/s of a CSV replay keeping its progress object vs not; ns per update",
+    "engine_scaling": "engine ticks/s and memory against 1 to 100,000 symbols, 1 and 2 workers, "
+                      "vs a queue.Queue pipeline",
 }
 
 

@@ -36,6 +36,7 @@ BENCHMARKS = [
     "file_feeds",
     "projection",
     "csv_progress",
+    "engine_scaling",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
