@@ -23,12 +23,13 @@ the same run (runs alternate):
 
 Methods: ``gzip6`` (zlib level 6 with a gzip header: what grpcio's gzip
 channel compression runs), ``zstd1``, ``zstd3`` (the zstandard package),
-``lz4`` (lz4.frame, only if importable here), ``delta_varint`` (an
-estimate: seq and ts_ns sent as zigzag varints of their differences
-instead of 8 bytes each; CPU: NumPy differences of those two columns
-written into a copy of the rows made beforehand on the server, cumsum on
-the client: an upper estimate of what the core's encoder would spend) and ``delta_zstd1`` (zstd level 1 on frames
-whose seq and ts_ns columns hold their differences).
+``lz4`` (lz4.frame, only if importable here: not a dependency of
+mdstream), ``delta_varint`` (an estimate: seq and ts_ns sent as zigzag
+varints of their differences instead of 8 bytes each; CPU: NumPy
+differences of those two columns written into a copy of the rows made
+beforehand on the server, cumsum on the client: an upper estimate of what
+the core's encoder would spend) and ``delta_zstd1`` (zstd level 1 on
+frames whose seq and ts_ns columns hold their differences).
 
 End to end (``gzip_e2e_<fields>``): ticks/s into one client process
 (benchmarks/_grpc_client.py, mdstream.Client.stream_batches, policy
@@ -36,6 +37,9 @@ End to end (``gzip_e2e_<fields>``): ticks/s into one client process
 whose responses grpcio compresses with gzip, against the same engine served
 plain in the same process (benchmarks/_gzip_server.py), alternating; with
 the CPU each side used (with --quick: five columns only).
+
+docs/PERFORMANCE.md turns these into delivered ticks/s on loopback, 10 and
+1 Gbit/s links (min of the CPU-limited rate and link / bytes per tick).
 """
 
 from __future__ import annotations
@@ -167,7 +171,7 @@ def _measure(encoder, frames, compress, decompress, delta: bool, loops: int
     return (t1 - t0) / ticks, (t2 - t1) / ticks
 
 
-def _bytes_per_tick(encoder, frames, compress, delta: bool, fields) -> float:
+def _bytes_per_tick(encoder, frames, compress, delta: bool) -> float:
     total = 0
     for rows in frames:
         data = encoder.encode(_delta(rows) if delta else rows)
@@ -198,14 +202,14 @@ def run_offline(opts, machine):
             enc.encode(frames[0])      # the symbol names go out once, with the first frame
             return enc
         body = frames[1:]
-        base_bytes = _bytes_per_tick(encoder(), body, None, False, fields)
+        base_bytes = _bytes_per_tick(encoder(), body, None, False)
         params = {"frame": FRAME, "frames": len(body), "fields": FIVE if fields else "every (24)",
                   "symbols": 8, "ts_ns": "per-tick event times, exponential gaps of 1 us",
                   "source": "Engine(SimulatedFeed(rate=0), workers=2) results"}
         for name, (comp, decomp, delta) in meths.items():
             if name == "plain":
                 continue
-            nbytes = _bytes_per_tick(encoder(), body, comp, delta, fields)
+            nbytes = _bytes_per_tick(encoder(), body, comp, delta)
             mp = {**params, "method": name}
             yield result_line(NAME, f"{name}_{label}_bytes", "bytes/tick", mp, [nbytes],
                               [base_bytes], "the plain frame (no compression)",
