@@ -37,6 +37,7 @@ BENCHMARKS = [
     "projection",
     "csv_progress",
     "engine_scaling",
+    "compact_frames",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
