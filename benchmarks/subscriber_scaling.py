@@ -13,7 +13,7 @@ engine's cost with the streams'). Two filters:
 - ``one_symbol``: subscriber i asks for symbol (i * 64 // N) for N <= 64,
   (i mod 64) beyond: one stream per symbol at N = 64, four at N = 256.
 
-Clients: min(N, 4) client processes (benchmarks/_subs_client.py), the N
+Clients: min(N, 4) client processes (1 with --quick) (benchmarks/_subs_client.py), the N
 streams shared among them, each process one asyncio event loop running
 its streams, one mdstream.AsyncClient (own connection) per stream: 256
 threads (or processes) of clients would take the 2 cores from the server
@@ -69,17 +69,24 @@ def mdstream_server(max_streams: int) -> _grpc.ServerProcess:
 
 
 def baseline_server(max_streams: int, ticks_per_frame: int) -> _grpc.ServerProcess:
+    # Its frames hold up to ticks_per_frame results, fewer if a request's
+    # max_ticks_per_frame says so.
     argv = [sys.executable, "-m", "benchmarks.baselines.preencoded_frames_server",
             "--port", "0", "--symbols", str(SYMBOLS), "--ticks-per-frame", str(ticks_per_frame),
             "--max-streams", str(max_streams)]
     return _grpc.ServerProcess(argv, "preencoded frames")
 
 
+def client_processes(n: int, opts) -> int:
+    # --quick: one process (starting processes is most of a tiny run).
+    return 1 if opts.quick else min(n, 4)
+
+
 def client_argvs(server: _grpc.ServerProcess, n: int, filt: str, duration: float,
-                 opts) -> list[list[str]]:
-    procs = min(n, 4)
+                 opts, frame: int) -> list[list[str]]:
+    procs = client_processes(n, opts)
     base = [sys.executable, "-m", "benchmarks._subs_client", "--target", server.address,
-            "--duration", repr(duration), "--frame", str(opts.frame),
+            "--duration", repr(duration), "--frame", str(frame),
             "--max-wait", repr(opts.max_wait), "--policy", "block"]
     out = []
     for p in range(procs):
@@ -92,9 +99,9 @@ def client_argvs(server: _grpc.ServerProcess, n: int, filt: str, duration: float
 
 
 def measure(server: _grpc.ServerProcess, n: int, filt: str, duration: float, warmup: float,
-            opts, ready_timeout: float = 90.0) -> dict:
+            opts, frame: int, ready_timeout: float = 90.0) -> dict:
     """One run: N subscribers against `server`, a common window of `duration` s."""
-    clients = [_grpc._Client(a) for a in client_argvs(server, n, filt, duration, opts)]
+    clients = [_grpc._Client(a) for a in client_argvs(server, n, filt, duration, opts, frame)]
     try:
         deadline = time.monotonic() + ready_timeout
         for c in clients:
@@ -128,21 +135,53 @@ def run(opts, machine):
     d = opts.duration if opts.quick else max(opts.duration, 2.0)
     max_streams = max(ns) + 8
     med = statistics.median
+    # A fresh server per run, so each point's RSS is its own; with --quick
+    # one server of each kind serves every run (the whole benchmark in ~15 s).
+    shared: dict[str, _grpc.ServerProcess] = {}
+
+    def server(kind: str) -> _grpc.ServerProcess:
+        start = lambda: (mdstream_server(max_streams) if kind == "mdstream"
+                         else baseline_server(max_streams, opts.frame))
+        if not opts.quick:
+            return start()
+        if kind not in shared:
+            shared[kind] = start()
+        return shared[kind]
+
+    def done(s: _grpc.ServerProcess) -> None:
+        if not opts.quick:
+            s.stop()
+
+    try:
+        yield from _points(opts, machine, ns, warmup, d, server, done)
+    finally:
+        for s in shared.values():
+            s.stop()
+
+
+def _points(opts, machine, ns, warmup, d, server, done):
+    med = statistics.median
     for filt in ("all", "one_symbol"):
         for n in ns:
             md, base = [], []
             for _ in range(opts.repeat):
-                with mdstream_server(max_streams) as server:
-                    md.append(measure(server, n, filt, d, warmup, opts))
+                s = server("mdstream")
+                try:
+                    md.append(measure(s, n, filt, d, warmup, opts, opts.frame))
+                finally:
+                    done(s)
                 # The baseline sends frames as large as mdstream's were in that run.
                 tpf = max(1, min(opts.frame, round(md[-1]["ticks_per_frame"])))
-                with baseline_server(max_streams, tpf) as server:
-                    base.append(measure(server, n, filt, d, warmup, opts))
+                s = server("baseline")
+                try:
+                    base.append(measure(s, n, filt, d, warmup, opts, tpf))
+                finally:
+                    done(s)
             params = {"subscribers": n, "filter": filt, "symbols": SYMBOLS,
                       "server_workers": WORKERS, "ring_size": RING,
                       "feed": "SimulatedFeed(rate=0)", "policy": "block",
                       "max_ticks_per_frame": opts.frame, "max_wait_s": opts.max_wait,
-                      "client_processes": min(n, 4), "client": "mdstream.AsyncClient, asyncio",
+                      "client_processes": client_processes(n, opts), "client": "mdstream.AsyncClient, asyncio",
                       "transport": "loopback TCP, a connection per subscriber",
                       "duration_s": d, "warmup_s": warmup}
             col = lambda runs, k: [r[k] for r in runs]

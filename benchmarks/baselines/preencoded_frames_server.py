@@ -9,7 +9,8 @@ StreamBatches call then yields that frame's bytes again and again (no
 response serializer) as fast as grpcio takes them: the first frame of a
 stream carries the symbol names, as mdstream's does. A request for one
 symbol gets frames of that symbol's results only, for all symbols frames
-mixing them all. Like ``mdstream serve``, the server is grpcio's thread
+mixing them all; a request's max_ticks_per_frame (up to --ticks-per-frame)
+sets the ticks per frame. Like ``mdstream serve``, the server is grpcio's thread
 pool with one thread per open stream (``--max-streams``).
 
 mdstream is used only before serving, to make the frames; what is measured
@@ -71,11 +72,14 @@ class Frames:
         self.per_symbol = [rows[rows["symbol_id"] == i][:ticks_per_frame]
                            for i in range(n_symbols)]
 
-    def for_request(self, symbols) -> tuple[bytes, bytes]:
-        """The first frame of a stream (with the symbol names) and the one it repeats."""
+    def for_request(self, symbols, ticks: int = 0) -> tuple[bytes, bytes]:
+        """The first frame of a stream (with the symbol names) and the one it
+        repeats, of ``ticks`` results (0: --ticks-per-frame)."""
         rows = self.mixed
         if len(symbols) == 1 and symbols[0] in self.ids:
             rows = self.per_symbol[self.ids[symbols[0]]]
+        if ticks > 0:
+            rows = rows[:ticks]
         encoder = self._codec.BatchEncoder(self.names)
         return encoder.encode(rows), encoder.encode(rows)
 
@@ -88,7 +92,7 @@ def serve(port: int, n_symbols: int, ticks_per_frame: int, max_streams: int,
     frames = Frames(n_symbols, ticks_per_frame)
 
     def stream_batches(request, context):
-        first, rest = frames.for_request(list(request.symbols))
+        first, rest = frames.for_request(list(request.symbols), request.max_ticks_per_frame)
         yield first
         while context.is_active():
             yield rest
