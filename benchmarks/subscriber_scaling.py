@@ -163,11 +163,18 @@ def _points(opts, machine, ns, warmup, d, server, done):
     med = statistics.median
     for filt in ("all", "one_symbol"):
         for n in ns:
-            md, base = [], []
+            md, base, failed = [], [], []
             for _ in range(opts.repeat):
                 s = server("mdstream")
                 try:
                     md.append(measure(s, n, filt, d, warmup, opts, opts.frame))
+                except RuntimeError as exc:
+                    # A run whose subscribers did not all get data (a stream
+                    # refused or stalled): said, and the point goes on.
+                    failed.append(str(exc).splitlines()[0][:300])
+                    print(f"# {NAME}: {n} subscribers, {filt}: run failed: {failed[-1]}",
+                          file=sys.stderr)
+                    continue
                 finally:
                     done(s)
                 # The baseline sends frames as large as mdstream's were in that run.
@@ -177,6 +184,10 @@ def _points(opts, machine, ns, warmup, d, server, done):
                     base.append(measure(s, n, filt, d, warmup, opts, tpf))
                 finally:
                     done(s)
+            if not md:
+                print(f"# {NAME}: {n} subscribers, {filt}: no run succeeded; no result",
+                      file=sys.stderr)
+                continue
             params = {"subscribers": n, "filter": filt, "symbols": SYMBOLS,
                       "server_workers": WORKERS, "ring_size": RING,
                       "feed": "SimulatedFeed(rate=0)", "policy": "block",
@@ -203,6 +214,7 @@ def _points(opts, machine, ns, warmup, d, server, done):
                        "ticks_per_frame": med(col(md, "ticks_per_frame")),
                        "baseline_ticks_per_frame": med(col(base, "ticks_per_frame")),
                        "bytes_per_tick": med(col(md, "bytes_per_tick")),
+                       "failed_runs": failed,
                        "stream_errors": [e for r in md for e in r["errors"]][:5],
                        "baseline_stream_errors": [e for r in base for e in r["errors"]][:5]},
                 machine=machine)
