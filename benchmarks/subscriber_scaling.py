@@ -134,7 +134,6 @@ def run(opts, machine):
     warmup = 0.2 if opts.quick else 1.0
     d = opts.duration if opts.quick else max(opts.duration, 2.0)
     max_streams = max(ns) + 8
-    med = statistics.median
     # A fresh server per run, so each point's RSS is its own; with --quick
     # one server of each kind serves every run (the whole benchmark in ~15 s).
     shared: dict[str, _grpc.ServerProcess] = {}
