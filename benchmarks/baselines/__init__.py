@@ -10,7 +10,14 @@ These are the baselines every benchmark measures in the same run as mdstream:
   protobuf ``Result`` per tick from a ``queue.Queue`` (fed by the pipeline),
   and its plain client. Their ``.proto`` is compiled at run time.
 
-Nothing here imports mdstream.
+- ``preencoded_server``: the cheapest grpcio stream of Result messages
+  (pre-encoded, one per tick).
+- ``preencoded_frames_server``: the cheapest grpcio stream of StreamBatches
+  frames to many subscribers (pre-encoded, sent again and again).
+
+Nothing here imports mdstream while it measures: preencoded_frames_server
+uses mdstream's engine and codec once, before serving, to make frames of
+real results that the mdstream client reads.
 """
 
 import signal
