@@ -38,6 +38,7 @@ BENCHMARKS = [
     "csv_progress",
     "engine_scaling",
     "compact_frames",
+    "subscriber_scaling",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
