@@ -95,10 +95,11 @@ def _footer(fig, lines: Sequence[dict]) -> None:
 
 
 def _baseline_name(lines: Sequence[dict]) -> str:
+    """The baseline's name for a legend: up to its first parenthesis or comma."""
     for line in lines:
         name = (line.get("baseline") or {}).get("name")
         if name:
-            return name
+            return name.split(" (")[0].split(",")[0][:48]
     return "baseline"
 
 
