@@ -124,6 +124,20 @@ def baseline_server(rate: float = 0.0, workers: int = 2, symbols: int = 8) -> Se
     return ServerProcess(argv, "baseline")
 
 
+def start_together(clients: list, warmup: float, ready_timeout: float) -> float:
+    """Wait until every client process is ready (within ``ready_timeout`` s),
+    start them all at one wall-clock time ``warmup`` s from now and sleep until
+    then; returns that time (epoch seconds)."""
+    deadline = time.monotonic() + ready_timeout
+    for c in clients:
+        c.wait_ready(deadline)
+    start_at = time.time() + warmup
+    for c in clients:
+        c.start(start_at)
+    time.sleep(max(0.0, start_at - time.time()))
+    return start_at
+
+
 def run_clients(server: ServerProcess, kind: str, n_clients: int, duration: float,
                 warmup: float = 1.0, latency: bool = False, extra: Sequence[str] = (),
                 sample: Callable[[], None] | None = None, sample_every: float = 0.25,
@@ -142,13 +156,7 @@ def run_clients(server: ServerProcess, kind: str, n_clients: int, duration: floa
         argv.append("--latency")
     procs = [_Client(argv) for _ in range(n_clients)]
     try:
-        deadline = time.monotonic() + ready_timeout
-        for c in procs:
-            c.wait_ready(deadline)
-        start_at = time.time() + warmup
-        for c in procs:
-            c.start(start_at)
-        time.sleep(max(0.0, start_at - time.time()))
+        start_together(procs, warmup, ready_timeout)
         cpu0 = server.cpu_seconds()
         end = time.monotonic() + duration
         while sample is not None and time.monotonic() < end:

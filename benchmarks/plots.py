@@ -103,6 +103,29 @@ def _baseline_name(lines: Sequence[dict]) -> str:
     return "baseline"
 
 
+def _medians(ax, ls: Sequence[dict], x: str, color: str, label: str, base_label: str) -> None:
+    """Medians (bars: min-max) against params[x]: mdstream solid, the same run's
+    baseline dashed."""
+    med, err = _spread(ls, lambda l: l)
+    ax.errorbar([l["params"][x] for l in ls], med, yerr=err, color=color, marker="o",
+                capsize=3, label=label)
+    with_base = [l for l in ls if l.get("baseline")]
+    if with_base:
+        med, err = _spread(with_base, lambda l: l["baseline"])
+        ax.errorbar([l["params"][x] for l in with_base], med, yerr=err, color=color,
+                    marker="s", mfc="none", linestyle="--", capsize=3, label=base_label)
+
+
+def _extra(ax, ls: Sequence[dict], x: str, key: str, base_key: str, color: str, label: str,
+           base_label: str) -> None:
+    """An extra of the lines (and the baseline's) against params[x], where present."""
+    for k, style, name in ((key, {}, label),
+                           (base_key, {"mfc": "none", "linestyle": "--"}, base_label)):
+        ys = [(l["params"][x], l[k]) for l in ls if l.get(k) is not None]
+        if ys:
+            ax.plot(*zip(*ys), color=color, marker="s" if style else "o", label=name, **style)
+
+
 def _save(fig, out: Path, layout: bool = True) -> Path:
     if layout:
         fig.tight_layout(rect=(0, 0.03, 1, 1))
@@ -128,29 +151,14 @@ def plot_engine_scaling(lines: list[dict], out: Path) -> Path | None:
     for i, w in enumerate(sorted({k[0] for k in pts})):
         color = f"C{i}"
         ls = [pts[k] for k in sorted(pts) if k[0] == w]
-        xs = [l["params"]["symbols"] for l in ls]
         label = f"{w} worker{'s' if w > 1 else ''}"
-        med, err = _spread(ls, lambda l: l)
-        ax1.errorbar(xs, med, yerr=err, color=color, marker="o", capsize=3,
-                     label=f"mdstream, {label}")
-        with_base = [l for l in ls if l.get("baseline")]
-        if with_base:
-            med, err = _spread(with_base, lambda l: l["baseline"])
-            ax1.errorbar([l["params"]["symbols"] for l in with_base], med, yerr=err, color=color,
-                         marker="s", linestyle="--", capsize=3, mfc="none",
-                         label=f"queue.Queue baseline, {label}")
+        names = (f"mdstream, {label}", f"queue.Queue baseline, {label}")
+        _medians(ax1, ls, "symbols", color, *names)
         panels = [(ax2, "rss_mb", "baseline_rss_mb")]
         if per_cpu:
             panels.insert(0, (axes[1], "ticks_per_cpu_s", "baseline_ticks_per_cpu_s"))
         for ax, key, base_key in panels:
-            ys = [(l["params"]["symbols"], l[key]) for l in ls if l.get(key) is not None]
-            if ys:
-                ax.plot(*zip(*ys), color=color, marker="o", label=f"mdstream, {label}")
-            ys = [(l["params"]["symbols"], l[base_key]) for l in ls
-                  if l.get(base_key) is not None]
-            if ys:
-                ax.plot(*zip(*ys), color=color, marker="s", linestyle="--", mfc="none",
-                        label=f"queue.Queue baseline, {label}")
+            _extra(ax, ls, "symbols", key, base_key, color, *names)
     ax1.set(xscale="log", yscale="log", xlabel="symbols", ylabel="throughput (ticks/s)",
             title="Engine throughput against symbols")
     if per_cpu:
@@ -277,25 +285,9 @@ def plot_subscriber_scaling(lines: list[dict], out: Path) -> Path | None:
     for i, flt in enumerate(filters):
         color = f"C{i}"
         ls = [pts[k] for k in sorted(pts) if k[0] == flt]
-        xs = [l["params"]["subscribers"] for l in ls]
-        med, err = _spread(ls, lambda l: l)
-        ax1.errorbar(xs, med, yerr=err, color=color, marker="o", capsize=3,
-                     label=f"mdstream, filter={flt}")
-        with_base = [l for l in ls if l.get("baseline")]
-        if with_base:
-            bmed, berr = _spread(with_base, lambda l: l["baseline"])
-            ax1.errorbar([l["params"]["subscribers"] for l in with_base], bmed, yerr=berr,
-                         color=color, marker="s", mfc="none", linestyle="--", capsize=3,
-                         label=f"{base_name}, filter={flt}")
-        fair = [(l["params"]["subscribers"], l["fairness"]) for l in ls
-                if l.get("fairness") is not None]
-        if fair:
-            ax2.plot(*zip(*fair), color=color, marker="o", label=f"mdstream, filter={flt}")
-        bfair = [(l["params"]["subscribers"], l["baseline_fairness"]) for l in ls
-                 if l.get("baseline_fairness") is not None]
-        if bfair:
-            ax2.plot(*zip(*bfair), color=color, marker="s", mfc="none", linestyle="--",
-                     label=f"{base_name}, filter={flt}")
+        names = (f"mdstream, filter={flt}", f"{base_name}, filter={flt}")
+        _medians(ax1, ls, "subscribers", color, *names)
+        _extra(ax2, ls, "subscribers", "fairness", "baseline_fairness", color, *names)
     ax1.set(xscale="log", yscale="log", xlabel="subscribers",
             ylabel="aggregate throughput (ticks/s, all subscribers)",
             title="Delivered ticks/s against subscribers")

@@ -103,13 +103,7 @@ def measure(server: _grpc.ServerProcess, n: int, filt: str, duration: float, war
     """One run: N subscribers against `server`, a common window of `duration` s."""
     clients = [_grpc._Client(a) for a in client_argvs(server, n, filt, duration, opts, frame)]
     try:
-        deadline = time.monotonic() + ready_timeout
-        for c in clients:
-            c.wait_ready(deadline)
-        start_at = time.time() + warmup
-        for c in clients:
-            c.start(start_at)
-        time.sleep(max(0.0, start_at - time.time()))
+        start_at = _grpc.start_together(clients, warmup, ready_timeout)
         cpu0 = server.cpu_seconds()
         time.sleep(max(0.0, start_at + duration - time.time()))
         cpu1 = server.cpu_seconds()
