@@ -110,9 +110,15 @@ def bar_problems(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np
     for p in out:
         bad &= ~p.mask                      # a non-finite price is its own problem
     if bad.any():
-        out.append(Problem("high", bad, lambda i: (
-            f"a bar needs low <= open, close <= high, got open {_fmt(open_[i])}, high "
-            f"{_fmt(high[i])}, low {_fmt(low[i])}, close {_fmt(close[i])}")))
+        def which(i: int) -> str:
+            for (a, x), (b, y) in ((("low", low), ("open", open_)), (("low", low), ("close", close)),
+                                   (("open", open_), ("high", high)),
+                                   (("close", close), ("high", high))):
+                if not x[i] <= y[i]:
+                    return (f"the {a} {_fmt(x[i])} is above the {b} {_fmt(y[i])} (a bar needs "
+                            f"low <= open, close <= high)")
+            return "a bar needs low <= open, close <= high"     # not reached
+        out.append(Problem("bar", bad, which))
     return out + _negative("volume", volume)
 
 

@@ -180,8 +180,9 @@ def test_ohlcv_bars_are_paced_at_their_end_and_checked(tmp_path):
     undef = db.OHLCVMsg(db.RType.OHLCV_1M.value, 1, 1001, T0 + 4 * 60 * 10**9, db.UNDEF_PRICE,
                         12 * 10**9, 9 * 10**9, 11 * 10**9, 5)
     path = write_dbn(tmp_path / "bad.dbn", db.Schema.OHLCV_1M, [*bars, bad, undef])
-    with pytest.raises(DBNRecordError, match=re.escape(f"{path}: record 4: a bar needs low <= "
-                                                       "open, close <= high")):
+    with pytest.raises(DBNRecordError, match=re.escape(f"{path}: record 4: the open 10.0 is above "
+                                                       "the high 9.0 (a bar needs low <= open, "
+                                                       "close <= high)") + "$"):
         DBNFeed(path, speed=0)
     feed = DBNFeed(path, speed=0, on_bad_row="skip")
     assert (feed.rows, feed.bad_rows) == (3, 2)

@@ -283,7 +283,7 @@ def test_the_sink_applies_the_tick_rules_of_publish():
         for fld, value in (("bid", 10.0), ("ask", 11.0), ("bid_size", 9.0), ("price", 10.5)):
             bar[fld] = value
         bar["bid_size"][1] = 10.5
-        with pytest.raises(mdstream.InvalidArgumentError, match=r"tick 1: a bar needs low <= open"):
+        with pytest.raises(mdstream.InvalidArgumentError, match=r"tick 1: the low 10.5 is above the open 10.0"):
             feed.sink.ingest(bar)
         assert engine.stats().ticks_in == 0          # nothing of any array was taken
         quote = np.zeros(1, dtype=mdstream.TICK_DTYPE)

@@ -100,12 +100,20 @@ def test_a_restart_on_the_journal_replays_input_bars_without_touching_the_engine
 def test_bad_bars_are_refused_by_name():
     engine = mdstream.Engine(symbols=SYMBOLS)
     with engine:
-        with pytest.raises(InvalidArgumentError, match="tick 1: a bar needs low <= open, close "
-                                                       "<= high"):
+        with pytest.raises(InvalidArgumentError, match="bar 1: the open 5.0 is above the high "
+                                                       "4.0"):
             engine.publish_bars("AAPL", [5, 5], [6, 4], [4, 4], [5, 5], [1, 1], ts_ns=0,
                                 interval_ns=S)
-        with pytest.raises(InvalidArgumentError, match="tick 0: the volume must be"):
+        with pytest.raises(InvalidArgumentError, match="bar 0: the volume must be"):
             engine.publish_bars("AAPL", 5, 6, 4, 5, -1, ts_ns=0, interval_ns=S)
         with pytest.raises(InvalidArgumentError, match="interval_ns must be > 0"):
             engine.publish_bars("AAPL", 5, 6, 4, 5, 1, ts_ns=0, interval_ns=0)
+        with pytest.raises(InvalidArgumentError, match="bars need ts_ns"):
+            engine.publish_bars("AAPL", 5, 6, 4, 5, 1, ts_ns=None, interval_ns=S)
+        with pytest.raises(InvalidArgumentError, match="interval_ns must be whole numbers of ns"):
+            engine.publish_bars("AAPL", 5, 6, 4, 5, 1, ts_ns=0, interval_ns="1m")
+        with pytest.raises(InvalidArgumentError, match="interval_ns must be whole numbers of ns"):
+            engine.publish_bars("AAPL", 5, 6, 4, 5, 1, ts_ns=0, interval_ns=1.5)
+        with pytest.raises(InvalidArgumentError, match="open has 2 entries but there are 3 bars"):
+            engine.publish_bars("AAPL", [5, 5], 6, 4, 5, 1, ts_ns=[0, 1, 2], interval_ns=S)
         assert engine.stats().ticks_in == 0

@@ -180,7 +180,7 @@ def test_a_recording_is_not_continued_from_another_stream(make_server, make_clie
     assert other.engine.stream_id != first.engine.stream_id
     stream = make_client(other).stream_batches(from_seq=rec.resume_seq, resume=True,
                                                heartbeats=True)
-    with pytest.raises(mdstream.StreamChangedError, match="record into another directory"):
+    with pytest.raises(mdstream.StreamChangedError, match="write them into another directory"):
         rec.consume(stream)
     rec.close()
     again = ParquetRecorder(tmp_path / "rec")

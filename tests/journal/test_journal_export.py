@@ -153,7 +153,7 @@ def test_export_refuses_a_directory_holding_another_journals_export(journaled, t
     capsys.readouterr()
     assert main(["journal", "export", "--parquet", str(out), str(other)]) == 1
     err = capsys.readouterr().err
-    assert f"{out} records stream" in err and "record into another directory" in err
+    assert f"{out} records stream" in err and "write them into another directory" in err
     assert dataset(out).num_rows == 1_000
 
 

@@ -71,23 +71,26 @@ def bar_ticks(symbols: SymbolTable, symbol, open_, high, low, close, volume, ts_
               interval_ns) -> np.ndarray:
     """Input bars (kind OHLCV, fields as mdstream.batch.OHLCV_TICK_FIELDS)
     from arrays (or scalars, broadcast), checked by mdstream.tick_rules."""
+    if ts_ns is None or interval_ns is None:
+        raise InvalidArgumentError("bars need ts_ns (their starts, ns since the epoch) and "
+                                   "interval_ns (their length in ns, e.g. 60_000_000_000 for 1 min)")
     n = _count(symbol, open_, high, low, close, volume, ts_ns, interval_ns)
     ticks = np.zeros(n, dtype=_core.TICK_DTYPE)
-    ticks["symbol_id"] = _symbol_ids(symbols, symbol, n)
+    ticks["symbol_id"] = _symbol_ids(symbols, symbol, n, "bars")
     ticks["kind"] = OHLCV
-    cols = {f: _column(v, n, f) for f, v in (("open", open_), ("high", high), ("low", low),
-                                             ("close", close), ("volume", volume))}
+    cols = {f: _column(v, n, f, "bars") for f, v in (("open", open_), ("high", high),
+                                                     ("low", low), ("close", close),
+                                                     ("volume", volume))}
     _check(tick_rules.bar_problems(cols["open"], cols["high"], cols["low"], cols["close"],
-                                   cols["volume"]))
-    intervals = _int_column(interval_ns, n, "interval_ns")
+                                   cols["volume"]), "bar")
+    intervals = _int_column(interval_ns, n, "interval_ns", "bars")
     if (intervals <= 0).any():
         i = int(np.flatnonzero(intervals <= 0)[0])
-        raise InvalidArgumentError(f"tick {i}: a bar's interval_ns must be > 0, got "
-                                   f"{int(intervals[i])}")
+        raise InvalidArgumentError(f"bar {i}: interval_ns must be > 0, got {int(intervals[i])}")
     for fld, src in OHLCV_TICK_FIELDS.items():
         ticks[fld] = cols[src]
     ticks["interval_ns"] = intervals
-    ticks["ts_ns"] = _int_column(ts_ns, n, "ts_ns")
+    ticks["ts_ns"] = _int_column(ts_ns, n, "ts_ns", "bars")
     return ticks
 
 
@@ -122,14 +125,14 @@ def tuple_ticks(symbols: SymbolTable, rows: Iterable[Trade | Quote | tuple]) -> 
     return arr
 
 
-def _check(problems: list[tick_rules.Problem]) -> None:
-    """InvalidArgumentError naming the first bad tick and field, if any."""
+def _check(problems: list[tick_rules.Problem], what: str = "tick") -> None:
+    """InvalidArgumentError naming the first bad tick (or bar) and field, if any."""
     first = tick_rules.first_problem(problems)
     if first is not None:
-        raise InvalidArgumentError(f"tick {first[0]}: {first[1]}")
+        raise InvalidArgumentError(f"{what} {first[0]}: {first[1]}")
 
 
-def _symbol_ids(symbols: SymbolTable, symbol, n: int) -> np.ndarray:
+def _symbol_ids(symbols: SymbolTable, symbol, n: int, what: str = "ticks") -> np.ndarray:
     if isinstance(symbol, (str, int, np.integer)):
         symbol = [symbol]
     arr = np.asarray(symbol)
@@ -144,7 +147,7 @@ def _symbol_ids(symbols: SymbolTable, symbol, n: int) -> np.ndarray:
     if len(ids) == 1 and n > 1:
         ids = np.repeat(ids, n)
     if len(ids) != n:
-        raise InvalidArgumentError(f"symbol has {len(ids)} entries but there are {n} ticks")
+        raise InvalidArgumentError(f"symbol has {len(ids)} entries but there are {n} {what}")
     return ids
 
 
@@ -155,12 +158,17 @@ def _count(symbol, *columns) -> int:
     return max(lengths)
 
 
-def _column(values, n: int, name: str) -> np.ndarray:
+def _column(values, n: int, name: str, what: str = "ticks") -> np.ndarray:
     arr = np.array(values, dtype=np.float64).reshape(-1)   # a copy: the rules may normalise it
+    return _sized(arr, n, name, what)
+
+
+def _sized(arr: np.ndarray, n: int, name: str, what: str) -> np.ndarray:
+    """``arr`` with n entries (one value broadcast), else InvalidArgumentError."""
     if arr.size == 1 and n > 1:
         arr = np.repeat(arr, n)
     if arr.size != n:
-        raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
+        raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} {what}")
     return arr
 
 
@@ -170,10 +178,11 @@ def _timestamps(ts_ns, n: int) -> np.ndarray:
     return _int_column(ts_ns, n, "ts_ns")
 
 
-def _int_column(values, n: int, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.int64).reshape(-1)
-    if arr.size == 1 and n > 1:
-        arr = np.repeat(arr, n)
-    if arr.size != n:
-        raise InvalidArgumentError(f"{name} has {arr.size} entries but there are {n} ticks")
-    return arr
+def _int_column(values, n: int, name: str, what: str = "ticks") -> np.ndarray:
+    """Whole numbers of ns (ints, or floats without a fraction), else InvalidArgumentError."""
+    raw = np.asarray(values).reshape(-1)
+    whole = raw.dtype.kind in "iu" or (raw.dtype.kind == "f" and bool(
+        np.all(np.isfinite(raw) & (raw == np.floor(raw)))))
+    if not whole:
+        raise InvalidArgumentError(f"{name} must be whole numbers of ns, got {values!r}")
+    return _sized(raw.astype(np.int64), n, name, what)

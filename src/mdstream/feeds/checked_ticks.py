@@ -54,14 +54,17 @@ def late_problem(ts: int, latest: int) -> str:
             "(out of order, and out_of_order='reject')")
 
 
-def _rule_problem(describe: Callable[[int], str], column: str, missing: np.ndarray,
+def _rule_problem(describe: Callable[[int], str], column: str | None, missing: np.ndarray,
                   field: str) -> Callable[[int], str]:
     """problem(i) of a tick rule in the input's words: "missing" for an empty
-    cell in ``missing``, else the rule's own description; both name the column."""
+    cell in ``missing``, else the rule's own description; both name the
+    column, if the input has one for it."""
+    where = f" (column '{column}')" if column else ""
+
     def problem(i: int) -> str:
         if missing[i]:
-            return f"missing {field} (column '{column}')"
-        return f"{describe(i)} (column '{column}')"
+            return f"missing {field}{where}"
+        return f"{describe(i)}{where}"
     return problem
 
 
@@ -104,8 +107,9 @@ def checked_ticks(*, trades: bool, ts_ns: np.ndarray, symbol_ids: np.ndarray,
     else:
         rules = quote_problems(values["bid"], values["ask"], values["bid_size"], values["ask_size"])
     for p in rules:     # an empty size (any bar) cell is "missing"; the rest in the rules' words
-        col = columns.get(p.field, p.field)
-        miss = missing[p.field] if bars or p.field.endswith("size") else np.zeros(n, dtype=bool)
+        col = columns.get(p.field) if bars else columns.get(p.field, p.field)
+        miss = missing[p.field] if (bars and p.field in missing) or p.field.endswith("size") \
+            else np.zeros(n, dtype=bool)
         checks.append((p.mask, _rule_problem(p.describe, col, miss, p.field)))
     known = ts_ns + bar_interval_ns if bars else ts_ns      # when a row is known: a bar at its end
 

@@ -164,8 +164,8 @@ def recover(directory: Path, partition_by: str) -> Recovery:
         if state.get("partition_by") not in (None, partition_by):
             raise InvalidArgumentError(
                 f"{directory} is a recording partitioned by {state['partition_by']}, not "
-                f"{partition_by}: record into another directory, or use "
-                f"partition_by={state['partition_by']!r}")
+                f"{partition_by}: write into another directory, or use "
+                f"partition_by={state['partition_by']!r} (--partition-by {state['partition_by']})")
     elif parts:
         rec.exists = True
         rec.last_seq = _last_complete_from_files(parts)

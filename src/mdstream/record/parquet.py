@@ -144,8 +144,9 @@ class ParquetRecorder:
         if held is not None:
             raise StreamChangedError(held, stream_id, (
                 f"{self.directory} records stream {held!r}, but these results come from stream "
-                f"{stream_id!r} (a server restarted without its journal, or another one), where "
-                "the sequence numbers mean other results: record into another directory"))
+                f"{stream_id!r} (another server or journal, or a server restarted without its "
+                "journal), where the same sequence numbers mean other results: write them into "
+                "another directory"))
         self._state.stream_id = stream_id
 
     # -- adding --------------------------------------------------------------------

@@ -311,7 +311,7 @@ class DBNReader:
                                        count=n).astype(np.float64)
         return checked_ticks(
             trades=False, ts_ns=ts_ns, symbol_ids=sym, values=values,
-            missing={f: np.isnan(v) for f, v in values.items()}, columns={f: f for f in values},
+            missing={f: np.isnan(v) for f, v in values.items()}, columns={},   # record fields
             checks=checks, ignore=None, state=state, stats=stats, on_bad_row=self.on_bad_row,
             out_of_order=self.out_of_order, bar_interval_ns=self.bar_interval_ns,
             bad_row=lambda i, pr: DBNRecordError(self.path, int(numbers[i]), pr))
