@@ -221,7 +221,7 @@ def test_serve_replays_dbn_and_a_client_gets_every_trade(helpers, trades_ref):
         line = helpers.read_line_matching(proc.stdout, "listening on")
         port = int(re.search(r":(\d+)$", line.strip()).group(1))
         info = helpers.read_line_matching(proc.stdout, "Ctrl-C")
-        assert "replaying 9,999 DBN ticks of 1 symbol(s) (BTCUSDT) from " \
+        assert "replaying 9,999 DBN ticks of 1 symbol (BTCUSDT) from " \
                "tardis_trades.trades.dbn.zst (trades)" in info, info
         helpers.read_line_matching(proc.stdout, "the data ended")
         with Client(f"127.0.0.1:{port}") as client:

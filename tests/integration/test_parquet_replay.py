@@ -200,7 +200,7 @@ def test_serve_streams_a_parquet_replay_to_a_client(helpers, trades_parquet, tra
         line = helpers.read_line_matching(proc.stdout, "listening on")
         port = int(re.search(r":(\d+)$", line.strip()).group(1))
         info = helpers.read_line_matching(proc.stdout, "Ctrl-C")
-        assert "replaying 9,999 Parquet rows of 1 symbol(s) (BTCUSDT) from trades.parquet" in info
+        assert "replaying 9,999 Parquet rows of 1 symbol (BTCUSDT) from trades.parquet" in info
         helpers.read_line_matching(proc.stdout, "the data ended")
         with Client(f"127.0.0.1:{port}") as client:
             stream = client.stream_batches(from_seq=0)

@@ -278,8 +278,7 @@ def add_server_options(p: argparse.ArgumentParser, default_port: int) -> None:
     """--host, --port, --max-streams, --grace."""
     g = p.add_argument_group("gRPC server")
     g.add_argument("--host", default="127.0.0.1",
-                   help="address the gRPC server listens on; 0.0.0.0 for every interface (the "
-                        "metrics and dashboard have their own: --metrics-host, --dashboard-host) "
+                   help="address the gRPC server listens on; 0.0.0.0 for every interface "
                         "(default: 127.0.0.1)")
     g.add_argument("--port", type=port, default=default_port,
                    help=f"TCP port to listen on; 0 picks a free port (default: {default_port})")
@@ -353,8 +352,8 @@ def add_security_options(p: argparse.ArgumentParser) -> None:
     """TLS, tokens, GetStats detail and reflection (serve)."""
     g = p.add_argument_group("security")
     g.add_argument("--tls-cert", default=None, metavar="PEM",
-                   help="serve gRPC, metrics and dashboard over TLS with this certificate chain "
-                        "(with --tls-key) (default: plaintext)")
+                   help="serve over TLS with this certificate chain (with --tls-key): gRPC, and "
+                        "with serve the metrics and dashboard too (default: plaintext)")
     g.add_argument("--tls-key", default=None, metavar="PEM",
                    help="the private key of --tls-cert (default: none)")
     g.add_argument("--tls-client-ca", default=None, metavar="PEM",

@@ -116,11 +116,11 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration (precedence: flags > MDSTREAM_* environment > "
                              "file > defaults)")
     g.add_argument("--config", default=None, metavar="FILE",
-                   help="read settings from this TOML file: each key is an option without "
-                        "'--', with '_' for '-' (port = 50051, bars = [\"1s\", \"1m\"], "
-                        "loop = true); every option can also be set by an environment "
-                        "variable MDSTREAM_<KEY> (MDSTREAM_PORT, MDSTREAM_JOURNAL) "
-                        "(default: none)")
+                   help="read settings from this TOML file: each key is a long option of this "
+                        "command without '--', with '_' for '-' (--some-option X is "
+                        "some_option = X; a list is an array, a switch true or false); every "
+                        "option can also be set by an environment variable MDSTREAM_<KEY> "
+                        "(MDSTREAM_SOME_OPTION) (default: none)")
     g.add_argument("--print-config", action="store_true",
                    help="print the effective settings as TOML (a file --config reads) and exit")
 

@@ -136,6 +136,7 @@ def replay_line(feed, rows: str, bad: str, sources: str) -> str:
     ``feed.rows`` counts ("Parquet rows"), ``bad`` what ``feed.bad_rows``
     counts ("bad rows"), ``sources`` the inputs."""
     skipped = f" ({feed.bad_rows:,} {bad} skipped)" if feed.bad_rows else ""
-    return (f"replaying {feed.rows:,} {rows}{skipped} of {len(feed.symbols)} symbol(s) "
+    n = len(feed.symbols)
+    return (f"replaying {feed.rows:,} {rows}{skipped} of {n} symbol{'' if n == 1 else 's'} "
             f"({','.join(feed.symbols[:8])}) from {sources} {pace_text(feed.speed)}"
             f"{', looping' if feed.loop else ''}")

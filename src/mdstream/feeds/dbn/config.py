@@ -48,7 +48,8 @@ class DBNFeedConfig(FileReplayConfig):
     def describe(self, feed: "DBNFeed") -> str:
         """One line for ``mdstream serve``."""
         files = ", ".join(f"{os.path.basename(p)} ({s})" for p, s in zip(feed.paths, feed.schemas))
-        return replay_line(feed, "DBN ticks", "bad ticks", files)
+        bars = all(s.startswith("ohlcv") for s in feed.schemas)
+        return replay_line(feed, "DBN bars" if bars else "DBN ticks", "bad records", files)
 
 
 def feed_config(arg: str, *, speed=None, loop=False, symbol=None, on_bad_row=None) -> DBNFeedConfig:
