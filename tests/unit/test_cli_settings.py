@@ -221,6 +221,16 @@ def test_a_required_option_may_come_from_the_environment_or_the_file(record_pars
                                "MDSTREAM_PARQUET)")
 
 
+def test_print_config_works_without_a_required_option(capsys):
+    """`mdstream record --print-config` shows the defaults before --parquet is
+    given, and says that it is required."""
+    assert cli.main(["record", "--print-config"]) == 0
+    text = capsys.readouterr().out
+    assert "# parquet: not set (required)\n" in text
+    assert cli.main(["edge", "--print-config"]) == 0
+    assert "# source: not set (required)\n" in capsys.readouterr().out
+
+
 def test_print_config_never_shows_a_token(record_parser, monkeypatch, capsys):
     monkeypatch.setenv("MDSTREAM_TOKEN", "the-secret-token-value")
     assert cli.main(["record", "--parquet", "x", "--print-config"]) == 0

@@ -220,7 +220,7 @@ def resolve(parser: argparse.ArgumentParser, argv: Sequence[str],
             sources[key] = "flag"
     missing = [settings[k] for k in getattr(args, "required_settings", ()) if
                getattr(args, k, None) is None]
-    if missing:
+    if missing and not getattr(args, "print_config", False):    # printed as "required" then
         raise SettingsError("; ".join(f"{s.flag} is required (or {s.key} in the --config file, "
                                       f"or {s.env})" for s in missing))
     return args, sources
@@ -284,8 +284,10 @@ def format_config(args: argparse.Namespace, parser: argparse.ArgumentParser,
         elif source is not None:
             line += f"  # {source}"
         lines.append(line)
+    required = getattr(args, "required_settings", ())
     for key in unset:          # with the default --help gives (a feed's own, or none)
-        lines.append(f"# {key}: not set{_help_default(settings[key].action)}")
+        what = " (required)" if key in required else _help_default(settings[key].action)
+        lines.append(f"# {key}: not set{what}")
     from mdstream.grpc.auth import TOKEN_ENV
 
     if env.get(TOKEN_ENV, "").strip() and "token" not in settings:
