@@ -27,6 +27,7 @@ ctypedef struct EngineCore:
     ResultLog log
     pthread_mutex_t ingest_lock
     int64_t next_seq          # guarded by ingest_lock
+    int64_t ticks_in          # ticks taken since start (not bar markers, not recovered results)
     bint ingest_closed        # guarded by ingest_lock
     # Sequenced ticks on their way to each worker's channel: shard_cap per
     # worker (a chunk plus the bar markers it may close), guarded by ingest_lock.

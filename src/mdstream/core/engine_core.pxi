@@ -215,6 +215,7 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
                 bars_before_tick(c, &ticks[k], recv)    # input bars are not the clock's
             shard_add(c, &ticks[k], recv)
         done += chunk
+        c.ticks_in += chunk
         accepted[0] = done
         st = shard_flush(c, interruptible)
         pthread_mutex_unlock(&c.ingest_lock)

@@ -230,7 +230,7 @@ cdef class Core:
         # Not under the ingest lock: a feed holds it while it waits for room
         # (backpressure), and this thread holds the GIL. An aligned 64-bit read
         # is never torn; it may be a moment old.
-        ingested = (<volatile int64_t *>&self.c.next_seq)[0]
+        ingested = (<volatile int64_t *>&self.c.ticks_in)[0]
         late = (<volatile int64_t *>&self.c.bars.late)[0]
         pthread_mutex_lock(&self.c.log.lock)
         head = self.c.log.visible

@@ -86,7 +86,7 @@ class EngineStats:
     running: bool
     finished: bool              # the feed ended and every tick was processed
     uptime_s: float
-    ticks_in: int               # ticks sequenced at ingest
+    ticks_in: int               # ticks taken since start (bar markers and recovered results not)
     processed: int              # ticks processed by the workers
     results: int                # results in the log, readable by subscribers
     ticks_per_s: float          # processed / uptime
