@@ -179,9 +179,10 @@ def _timestamps(ts_ns, n: int) -> np.ndarray:
 
 
 def _int_column(values, n: int, name: str, what: str = "ticks") -> np.ndarray:
-    """Whole numbers of ns (ints, or floats without a fraction), else InvalidArgumentError."""
+    """Whole numbers of ns (ints, datetime64, or floats without a fraction), else
+    InvalidArgumentError."""
     raw = np.asarray(values).reshape(-1)
-    whole = raw.dtype.kind in "iu" or (raw.dtype.kind == "f" and bool(
+    whole = raw.dtype.kind in "iuM" or (raw.dtype.kind == "f" and bool(
         np.all(np.isfinite(raw) & (raw == np.floor(raw)))))
     if not whole:
         raise InvalidArgumentError(f"{name} must be whole numbers of ns, got {values!r}")
