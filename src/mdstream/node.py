@@ -51,6 +51,20 @@ def _check_port(name: str, port: int | None, optional: bool) -> None:
         raise InvalidArgumentError(f"{name} must be a port, 0 to 65535 (0: a free one), got {port!r}")
 
 
+
+#: Engine subscriptions beyond the gRPC streams: the node's own readers (the
+#: JetStream publisher) with room to spare.
+NODE_READERS = 16
+#: The most streams a node serves: the engine's subscription limit less NODE_READERS.
+MAX_STREAMS = 4096 - NODE_READERS
+
+
+def engine_subscribers(max_streams: int) -> int:
+    """The engine's max_subscribers for a server of ``max_streams`` streams:
+    every stream is a subscription (at least the engine's default, 256)."""
+    return max(256, max_streams + NODE_READERS)
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     """Everything a node is made of, checked when it is made.
@@ -70,8 +84,9 @@ class NodeConfig:
     host, port:
         Where the gRPC server listens; port 0 picks a free port.
     max_streams, max_streams_per_client:
-        Streaming calls served at once (>= 1; reflection and health Watch
-        streams count too), and by one client (its IP address, or its
+        Streaming calls served at once (1 to 4080; reflection and health Watch
+        streams count too; the engine takes that many subscriptions and
+        NODE_READERS more), and by one client (its IP address, or its
         token's name with tokens; default 16, None: no limit); more get
         RESOURCE_EXHAUSTED.
     allowed_policies, block_deadline:
@@ -145,8 +160,10 @@ class NodeConfig:
             object.__setattr__(self, "publish", PublishConfig(self.publish))
         if self.workers < 1:
             raise InvalidArgumentError(f"workers must be >= 1, got {self.workers}")
-        if self.max_streams < 1:
-            raise InvalidArgumentError(f"max_streams must be >= 1, got {self.max_streams}")
+        if not 1 <= self.max_streams <= MAX_STREAMS:
+            raise InvalidArgumentError(
+                f"max_streams must be in 1..{MAX_STREAMS} (each stream is an engine "
+                f"subscription), got {self.max_streams}")
         from mdstream.request import POLICIES
 
         policies = self.allowed_policies
@@ -238,7 +255,8 @@ class Node:
         #: The engine; its stats() and symbols are the node's.
         self.engine: Engine = Engine(feed=self.feed, workers=config.workers,
                                      ring_size=config.ring_size, bars=config.bars,
-                                     journal=config.journal)
+                                     journal=config.journal,
+                                     max_subscribers=engine_subscribers(config.max_streams))
         #: The gRPC server, once started.
         self.server: Server | None = None
         #: The JetStream publisher (config.publish), once started.

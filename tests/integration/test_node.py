@@ -143,7 +143,18 @@ def test_csv_feed_config(tmp_path):
         node.stop()
 
 
-@pytest.mark.parametrize("kwargs", [{"workers": 0}, {"max_streams": 0}, {"grace": -1},
+def test_the_engine_takes_as_many_subscriptions_as_the_server_streams():
+    """--max-streams above the engine's default 256 subscriptions: every stream
+    the server admits gets its subscription (it used to fail with
+    TOO_MANY_SUBSCRIBERS past 256)."""
+    node = Node(sim_config(max_streams=300))
+    subs = [node.engine.subscribe() for _ in range(300)]
+    for sub in subs:
+        sub.close()
+
+
+@pytest.mark.parametrize("kwargs", [{"workers": 0}, {"max_streams": 0}, {"max_streams": 4081},
+                                    {"grace": -1},
                                     {"port": 70000}, {"metrics_port": -1}])
 def test_bad_settings_are_invalid_arguments(kwargs):
     with pytest.raises(InvalidArgumentError):
