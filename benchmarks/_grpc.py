@@ -40,8 +40,6 @@ class ServerProcess:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, cwd=ROOT, env=_env())
         self._stderr: list[str] = []
-        # mdstream serve logs its 'listening on' line on stderr; the baseline prints it.
-        self._listening: list[str] = []
         threading.Thread(target=self._collect_stderr, daemon=True).start()
         self.address = self._wait_listening(startup_timeout)
         threading.Thread(target=self._drain_stdout, daemon=True).start()
@@ -49,9 +47,6 @@ class ServerProcess:
     def _collect_stderr(self):
         for line in self.proc.stderr:
             self._stderr.append(line)
-            m = _LISTENING.search(line)
-            if m and not self._listening:
-                self._listening.append(m.group(1))
 
     def _drain_stdout(self):
         for _ in self.proc.stdout:
@@ -59,7 +54,7 @@ class ServerProcess:
 
     def _wait_listening(self, timeout: float) -> str:
         deadline = time.monotonic() + timeout
-        result = self._listening
+        result: list[str] = []
 
         def read():
             for line in self.proc.stdout:
