@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -224,6 +225,18 @@ class _Client:
 def frame_args(opts) -> list[str]:
     """Client arguments for StreamBatches' frame size and wait, from the suite's options."""
     return ["--max-ticks-per-frame", str(opts.frame), "--max-wait", repr(opts.max_wait)]
+
+
+def client_rates(runs: list[dict]) -> list[float]:
+    """The ticks/s of each run's (first) client."""
+    return [r["clients"][0]["rate"] for r in runs]
+
+
+def median_cores(runs: list[dict]) -> dict:
+    """The median server and client cores (CPU time / wall time) over runs."""
+    cpus = [cpu_summary(r) for r in runs]
+    return {"server_cores": statistics.median(c["server_cores"] for c in cpus),
+            "client_cores": statistics.median(c["client_cores"] for c in cpus)}
 
 
 def cpu_summary(run: dict) -> dict:

@@ -54,9 +54,9 @@ import numpy as np
 from mdstream.benchmarking import result_line
 
 from benchmarks import _grpc
+from benchmarks.projection import FIVE
 
 NAME = "compact_frames"
-FIVE = "seq,ts_ns,symbol_id,price,size"
 FRAME = 4096
 FIELD_SETS = {"five": FIVE.split(","), "every": None}
 
@@ -181,13 +181,13 @@ def _measure(encoder, frames, compress, decompress, delta: bool, loops: int
 def _bytes_per_tick(encoder, frames, compress, delta: bool) -> float:
     total = 0
     for rows in frames:
-        data = encoder.encode(_delta(rows) if delta else rows)
+        d = _delta(rows) if delta else rows
+        data = encoder.encode(d)
         if compress is not None:
             total += len(compress(data))
         elif delta:
             # seq and ts_ns as zigzag varints of their differences instead of 8 bytes each
             # (the packed field's length prefix grows by a byte or two: ignored).
-            d = _delta(rows)
             total += len(data) - 16 * len(rows) + _varint_bytes(d["seq"]) + \
                 _varint_bytes(d["ts_ns"])
         else:
@@ -269,13 +269,12 @@ def run_e2e(opts, machine):
             for _ in range(repeat):
                 g.append(_grpc.run_clients(gzip, "batches", 1, d, warmup, extra=extra))
                 p.append(_grpc.run_clients(plain, "batches", 1, d, warmup, extra=extra))
-            rate = lambda runs: [r["clients"][0]["rate"] for r in runs]
+            rate = _grpc.client_rates
 
             def cpu(runs):
                 cs = [_grpc.cpu_summary(r) for r in runs]
                 rates = rate(runs)
-                return {"server_cores": statistics.median(c["server_cores"] for c in cs),
-                        "client_cores": statistics.median(c["client_cores"] for c in cs),
+                return {**_grpc.median_cores(runs),
                         "server_ns_per_tick": statistics.median(
                             c["server_cores"] / r * 1e9 for c, r in zip(cs, rates) if r),
                         "client_ns_per_tick": statistics.median(

@@ -42,20 +42,19 @@ of cache.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from mdstream.benchmarking import result_line
+
+from benchmarks import _grpc
 
 NAME = "engine_scaling"
 SYMBOLS = (1, 10, 100, 1_000, 10_000, 100_000)
 QUICK_SYMBOLS = (1, 1_000)
 DEFAULT_MAX_SYMBOLS = 4096          # the Engine's default
-ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 
 
@@ -166,14 +165,12 @@ def _child_main(argv: list[str]) -> None:
 
 def measure(kind: str, workers: int, n_symbols: int, duration: float, warmup: float) -> dict:
     """One run in a fresh Python process; its JSON result."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     code = ("import sys; from benchmarks.engine_scaling import _child_main; "
             "_child_main(sys.argv[1:])")
     proc = subprocess.run(
         [sys.executable, "-c", code, kind, str(workers), str(n_symbols), repr(duration),
          repr(warmup)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120 + 10 * duration)
+        cwd=_grpc.ROOT, env=_grpc._env(), capture_output=True, text=True, timeout=120 + 10 * duration)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} run ({workers} workers, {n_symbols} symbols) failed:\n"
                            f"{proc.stderr[-3000:]}")

@@ -17,7 +17,6 @@ measuring window: both share the machine's cores.
 
 from __future__ import annotations
 
-import statistics
 import sys
 
 from mdstream.benchmarking import result_line
@@ -28,10 +27,8 @@ NAME = "grpc1"
 
 
 def _cpu(runs: list[dict]) -> dict:
-    cpus = [_grpc.cpu_summary(r) for r in runs]
-    return {"server_cores": statistics.median(c["server_cores"] for c in cpus),
-            "client_cores": statistics.median(c["client_cores"] for c in cpus),
-            "machine_cores": cpus[0]["machine_cores"]}
+    return {**_grpc.median_cores(runs),
+            "machine_cores": _grpc.cpu_summary(runs[0])["machine_cores"]}
 
 
 def run(opts, machine):
@@ -45,7 +42,7 @@ def run(opts, machine):
             results.append(_grpc.run_clients(server, "results", 1, d, warmup))
         with _grpc.baseline_server() as server:
             baseline.append(_grpc.run_clients(server, "baseline", 1, d, warmup))
-    rate = lambda runs: [r["clients"][0]["rate"] for r in runs]
+    rate = _grpc.client_rates
     params = {"clients": 1, "server_workers": 2, "symbols": 8, "feed": "SimulatedFeed(rate=0)",
               "policy": "block", "transport": "loopback TCP", "duration_s": d}
     base_name = "plain grpcio server, one protobuf Result per tick from a queue.Queue pipeline"

@@ -47,12 +47,6 @@ def _median(runs: list[dict], key: str) -> float:
     return statistics.median(r["clients"][0][key] for r in runs)
 
 
-def _cores(runs: list[dict]) -> dict:
-    cpus = [_grpc.cpu_summary(r) for r in runs]
-    return {"server_cores": statistics.median(c["server_cores"] for c in cpus),
-            "client_cores": statistics.median(c["client_cores"] for c in cpus)}
-
-
 def run(opts, machine):
     warmup = 0.2 if opts.quick else 1.0
     d = opts.duration
@@ -63,7 +57,7 @@ def run(opts, machine):
             five.append(_grpc.run_clients(server, "batches", 1, d, warmup,
                                           extra=[*frame, "--fields", FIVE]))
             every.append(_grpc.run_clients(server, "batches", 1, d, warmup, extra=frame))
-    rate = lambda runs: [r["clients"][0]["rate"] for r in runs]
+    rate = _grpc.client_rates
     params = {"clients": 1, "server_workers": 2, "symbols": 8, "feed": "SimulatedFeed(rate=0)",
               "policy": "block", "transport": "loopback TCP", "duration_s": d,
               "max_ticks_per_frame": opts.frame, "max_wait_s": opts.max_wait, "fields": FIVE}
@@ -73,7 +67,7 @@ def run(opts, machine):
         target=">= 10,000,000 ticks/s (issue 17)",
         extra={"bytes_per_tick": _median(five, "bytes_per_tick"),
                "baseline_bytes_per_tick": _median(every, "bytes_per_tick"),
-               "cpu": _cores(five), "baseline_cpu": _cores(every)},
+               "cpu": _grpc.median_cores(five), "baseline_cpu": _grpc.median_cores(every)},
         machine=machine)
     yield from run_filter(opts, machine)
 
