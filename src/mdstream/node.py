@@ -19,6 +19,7 @@ import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from mdstream.engine.limits import DEFAULT_MAX_SUBSCRIBERS, LIMITS
 from mdstream.errors import InvalidArgumentError, MDStreamError
 from mdstream.feeds.base import FeedConfig
 from mdstream.feeds.configs import DEFAULT_SYMBOLS, CSVFeedConfig, SimulatedFeedConfig
@@ -51,18 +52,17 @@ def _check_port(name: str, port: int | None, optional: bool) -> None:
         raise InvalidArgumentError(f"{name} must be a port, 0 to 65535 (0: a free one), got {port!r}")
 
 
-
 #: Engine subscriptions beyond the gRPC streams: the node's own readers (the
 #: JetStream publisher) with room to spare.
 NODE_READERS = 16
 #: The most streams a node serves: the engine's subscription limit less NODE_READERS.
-MAX_STREAMS = 4096 - NODE_READERS
+MAX_STREAMS = LIMITS["max_subscribers"][1] - NODE_READERS
 
 
 def engine_subscribers(max_streams: int) -> int:
     """The engine's max_subscribers for a server of ``max_streams`` streams:
-    every stream is a subscription (at least the engine's default, 256)."""
-    return max(256, max_streams + NODE_READERS)
+    every stream is a subscription (at least the engine's default)."""
+    return max(DEFAULT_MAX_SUBSCRIBERS, max_streams + NODE_READERS)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class NodeConfig:
     host, port:
         Where the gRPC server listens; port 0 picks a free port.
     max_streams, max_streams_per_client:
-        Streaming calls served at once (1 to 4080; reflection and health Watch
+        Streaming calls served at once (1 to MAX_STREAMS; reflection and health Watch
         streams count too; the engine takes that many subscriptions and
         NODE_READERS more), and by one client (its IP address, or its
         token's name with tokens; default 16, None: no limit); more get

@@ -17,7 +17,7 @@ from mdstream import _core
 from mdstream.batch import ResultBatch, Snapshot
 from mdstream.durations import parse_duration_ns
 from mdstream.engine.catchup import JournalCatchUp
-from mdstream.engine.limits import check_engine_settings
+from mdstream.engine.limits import DEFAULT_MAX_SUBSCRIBERS, check_engine_settings
 from mdstream.engine.publish import Quote, Trade, bar_ticks, quote_ticks, trade_ticks, tuple_ticks
 from mdstream.engine.registry import SubscriptionRegistry
 from mdstream.engine.sink import EngineSink
@@ -91,7 +91,7 @@ class Engine:
                  channel_capacity: int = 1 << 15, ema_span: float = 20.0,
                  ema_alpha: float | None = None, bars: Iterable[str | float] = (),
                  max_symbols: int = 4096,
-                 max_subscribers: int = 256, drain_timeout: float = 1.0, latency: bool = True,
+                 max_subscribers: int = DEFAULT_MAX_SUBSCRIBERS, drain_timeout: float = 1.0, latency: bool = True,
                  journal: "str | os.PathLike | JournalConfig | None" = None):
         # Each within its range (engine/limits.py), before anything is allocated.
         checked = check_engine_settings(

@@ -24,6 +24,9 @@ LIMITS: dict[str, tuple[int, int, bool]] = {
     "max_subscribers": (1, 4096, False),
 }
 
+#: Engine(max_subscribers=...)'s default.
+DEFAULT_MAX_SUBSCRIBERS = 256
+
 MAX_DRAIN_TIMEOUT_S = 3600.0
 
 
