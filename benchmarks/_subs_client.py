@@ -38,7 +38,6 @@ class Window:
     def __init__(self, duration: float):
         self.duration = duration
         self.start_at = self.end_at = float("inf")
-        self.cpu0 = self.cpu1 = None
 
     def set_start(self, start_at: float) -> None:
         self.start_at, self.end_at = start_at, start_at + self.duration

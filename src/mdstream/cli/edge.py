@@ -43,9 +43,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_server_options(p, 50051)
     options.add_security_options(p)
     add_logging_options(p)
-    add_config_options(p)
-    # settings_parser: the options --config and MDSTREAM_* set (mdstream.cli.settings).
-    p.set_defaults(func=run, settings_parser=p)
+    add_config_options(p)          # and settings_parser=p
+    p.set_defaults(func=run)
     return p
 
 

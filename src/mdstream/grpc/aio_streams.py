@@ -138,12 +138,13 @@ class _AsyncResuming(_AsyncContext, ResumeLogic):
     decisions are ResumeLogic's, as for the sync streams). Create it in the
     running loop."""
 
+    _client: "AsyncClient"          # set by ResumeLogic; typed for this class
+
     def __init__(self, client: "AsyncClient", request: StreamRequest | pb.SubscribeRequest,
                  reconnect: Reconnect | None = None, from_seq: int | None = None,
                  snapshot: bool | None = None, heartbeats: bool = False) -> None:
         super().__init__(resume_request(request, from_seq, snapshot), reconnect,
                          client.target, heartbeats, client)
-        self._client: "AsyncClient" = client
         self._identified = False
         self._stream: Any = None
         self._cancelled = False
