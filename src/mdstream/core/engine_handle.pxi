@@ -420,7 +420,7 @@ cdef class CoreReader:
         if st == ST_CLOSED:
             if not self.registered:
                 raise SubscriptionClosedError("the subscription was closed")
-            raise EOFError("the engine has stopped and every result was delivered")
+            raise EOFError("the data ended (or the engine stopped) and every result was delivered")
         if st == ST_SLOW_CONSUMER and self.rd.failed_deadline:
             raise SlowConsumerError(
                 f"subscription held the engine back without reading for longer than its block "

@@ -129,7 +129,7 @@ class Subscription:
             return read(timeout, max_ticks_per_frame, max_wait, adaptive)
         conf = self._conflator
         if self._ended:
-            raise StreamEnded("the engine has stopped and every result was delivered")
+            raise StreamEnded("the data ended (or the engine stopped) and every result was delivered")
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             now = time.monotonic()
@@ -196,7 +196,7 @@ class Subscription:
                                           self.request.max_wait if max_wait is None else max_wait,
                                           adaptive)
         except EOFError:
-            raise StreamEnded("the engine has stopped and every result was delivered") from None
+            raise StreamEnded("the data ended (or the engine stopped) and every result was delivered") from None
         except JournalUnavailableError:
             # The journal cannot be written: the subscription ends (and no
             # longer holds the engine back); resume with from_seq=last_seq + 1.
