@@ -65,6 +65,8 @@ _EXACT = 1 << 53                # |p| up to here: p / 1e9 in float64 is correctl
 _RECORDS_PER_BLOCK = 1 << 16
 _LAYOUTS = {"trades": TRADE_RECORD, "tbbo": MBP1_RECORD, "mbp-1": MBP1_RECORD}
 _TRADE_COLUMNS = {"price": "price", "size": "size"}
+_BAR_COLUMNS = np.dtype([("ts_event", "<u8"), ("instrument_id", "<u4"), ("open", "<i8"),
+                         ("high", "<i8"), ("low", "<i8"), ("close", "<i8"), ("volume", "<u8")])
 _QUOTE_COLUMNS = {"bid": "bid_px_00", "ask": "ask_px_00", "bid_size": "bid_sz_00",
                   "ask_size": "ask_sz_00"}
 
@@ -300,15 +302,13 @@ class DBNReader:
     def _convert_bars(self, recs: list, numbers: np.ndarray, symbology: Symbology,
                       stats: ReadStats, state: dict) -> np.ndarray:
         """Input-bar ticks (kind OHLCV) of a block's OHLCVMsg records."""
-        n = len(recs)
+        cols = np.array([(r.ts_event, r.instrument_id, r.open, r.high, r.low, r.close, r.volume)
+                         for r in recs], dtype=_BAR_COLUMNS)        # one pass over the records
         ts_ns, sym, checks = self._times_and_symbols(
-            np.fromiter((r.ts_event for r in recs), dtype=np.uint64, count=n),
-            np.fromiter((r.instrument_id for r in recs), dtype=np.int64, count=n), symbology)
-        values = {f: prices_to_float(np.fromiter((getattr(r, f) for r in recs), dtype=np.int64,
-                                                 count=n), self._db.UNDEF_PRICE)
+            cols["ts_event"], cols["instrument_id"].astype(np.int64), symbology)
+        values = {f: prices_to_float(cols[f], self._db.UNDEF_PRICE)
                   for f in ("open", "high", "low", "close")}
-        values["volume"] = np.fromiter((r.volume for r in recs), dtype=np.uint64,
-                                       count=n).astype(np.float64)
+        values["volume"] = cols["volume"].astype(np.float64)
         return checked_ticks(
             trades=False, ts_ns=ts_ns, symbol_ids=sym, values=values,
             missing={f: np.isnan(v) for f, v in values.items()}, columns={},   # record fields
