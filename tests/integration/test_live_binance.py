@@ -207,3 +207,16 @@ def test_a_venue_closing_before_any_message_is_a_failed_attempt_retried_with_bac
     assert len(retries) == 3 and "closed before its first message" in retries[0]
     assert "(attempt 3)" in retries[-1]
 
+
+
+def test_stop_ends_a_feed_that_keeps_retrying_even_if_its_cancel_is_lost():
+    """asyncio.wait_for (Python < 3.12) can swallow a cancel that races with its
+    timeout; stop() must still end a feed whose venue keeps closing on it."""
+    with running_venue("binance") as venue:
+        for _ in range(200):
+            venue.queue(Close(1013, "try again later"))
+        feed = BinanceFeed("btcusdt", url=venue.url, backoff_initial=0.05, backoff_max=0.2)
+        feed._cancel = lambda: None                 # the lost cancel
+        with live_engine(feed):                     # asserts no feed thread is left
+            wait_for(lambda: venue.connections >= 2, what="a retry")
+    assert feed.error is None                       # a stop, not a failure

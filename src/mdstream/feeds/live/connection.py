@@ -226,9 +226,10 @@ class LiveFeed(Feed):
         except EngineStateError:        # the engine stopped taking ticks: the end
             pass
         except BaseException as exc:    # noqa: BLE001 - kept as the feed's error, not lost
-            log.error("%s feed ended: %s: %s", self.venue.name, type(exc).__name__, exc)
-            self._error = exc
-            self._close_sink()
+            if not self._stopping:      # after stop(), what ended the feed is no error
+                log.error("%s feed ended: %s: %s", self.venue.name, type(exc).__name__, exc)
+                self._error = exc
+                self._close_sink()
         finally:
             self._counters.connected = False
             pending = asyncio.all_tasks(loop)       # what a cancel left: let it unwind
@@ -241,7 +242,10 @@ class LiveFeed(Feed):
     async def _run(self) -> None:
         current = None
         try:
-            while True:
+            # _stopping as well as the cancel of stop(): asyncio.wait_for in Python < 3.12
+            # can swallow a cancel that races with its own timeout, and then a venue
+            # that keeps refusing would be retried for ever.
+            while not self._stopping:
                 new = await self._open_retrying()
                 if current is not None:          # a planned handover: the new one is live
                     await current.close()
@@ -264,7 +268,7 @@ class LiveFeed(Feed):
     async def _open_retrying(self) -> "_Connection":
         retrying = AsyncRetrying(
             wait=wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max),
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(_retryable), stop=lambda _state: self._stopping,
             before_sleep=self._log_retry, reraise=True)
         async for attempt in retrying:
             with attempt:
