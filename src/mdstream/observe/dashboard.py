@@ -4,7 +4,10 @@ Everything the page needs ships inside the package (no CDN): an HTML file,
 its stylesheet and its script with small canvas charts. A sampler thread
 records, once a second, throughput and latency percentiles, and four times
 a second the last price of every symbol (from engine.snapshot()), so the
-page costs the engine one snapshot per sample, not per tick.
+page costs the engine one snapshot per sample, not per tick. With a paper
+venue (``Engine(venue=PaperVenue(...))``) it also takes, once a second, the
+positions and open orders (engine.positions(), engine.orders()) for the
+panel of positions and P&L per account and symbol.
 
 The page is served by observe/http.py's bounded server (timeouts, a
 connection cap) with a Content-Security-Policy that allows only the
@@ -133,6 +136,7 @@ class Dashboard:
             rate = (st.processed - self._last[1]) / (t - self._last[0])
         self._last = (t, st.processed)
         age = st.latency.get("age_at_send")
+        venue = self._venue_panel()
         point = {"t": t, "rate": rate,
                  "p50": age.window.p50 / 1e3 if age else 0, "p99": age.window.p99 / 1e3 if age else 0,
                  "p999": age.window.p999 / 1e3 if age else 0}
@@ -153,7 +157,15 @@ class Dashboard:
                                    "lag": s.lag, "delivered": s.delivered, "missed": s.missed}
                                   for s in st.subscriptions],
                 "symbols": list(self.engine.symbols),
+                "venue": venue,
             }
+
+    def _venue_panel(self) -> dict | None:
+        """Positions and P&L per account and symbol, and the open orders: None
+        when the engine has no paper venue."""
+        if not has_venue(self.engine):
+            return None
+        return venue_panel(self.engine.positions(), self.engine.orders())
 
     # -- HTTP --------------------------------------------------------------------
 

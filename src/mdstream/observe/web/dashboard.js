@@ -51,6 +51,27 @@ function fillRows(tbody, rows) {
   }));
 }
 
+// The paper venue's panel: shown only when the engine has a venue (st.venue is null otherwise).
+function showVenue(venue) {
+  const panel = document.getElementById("venue");
+  panel.hidden = !venue;
+  if (!venue) return;
+  const signed = (x, d) => (x > 0 ? "+" : "") + fmt(x, d);
+  document.getElementById("kpi-pnl").textContent = signed(venue.pnl || 0, 2);
+  document.getElementById("kpi-open-orders").textContent = fmt(venue.open_orders || 0);
+  document.getElementById("kpi-accounts").textContent = fmt((venue.accounts || []).length);
+  const tbody = document.querySelector("#positions tbody");
+  fillRows(tbody, (venue.positions || []).map(p =>
+    [p.account, p.symbol, signed(p.position, 4), p.position ? fmt(p.avg_px, 2) : "–",
+     p.mark_px === null ? "–" : fmt(p.mark_px, 2), signed(p.realized_pnl, 2),
+     signed(p.unrealized_pnl, 2), fmt(p.fees, 2), signed(p.pnl, 2), fmt(p.open_orders)]));
+  // colour the P&L cell by its sign (a class, not an inline style: the page's CSP)
+  for (const [i, p] of (venue.positions || []).entries()) {
+    const cell = tbody.rows[i].cells[8];
+    cell.className = p.pnl > 0 ? "pos" : (p.pnl < 0 ? "neg" : "");
+  }
+}
+
 const css = name => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const symbolSelect = document.getElementById("symbol");
 
@@ -78,6 +99,7 @@ async function refresh() {
       [k, fmt(v.p50, 1), fmt(v.p90, 1), fmt(v.p99, 1), fmt(v.p999, 1), fmt(v.max, 1)]));
     fillRows(document.querySelector("#subs tbody"), (st.subscriptions || []).map(s =>
       [s.id, s.symbols ? s.symbols.join(",") : "all", s.policy, fmt(s.lag), fmt(s.delivered), fmt(s.missed)]));
+    showVenue(st.venue);
     const symbols = st.symbols || [];
     if (symbolSelect.options.length !== symbols.length) {
       const keep = symbolSelect.value;
