@@ -81,6 +81,142 @@ def pattern(n: int, first_id: int = 1) -> list[tuple]:
 REPORTS_PER_BLOCK = 6
 
 
+def order_rows(reqs: list[tuple], symbol_ids: list[int]) -> np.ndarray:
+    """The requests as ORDER_DTYPE rows (account 0), built column by column."""
+    from mdstream import _core
+    from mdstream.venue import ORDER_DTYPE
+
+    a = np.array([r[:6] for r in reqs], np.int64)
+    f = np.array([r[6:8] for r in reqs], np.float64)
+    orig = np.array([r[8] for r in reqs], np.int64)
+    rows = np.zeros(len(reqs), ORDER_DTYPE)
+    new = a[:, 0] == om.NEW_REQ
+    rows["ts_ns"] = time.time_ns()
+    rows["account"] = 0
+    rows["cl_ord_id"] = a[:, 1]
+    rows["orig_cl_ord_id"] = orig
+    rows["symbol"] = np.where(new, np.asarray(symbol_ids, np.int32)[a[:, 2]], -1)
+    rows["flags"] = np.where(new, _core.ORDER_ACTIONS["new"], _core.ORDER_ACTIONS["cancel"]) | \
+        np.where(a[:, 3] == om.SELL, _core.ORDER_FLAGS["sell"], 0)
+    rows["ord_type"] = a[:, 4]
+    rows["tif"] = a[:, 5]
+    rows["price"] = np.where(new, f[:, 0], np.nan)
+    rows["stop_price"] = np.nan
+    rows["quantity"] = np.where(new, f[:, 1], np.nan)
+    return rows
+
+
+# -- the engine --------------------------------------------------------------------
+
+def venue_engine():
+    """A started Engine with a paper venue and SYMBOLS quoted symbols."""
+    from mdstream import Engine
+    from mdstream.venue import Account, PaperVenue
+
+    names = [f"SYM{i}" for i in range(SYMBOLS)]
+    engine = Engine(symbols=names, venue=PaperVenue(accounts={ACCOUNT: Account()}))
+    engine.start()
+    with engine.subscribe(policy="block") as sub:
+        engine.publish_quotes(names, [BID] * SYMBOLS, [ASK] * SYMBOLS, QUOTE_SIZE, QUOTE_SIZE)
+        seen = 0
+        while seen < SYMBOLS:                # the venue has the quotes before the first order
+            batch = sub.next_batch(timeout=10)
+            if batch is None:
+                raise RuntimeError("the quotes did not come through")
+            seen += len(batch)
+    return engine, [engine.symbol_table.id(n) for n in names]
+
+
+def engine_throughput(engine, rows: np.ndarray) -> float:
+    """Requests/s: submit_requests in CHUNK-row calls from a thread, every
+    report read in this one; from the first submit to the last report."""
+    expected = len(rows) // 4 * REPORTS_PER_BLOCK
+    errors: list[BaseException] = []
+
+    def submit():
+        try:
+            for i in range(0, len(rows), CHUNK):
+                engine.submit_requests(rows[i:i + CHUNK])
+        except BaseException as exc:     # reported by the main thread
+            errors.append(exc)
+
+    with engine.execution_reports(max_batch=CHUNK) as reports:
+        th = threading.Thread(target=submit, daemon=True)
+        t0 = time.perf_counter()
+        th.start()
+        seen = 0
+        while seen < expected:
+            batch = reports.read(30.0)
+            if batch is None or errors:
+                raise RuntimeError(f"{expected - seen} reports missing") from (
+                    errors[0] if errors else None)
+            seen += len(batch)
+        dt = time.perf_counter() - t0
+        th.join()
+    return len(rows) / dt
+
+
+def expected_reports(reqs: list[tuple]) -> int:
+    """NEW for every order and FILL for every IOC one (they always fill), CANCELED for every cancel."""
+    return sum(2 if r[5] == om.IOC else 1 for r in reqs)
+
+
+def engine_latency(rate: float, duration: float, warmup: float) -> dict:
+    """Order-to-ack and order-to-fill at ``rate`` requests/s, in process."""
+    plan = Plan(rate, duration + warmup)
+    sent = plan.requests[:plan.n_bursts * plan.k]
+    engine, ids = venue_engine()
+    try:
+        rows = order_rows(plan.requests, ids)
+        k = plan.k
+        stamps = np.zeros(plan.n_bursts, np.int64)
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def submit(i: int) -> None:
+            try:
+                engine.submit_requests(rows[i * k:(i + 1) * k])
+            except BaseException as exc:   # reported by the main thread
+                errors.append(exc)
+                stop.set()
+
+        first = int(warmup / plan.interval)
+        parts: dict[str, list] = {"ack": [], "fill": [], "to_engine": [], "in_venue": [],
+                                  "to_reader": []}
+        expected = expected_reports(sent)
+        with engine.execution_reports() as reports:
+            pacer = threading.Thread(target=pace, args=(plan, submit, stop, stamps), daemon=True)
+            pacer.start()
+            seen = 0
+            try:
+                while seen < expected:
+                    batch = reports.read(10.0)
+                    now = time.time_ns()
+                    if batch is None or errors:
+                        raise RuntimeError(f"{expected - seen} reports missing") from (
+                            errors[0] if errors else None)
+                    seen += len(batch)
+                    burst = plan.burst_of[batch.cl_ord_id]
+                    mine = burst >= first
+                    et = batch.exec_type
+                    ack = mine & (et == om.EXEC_NEW)
+                    fill = mine & (et == om.EXEC_FILL)
+                    parts["ack"].append(now - stamps[burst[ack]])
+                    parts["fill"].append(now - stamps[burst[fill]])
+                    parts["to_engine"].append(batch.recv_ns[ack] - stamps[burst[ack]])
+                    parts["in_venue"].append(batch.done_ns[ack] - batch.recv_ns[ack])
+                    parts["to_reader"].append(now - batch.done_ns[ack])
+            finally:
+                stop.set()
+                pacer.join()
+    finally:
+        engine.stop()
+    out = {name: _pcts(np.concatenate(v) if v else np.empty(0, np.int64))
+           for name, v in parts.items()}
+    out["orders"] = out["ack"].get("count", 0)
+    return out
+
+
 # -- the baseline ------------------------------------------------------------------
 
 def _plain_matcher() -> om.PlainMatcher:
@@ -172,7 +308,7 @@ def baseline_latency(rate: float, duration: float, warmup: float) -> dict:
     first = int(warmup / plan.interval)
     ack: list[int] = []
     fill: list[int] = []
-    expected = len(plan.requests[:plan.n_bursts * plan.k]) // 4 * REPORTS_PER_BLOCK
+    expected = expected_reports(plan.requests[:plan.n_bursts * plan.k])
     seen = 0
     try:
         while seen < expected:
@@ -194,6 +330,59 @@ def baseline_latency(rate: float, duration: float, warmup: float) -> dict:
         th.join(5)
     return {"ack_ns": _pcts(np.array(ack, np.int64)), "fill_ns": _pcts(np.array(fill, np.int64)),
             "orders": len(ack)}
+
+
+# -- the results ---------------------------------------------------------------------
+
+def run(opts, machine):
+    n = 4_000 if opts.quick else max(4, int(400_000 * opts.duration) // 4 * 4)
+    reqs = pattern(n)
+    md: list[float] = []
+    base: list[float] = []
+    for _ in range(opts.repeat):
+        engine, ids = venue_engine()
+        try:
+            md.append(engine_throughput(engine, order_rows(reqs, ids)))
+        finally:
+            engine.stop()
+        base.append(baseline_throughput(reqs))
+    yield result_line(
+        NAME, "inprocess_orders_per_s", "orders/s",
+        {"requests": n, "symbols": SYMBOLS, "chunk": CHUNK,
+         "mix": "per 4: GTC limit that rests, its cancel, IOC buy that fills, IOC sell that fills",
+         "reports_per_4_requests": REPORTS_PER_BLOCK},
+        md, base, "plain-Python matcher of the same requests (dicts, a list of report tuples)",
+        target=">= 1,000,000 orders/s", machine=machine)
+
+    rates = RATES if opts.rates == _SUITE_DEFAULT_RATES else opts.rates
+    warmup = 0.05 if opts.quick else 0.5
+    d = opts.duration
+    for rate in rates:
+        lat: list[dict] = []
+        blat: list[dict] = []
+        for _ in range(opts.repeat):
+            lat.append(engine_latency(rate, d, warmup))
+            blat.append(baseline_latency(rate, d, warmup))
+        for what in ("ack", "fill"):
+            ms = lambda rs, p: [r[f"{what}"][p] / 1e6 for r in rs if r[what]]
+            parts = {}
+            if what == "ack":
+                parts = {f"{part}_p50_ms": summarize([r[part]["p50"] / 1e6 for r in lat if r[part]])
+                         for part in ("to_engine", "in_venue", "to_reader")}
+            yield result_line(
+                NAME, f"{what}_p50_at_{int(rate)}", "ms",
+                {"rate": rate, "burst_every_ms": round(Plan(rate, 1).interval * 1e3, 3),
+                 "requests_per_burst": Plan(rate, 1).k, "symbols": SYMBOLS, "duration_s": d,
+                 "measured": "submit call -> report received by a reader thread, in process"},
+                ms(lat, "p50"), ms(blat, "p50"),
+                "plain-Python matcher thread fed through queue.Queue, same bursts",
+                higher_is_better=False,
+                extra={"p99_ms": summarize(ms(lat, "p99")), "p999_ms": summarize(ms(lat, "p999")),
+                       "max_ms": max(ms(lat, "max")),
+                       "baseline_p99_ms": summarize(ms(blat, "p99")),
+                       "baseline_p999_ms": summarize(ms(blat, "p999")),
+                       "orders": statistics.median(r["orders"] for r in lat), **parts},
+                machine=machine)
 
 
 if __name__ == "__main__":

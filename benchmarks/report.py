@@ -15,7 +15,7 @@ import sys
 
 
 def _fmt(v: float, unit: str) -> str:
-    if unit in ("ticks/s", "items/s", "loop iterations/s"):
+    if unit in ("ticks/s", "items/s", "orders/s", "loop iterations/s"):
         if v >= 1e6:
             return f"{v / 1e6:,.2f} M"
         if v >= 1e3:

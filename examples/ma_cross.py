@@ -29,8 +29,7 @@ import time
 from pathlib import Path
 
 import mdstream
-from mdstream.venue import Account, PaperVenue
-from mdstream.venue.codes import ExecType, Side
+from mdstream.venue import Account, ExecType, ExecutionReports, PaperVenue
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "real" / "tardis_trades.csv"
 SYMBOL = "BTCUSDT"
@@ -67,37 +66,30 @@ class Cross:
         return 1 if self.fast > slow else -1
 
 
-def print_fills(reports) -> int:
-    """Print the fills of a batch of execution reports; returns how many."""
+def print_fills(reports: ExecutionReports, fee_bps: float) -> int:
+    """Print the fills (and any reject) of a batch of execution reports; returns the fills."""
     n = 0
     for r in reports.rows():
         if r.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL):
-            side = "buy" if r.side == Side.BUY else "sell"
-            fee = r.last_px * r.last_qty * FEE_BPS / 1e4
-            print(f"fill {r.seq:>4} order {r.order_id:>3} {side:<4} {r.last_qty:.3f} {SYMBOL} "
-                  f"@ {r.last_px:.2f} fee {fee:.6f} -> position {r.position:+.3f} "
-                  f"realized {r.realized_pnl:+.6f} fees {r.fees:.6f}", flush=True)
+            fee = r.last_px * r.last_qty * fee_bps / 1e4
+            print(f"fill {r.seq:>4} order {r.order_id:>3} {r.side.name.lower():<4} "
+                  f"{r.last_qty:.3f} {r.symbol} @ {r.last_px:.2f} fee {fee:.6f} -> "
+                  f"position {r.position:+.3f} realized {r.realized_pnl:+.6f} "
+                  f"fees {r.fees:.6f}", flush=True)
             n += 1
         elif r.exec_type == ExecType.REJECTED:
-            print(f"rejected order cl_ord_id {r.cl_ord_id}: reason {r.reject_reason}",
-                  flush=True)
+            print(f"order {r.cl_ord_id} rejected: {r.text}", flush=True)
     return n
 
 
-FEE_BPS = 0.0
-
-
 def main(argv: list[str] | None = None) -> int:
-    global FEE_BPS
     args = parse_args(argv)
-    FEE_BPS = args.fee_bps
     feed = mdstream.CSVFeed(args.data, speed=args.speed)
     venue = PaperVenue(accounts={ACCOUNT: Account(fee_bps=args.fee_bps)})
     engine = mdstream.Engine(feed=feed, ema_span=args.slow, venue=venue)
     cross = Cross(args.fast, warmup=int(args.slow))
     target = 0              # the position the orders sent so far aim at (in units of quantity)
-    cl_ord_id = 0
-    fills = 0
+    orders = fills = 0
     t0 = time.monotonic()
     with engine:
         with engine.execution_reports(account=ACCOUNT) as reports, \
@@ -108,31 +100,30 @@ def main(argv: list[str] | None = None) -> int:
                     signal = cross.update(price, slow)
                     if signal == 0 or signal == target:
                         continue
-                    quantity = abs(signal - target) * args.quantity
-                    cl_ord_id += 1
-                    engine.submit_order(ACCOUNT, cl_ord_id, SYMBOL,
-                                        "buy" if signal > target else "sell", quantity,
-                                        ord_type="market")
+                    orders += 1
+                    engine.submit_order(ACCOUNT, orders, SYMBOL,
+                                        "buy" if signal > target else "sell",
+                                        abs(signal - target) * args.quantity, ord_type="market")
                     target = signal
-                while (done := reports.read(0)) is not None:
-                    fills += print_fills(done)
-            # The data ended: the reports of the last orders, if any are still to come.
-            deadline = time.monotonic() + 1.0
+                while (done := reports.read(0)) is not None and len(done):
+                    fills += print_fills(done, args.fee_bps)
+            # The data ended: the last reports (an order sent on the last trade stays open:
+            # no trade came after it to fill it).
+            deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
-                done = reports.read(0.1)
-                if done is not None:
-                    fills += print_fills(done)
+                done = reports.read(0.2)
+                if done is not None and len(done):
+                    fills += print_fills(done, args.fee_bps)
                 elif not engine.orders(ACCOUNT):
                     break
-        open_orders = engine.orders(ACCOUNT)
+        still_open = engine.orders(ACCOUNT)
         positions = engine.positions(ACCOUNT)
-    print(f"{cl_ord_id} orders, {fills} fills, {len(open_orders)} still open, "
+    print(f"{orders} orders, {fills} fills, {len(still_open)} still open, "
           f"in {time.monotonic() - t0:.1f} s")
     for pos in positions:
-        total = pos.realized_pnl + pos.unrealized_pnl - pos.fees
-        print(f"final {pos.symbol}: position {pos.position:+.3f} avg_px {pos.avg_px:.2f} "
+        print(f"final {pos.symbol}: position {pos.quantity:+.3f} avg_px {pos.avg_px:.2f} "
               f"realized {pos.realized_pnl:+.6f} fees {pos.fees:.6f} mark {pos.mark_px:.2f} "
-              f"unrealized {pos.unrealized_pnl:+.6f} pnl {total:+.6f}")
+              f"unrealized {pos.unrealized_pnl:+.6f} pnl {pos.net_pnl:+.6f}")
     return 0 if fills else 1
 
 

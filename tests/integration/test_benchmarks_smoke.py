@@ -39,6 +39,7 @@ BENCHMARKS = [
     "engine_scaling",
     "compact_frames",
     "subscriber_scaling",
+    "orders",
 ]
 
 pytestmark = pytest.mark.skipif(not (ROOT / "benchmarks" / "__main__.py").exists(),
@@ -131,6 +132,23 @@ def test_list_and_unknown_names():
     bad = subprocess.run([sys.executable, "-m", "benchmarks", "nosuch"], cwd=ROOT, env=_env(),
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "nosuch" in bad.stderr
+
+
+@pytest.mark.timeout(120)
+def test_orders_benchmark_on_its_own():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.orders", "--quick", "--repeat", "1",
+                          "--rates", "1000,10000"],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=100)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = _lines(out.stdout)
+    assert [line["case"] for line in lines] == [
+        "inprocess_orders_per_s", "ack_p50_at_1000", "fill_p50_at_1000",
+        "ack_p50_at_10000", "fill_p50_at_10000"]
+    for line in lines:
+        check_line(line)
+        assert line["median"] > 0 and line["baseline"]["median"] > 0
+    assert lines[0]["unit"] == "orders/s" and lines[1]["unit"] == "ms"
+    assert lines[1]["orders"] > 0 and "p99_ms" in lines[1] and "to_engine_p50_ms" in lines[1]
 
 
 @pytest.mark.timeout(60)

@@ -81,5 +81,97 @@ def test_dashboard_api_serves_stats_and_prices(running_dashboard):
     assert stats["subscriptions"][0]["policy"] == "skip"
     prices = json.loads(urllib.request.urlopen(dash.url + "api/prices?symbol=AAPL", timeout=10).read())
     assert prices["points"] and all(p[1] > 0 for p in prices["points"])
+    assert stats["venue"] is None           # no paper venue: no positions panel
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(dash.url + "nope", timeout=10)
+
+
+# -- the paper venue's panel ------------------------------------------------------
+
+FEE_BPS = 1.0
+
+
+@pytest.fixture
+def venue_dashboard():
+    """An engine with a paper venue, two accounts and a few orders: alice buys
+    10 AAPL at the ask (101) and sells 4 at the bid (99); bob's MSFT bid rests."""
+    from mdstream.venue import Account, PaperVenue
+
+    venue = PaperVenue(accounts={"alice": Account(fee_bps=FEE_BPS), "bob": Account()})
+    engine = mdstream.Engine(symbols=["AAPL", "MSFT"], venue=venue)
+    engine.start()
+    reports = engine.execution_reports()
+    engine.publish_quotes(["AAPL", "MSFT"], [99.0, 199.0], [101.0, 201.0], 100.0, 100.0)
+    engine.submit_order("alice", 1, "AAPL", "buy", 10.0, ord_type="market")
+    engine.submit_order("alice", 2, "AAPL", "sell", 4.0, price=99.0, tif="ioc")
+    engine.submit_order("bob", 1, "MSFT", "buy", 5.0, price=150.0)
+    seen = 0
+    deadline = time.monotonic() + 10
+    while seen < 5 and time.monotonic() < deadline:      # NEW + FILL, NEW + FILL, NEW
+        batch = reports.read(0.5)
+        seen += len(batch) if batch is not None else 0
+    reports.close()
+    assert seen == 5, seen
+    dash = Dashboard(engine).start()
+    yield dash
+    dash.stop()
+    engine.stop()
+
+
+def wait_for_venue(dash) -> dict:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stats = json.loads(urllib.request.urlopen(dash.url + "api/stats", timeout=10).read())
+        if stats.get("venue"):
+            return stats["venue"]
+        time.sleep(0.2)
+    raise AssertionError("no venue panel in /api/stats")
+
+
+def test_dashboard_api_serves_positions_and_pnl_per_account_and_symbol(venue_dashboard):
+    venue = wait_for_venue(venue_dashboard)
+    rows = {(r["account"], r["symbol"]): r for r in venue["positions"]}
+    assert set(rows) == {("alice", "AAPL"), ("bob", "MSFT")}
+    alice = rows[("alice", "AAPL")]
+    # the venue's position rules on the two fills: +10 @ 101, then -4 @ 99
+    fees = (101.0 * 10 + 99.0 * 4) * FEE_BPS / 1e4
+    realized = 4 * (99.0 - 101.0)
+    unrealized = (100.0 - 101.0) * 6            # marked at the mid
+    assert alice["position"] == pytest.approx(6.0)
+    assert alice["avg_px"] == pytest.approx(101.0)
+    assert alice["mark_px"] == pytest.approx(100.0)
+    assert alice["realized_pnl"] == pytest.approx(realized)
+    assert alice["unrealized_pnl"] == pytest.approx(unrealized)
+    assert alice["fees"] == pytest.approx(fees)
+    assert alice["pnl"] == pytest.approx(realized + unrealized - fees)
+    assert alice["open_orders"] == 0 and alice["fills"] == 2
+    bob = rows[("bob", "MSFT")]
+    assert bob["position"] == 0 and bob["open_orders"] == 1 and bob["pnl"] == 0
+    assert venue["open_orders"] == 1
+    assert venue["pnl"] == pytest.approx(realized + unrealized - fees)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_dashboard_shows_the_positions_panel(chromium, venue_dashboard, tmp_path):
+    wait_for_venue(venue_dashboard)
+    dom = render(chromium, venue_dashboard.url, tmp_path, "--dump-dom").stdout
+    panel = re.search(r'<section class="panel wide" id="venue"( hidden="")?>(.*?)</section>', dom,
+                      re.S)
+    assert panel and panel.group(1) is None, dom[:3000]          # shown: the engine has a venue
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row)
+             for row in re.findall(r"<tr>(.*?)</tr>", panel.group(2), re.S)]
+    cells = [c for c in cells if c]
+    assert [c[:3] for c in cells] == [["alice", "AAPL", "+6.0000"], ["bob", "MSFT", "0.0000"]], cells
+    assert cells[0][8] == "-14.14" and cells[1][9] == "1", cells   # P&L -8 - 6 - 0.1406
+    assert re.search(r'id="kpi-open-orders">1<', dom)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_the_positions_panel_is_hidden_without_a_venue(chromium, running_dashboard, tmp_path):
+    dash, _ = running_dashboard
+    time.sleep(1.5)
+    dom = render(chromium, dash.url, tmp_path, "--dump-dom").stdout
+    assert re.search(r'id="kpi-processed">[\d,]+<', dom), dom[:2000]     # the script ran
+    assert '<section class="panel wide" id="venue" hidden="">' in dom

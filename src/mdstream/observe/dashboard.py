@@ -18,11 +18,12 @@ inserts every value, symbol names above all, as text.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import deque
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from aiohttp import web
 
@@ -30,6 +31,7 @@ from mdstream.observe.http import HTTPService
 
 if TYPE_CHECKING:
     from mdstream.engine import Engine
+    from mdstream.venue import OrderState, Position
 
 __all__ = ["Dashboard"]
 
@@ -54,6 +56,42 @@ FILES = {
     "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
     "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
 }
+
+
+def venue_panel(positions: "Iterable[Position]", orders: "Iterable[OrderState]") -> dict:
+    """The paper venue's panel: one row per (account, symbol) with a position
+    ever filled or an open order (position, average price, mark, realized and
+    unrealized P&L, fees, net P&L, open orders), with the totals."""
+    open_by: dict[tuple[str, str], int] = {}
+    n_open = 0
+    for o in orders:
+        key = (o.account, o.symbol)
+        open_by[key] = open_by.get(key, 0) + 1
+        n_open += 1
+    rows = []
+    seen = set()
+    for p in positions:
+        key = (p.account, p.symbol)
+        seen.add(key)
+        rows.append({"account": p.account, "symbol": p.symbol, "position": p.quantity,
+                     "avg_px": p.avg_px, "mark_px": _finite(p.mark_px),
+                     "realized_pnl": p.realized_pnl,
+                     "unrealized_pnl": _finite(p.unrealized_pnl) or 0.0, "fees": p.fees,
+                     "pnl": _finite(p.net_pnl) or 0.0, "fills": p.fills,
+                     "open_orders": open_by.get(key, 0)})
+    for (account, symbol), n in open_by.items():
+        if (account, symbol) not in seen:
+            rows.append({"account": account, "symbol": symbol, "position": 0.0, "avg_px": 0.0,
+                         "mark_px": None, "realized_pnl": 0.0, "unrealized_pnl": 0.0,
+                         "fees": 0.0, "pnl": 0.0, "fills": 0, "open_orders": n})
+    rows.sort(key=lambda r: (r["account"], r["symbol"]))
+    return {"accounts": sorted({r["account"] for r in rows}), "positions": rows,
+            "open_orders": n_open, "pnl": sum(r["pnl"] for r in rows)}
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN: a missing mark or P&L is null."""
+    return x if math.isfinite(x) else None
 
 
 class Dashboard:
