@@ -15,6 +15,7 @@ from mdstream.venue.reports import OrderState, Position
 from mdstream.venue.subscription import ExecutionReportSubscription
 
 if TYPE_CHECKING:
+    from mdstream._core import Core, VenueCore
     from mdstream.engine.symbols import SymbolTable
 
 __all__ = ["Trading"]
@@ -35,8 +36,8 @@ class Trading:
     reject_reason).
     """
 
-    _core: "_core.Core"
-    _venue: "_core.VenueCore | None"
+    _core: "Core"
+    _venue: "VenueCore | None"
     venue_config: PaperVenue | None
     symbol_table: "SymbolTable"
     _state: str
@@ -51,7 +52,7 @@ class Trading:
                 self._core, [a.core_limits() for a in venue.accounts.values()],
                 venue.latency_ns, venue.queue_position)
 
-    def _venue_core(self) -> "_core.VenueCore":
+    def _venue_core(self) -> "VenueCore":
         if self._venue is None:
             raise EngineStateError(_NO_VENUE)
         return self._venue

@@ -25,6 +25,7 @@ __all__ = ["EXEC_DTYPE", "ExecutionReport", "ExecutionReports", "OrderState", "P
 
 #: One execution report (184 bytes, laid over the core's result).
 EXEC_DTYPE = _core.EXEC_DTYPE
+_COLUMNS: tuple[str, ...] = tuple(EXEC_DTYPE.names or ())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,10 +83,10 @@ class ExecutionReports:
         return len(self.data)
 
     def __getattr__(self, name: str) -> np.ndarray:
-        if name in EXEC_DTYPE.names:
+        if name in _COLUMNS:
             return self.data[name]
         raise AttributeError(f"ExecutionReports has no column {name!r}; "
-                             f"the columns are {', '.join(EXEC_DTYPE.names)}")
+                             f"the columns are {', '.join(_COLUMNS)}")
 
     def __iter__(self) -> Iterator[ExecutionReport]:
         return iter(self.rows())
@@ -95,7 +96,7 @@ class ExecutionReports:
         return [self._row(r) for r in self.data.tolist()]
 
     def _row(self, r: tuple) -> ExecutionReport:
-        d = dict(zip(EXEC_DTYPE.names, r))
+        d = dict(zip(_COLUMNS, r))
         sid = d["symbol_id"]
         reason = RejectReason(d["reject_reason"])
         return ExecutionReport(
