@@ -177,3 +177,36 @@ def test_a_refusal_is_a_report_with_its_reason():
     ]
     assert reports[1].text.startswith("the quantity is above")
     engine.stop()
+
+
+def test_stop_returns_when_a_block_report_reader_has_stopped_reading():
+    engine = mdstream.Engine(symbols=SYMBOLS, ring_size=64, venue=VENUE, drain_timeout=0.5)
+    engine.start()
+    stalled = engine.execution_reports()        # 'block', never read
+    engine.publish_quotes("AAA", 99.0, 101.0, 1000, 1000)
+    for cl in range(1, 200):                    # far more reports than its ring of 64
+        engine.submit_order("alice", cl, "AAA", "buy", 1, ord_type="market")
+    engine.stop()                               # returns (drain_timeout), never hangs
+    seqs = []
+    with pytest.raises(EOFError):
+        while True:
+            seqs += stalled.read(1.0).seq.tolist()
+    assert seqs == list(range(len(seqs))) and len(seqs) >= 64    # what its ring held
+
+
+def test_a_report_reader_past_its_block_deadline_is_dropped_and_trading_goes_on():
+    engine = mdstream.Engine(symbols=SYMBOLS, ring_size=64, venue=VENUE)
+    engine.start()
+    stalled = engine.execution_reports(block_deadline=0.2)
+    live = engine.execution_reports(policy="skip")
+    engine.publish_quotes("AAA", 99.0, 101.0, 1000, 1000)
+    for cl in range(1, 200):
+        engine.submit_order("alice", cl, "AAA", "buy", 1, ord_type="market")
+    engine.close_ingest()
+    assert engine.wait(30)
+    assert engine.positions("alice")[0].quantity == 199
+    with pytest.raises(mdstream.SlowConsumerError):
+        while True:
+            stalled.read(1.0)
+    live.close()
+    engine.stop()
