@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import mdstream
+from mdstream.errors import EngineStateError
 from mdstream.venue import Account, ExecType, ExecutionReports, PaperVenue
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "real" / "tardis_trades.csv"
@@ -100,22 +101,24 @@ def main(argv: list[str] | None = None) -> int:
                     signal = cross.update(price, slow)
                     if signal == 0 or signal == target:
                         continue
+                    try:
+                        engine.submit_order(ACCOUNT, orders + 1, SYMBOL,
+                                            "buy" if signal > target else "sell",
+                                            abs(signal - target) * args.quantity,
+                                            ord_type="market")
+                    except EngineStateError:    # the data ended while this batch was read
+                        break
                     orders += 1
-                    engine.submit_order(ACCOUNT, orders, SYMBOL,
-                                        "buy" if signal > target else "sell",
-                                        abs(signal - target) * args.quantity, ord_type="market")
                     target = signal
-                while (done := reports.read(0)) is not None and len(done):
-                    fills += print_fills(done, args.fee_bps)
-            # The data ended: the last reports (an order sent on the last trade stays open:
-            # no trade came after it to fill it).
-            deadline = time.monotonic() + 2.0
-            while time.monotonic() < deadline:
-                done = reports.read(0.2)
-                if done is not None and len(done):
-                    fills += print_fills(done, args.fee_bps)
-                elif not engine.orders(ACCOUNT):
+                try:
+                    while (done := reports.read(0)) is not None and len(done):
+                        fills += print_fills(done, args.fee_bps)
+                except EOFError:                # the data ended and every report was read
                     break
+            # The data ended: the reports still to come. An order sent on one of the last
+            # trades may stay open: no trade came after it to fill it.
+            for done in reports:
+                fills += print_fills(done, args.fee_bps)
         still_open = engine.orders(ACCOUNT)
         positions = engine.positions(ACCOUNT)
     print(f"{orders} orders, {fills} fills, {len(still_open)} still open, "

@@ -68,8 +68,8 @@ def venue_panel(positions: "Iterable[Position]", orders: "Iterable[OrderState]")
         key = (o.account, o.symbol)
         open_by[key] = open_by.get(key, 0) + 1
         n_open += 1
-    rows = []
-    seen = set()
+    rows: list[dict] = []
+    seen: set[tuple[str, str]] = set()
     for p in positions:
         key = (p.account, p.symbol)
         seen.add(key)
@@ -201,9 +201,12 @@ class Dashboard:
     def _venue_panel(self) -> dict | None:
         """Positions and P&L per account and symbol, and the open orders: None
         when the engine has no paper venue."""
-        if not has_venue(self.engine):
+        config = self.engine.venue_config
+        if config is None:
             return None
-        return venue_panel(self.engine.positions(), self.engine.orders())
+        panel = venue_panel(self.engine.positions(), self.engine.orders())
+        panel["accounts"] = config.account_names
+        return panel
 
     # -- HTTP --------------------------------------------------------------------
 
