@@ -328,7 +328,7 @@ def baseline_latency(rate: float, duration: float, warmup: float) -> dict:
         pacer.join()
         inbox.put(None)
         th.join(5)
-    return {"ack_ns": _pcts(np.array(ack, np.int64)), "fill_ns": _pcts(np.array(fill, np.int64)),
+    return {"ack": _pcts(np.array(ack, np.int64)), "fill": _pcts(np.array(fill, np.int64)),
             "orders": len(ack)}
 
 
@@ -364,7 +364,7 @@ def run(opts, machine):
             lat.append(engine_latency(rate, d, warmup))
             blat.append(baseline_latency(rate, d, warmup))
         for what in ("ack", "fill"):
-            ms = lambda rs, p: [r[f"{what}"][p] / 1e6 for r in rs if r[what]]
+            ms = lambda rs, p: [r[what][p] / 1e6 for r in rs if r[what]]
             parts = {}
             if what == "ack":
                 parts = {f"{part}_p50_ms": summarize([r[part]["p50"] / 1e6 for r in lat if r[part]])
