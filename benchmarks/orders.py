@@ -211,13 +211,61 @@ def engine_latency(rate: float, duration: float, warmup: float) -> dict:
                 pacer.join()
     finally:
         engine.stop()
-    out = {name: _pcts(np.concatenate(v) if v else np.empty(0, np.int64))
-           for name, v in parts.items()}
+    out: dict = {name: _pcts(np.concatenate(v) if v else np.empty(0, np.int64))
+                 for name, v in parts.items()}
     out["orders"] = out["ack"].get("count", 0)
+    out["achieved_rate"] = _achieved(plan, stamps)
     return out
 
 
+def _achieved(plan: Plan, stamps: np.ndarray) -> float:
+    """Requests/s actually handed over (the pacing thread may fall behind)."""
+    span = (stamps[-1] - stamps[0]) / 1e9
+    return (plan.n_bursts - 1) * plan.k / span if span > 0 else 0.0
+
+
 # -- the baseline ------------------------------------------------------------------
+
+def reference_venue():
+    """mdstream.venue.reference.ReferenceVenue (the venue's rules in plain
+    Python, from the spec), or None where this checkout has none."""
+    try:
+        from mdstream.venue.reference import ReferenceVenue
+    except ImportError:
+        return None
+    return ReferenceVenue
+
+
+def reference_throughput(reqs: list[tuple]) -> float:
+    """Requests/s through ReferenceVenue.process, one row (a dict) at a time."""
+    from mdstream.venue import Account, PaperVenue
+
+    venue = reference_venue()(PaperVenue(accounts={ACCOUNT: Account()}), symbols=SYMBOLS)
+    seq = 0
+    for sid in range(SYMBOLS):
+        venue.process({"kind": "quote", "seq": seq, "ts_ns": 1, "symbol_id": sid, "bid": BID,
+                       "ask": ASK, "bid_size": QUOTE_SIZE, "ask_size": QUOTE_SIZE})
+        seq += 1
+    rows = []
+    for kind, cid, sym, side, ot, tif, px, qty, orig in reqs:
+        seq += 1
+        if kind == om.NEW_REQ:
+            rows.append({"action": "new", "seq": seq, "account_id": 0, "symbol_id": sym,
+                         "cl_ord_id": cid, "side": side, "ord_type": ot, "tif": tif,
+                         "price": px, "quantity": qty})
+        else:
+            rows.append({"action": "cancel", "seq": seq, "account_id": 0, "symbol_id": -1,
+                         "cl_ord_id": cid, "orig_cl_ord_id": orig})
+    process = venue.process
+    n = 0
+    t0 = time.perf_counter()
+    for row in rows:
+        n += len(process(row))
+    dt = time.perf_counter() - t0
+    if n != expected_reports(reqs):
+        raise AssertionError(f"ReferenceVenue made {n} reports, expected {expected_reports(reqs)}")
+    return len(reqs) / dt
+
 
 def _plain_matcher() -> om.PlainMatcher:
     m = om.PlainMatcher()
@@ -234,7 +282,7 @@ def baseline_throughput(reqs: list[tuple]) -> float:
     t0 = time.perf_counter()
     m.process(requests)
     dt = time.perf_counter() - t0
-    if len(m.reports) != len(reqs) // 4 * REPORTS_PER_BLOCK:
+    if len(m.reports) != expected_reports(reqs):
         raise AssertionError(f"plain matcher made {len(m.reports)} reports")
     return len(reqs) / dt
 
@@ -329,7 +377,7 @@ def baseline_latency(rate: float, duration: float, warmup: float) -> dict:
         inbox.put(None)
         th.join(5)
     return {"ack": _pcts(np.array(ack, np.int64)), "fill": _pcts(np.array(fill, np.int64)),
-            "orders": len(ack)}
+            "orders": len(ack), "achieved_rate": _achieved(plan, stamps)}
 
 
 # -- the results ---------------------------------------------------------------------
@@ -338,21 +386,31 @@ def run(opts, machine):
     n = 4_000 if opts.quick else max(4, int(400_000 * opts.duration) // 4 * 4)
     reqs = pattern(n)
     md: list[float] = []
-    base: list[float] = []
+    plain: list[float] = []
+    ref: list[float] = []
+    with_ref = reference_venue() is not None
     for _ in range(opts.repeat):
         engine, ids = venue_engine()
         try:
             md.append(engine_throughput(engine, order_rows(reqs, ids)))
         finally:
             engine.stop()
-        base.append(baseline_throughput(reqs))
+        plain.append(baseline_throughput(reqs))
+        if with_ref:
+            ref.append(reference_throughput(reqs))
+    extra: dict = {"plain_loop_orders_per_s": summarize(plain)}
+    if with_ref:
+        extra["reference_venue_orders_per_s"] = summarize(ref)
     yield result_line(
         NAME, "inprocess_orders_per_s", "orders/s",
         {"requests": n, "symbols": SYMBOLS, "chunk": CHUNK,
          "mix": "per 4: GTC limit that rests, its cancel, IOC buy that fills, IOC sell that fills",
          "reports_per_4_requests": REPORTS_PER_BLOCK},
-        md, base, "plain-Python matcher of the same requests (dicts, a list of report tuples)",
-        target=">= 1,000,000 orders/s", machine=machine)
+        md, ref if with_ref else plain,
+        "mdstream.venue.reference.ReferenceVenue (the venue's rules in plain Python), same "
+        "requests" if with_ref else
+        "plain-Python matcher of the same requests (dicts, a list of report tuples)",
+        target=">= 1,000,000 orders/s", extra=extra, machine=machine)
 
     rates = RATES if opts.rates == _SUITE_DEFAULT_RATES else opts.rates
     warmup = 0.05 if opts.quick else 0.5
@@ -381,7 +439,10 @@ def run(opts, machine):
                        "max_ms": max(ms(lat, "max")),
                        "baseline_p99_ms": summarize(ms(blat, "p99")),
                        "baseline_p999_ms": summarize(ms(blat, "p999")),
-                       "orders": statistics.median(r["orders"] for r in lat), **parts},
+                       "orders": statistics.median(r["orders"] for r in lat),
+                       "achieved_rate": statistics.median(r["achieved_rate"] for r in lat),
+                       "baseline_achieved_rate": statistics.median(
+                           r["achieved_rate"] for r in blat), **parts},
                 machine=machine)
 
 
