@@ -292,12 +292,12 @@ class Plan:
     requests (rate / 1000, at least 1) every ``interval`` s; ``burst_of[cid]``
     is the burst a client order id was sent in."""
 
-    def __init__(self, rate: float, seconds: float):
+    def __init__(self, rate: float, seconds: float, pattern_of=None):
         self.k = max(1, int(round(rate / 1000)))
         self.interval = self.k / rate
         self.n_bursts = max(1, int(seconds / self.interval))
         n = (self.n_bursts * self.k + 3) // 4 * 4
-        self.requests = pattern(n)
+        self.requests = (pattern_of or pattern)(n)
         self.burst_of = np.full(self.requests[-1][1] + 2, -1, np.int64)
         for j, r in enumerate(self.requests):
             if r[1]:
@@ -380,6 +380,49 @@ def baseline_latency(rate: float, duration: float, warmup: float) -> dict:
             "orders": len(ack), "achieved_rate": _achieved(plan, stamps)}
 
 
+# -- over gRPC ---------------------------------------------------------------------
+
+def grpc_available() -> bool:
+    """Whether this checkout's client has order sessions (the Trade RPC)."""
+    import mdstream
+
+    return hasattr(mdstream.Client, "trade")
+
+
+def grpc_latency(kind: str, rate: float, duration: float, warmup: float) -> dict:
+    """One client process (benchmarks/_orders_client.py) against ``mdstream serve
+    --paper-venue`` (its simulated feed at MARKET_RATE ticks/s) or the echo baseline."""
+    import json
+    import subprocess
+
+    from benchmarks import _grpc
+
+    py = sys.executable
+    if kind == "mdstream":
+        argv = [py, "-m", "mdstream", "serve", "--port", "0", "--paper-venue",
+                "--symbols", ",".join(f"SYM{i}" for i in range(SYMBOLS)),
+                "--rate", repr(MARKET_RATE), "--workers", "2"]
+    else:
+        argv = [py, "-m", "benchmarks.baselines.echo_order_server", "--port", "0"]
+    with _grpc.ServerProcess(argv, kind) as server:
+        cpu0 = server.cpu_seconds()
+        out = subprocess.run([py, "-m", "benchmarks._orders_client", "--kind", kind,
+                              "--target", server.address, "--rate", repr(rate),
+                              "--duration", repr(duration), "--warmup", repr(warmup)],
+                             cwd=_grpc.ROOT, env=_grpc._env(), capture_output=True, text=True,
+                             timeout=duration + warmup + 120)
+        server_cpu = server.cpu_seconds() - cpu0
+    if out.returncode != 0:
+        raise RuntimeError(f"orders client ({kind}) failed:\n{out.stderr[-3000:]}")
+    result = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    result["server_cores"] = server_cpu / (duration + warmup)
+    return result
+
+
+#: Ticks/s of the simulated market data the gRPC server's venue trades against.
+MARKET_RATE = 1000.0
+
+
 # -- the results ---------------------------------------------------------------------
 
 def run(opts, machine):
@@ -443,6 +486,39 @@ def run(opts, machine):
                        "achieved_rate": statistics.median(r["achieved_rate"] for r in lat),
                        "baseline_achieved_rate": statistics.median(
                            r["achieved_rate"] for r in blat), **parts},
+                machine=machine)
+
+    if not grpc_available():
+        return
+    for rate in rates:
+        lat, blat = [], []
+        for _ in range(opts.repeat):
+            lat.append(grpc_latency("mdstream", rate, d, warmup))
+            blat.append(grpc_latency("baseline", rate, d, warmup))
+        for what in ("ack", "fill"):
+            ms = lambda rs, p: [r[what][p] / 1e6 for r in rs if r[what]]
+            yield result_line(
+                NAME, f"grpc_{what}_p50_at_{int(rate)}", "ms",
+                {"rate": rate, "burst_every_ms": round(Plan(rate, 1).interval * 1e3, 3),
+                 "requests_per_burst": Plan(rate, 1).k, "symbols": SYMBOLS, "duration_s": d,
+                 "server": "mdstream serve --paper-venue --workers 2, simulated feed at "
+                           f"{MARKET_RATE:g} ticks/s",
+                 "measured": "client submit -> report read by the client (another process)"},
+                ms(lat, "p50"), ms(blat, "p50"),
+                "plain grpcio bidirectional stream answering each request at once (no venue)",
+                higher_is_better=False,
+                target="p99 < 1 ms" if what == "ack" else None,
+                extra={"p99_ms": summarize(ms(lat, "p99")), "p999_ms": summarize(ms(lat, "p999")),
+                       "max_ms": max(ms(lat, "max")),
+                       "baseline_p99_ms": summarize(ms(blat, "p99")),
+                       "baseline_p999_ms": summarize(ms(blat, "p999")),
+                       "orders": statistics.median(r["orders"] for r in lat),
+                       "achieved_rate": statistics.median(r["achieved_rate"] for r in lat),
+                       "baseline_achieved_rate": statistics.median(
+                           r["achieved_rate"] for r in blat),
+                       "server_cores": statistics.median(r["server_cores"] for r in lat),
+                       "baseline_server_cores": statistics.median(
+                           r["server_cores"] for r in blat)},
                 machine=machine)
 
 
