@@ -143,6 +143,13 @@ def main() -> int:
     plan = Plan(args.rate, args.duration + args.warmup, pattern_of=grpc_pattern)
     send, read, close = (mdstream_session if args.kind == "mdstream"
                          else baseline_session)(args.target)
+    # Ready: the call is connected and answers (one order that rests, its id above the plan's).
+    ping = len(plan.burst_of) + 1
+    send([(om.NEW_REQ, ping, 0, om.BUY, om.LIMIT, om.GTC, 0.01, 1.0, 0)])
+    deadline = time.monotonic() + 30
+    while not any(cid == ping for cid, _ in (read(1.0) or ())):
+        if time.monotonic() > deadline:
+            raise SystemExit("no answer from the server within 30 s")
     stamps = np.zeros(plan.n_bursts, np.int64)
     stop = threading.Event()
     first = int(args.warmup / plan.interval)

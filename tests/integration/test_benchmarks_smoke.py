@@ -141,9 +141,13 @@ def test_orders_benchmark_on_its_own():
                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=100)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = _lines(out.stdout)
-    assert [line["case"] for line in lines] == [
-        "inprocess_orders_per_s", "ack_p50_at_1000", "fill_p50_at_1000",
-        "ack_p50_at_10000", "fill_p50_at_10000"]
+    cases = ["inprocess_orders_per_s", "ack_p50_at_1000", "fill_p50_at_1000",
+             "ack_p50_at_10000", "fill_p50_at_10000"]
+    import mdstream
+    if hasattr(mdstream.Client, "trade"):         # order sessions over gRPC
+        cases += ["grpc_ack_p50_at_1000", "grpc_fill_p50_at_1000",
+                  "grpc_ack_p50_at_10000", "grpc_fill_p50_at_10000"]
+    assert [line["case"] for line in lines] == cases
     for line in lines:
         check_line(line)
         assert line["median"] > 0 and line["baseline"]["median"] > 0
