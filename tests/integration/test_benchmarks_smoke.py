@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import mdstream
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = [
     "channel",
@@ -143,7 +145,6 @@ def test_orders_benchmark_on_its_own():
     lines = _lines(out.stdout)
     cases = ["inprocess_orders_per_s", "ack_p50_at_1000", "fill_p50_at_1000",
              "ack_p50_at_10000", "fill_p50_at_10000"]
-    import mdstream
     if hasattr(mdstream.Client, "trade"):         # order sessions over gRPC
         cases += ["grpc_ack_p50_at_1000", "grpc_fill_p50_at_1000",
                   "grpc_ack_p50_at_10000", "grpc_fill_p50_at_10000"]
