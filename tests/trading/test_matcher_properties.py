@@ -1,0 +1,303 @@
+"""Property tests: the engine's paper venue against the plain-Python reference
+(mdstream.venue.reference) on generated sequences of ticks and order requests.
+
+One interleaved sequence is generated; it is published (ticks) and submitted
+(orders) from this thread in order, so the engine numbers its rows 0, 1, 2...
+in that order, and the reference is given the same rows with the same seqs.
+Every execution report (every column but the wall-clock recv_ns and done_ns),
+the open orders and the positions must be the same.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mdstream
+from mdstream.venue.config import Account, PaperVenue
+from mdstream.venue.reference import DAY_NS, REPORT_COLUMNS, ReferenceVenue
+
+NAN = float("nan")
+#: Columns the reference does not model: wall-clock times of the engine.
+WALL_CLOCK = {"recv_ns", "done_ns"}
+#: A few minutes before a UTC midnight, so DAY orders expire in some sequences.
+T0 = 20_000 * DAY_NS - 5_000
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, (float, np.floating)) or isinstance(b, (float, np.floating)):
+        a, b = float(a), float(b)
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return int(a) == int(b)
+
+
+# -- generating sequences --------------------------------------------------------------------
+
+prices = st.integers(96, 104).map(float) | st.integers(192, 208).map(lambda c: c / 2.0)
+sizes = st.sampled_from([0.0, 1.0, 2.0, 3.0, 5.0, 8.0])
+quantities = st.sampled_from([1.0, 2.0, 3.0, 4.0, 6.0, 10.0])
+
+
+@st.composite
+def accounts(draw) -> Account:
+    maybe = lambda values: draw(st.sampled_from([math.inf, math.inf, *values]))  # noqa: E731
+    return Account(
+        fee_bps=draw(st.sampled_from([0.0, 1.0, 2.5])),
+        max_order_qty=maybe([6.0]),
+        max_notional=maybe([500.0]),
+        max_position=maybe([8.0, 12.0]),
+        max_open_orders=draw(st.sampled_from([None, None, 3])),
+        price_collar_bps=maybe([300.0]),
+    )
+
+
+@st.composite
+def scenarios(draw):
+    n_symbols = draw(st.integers(1, 3))
+    n_accounts = draw(st.integers(1, 2))
+    venue = PaperVenue(accounts={f"acct{i}": draw(accounts()) for i in range(n_accounts)},
+                       latency_ns=draw(st.sampled_from([0, 0, 0, 1, 500])),
+                       queue_position=draw(st.booleans()))
+    events: list[tuple] = []
+    ts = T0
+    types: dict[tuple[int, int], str] = {}          # (account, cl_ord_id) -> ord_type
+    used: list[list[int]] = [[] for _ in range(n_accounts)]
+    next_id = [1]
+
+    def fresh_or_used(acct: int, fresh_share: int) -> int:
+        """Mostly a new id; out of 10, 10 - fresh_share times an id used before (or 99)."""
+        if draw(st.integers(0, 9)) < fresh_share or not used[acct]:
+            cl = next_id[0]
+            next_id[0] += 1
+        else:
+            cl = draw(st.sampled_from(used[acct] + [99]))
+        used[acct].append(cl)
+        return cl
+    for _ in range(draw(st.integers(1, 60))):
+        ts += draw(st.sampled_from([0, 1, 100, 700, 2_000, -50]))
+        sym = draw(st.integers(0, n_symbols - 1))
+        acct = draw(st.integers(0, n_accounts - 1))
+        what = draw(st.sampled_from(["quote", "quote", "trade", "trade", "new", "new", "new",
+                                     "cancel", "replace", "replace", "cancel_all"]))
+        if what == "quote":
+            bid = draw(prices)
+            ask = bid + draw(st.sampled_from([0.5, 1.0, 2.0, 0.0, -0.5]))
+            bid_size, ask_size = draw(sizes), draw(sizes)
+            if draw(st.integers(0, 9)) == 0:
+                bid, bid_size = NAN, 0.0                # an absent side
+            if draw(st.integers(0, 9)) == 0:
+                ask, ask_size = NAN, 0.0
+            events.append(("quote", sym, ts, bid, ask, bid_size, ask_size))
+        elif what == "trade":
+            events.append(("trade", sym, ts, draw(prices), draw(sizes)))
+        elif what == "new":
+            ord_type = draw(st.sampled_from(["market", "limit", "limit", "stop", "stop_limit"]))
+            tif = draw(st.sampled_from(["gtc", "gtc", "gtc", "ioc", "fok", "day", "gtd"]))
+            cl = fresh_or_used(acct, 9)
+            types.setdefault((acct, cl), ord_type)
+            events.append(("new", dict(
+                account=acct, cl_ord_id=cl, symbol=sym,
+                side=draw(st.sampled_from(["buy", "sell"])), quantity=draw(quantities),
+                ord_type=ord_type, tif=tif,
+                price=draw(prices) if ord_type in ("limit", "stop_limit") else None,
+                stop_price=draw(prices) if ord_type in ("stop", "stop_limit") else None,
+                post_only=ord_type == "limit" and draw(st.integers(0, 3)) == 0,
+                expire_ns=(ts + draw(st.sampled_from([-10, 0, 50, 1_000, 10_000]))
+                           if tif == "gtd" else None))))
+        elif what == "cancel":
+            orig = fresh_or_used(acct, 1)
+            own = 0 if draw(st.booleans()) else fresh_or_used(acct, 8)
+            events.append(("cancel", dict(account=acct, orig_cl_ord_id=orig, cl_ord_id=own)))
+        elif what == "replace":
+            orig = fresh_or_used(acct, 1)
+            cl = fresh_or_used(acct, 9)
+            kind = types.get((acct, orig), "limit")
+            types.setdefault((acct, cl), kind)
+            price = stop = qty = None
+            while price is None and stop is None and qty is None:
+                if kind in ("limit", "stop_limit") and draw(st.booleans()):
+                    price = draw(prices)
+                if kind in ("stop", "stop_limit") and draw(st.booleans()):
+                    stop = draw(prices)
+                if draw(st.booleans()):
+                    qty = draw(quantities)
+            events.append(("replace", dict(account=acct, orig_cl_ord_id=orig, cl_ord_id=cl,
+                                           price=price, quantity=qty, stop_price=stop)))
+        else:
+            events.append(("cancel_all", dict(account=acct,
+                                              symbol=draw(st.sampled_from([None, sym])))))
+    return n_symbols, venue, events
+
+
+# -- running both ------------------------------------------------------------------------------
+
+def reference_rows(events: list[tuple]) -> list[dict]:
+    """The reference's input rows, seq = position in the sequence."""
+    rows = []
+    for seq, (what, *rest) in enumerate(events):
+        if what == "quote":
+            sym, ts, bid, ask, bid_size, ask_size = rest
+            rows.append(dict(seq=seq, kind="quote", ts_ns=ts, symbol_id=sym, bid=bid, ask=ask,
+                             bid_size=bid_size, ask_size=ask_size))
+        elif what == "trade":
+            sym, ts, price, size = rest
+            rows.append(dict(seq=seq, kind="trade", ts_ns=ts, symbol_id=sym, price=price,
+                             size=size))
+        else:
+            (a,) = rest
+            row = dict(seq=seq, action=what, account_id=a["account"],
+                       cl_ord_id=a.get("cl_ord_id", 0), orig_cl_ord_id=a.get("orig_cl_ord_id", 0),
+                       price=a.get("price"), stop_price=a.get("stop_price"),
+                       quantity=a.get("quantity"))
+            if what == "new":
+                row.update(symbol_id=a["symbol"], side=a["side"], ord_type=a["ord_type"],
+                           tif=a["tif"], expire_ns=a["expire_ns"] or 0, post_only=a["post_only"])
+            elif what == "cancel_all":
+                row["symbol_id"] = -1 if a["symbol"] is None else a["symbol"]
+            rows.append(row)
+    return rows
+
+
+def run_reference(n_symbols: int, venue: PaperVenue, events: list[tuple]):
+    ref = ReferenceVenue(venue, n_symbols)
+    reports = []
+    for row in reference_rows(events):
+        reports.extend(ref.process(row))
+    return reports, ref
+
+
+def run_engine(n_symbols: int, venue: PaperVenue, events: list[tuple], workers: int):
+    names = [f"S{i}" for i in range(n_symbols)]
+    accts = list(venue.accounts)
+    engine = mdstream.Engine(workers=workers, symbols=names, venue=venue)
+    with engine:
+        sub = engine.execution_reports()
+        for seq, (what, *rest) in enumerate(events):
+            if what == "quote":
+                sym, ts, bid, ask, bid_size, ask_size = rest
+                engine.publish_quotes(names[sym], bid, ask, bid_size, ask_size, ts_ns=ts)
+                continue
+            if what == "trade":
+                sym, ts, price, size = rest
+                engine.publish_trades(names[sym], price, size, ts_ns=ts)
+                continue
+            (a,) = rest
+            account = accts[a["account"]]
+            if what == "new":
+                got = engine.submit_order(
+                    account, a["cl_ord_id"], names[a["symbol"]], a["side"], a["quantity"],
+                    ord_type=a["ord_type"], price=a["price"], stop_price=a["stop_price"],
+                    tif=a["tif"], post_only=a["post_only"], expire_ns=a["expire_ns"])
+            elif what == "cancel":
+                got = engine.cancel_order(account, a["orig_cl_ord_id"], cl_ord_id=a["cl_ord_id"])
+            elif what == "replace":
+                got = engine.replace_order(account, a["orig_cl_ord_id"], a["cl_ord_id"],
+                                           price=a["price"], quantity=a["quantity"],
+                                           stop_price=a["stop_price"])
+            else:
+                sym = a["symbol"]
+                got = engine.cancel_all(account, None if sym is None else names[sym])
+            assert got == seq, f"request {seq} was given engine seq {got}"
+        engine.close_ingest()
+        batches = list(sub)
+        orders = engine.orders()
+        positions = engine.positions()
+    reports = []
+    for batch in batches:
+        cols = {name: np.asarray(getattr(batch, name)) for name in REPORT_COLUMNS
+                if name not in WALL_CLOCK and hasattr(batch, name)}
+        for i in range(len(batch)):
+            reports.append({name: col[i] for name, col in cols.items()})
+    return reports, orders, positions
+
+
+def describe(events: list[tuple]) -> str:
+    return "\n".join(f"  {seq}: {e}" for seq, e in enumerate(events))
+
+
+def compare_reports(got: list[dict], want: list[dict], events: list[tuple]) -> None:
+    for i, (g, w) in enumerate(zip(got, want)):
+        bad = {c: (g[c], w[c]) for c in g if c in w and not same(g[c], w[c])}
+        assert not bad, (f"report {i} (cause_seq {w['cause_seq']}) differs, "
+                         f"column: (engine, reference): {bad}\nengine: {g}\nreference: {w}\n"
+                         f"input:\n{describe(events)}")
+    assert len(got) == len(want), (
+        f"engine made {len(got)} reports, the reference {len(want)}; first extra: "
+        f"{(got + want)[min(len(got), len(want))]}\ninput:\n{describe(events)}")
+
+
+ORDER_FIELDS = ("order_id", "cl_ord_id", "side", "ord_type", "tif", "price", "stop_price",
+                "quantity", "cum_qty", "leaves_qty", "avg_px", "expire_ns")
+POSITION_FIELDS = ("quantity", "avg_px", "realized_pnl", "fees")
+
+
+def compare_state(orders, positions, ref: ReferenceVenue, venue: PaperVenue, n_symbols: int,
+                  events: list[tuple]) -> None:
+    want = ref.orders()
+    assert [o.order_id for o in orders] == [o.order_id for o in want], describe(events)
+    for g, w in zip(orders, want):
+        for name in ORDER_FIELDS:
+            if hasattr(g, name):
+                assert same(getattr(g, name), getattr(w, name)), (name, g, w, describe(events))
+    want_pos = ref.positions()
+    accts = list(venue.accounts)
+    names = [f"S{i}" for i in range(n_symbols)]
+    key = lambda p: (accts.index(p.account) if isinstance(p.account, str) else p.account,  # noqa: E731
+                     names.index(p.symbol) if isinstance(p.symbol, str) else p.symbol)
+    got_pos = sorted(positions, key=key)
+    assert [key(p) for p in got_pos] == [(p.account_id, p.symbol_id) for p in want_pos], (
+        got_pos, want_pos, describe(events))
+    for g, w in zip(got_pos, want_pos):
+        for name in POSITION_FIELDS:
+            assert same(getattr(g, name), getattr(w, name)), (name, g, w, describe(events))
+
+
+def check(n_symbols: int, venue: PaperVenue, events: list[tuple], workers: int) -> None:
+    want, ref = run_reference(n_symbols, venue, events)
+    got, orders, positions = run_engine(n_symbols, venue, events, workers)
+    compare_reports(got, want, events)
+    compare_state(orders, positions, ref, venue, n_symbols, events)
+
+
+@pytest.mark.skipif(not hasattr(mdstream.Engine, "submit_order"),
+                    reason="the engine has no paper venue yet")
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("workers", [1, 2])
+@settings(max_examples=60)
+@given(scenario=scenarios())
+def test_engine_matches_the_reference(workers, scenario):
+    check(*scenario, workers)
+
+
+# -- the reference on its own: invariants any sequence keeps ---------------------------------
+
+@settings(max_examples=300)
+@given(scenario=scenarios())
+def test_reference_invariants(scenario):
+    n_symbols, venue, events = scenario
+    reports, ref = run_reference(n_symbols, venue, events)
+    assert [r["seq"] for r in reports] == list(range(len(reports)))
+    assert all(0 <= r["cause_seq"] < len(events) for r in reports)
+    signed: dict[tuple[int, int], float] = {}
+    fees: dict[tuple[int, int], float] = {}
+    bps = [a.fee_bps for a in venue.accounts.values()]
+    for r in reports:
+        assert r["leaves_qty"] >= 0
+        assert math.isnan(r["quantity"]) or r["cum_qty"] <= r["quantity"] + 1e-9
+        if r["exec_type"] in (1, 2):                              # PARTIAL_FILL, FILL
+            assert r["last_qty"] > 0
+            key = (r["account_id"], r["symbol_id"])
+            signed[key] = signed.get(key, 0.0) + (r["last_qty"] if r["side"] == 1 else -r["last_qty"])
+            fees[key] = fees.get(key, 0.0) + r["last_px"] * r["last_qty"] * bps[key[0]] / 1e4
+            assert same(r["position"], signed[key]) and same(r["fees"], fees[key])
+    for order in ref.orders():
+        assert order.leaves_qty > 0
+    for p in ref.positions():
+        assert same(p.quantity, signed[(p.account_id, p.symbol_id)])
