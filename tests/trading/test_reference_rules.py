@@ -334,10 +334,11 @@ def test_symbol_with_only_trades():
     assert kinds(run.new(1, "buy", 3, "market")) == [NEW]
     assert kinds(run.new(2, "sell", 4, price=101)) == [NEW]
     assert kinds(run.new(3, "buy", 4, price=99)) == [NEW]
-    # A trade at 101 fills the market buy at 101 (3 of its 5), then the sell at 101
-    # (p == its limit) with the 2 left; the buy at 99 is not reached.
+    # A trade of 5 at 101 fills the market buy at 101 (3), and the sell at 101
+    # (p == its limit: 4; buys and sells each share the trade's size); the buy at 99
+    # is not reached.
     out = run.trade(101, 5)
-    assert fills(out) == [(1, 101, 3), (2, 101, 2)]
+    assert fills(out) == [(1, 101, 3), (2, 101, 4)]
     # A trade through the buy's limit fills it at its limit price.
     assert fills(run.trade(98, 10)) == [(3, 99, 4)]
 
@@ -352,24 +353,30 @@ def test_symbol_with_only_quotes_never_fills_on_its_absent_sides():
 
 # -- stops -----------------------------------------------------------------------------
 
-def test_stops_trigger_on_trades_through_the_stop_price():
+def test_stops_trigger_on_trades_through_the_stop_price_and_take_the_quote():
     run = Run()
     run.trade(100, 1)
     run.quote(99, 101, ask_size=50, bid_size=50)
     assert kinds(run.new(1, "buy", 5, "stop", stop=105)) == [NEW]
     assert kinds(run.new(2, "sell", 5, "stop_limit", price=94, stop=95)) == [NEW]
     # A quote never triggers a stop once the symbol has traded.
-    assert run.quote(110, 111) == []
+    assert run.quote(110, 111, ask_size=3) == []
     assert run.trade(104.99, 10) == []
-    # 105 triggers the buy stop: a market order now, it fills from this trade at 105.
-    out = run.trade(105, 3)
-    assert kinds(out) == [(ExecType.PARTIAL_FILL, OrdStatus.PARTIALLY_FILLED, RejectReason.NONE)]
-    assert fills(out) == [(1, 105, 3)]
+    # 105 triggers the buy stop: a market order now, it arrives and takes the ask
+    # (3 at 111); the trade that triggered it does not fill it.
+    out = run.trade(105, 100)
+    assert fills(out) == [(1, 111, 3)]
     assert out[0]["ord_type"] == OrdType.STOP              # reports keep the order's type
     # The rest fills on the next quote, at the ask (a market order).
     assert fills(run.quote(104, 106, ask_size=10)) == [(1, 106, 2)]
-    # 95 triggers the sell stop_limit (limit 94): 95 > 94, so it fills at its limit.
-    assert fills(run.trade(95, 2)) == [(2, 94, 2)]
+    # 95 triggers the sell stop_limit (limit 94): the bid (93) is below its limit, so
+    # it rests, and the trigger's own trade does not fill it ...
+    run.quote(93, 96, bid_size=10)
+    assert run.trade(95, 20) == []
+    (order,) = run.venue.orders()
+    assert order.triggered and order.leaves_qty == 5
+    # ... the next trade at its limit does.
+    assert fills(run.trade(94, 2)) == [(2, 94, 2)]
 
 
 def test_stops_trigger_on_quotes_while_the_symbol_has_never_traded():

@@ -27,15 +27,17 @@ A row is a mapping (a dict, or a NumPy record) and is either
   (quotes; an absent side has price NaN and size 0); or
 * an order request: ``action`` "new" | "cancel" | "replace" | "cancel_all"
   (or 0, 1, 2, 3), ``seq``, ``account_id``, ``symbol_id`` (cancel-all: -1 or
-  None for every symbol), ``cl_ord_id``, ``orig_cl_ord_id``, ``side``
-  ("buy" | "sell" or the FIX codes), ``ord_type``, ``tif`` (names or codes),
+  None for every symbol; cancel and replace name no symbol: -1), ``cl_ord_id``,
+  ``orig_cl_ord_id``, ``side`` ("buy" | "sell" or the FIX codes),
+  ``ord_type``, ``tif`` (names or codes; a cancel or replace has none: 0),
   ``price``, ``stop_price``, ``quantity`` (None or NaN: not given; for a
   replace: unchanged), ``expire_ns``, ``post_only``, ``rate_limited``.
 
 ``process`` returns the execution reports the row causes, as dicts with the
 columns of ``mdstream.venue.reports.EXEC_DTYPE`` (``seq`` numbered from 0 by
 the reference itself; ``recv_ns`` and ``done_ns`` are wall-clock times of the
-engine, not modelled here: always 0).
+engine, not modelled here: always 0; ``symbol_id`` -1 for a refused request
+that names no symbol).
 
 The rules, in short (the guide has them in full)
 ------------------------------------------------
@@ -43,18 +45,47 @@ Market row of symbol s: (0) delayed requests due by its ts_ns are processed,
 then the event clock moves to max(clock, ts_ns); (1) open orders with
 expire_ns <= clock expire, in order_id order; (2) s's quote or last trade is
 updated (a quote resets the size taken from it); (3) s's waiting stops trigger,
-in time priority; (4) s's resting orders are matched, in time priority, against
-the quote (fill at the touch for a market order, at the limit price for a
-limit) or against the trade (at the trade price for a market order, at the
-limit price for a limit; the queue position option makes a trade at exactly
-the limit first use up the size ahead); (5) positions follow every fill.
+in time priority, and each arrives as an incoming order (below); (4) s's other
+resting orders are matched, in time priority, against the quote (fill at the
+touch for a market order, at the limit price for a limit) or against the trade
+(at the trade price for a market order, at the limit price for a limit; each
+side shares the trade's size; the queue position option makes a trade at
+exactly the limit first use up the size ahead); (5) positions follow every
+fill.
 
 Order request: NEW is checked (unknown account, duplicate id, rate limit, no
 market, expire time passed, max order qty, price collar, max notional, max open
 orders, max position, post-only would cross: the first failing rejects), then
-accepted, then (if active) matched as an incoming order against the quote (at
-the touch), then FOK / IOC are applied and what is left rests. CANCEL, REPLACE
-and CANCEL_ALL work on open orders of the request's account.
+accepted, then (if active: not a stop that waits) it arrives: matched against
+the quote at the touch, then FOK / IOC are applied and what is left rests.
+CANCEL, REPLACE and CANCEL_ALL work on open orders of the request's account.
+
+Readings of the spec where its text leaves a choice
+---------------------------------------------------
+* Every report's ts_ns is the event clock when it is made (for a market row,
+  max(clock, the row's ts_ns)).
+* Step 3: a stop triggered by a row arrives at once (takes the quote at the
+  touch; IOC / FOK are applied; the rest keeps its place in time priority with
+  its queue position set) and is not matched again in step 4 of that row.
+* Step 4 on a trade: buys and sells each share the trade's size (a print of
+  10 can fill 10 of our buys and 10 of our sells).
+* The mid (price collar, marks) is the quote's only when both sides are
+  present, else the last trade; a market order's notional uses the touch of
+  its side when present, else the last trade.
+* A replace gives the order its new cl_ord_id: the old one names no open
+  order any more (a cancel of it is TOO_LATE_TO_CANCEL, ord_status REJECTED).
+  A replaced stop that waits is checked against the market like a new one,
+  and if it triggers, it arrives (so IOC / FOK apply).
+* Refused cancels and replaces: ord_status and order_id as the spec says (the
+  target's status and, if open, order_id; REJECTED and 0 for an id that names
+  no order); the other columns are the request's (its symbol, side, ord_type,
+  tif, price, stop_price, quantity; 0 / NaN where it has none), except a
+  replace refused after its target was found (REPLACE_BELOW_FILLED and the
+  risk checks), which reports the target's symbol, side, types and fill state.
+
+``ReferenceVenue(..., clock_at_due=True)`` makes a delayed request move the
+event clock to its due time before it is processed, as the engine does (the
+spec keeps the clock at the latest quote or trade).
 """
 
 from __future__ import annotations
@@ -74,7 +105,7 @@ INF = float("inf")
 #: Length of the trading day of DAY orders: they expire at the next UTC midnight.
 DAY_NS = 86_400_000_000_000
 
-#: The columns of every report, in EXEC_DTYPE's order of the spec.
+#: The columns of every report.
 REPORT_COLUMNS = (
     "seq", "cause_seq", "ts_ns", "recv_ns", "done_ns", "symbol_id", "account_id",
     "cl_ord_id", "orig_cl_ord_id", "order_id", "exec_type", "ord_status", "side",
@@ -94,6 +125,10 @@ _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
          "fok": TimeInForce.FOK, "gtd": TimeInForce.GTD}
 
 _OPEN = (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED)
+#: Refusals of a replace whose target was found open (it reports the target's state).
+_TARGET_REASONS = (RejectReason.REPLACE_BELOW_FILLED, RejectReason.MAX_ORDER_QTY,
+                   RejectReason.PRICE_COLLAR, RejectReason.MAX_NOTIONAL,
+                   RejectReason.MAX_POSITION, RejectReason.POST_ONLY_WOULD_CROSS)
 
 
 @dataclass
@@ -117,11 +152,10 @@ class RefOrder:
     ord_status: OrdStatus = OrdStatus.NEW
     triggered: bool = False         # stops: triggered (now a market or limit order)
     queue_ahead: float = 0.0        # size ahead of it at its limit price (queue_position)
-    closed_leaves: bool = False     # canceled / expired: no leaves any more
 
     @property
     def leaves_qty(self) -> float:
-        return 0.0 if self.closed_leaves else self.quantity - self.cum_qty
+        return self.quantity - self.cum_qty if self.is_open else 0.0
 
     @property
     def is_open(self) -> bool:
@@ -138,14 +172,8 @@ class RefOrder:
 
     @property
     def acts_as_market(self) -> bool:
-        """A market order, or a triggered STOP."""
-        return self.ord_type == OrdType.MARKET or (self.ord_type == OrdType.STOP and self.triggered)
-
-    @property
-    def acts_as_limit(self) -> bool:
-        """A limit order, or a triggered STOP_LIMIT (a limit at its price)."""
-        return self.ord_type == OrdType.LIMIT or (
-            self.ord_type == OrdType.STOP_LIMIT and self.triggered)
+        """A market order, or a (triggered) STOP."""
+        return self.ord_type in (OrdType.MARKET, OrdType.STOP)
 
 
 @dataclass
@@ -159,6 +187,7 @@ class RefPosition:
     realized_pnl: float = 0.0
     fees: float = 0.0
     fills: int = 0
+    mark_px: float = NAN            # filled in by positions(): the mid, else the last trade
     unrealized_pnl: float = 0.0     # filled in by positions(): (mark - avg_px) * quantity
 
 
@@ -183,8 +212,27 @@ class _Market:
         return self.quoted or self.traded
 
     @property
-    def mid(self) -> float:
-        return (self.bid + self.ask) / 2.0
+    def mark(self) -> float:
+        """The mid when both sides are quoted, else the last trade (NaN: neither)."""
+        if math.isfinite(self.bid) and math.isfinite(self.ask):
+            return (self.bid + self.ask) / 2.0
+        return self.last_px
+
+    def touch(self, side: Side) -> tuple[float, float]:
+        """The price an order of this side takes, and the size left there (0: none)."""
+        if side == Side.BUY:
+            price, room = self.ask, self.ask_size - self.ask_taken
+        else:
+            price, room = self.bid, self.bid_size - self.bid_taken
+        if math.isnan(price) or not room > 0:
+            return price, 0.0
+        return price, room
+
+    def take(self, side: Side, qty: float) -> None:
+        if side == Side.BUY:
+            self.ask_taken += qty
+        else:
+            self.bid_taken += qty
 
 
 @dataclass
@@ -198,8 +246,8 @@ class _Request:
     cl_ord_id: int
     orig_cl_ord_id: int
     side: Side
-    ord_type: OrdType
-    tif: TimeInForce
+    ord_type: int
+    tif: int
     price: float
     stop_price: float
     quantity: float
@@ -218,13 +266,18 @@ def _get(row: Any, name: str, default: Any = None) -> Any:
 
 
 def _code(value: Any, names: Mapping[Any, Any], enum: Any, default: Any) -> Any:
+    """A code from its name or number (a number the enum lacks, such as a
+    cancel's ord_type 0, is kept as it is)."""
     if value is None:
         return default
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str):
         return names[value.lower()]
-    return enum(int(value))
+    try:
+        return enum(int(value))
+    except ValueError:
+        return int(value)
 
 
 def _float(value: Any) -> float:
@@ -250,23 +303,28 @@ class ReferenceVenue:
 
     ``config``: the PaperVenue (its accounts, in their order, are account ids
     0, 1, ...; ``latency_ns``; ``queue_position``). ``symbols``: how many
-    symbol ids (0 .. symbols - 1) the rows use.
+    symbol ids (0 .. symbols - 1) the rows use. ``clock_at_due``: see the
+    module's docstring.
     """
 
-    def __init__(self, config: PaperVenue, symbols: int):
+    def __init__(self, config: PaperVenue, symbols: int, *, clock_at_due: bool = False):
         self.config = config
         self.accounts = list(config.accounts.values())
         self.latency_ns = int(config.latency_ns)
         self.queue_position = bool(config.queue_position)
+        self.clock_at_due = clock_at_due
         self.markets = [_Market() for _ in range(symbols)]
-        self.clock = 0                                    # event time: max ts_ns of quotes and trades
+        self.clock = 0                      # event time: the latest ts_ns of the quotes and trades
         self.next_order_id = 1
         self.next_exec_seq = 0
         self.all_orders: dict[int, RefOrder] = {}          # every accepted order, by order_id
-        # (account, cl_ord_id) -> the order it names (0: used by a request that made no order)
+        # (account, cl_ord_id) -> the order it names (0: none: used by a request that
+        # made no order, or an order's id before a replace)
         self.ids: dict[tuple[int, int], int] = {}
         self.pos: dict[tuple[int, int], RefPosition] = {}
         self.pending: list[tuple[int, _Request]] = []     # (due, request), latency_ns > 0
+        self._cause = 0                     # seq of the row at hand
+        self._just_triggered: set[int] = set()
         self._out: list[dict[str, Any]] = []
 
     # -- queries -------------------------------------------------------------
@@ -277,15 +335,14 @@ class ReferenceVenue:
                 if o.is_open and (account_id is None or o.account_id == account_id)]
 
     def positions(self, account_id: int | None = None) -> list[RefPosition]:
-        """Every (account, symbol) ever filled, by account then symbol, with its unrealized P&L
-        at the mark (the mid if the symbol is quoted, else the last trade)."""
+        """Every (account, symbol) ever filled, by account then symbol, with its
+        mark and unrealized P&L."""
         out = []
         for (acct, sym), p in sorted(self.pos.items()):
             if p.fills == 0 or (account_id is not None and acct != account_id):
                 continue
-            m = self.markets[sym]
-            mark = m.mid if m.quoted else m.last_px
-            p.unrealized_pnl = 0.0 if p.quantity == 0 else (mark - p.avg_px) * p.quantity
+            p.mark_px = self.markets[sym].mark
+            p.unrealized_pnl = 0.0 if p.quantity == 0 else (p.mark_px - p.avg_px) * p.quantity
             out.append(p)
         return out
 
@@ -308,16 +365,18 @@ class ReferenceVenue:
         return self._out
 
     def _request(self, row: Any) -> _Request:
+        action = _ACTIONS[_get(row, "action")]
+        new = action == "new"
         return _Request(
             seq=int(_get(row, "seq", 0)),
-            action=_ACTIONS[_get(row, "action")],
+            action=action,
             account_id=int(_get(row, "account_id", 0)),
             symbol_id=int(_get(row, "symbol_id", -1)),
             cl_ord_id=int(_get(row, "cl_ord_id", 0)),
             orig_cl_ord_id=int(_get(row, "orig_cl_ord_id", 0)),
             side=_code(_get(row, "side"), _SIDES, Side, Side.BUY),
-            ord_type=_code(_get(row, "ord_type"), _ORD_TYPES, OrdType, OrdType.LIMIT),
-            tif=_code(_get(row, "tif"), _TIFS, TimeInForce, TimeInForce.GTC),
+            ord_type=_code(_get(row, "ord_type"), _ORD_TYPES, OrdType, OrdType.LIMIT if new else 0),
+            tif=_code(_get(row, "tif"), _TIFS, TimeInForce, TimeInForce.GTC if new else 0),
             price=_float(_get(row, "price")),
             stop_price=_float(_get(row, "stop_price")),
             quantity=_float(_get(row, "quantity")),
@@ -329,88 +388,83 @@ class ReferenceVenue:
     # -- a market row ----------------------------------------------------------
 
     def _market_row(self, row: Any, kind: str) -> None:
-        seq = int(_get(row, "seq"))
         ts = int(_get(row, "ts_ns"))
         s = int(_get(row, "symbol_id"))
         # 0. Latency: requests due by this row's time first, in arrival order (their due
-        #    times never decrease), at the clock before this row.
+        #    times never decrease).
         while self.pending and self.pending[0][0] <= ts:
-            _, request = self.pending.pop(0)
+            due, request = self.pending.pop(0)
+            if self.clock_at_due:
+                self.clock = max(self.clock, due)
             self._handle(request)
+        self._cause = int(_get(row, "seq"))
         self.clock = max(self.clock, ts)
         # 1. Expiry, every symbol, in order_id order.
         for order in self.orders():
             if order.expire_ns and order.expire_ns <= self.clock:
-                order.ord_status = OrdStatus.EXPIRED
-                order.closed_leaves = True
-                self._unrest(order)
-                self._report(order, ExecType.EXPIRED, seq, ts)
+                self._close(order, OrdStatus.EXPIRED, ExecType.EXPIRED)
         # 2. The symbol's state.
         m = self.markets[s]
         if kind == "quote":
             m.bid, m.ask = float(_get(row, "bid", NAN)), float(_get(row, "ask", NAN))
-            m.bid_size, m.ask_size = float(_get(row, "bid_size", 0.0)), float(_get(row, "ask_size", 0.0))
+            m.bid_size = float(_get(row, "bid_size", 0.0))
+            m.ask_size = float(_get(row, "ask_size", 0.0))
             m.bid_taken = m.ask_taken = 0.0
             m.quoted = True
         else:
             m.last_px, m.last_size = float(_get(row, "price")), float(_get(row, "size"))
             m.traded = True
-        # 3. Stops of s, in time priority.
+        # 3. Stops of s, in time priority: each one triggered arrives at once.
+        self._just_triggered = set()
         for oid in list(m.book):
             order = self.all_orders[oid]
-            if not order.waiting or not self._stop_triggers(order, m, kind):
-                continue
-            order.triggered = True
-            if order.tif in (TimeInForce.IOC, TimeInForce.FOK):
-                # IOC / FOK stops apply at trigger time, against the quote, as incoming orders.
-                self._activate(order, seq, ts)
-        # 4. Resting orders of s (waiting stops excluded), in time priority.
+            if order.waiting and self._stop_hit(order, m):
+                order.triggered = True
+                self._just_triggered.add(oid)
+                self._arrive(order)
+        # 4. Resting orders of s (waiting stops and those just triggered excluded).
         if kind == "quote":
-            self._match_quote_row(m, seq, ts)
+            self._match_quote_row(m)
         else:
-            self._match_trade_row(m, float(_get(row, "price")), float(_get(row, "size")), seq, ts)
+            self._match_trade_row(m, float(_get(row, "price")), float(_get(row, "size")))
 
     @staticmethod
-    def _stop_triggers(order: RefOrder, m: _Market, kind: str) -> bool:
-        """Rule 3: a trade triggers through its price; a quote only while s has never traded."""
-        if kind == "trade":
+    def _stop_hit(order: RefOrder, m: _Market) -> bool:
+        """A stop's trigger: the last trade through its stop price; a symbol that has
+        never traded, the quote (buy: ask >= stop; sell: bid <= stop)."""
+        if m.traded:
             p = m.last_px
             return p >= order.stop_price if order.side == Side.BUY else p <= order.stop_price
-        if m.traded:
-            return False
         return (m.ask >= order.stop_price if order.side == Side.BUY
                 else m.bid <= order.stop_price)
 
-    def _match_quote_row(self, m: _Market, seq: int, ts: int) -> None:
-        for oid in list(m.book):
-            order = self.all_orders[oid]
-            if order.waiting or not order.is_open:
-                continue
-            if order.side == Side.BUY:
-                avail = m.ask_size - m.ask_taken
-                if not (math.isfinite(m.ask) and avail > 0
-                        and (order.acts_as_market or order.price >= m.ask)):
-                    continue
-                qty = min(order.leaves_qty, avail)
-                m.ask_taken += qty
-                px = m.ask if order.acts_as_market else order.price
-            else:
-                avail = m.bid_size - m.bid_taken
-                if not (math.isfinite(m.bid) and avail > 0
-                        and (order.acts_as_market or order.price <= m.bid)):
-                    continue
-                qty = min(order.leaves_qty, avail)
-                m.bid_taken += qty
-                px = m.bid if order.acts_as_market else order.price
-            self._fill(order, px, qty, seq, ts)
+    def _matchable(self, oid: int) -> RefOrder | None:
+        order = self.all_orders[oid]
+        if order.waiting or not order.is_open or oid in self._just_triggered:
+            return None
+        return order
 
-    def _match_trade_row(self, m: _Market, p: float, size: float, seq: int, ts: int) -> None:
-        available = size                                  # what this trade has left
+    def _match_quote_row(self, m: _Market) -> None:
         for oid in list(m.book):
-            if available <= 0:
-                break
-            order = self.all_orders[oid]
-            if order.waiting or not order.is_open:
+            order = self._matchable(oid)
+            if order is None:
+                continue
+            touch, room = m.touch(order.side)
+            if room <= 0 or not self._marketable(order, touch):
+                continue
+            qty = min(order.leaves_qty, room)
+            m.take(order.side, qty)
+            # A resting limit fills at its own price, a market order at the touch.
+            self._fill(order, touch if order.acts_as_market else order.price, qty)
+
+    def _match_trade_row(self, m: _Market, p: float, size: float) -> None:
+        used = {Side.BUY: 0.0, Side.SELL: 0.0}           # each side shares the trade's size
+        for oid in list(m.book):
+            order = self._matchable(oid)
+            if order is None:
+                continue
+            room = size - used[order.side]
+            if not room > 0:
                 continue
             if order.acts_as_market:
                 px = p
@@ -420,20 +474,30 @@ class ReferenceVenue:
                     if p != order.price:
                         continue
                     # At exactly the limit: the size ahead in the queue trades first.
-                    ahead = min(order.queue_ahead, available)
+                    ahead = min(order.queue_ahead, room)
                     order.queue_ahead -= ahead
-                    available -= ahead
-                    if order.queue_ahead > 0 or available <= 0:
+                    room -= ahead
+                    used[order.side] += ahead
+                    if not room > 0:
                         continue
                 px = order.price
-            qty = min(order.leaves_qty, available)
-            available -= qty
-            self._fill(order, px, qty, seq, ts)
+            qty = min(order.leaves_qty, room)
+            used[order.side] += qty
+            self._fill(order, px, qty)
+
+    @staticmethod
+    def _marketable(order: RefOrder, touch: float) -> bool:
+        if order.acts_as_market:
+            return True
+        return order.price >= touch if order.side == Side.BUY else order.price <= touch
 
     # -- an order request -------------------------------------------------------
 
     def _handle(self, r: _Request) -> None:
-        if r.action == "new":
+        self._cause = r.seq
+        if not 0 <= r.account_id < len(self.accounts):
+            self._reject_request(r, RejectReason.UNKNOWN_ACCOUNT, None)
+        elif r.action == "new":
             self._new(r)
         elif r.action == "cancel":
             self._cancel(r)
@@ -443,48 +507,38 @@ class ReferenceVenue:
             self._cancel_all(r)
 
     def _new(self, r: _Request) -> None:
-        # 1. unknown account
-        if not 0 <= r.account_id < len(self.accounts):
-            self._reject_new(r, RejectReason.UNKNOWN_ACCOUNT)
-            return
         # 2. duplicate cl_ord_id; from here on the id is used, even when rejected.
         key = (r.account_id, r.cl_ord_id)
         if key in self.ids:
-            self._reject_new(r, RejectReason.DUPLICATE_CL_ORD_ID)
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, None)
             return
         self.ids[key] = 0
         reason = self._new_checks(r)
         if reason != RejectReason.NONE:
-            self._reject_new(r, reason)
+            self._reject_request(r, reason, None)
             return
         # Accepted.
         expire_ns = 0
         if r.tif == TimeInForce.DAY:
-            expire_ns = (self.clock // DAY_NS + 1) * DAY_NS
+            expire_ns = (self.clock // DAY_NS + 1) * DAY_NS        # the next UTC midnight
         elif r.tif == TimeInForce.GTD:
             expire_ns = r.expire_ns
         order = RefOrder(
             order_id=self.next_order_id, account_id=r.account_id, symbol_id=r.symbol_id,
-            cl_ord_id=r.cl_ord_id, side=r.side, ord_type=r.ord_type, tif=r.tif, price=r.price,
-            stop_price=r.stop_price, quantity=r.quantity, expire_ns=expire_ns,
-            post_only=r.post_only)
+            cl_ord_id=r.cl_ord_id, side=r.side, ord_type=OrdType(r.ord_type),
+            tif=TimeInForce(r.tif), price=r.price, stop_price=r.stop_price, quantity=r.quantity,
+            expire_ns=expire_ns, post_only=r.post_only)
         self.next_order_id += 1
         self.all_orders[order.order_id] = order
         self.ids[key] = order.order_id
         m = self.markets[r.symbol_id]
         m.book.append(order.order_id)
-        self._report(order, ExecType.NEW, r.seq, self.clock)
+        self._report(order, ExecType.NEW)
         if order.is_stop:
-            if m.traded:
-                through = (m.last_px >= order.stop_price if order.side == Side.BUY
-                           else m.last_px <= order.stop_price)
-            else:
-                through = (m.ask >= order.stop_price if order.side == Side.BUY
-                           else m.bid <= order.stop_price)
-            if not through:
+            if not self._stop_hit(order, m):
                 return                                     # waits for its trigger
             order.triggered = True
-        self._activate(order, r.seq, self.clock)
+        self._arrive(order)
 
     def _new_checks(self, r: _Request) -> RejectReason:
         """Checks 3-11 of a NEW, in order; NONE if it passes."""
@@ -495,21 +549,21 @@ class ReferenceVenue:
             return RejectReason.NO_MARKET
         if r.tif == TimeInForce.GTD and r.expire_ns <= self.clock:
             return RejectReason.EXPIRE_TIME_PASSED
-        return self._risk_checks(r.account_id, m, r.side, r.ord_type, r.price, r.stop_price,
-                                 r.quantity, r.post_only, self.pos.get((r.account_id, r.symbol_id)),
-                                 count_open=True)
+        return self._risk_checks(r.account_id, r.symbol_id, r.side, OrdType(r.ord_type), r.price,
+                                 r.stop_price, r.quantity, r.post_only, count_open=True)
 
-    def _risk_checks(self, account_id: int, m: _Market, side: Side, ord_type: OrdType,
+    def _risk_checks(self, account_id: int, symbol_id: int, side: Side, ord_type: OrdType,
                      price: float, stop_price: float, quantity: float, post_only: bool,
-                     position: RefPosition | None, count_open: bool) -> RejectReason:
+                     count_open: bool) -> RejectReason:
         """Checks 6-11 (a replace skips 9, the open-orders count)."""
         account = self.accounts[account_id]
+        m = self.markets[symbol_id]
         # 6. max order quantity
         if quantity > account.max_order_qty:
             return RejectReason.MAX_ORDER_QTY
-        # 7. price collar (limit and stop_limit)
-        ref = m.mid if m.quoted else m.last_px
+        # 7. price collar (limit and stop_limit), around the mid (else the last trade)
         if ord_type in (OrdType.LIMIT, OrdType.STOP_LIMIT):
+            ref = m.mark
             if _ratio(abs(price - ref), ref) * 1e4 > account.price_collar_bps:
                 return RejectReason.PRICE_COLLAR
         # 8. notional
@@ -517,10 +571,10 @@ class ReferenceVenue:
             ref_px = price
         elif ord_type == OrdType.STOP:
             ref_px = stop_price
-        elif m.quoted:
-            ref_px = m.ask if side == Side.BUY else m.bid
         else:
-            ref_px = m.last_px
+            ref_px = m.ask if side == Side.BUY else m.bid
+            if math.isnan(ref_px):
+                ref_px = m.last_px
         if quantity * ref_px > account.max_notional:
             return RejectReason.MAX_NOTIONAL
         # 9. open orders of the account
@@ -528,6 +582,7 @@ class ReferenceVenue:
             if len(self.orders(account_id)) >= account.max_open_orders:
                 return RejectReason.MAX_OPEN_ORDERS
         # 10. position after a full fill (other open orders not counted)
+        position = self.pos.get((account_id, symbol_id))
         q = position.quantity if position is not None else 0.0
         signed = quantity if side == Side.BUY else -quantity
         if abs(q + signed) > account.max_position:
@@ -539,39 +594,39 @@ class ReferenceVenue:
                 return RejectReason.POST_ONLY_WOULD_CROSS
         return RejectReason.NONE
 
-    def _activate(self, order: RefOrder, seq: int, ts: int) -> None:
-        """An active order (not a waiting stop) taken as incoming: matched against the
-        current quote at the touch, then FOK / IOC, and what is left rests."""
+    def _arrive(self, order: RefOrder) -> None:
+        """An order that has just become active (accepted, a stop triggered, a
+        replaced stop triggered): it takes the current quote at the touch, then FOK /
+        IOC end it, and what is left rests (with its queue position)."""
         m = self.markets[order.symbol_id]
-        if order.side == Side.BUY:
-            touch, avail = m.ask, m.ask_size - m.ask_taken
-            marketable = math.isfinite(touch) and (order.acts_as_market or order.price >= touch)
-        else:
-            touch, avail = m.bid, m.bid_size - m.bid_taken
-            marketable = math.isfinite(touch) and (order.acts_as_market or order.price <= touch)
-        if order.tif == TimeInForce.FOK and not (marketable and avail >= order.leaves_qty):
-            self._close(order, OrdStatus.CANCELED, ExecType.CANCELED, seq, ts,
-                        RejectReason.FOK_UNFILLED)
+        touch, room = m.touch(order.side)
+        marketable = self._marketable(order, touch)
+        if order.tif == TimeInForce.FOK and not (marketable and room >= order.leaves_qty):
+            self._close(order, OrdStatus.CANCELED, ExecType.CANCELED, RejectReason.FOK_UNFILLED)
             return
-        if marketable and avail > 0:
-            qty = min(order.leaves_qty, avail)
-            if order.side == Side.BUY:
-                m.ask_taken += qty
-            else:
-                m.bid_taken += qty
-            self._fill(order, touch, qty, seq, ts)
+        self._take_touch(order)
         if not order.is_open:
-            return
+            return                                          # filled
         if order.tif in (TimeInForce.IOC, TimeInForce.FOK):
-            self._close(order, OrdStatus.CANCELED, ExecType.CANCELED, seq, ts,
-                        RejectReason.IOC_REMAINDER)
+            self._close(order, OrdStatus.CANCELED, ExecType.CANCELED, RejectReason.IOC_REMAINDER)
             return
-        self._set_queue(order, m)
+        self._set_queue(order)
 
-    def _set_queue(self, order: RefOrder, m: _Market) -> None:
+    def _take_touch(self, order: RefOrder) -> None:
+        """An incoming order fills at the touch (market and limit alike)."""
+        m = self.markets[order.symbol_id]
+        touch, room = m.touch(order.side)
+        if room <= 0 or not self._marketable(order, touch):
+            return
+        qty = min(order.leaves_qty, room)
+        m.take(order.side, qty)
+        self._fill(order, touch, qty)
+
+    def _set_queue(self, order: RefOrder) -> None:
         """Queue position: a limit starting to rest at the quoted price has that size ahead."""
+        m = self.markets[order.symbol_id]
         order.queue_ahead = 0.0
-        if not self.queue_position or not order.acts_as_limit:
+        if not self.queue_position or order.acts_as_market:
             return
         if order.side == Side.BUY and m.bid == order.price:
             order.queue_ahead = m.bid_size
@@ -579,7 +634,8 @@ class ReferenceVenue:
             order.queue_ahead = m.ask_size
 
     def _target(self, r: _Request) -> tuple[RejectReason, RefOrder | None]:
-        """The order a cancel / replace names, or why it cannot be touched."""
+        """The open order a cancel / replace names, or why there is none (and the
+        order the id names, if any)."""
         oid = self.ids.get((r.account_id, r.orig_cl_ord_id))
         if oid is None:
             return RejectReason.UNKNOWN_ORDER, None
@@ -588,93 +644,93 @@ class ReferenceVenue:
             return RejectReason.TOO_LATE_TO_CANCEL, order
         return RejectReason.NONE, order
 
-    def _cancel(self, r: _Request) -> None:
-        if not 0 <= r.account_id < len(self.accounts):
-            self._reject_other(r, RejectReason.UNKNOWN_ACCOUNT, None)
-            return
-        if r.cl_ord_id:
-            key = (r.account_id, r.cl_ord_id)
-            if key in self.ids:
-                self._reject_other(r, RejectReason.DUPLICATE_CL_ORD_ID, self._lookup(r))
-                return
-            self.ids[key] = 0
-        reason, order = self._target(r)
-        if reason != RejectReason.NONE or order is None:
-            self._reject_other(r, reason, order)
-            return
-        order.ord_status = OrdStatus.CANCELED
-        order.closed_leaves = True
-        self._unrest(order)
-        self._report(order, ExecType.CANCELED, r.seq, self.clock,
-                     cl_ord_id=r.cl_ord_id or order.cl_ord_id, orig_cl_ord_id=r.orig_cl_ord_id)
-
-    def _replace(self, r: _Request) -> None:
-        if not 0 <= r.account_id < len(self.accounts):
-            self._reject_other(r, RejectReason.UNKNOWN_ACCOUNT, None)
-            return
+    def _own_id_used(self, r: _Request) -> bool:
+        """A cancel / replace's own id (a cancel's may be 0: none) was used; it is
+        marked used."""
+        if r.cl_ord_id == 0:
+            return r.action == "replace"
         key = (r.account_id, r.cl_ord_id)
         if key in self.ids:
-            self._reject_other(r, RejectReason.DUPLICATE_CL_ORD_ID, self._lookup(r))
-            return
+            return True
         self.ids[key] = 0
+        return False
+
+    def _cancel(self, r: _Request) -> None:
+        if self._own_id_used(r):
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, self._target(r)[1])
+            return
         reason, order = self._target(r)
         if reason != RejectReason.NONE or order is None:
-            self._reject_other(r, reason, order)
+            self._reject_request(r, reason, order)
+            return
+        order.ord_status = OrdStatus.CANCELED
+        self._unrest(order)
+        self._report(order, ExecType.CANCELED, cl_ord_id=r.cl_ord_id or order.cl_ord_id,
+                     orig_cl_ord_id=order.cl_ord_id)
+
+    def _replace(self, r: _Request) -> None:
+        if self._own_id_used(r):
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, self._target(r)[1])
+            return
+        reason, order = self._target(r)
+        if reason != RejectReason.NONE or order is None:
+            self._reject_request(r, reason, order)
+            return
+        if _given(r.quantity) and r.quantity <= order.cum_qty:
+            self._reject_request(r, RejectReason.REPLACE_BELOW_FILLED, order)
             return
         quantity = r.quantity if _given(r.quantity) else order.quantity
         price = r.price if _given(r.price) else order.price
         stop_price = r.stop_price if _given(r.stop_price) else order.stop_price
-        if _given(r.quantity) and r.quantity <= order.cum_qty:
-            self._reject_other(r, RejectReason.REPLACE_BELOW_FILLED, order)
-            return
-        m = self.markets[order.symbol_id]
-        reason = self._risk_checks(order.account_id, m, order.side, order.ord_type, price,
-                                   stop_price, quantity, order.post_only,
-                                   self.pos.get((order.account_id, order.symbol_id)),
+        reason = self._risk_checks(order.account_id, order.symbol_id, order.side, order.ord_type,
+                                   price, stop_price, quantity, order.post_only,
                                    count_open=False)
         if reason != RejectReason.NONE:
-            self._reject_other(r, reason, order)
+            self._reject_request(r, reason, order)
             return
-        # Accepted: new values and id, to the back of time priority.
+        # Accepted: new values and id (the old one names no open order now), to the back
+        # of time priority, then matched as an incoming order.
         old_id = order.cl_ord_id
+        self.ids[(order.account_id, old_id)] = 0
+        self.ids[(order.account_id, r.cl_ord_id)] = order.order_id
         order.cl_ord_id, order.quantity, order.price, order.stop_price = (
             r.cl_ord_id, quantity, price, stop_price)
-        self.ids[key] = order.order_id
+        m = self.markets[order.symbol_id]
         m.book.remove(order.order_id)
         m.book.append(order.order_id)
-        self._report(order, ExecType.REPLACED, r.seq, self.clock, orig_cl_ord_id=old_id)
-        if not order.waiting:
-            self._activate(order, r.seq, self.clock)      # IOC / FOK are never open: it rests
-        else:
-            order.queue_ahead = 0.0
+        self._report(order, ExecType.REPLACED, orig_cl_ord_id=old_id)
+        if order.waiting:
+            if not self._stop_hit(order, m):
+                return
+            order.triggered = True
+            self._arrive(order)                # a stop triggers now: IOC / FOK apply
+            return
+        self._take_touch(order)                # an active order is never IOC / FOK: it rests
+        if order.is_open:
+            self._set_queue(order)
 
     def _cancel_all(self, r: _Request) -> None:
         for order in self.orders(r.account_id):
-            if r.symbol_id is None or r.symbol_id < 0 or order.symbol_id == r.symbol_id:
-                order.ord_status = OrdStatus.CANCELED
-                order.closed_leaves = True
-                self._unrest(order)
-                self._report(order, ExecType.CANCELED, r.seq, self.clock)
-
-    def _lookup(self, r: _Request) -> RefOrder | None:
-        oid = self.ids.get((r.account_id, r.orig_cl_ord_id))
-        return self.all_orders.get(oid) if oid else None
+            if r.symbol_id < 0 or order.symbol_id == r.symbol_id:
+                self._close(order, OrdStatus.CANCELED, ExecType.CANCELED)
 
     # -- fills, positions, reports -------------------------------------------------
 
-    def _fill(self, order: RefOrder, px: float, qty: float, seq: int, ts: int) -> None:
+    def _fill(self, order: RefOrder, px: float, qty: float) -> None:
         cum_old = order.cum_qty
         order.cum_qty = cum_old + qty
         order.avg_px = px if cum_old == 0 else (order.avg_px * cum_old + px * qty) / order.cum_qty
-        done = order.leaves_qty <= 0
+        done = order.quantity - order.cum_qty <= 0
         order.ord_status = OrdStatus.FILLED if done else OrdStatus.PARTIALLY_FILLED
         if done:
             self._unrest(order)
         self._position_fill(order, px, qty)
-        self._report(order, ExecType.FILL if done else ExecType.PARTIAL_FILL, seq, ts,
+        self._report(order, ExecType.FILL if done else ExecType.PARTIAL_FILL,
                      last_px=px, last_qty=qty)
 
     def _position_fill(self, order: RefOrder, px: float, qty: float) -> None:
+        """Average cost: adding to the position moves its average price; reducing it
+        realizes (px - avg) per unit closed; flipping opens the rest at px."""
         key = (order.account_id, order.symbol_id)
         p = self.pos.setdefault(key, RefPosition(order.account_id, order.symbol_id))
         d = qty if order.side == Side.BUY else -qty
@@ -693,12 +749,11 @@ class ReferenceVenue:
         p.fees += px * qty * self.accounts[order.account_id].fee_bps / 1e4
         p.fills += 1
 
-    def _close(self, order: RefOrder, status: OrdStatus, exec_type: ExecType, seq: int, ts: int,
-               reason: RejectReason) -> None:
+    def _close(self, order: RefOrder, status: OrdStatus, exec_type: ExecType,
+               reason: RejectReason = RejectReason.NONE) -> None:
         order.ord_status = status
-        order.closed_leaves = True
         self._unrest(order)
-        self._report(order, exec_type, seq, ts, reject_reason=reason)
+        self._report(order, exec_type, reject_reason=reason)
 
     def _unrest(self, order: RefOrder) -> None:
         book = self.markets[order.symbol_id].book
@@ -706,6 +761,7 @@ class ReferenceVenue:
             book.remove(order.order_id)
 
     def _emit(self, rep: dict[str, Any]) -> None:
+        """Number the report, add the position after it, and keep it."""
         p = self.pos.get((rep["account_id"], rep["symbol_id"]))
         rep["position"] = p.quantity if p else 0.0
         rep["position_avg_px"] = p.avg_px if p else 0.0
@@ -713,15 +769,15 @@ class ReferenceVenue:
         rep["fees"] = p.fees if p else 0.0
         rep["seq"] = self.next_exec_seq
         self.next_exec_seq += 1
+        rep.update(cause_seq=self._cause, ts_ns=self.clock, recv_ns=0, done_ns=0)
         self._out.append({c: rep[c] for c in REPORT_COLUMNS})
 
-    def _report(self, order: RefOrder, exec_type: ExecType, seq: int, ts: int, *,
-                cl_ord_id: int | None = None, orig_cl_ord_id: int = 0,
-                last_px: float = NAN, last_qty: float = 0.0,
+    def _report(self, order: RefOrder, exec_type: ExecType, *, cl_ord_id: int | None = None,
+                orig_cl_ord_id: int = 0, last_px: float = NAN, last_qty: float = 0.0,
                 reject_reason: RejectReason = RejectReason.NONE) -> None:
+        """A report of an order's state as it is now."""
         self._emit(dict(
-            cause_seq=seq, ts_ns=ts, recv_ns=0, done_ns=0, symbol_id=order.symbol_id,
-            account_id=order.account_id,
+            symbol_id=order.symbol_id, account_id=order.account_id,
             cl_ord_id=order.cl_ord_id if cl_ord_id is None else cl_ord_id,
             orig_cl_ord_id=orig_cl_ord_id, order_id=order.order_id, exec_type=exec_type,
             ord_status=order.ord_status, side=order.side, ord_type=order.ord_type, tif=order.tif,
@@ -730,29 +786,22 @@ class ReferenceVenue:
             leaves_qty=order.leaves_qty, avg_px=order.avg_px, expire_ns=order.expire_ns,
             post_only=order.post_only))
 
-    def _reject_new(self, r: _Request, reason: RejectReason) -> None:
-        self._emit(dict(
-            cause_seq=r.seq, ts_ns=self.clock, recv_ns=0, done_ns=0, symbol_id=r.symbol_id,
-            account_id=r.account_id, cl_ord_id=r.cl_ord_id, orig_cl_ord_id=0, order_id=0,
-            exec_type=ExecType.REJECTED, ord_status=OrdStatus.REJECTED, side=r.side,
-            ord_type=r.ord_type, tif=r.tif, reject_reason=reason, price=r.price,
-            stop_price=r.stop_price, quantity=r.quantity, last_px=NAN, last_qty=0.0, cum_qty=0.0,
-            leaves_qty=0.0, avg_px=NAN,
-            expire_ns=r.expire_ns if r.tif == TimeInForce.GTD else 0, post_only=r.post_only))
-
-    def _reject_other(self, r: _Request, reason: RejectReason, order: RefOrder | None) -> None:
-        """A rejected cancel / replace: the request's ids, the target's state if known."""
-        if order is None:
-            self._emit(dict(
-                cause_seq=r.seq, ts_ns=self.clock, recv_ns=0, done_ns=0, symbol_id=r.symbol_id,
-                account_id=r.account_id, cl_ord_id=r.cl_ord_id, orig_cl_ord_id=r.orig_cl_ord_id,
-                order_id=0, exec_type=ExecType.REJECTED, ord_status=OrdStatus.REJECTED,
-                side=r.side, ord_type=r.ord_type, tif=r.tif, reject_reason=reason,
-                price=r.price, stop_price=r.stop_price, quantity=r.quantity, last_px=NAN,
-                last_qty=0.0, cum_qty=0.0, leaves_qty=0.0, avg_px=NAN, expire_ns=0,
-                post_only=r.post_only))
-            return
-        self._report(order, ExecType.REJECTED, r.seq, self.clock, cl_ord_id=r.cl_ord_id,
-                     orig_cl_ord_id=r.orig_cl_ord_id, reject_reason=reason)
-        if not order.is_open:
-            self._out[-1]["order_id"] = 0
+    def _reject_request(self, r: _Request, reason: RejectReason, order: RefOrder | None) -> None:
+        """A refused request. A NEW: the request, no order. A cancel / replace: the
+        target's status and (if open) order_id, else REJECTED and 0; a replace refused
+        after its target was found open reports the target's state."""
+        rep: dict[str, Any] = dict(
+            symbol_id=r.symbol_id, account_id=r.account_id, cl_ord_id=r.cl_ord_id,
+            orig_cl_ord_id=r.orig_cl_ord_id, order_id=0, exec_type=ExecType.REJECTED,
+            ord_status=OrdStatus.REJECTED, side=r.side, ord_type=r.ord_type, tif=r.tif,
+            reject_reason=reason, price=r.price, stop_price=r.stop_price, quantity=r.quantity,
+            last_px=NAN, last_qty=0.0, cum_qty=0.0, leaves_qty=0.0, avg_px=NAN, expire_ns=0,
+            post_only=r.post_only)
+        if r.action != "new" and order is not None:
+            rep["ord_status"] = order.ord_status
+            rep["order_id"] = order.order_id if order.is_open else 0
+            if reason in _TARGET_REASONS:
+                rep.update(symbol_id=order.symbol_id, side=order.side, ord_type=order.ord_type,
+                           tif=order.tif, cum_qty=order.cum_qty, leaves_qty=order.leaves_qty,
+                           avg_px=order.avg_px, expire_ns=order.expire_ns)
+        self._emit(rep)
