@@ -672,3 +672,47 @@ def test_every_report_carries_the_position_after_it_and_numbers_itself():
     assert [r["seq"] for r in out] == [0, 1, 2]
     assert [r["position"] for r in out] == [0, 3, 3]        # NEW before the fill, then after
     assert [r["order_id"] for r in out] == [1, 1, 2]
+
+
+# -- readings where the spec leaves a choice (the module docstring lists them) ---------------
+
+def test_after_a_replace_the_old_id_names_no_open_order():
+    run = Run()
+    run.quote(99, 101)
+    run.new(1, "buy", 5, price=100)
+    run.replace(1, 2, price=99)
+    (rep,) = run.cancel(1)
+    assert kinds([rep]) == [rejected(RejectReason.TOO_LATE_TO_CANCEL)]
+    assert kinds(run.cancel(2))[0][0] == ExecType.CANCELED
+
+
+def test_a_replaced_stop_through_the_market_triggers_at_once():
+    run = Run()
+    run.trade(100, 1)
+    run.quote(99, 101, ask_size=2)
+    run.new(1, "buy", 5, "stop", stop=105)
+    # stop 100: the last trade (100) is through it: it triggers and takes the ask.
+    out = run.replace(1, 2, stop=100)
+    assert kinds(out)[0][0] == ExecType.REPLACED
+    assert fills(out) == [(2, 101, 2)]
+    # A FOK stop triggered by its replace: all or nothing (2 offered, 5 wanted).
+    run.new(3, "buy", 5, "stop", stop=105, tif="fok")
+    run.quote(99, 101, ask_size=2)
+    out = run.replace(3, 4, stop=100)
+    assert kinds(out)[1] == (ExecType.CANCELED, OrdStatus.CANCELED, RejectReason.FOK_UNFILLED)
+
+
+def test_refused_requests_report_the_request_where_no_order_is_known():
+    run = Run()
+    run.quote(99, 101)
+    (rep,) = run.cancel(5, cl=6)
+    assert (rep["symbol_id"], rep["side"], rep["ord_type"], rep["tif"]) == (-1, Side.BUY, 0, 0)
+    assert math.isnan(rep["quantity"]) and rep["position"] == 0
+    run.new(1, "sell", 4, price=100)
+    run.trade(101, 1)                         # 1 filled at 100
+    (rep,) = run.replace(1, 2, qty=1)         # refused after the target was found
+    assert rep["reject_reason"] == RejectReason.REPLACE_BELOW_FILLED
+    assert (rep["symbol_id"], rep["side"], rep["ord_type"], rep["quantity"]) == (
+        0, Side.SELL, OrdType.LIMIT, 1)
+    assert (rep["cum_qty"], rep["leaves_qty"], rep["avg_px"], rep["position"]) == (1, 3, 100, -1)
+    assert math.isnan(rep["price"])           # not given by the replace
