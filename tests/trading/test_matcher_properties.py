@@ -452,3 +452,18 @@ def test_a_replace_that_triggers_a_fok_stop():
     got = engine_reports(events)
     assert [(r["exec_type"], r["reject_reason"]) for r in got] == [(0, 0), (5, 0), (4, 13)]
     # engine: [(0, 0), (5, 0), (1, 0)]: a partial fill of 2, and the order stays open
+
+
+@pytest.mark.xfail(strict=True, raises=IndexError,
+                   reason="ExecutionReports.rows() looks the account name up by id, and a "
+                          "request of an unknown account (submit_requests) has none")
+def test_rows_of_a_report_for_an_unknown_account():
+    engine = mdstream.Engine(workers=1, symbols=["S0"], venue=PaperVenue())
+    with engine:
+        sub = engine.execution_reports()
+        engine.publish_quotes("S0", 99.0, 101.0, 1.0, 1.0, ts_ns=T0)
+        engine.submit_requests(requests.cancel_order(3, 1, 0))     # account 3: none such
+        engine.close_ingest()
+        batches = list(sub)
+    (rep,) = [r for b in batches for r in b.rows()]
+    assert rep.reject_reason == 14                                  # UNKNOWN_ACCOUNT
