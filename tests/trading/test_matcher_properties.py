@@ -88,7 +88,7 @@ def scenarios(draw):
         sym = draw(st.integers(0, n_symbols - 1))
         acct = draw(st.integers(0, n_accounts - 1))
         what = draw(st.sampled_from(["quote", "quote", "trade", "trade", "new", "new", "new",
-                                     "cancel", "replace", "replace", "cancel_all"]))
+                                     "cancel", "replace", "replace", "cancel_all", "bar"]))
         if what == "quote":
             bid = draw(prices)
             ask = bid + draw(st.sampled_from([0.5, 1.0, 2.0, 0.0, -0.5]))
@@ -100,6 +100,8 @@ def scenarios(draw):
             events.append(("quote", sym, ts, bid, ask, bid_size, ask_size))
         elif what == "trade":
             events.append(("trade", sym, ts, draw(prices), draw(sizes)))
+        elif what == "bar":                             # an input bar: the venue ignores it
+            events.append(("bar", sym, ts, draw(prices), draw(sizes)))
         elif what == "new":
             ord_type = draw(st.sampled_from(["market", "limit", "limit", "stop", "stop_limit"]))
             tif = draw(st.sampled_from(["gtc", "gtc", "gtc", "ioc", "fok", "day", "gtd"]))
@@ -144,7 +146,7 @@ def scenarios(draw):
     # A few requests the in-process API cannot send: rate limited (an OrderSession sets
     # the flag) or of an account the venue does not have. They go in as ORDER_DTYPE rows.
     for i, (what, *rest) in enumerate(events):
-        if what in ("quote", "trade") or draw(st.integers(0, 14)) != 0:
+        if what in ("quote", "trade", "bar") or draw(st.integers(0, 14)) != 0:
             continue
         a = dict(rest[0])
         if what == "new" and draw(st.booleans()):
@@ -166,9 +168,9 @@ def reference_rows(events: list[tuple]) -> list[dict]:
             sym, ts, bid, ask, bid_size, ask_size = rest
             rows.append(dict(seq=seq, kind="quote", ts_ns=ts, symbol_id=sym, bid=bid, ask=ask,
                              bid_size=bid_size, ask_size=ask_size))
-        elif what == "trade":
+        elif what in ("trade", "bar"):
             sym, ts, price, size = rest
-            rows.append(dict(seq=seq, kind="trade", ts_ns=ts, symbol_id=sym, price=price,
+            rows.append(dict(seq=seq, kind=what, ts_ns=ts, symbol_id=sym, price=price,
                              size=size))
         else:
             (a,) = rest
@@ -230,6 +232,11 @@ def run_engine(n_symbols: int, venue: PaperVenue, events: list[tuple], workers: 
             if what == "trade":
                 sym, ts, price, size = rest
                 engine.publish_trades(names[sym], price, size, ts_ns=ts)
+                continue
+            if what == "bar":
+                sym, ts, price, size = rest
+                engine.publish_bars(names[sym], price, price, price, price, size, ts_ns=ts,
+                                    interval_ns=60_000_000_000)
                 continue
             (a,) = rest
             if a.get("raw"):
@@ -298,8 +305,10 @@ def compare_reports(got: list[dict], want: list[dict], events: list[tuple]) -> N
 
 
 ORDER_FIELDS = ("order_id", "cl_ord_id", "side", "ord_type", "tif", "price", "stop_price",
-                "quantity", "cum_qty", "leaves_qty", "avg_px", "expire_ns")
-POSITION_FIELDS = ("quantity", "avg_px", "realized_pnl", "fees")
+                "quantity", "cum_qty", "leaves_qty", "avg_px", "expire_ns", "ord_status",
+                "triggered", "post_only")
+POSITION_FIELDS = ("quantity", "avg_px", "realized_pnl", "fees", "fills", "mark_px",
+                   "unrealized_pnl")
 
 
 def compare_state(orders, positions, ref: ReferenceVenue, venue: PaperVenue, n_symbols: int,
