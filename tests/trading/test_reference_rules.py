@@ -716,3 +716,13 @@ def test_refused_requests_report_the_request_where_no_order_is_known():
         0, Side.SELL, OrdType.LIMIT, 1)
     assert (rep["cum_qty"], rep["leaves_qty"], rep["avg_px"], rep["position"]) == (1, 3, 100, -1)
     assert math.isnan(rep["price"])           # not given by the replace
+
+
+def test_reports_of_an_older_row_carry_the_clock():
+    run = Run()
+    run.quote(99, 101, ts=T0)
+    run.new(1, "buy", 2, price=100)
+    # A quote stamped before the clock: it still fills the order, and the report's
+    # ts_ns is the event clock (T0), not the row's.
+    (rep,) = run.quote(98, 100, ask_size=5, ts=T0 - 10)
+    assert rep["exec_type"] == ExecType.FILL and rep["ts_ns"] == T0 and rep["cause_seq"] == 2
