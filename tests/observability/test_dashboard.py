@@ -175,3 +175,15 @@ def test_the_positions_panel_is_hidden_without_a_venue(chromium, running_dashboa
     dom = render(chromium, dash.url, tmp_path, "--dump-dom").stdout
     assert re.search(r'id="kpi-processed">[\d,]+<', dom), dom[:2000]     # the script ran
     assert '<section class="panel wide" id="venue" hidden="">' in dom
+
+
+def test_past_the_listing_cap_only_the_total_of_open_orders_is_shown(venue_dashboard,
+                                                                      monkeypatch):
+    from mdstream.observe import dashboard
+
+    monkeypatch.setattr(dashboard, "OPEN_ORDERS_LISTED", 0)
+    panel = venue_dashboard._venue_panel()
+    assert panel is not None and panel["open_orders"] == 1 and not panel["open_orders_listed"]
+    assert [(r["account"], r["symbol"], r["open_orders"]) for r in panel["positions"]] == [
+        ("alice", "AAPL", None)]                  # bob's resting order is in the total only
+    assert panel["accounts"] == ["alice", "bob"]

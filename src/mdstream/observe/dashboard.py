@@ -37,6 +37,8 @@ __all__ = ["Dashboard"]
 
 HISTORY_S = 300           # seconds of history the charts show
 PRICE_EVERY_S = 0.25
+#: Up to this many open orders the venue panel counts them per account and symbol.
+OPEN_ORDERS_LISTED = 10_000
 
 #: Only the dashboard's own files; no inline script or style, no framing.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -204,8 +206,18 @@ class Dashboard:
         config = self.engine.venue_config
         if config is None:
             return None
-        panel = venue_panel(self.engine.positions(), self.engine.orders())
+        counters = self.engine.venue_stats() or {}
+        n_open = int(counters.get("open_orders", 0))
+        # Listing the open orders costs the venue's lock and a Python object per order:
+        # past OPEN_ORDERS_LISTED, only their total (the venue's counter) is shown.
+        listed = n_open <= OPEN_ORDERS_LISTED
+        panel = venue_panel(self.engine.positions(), self.engine.orders() if listed else ())
         panel["accounts"] = config.account_names
+        panel["open_orders"] = n_open
+        panel["open_orders_listed"] = listed
+        if not listed:
+            for row in panel["positions"]:
+                row["open_orders"] = None
         return panel
 
     # -- HTTP --------------------------------------------------------------------

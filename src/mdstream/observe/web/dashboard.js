@@ -64,7 +64,8 @@ function showVenue(venue) {
   fillRows(tbody, (venue.positions || []).map(p =>
     [p.account, p.symbol, signed(p.position, 4), p.position ? fmt(p.avg_px, 2) : "–",
      p.mark_px === null ? "–" : fmt(p.mark_px, 2), signed(p.realized_pnl, 2),
-     signed(p.unrealized_pnl, 2), fmt(p.fees, 2), signed(p.pnl, 2), fmt(p.open_orders)]));
+     signed(p.unrealized_pnl, 2), fmt(p.fees, 2), signed(p.pnl, 2),
+     p.open_orders === null ? "–" : fmt(p.open_orders)]));
   // colour the P&L cell by its sign (a class, not an inline style: the page's CSP)
   for (const [i, p] of (venue.positions || []).entries()) {
     const cell = tbody.rows[i].cells[8];
