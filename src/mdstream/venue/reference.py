@@ -76,16 +76,13 @@ Readings of the spec where its text leaves a choice
   order any more (a cancel of it is TOO_LATE_TO_CANCEL, ord_status REJECTED).
   A replaced stop that waits is checked against the market like a new one,
   and if it triggers, it arrives (so IOC / FOK apply).
-* Refused cancels and replaces: ord_status and order_id as the spec says (the
-  target's status and, if open, order_id; REJECTED and 0 for an id that names
-  no order); the other columns are the request's (its symbol, side, ord_type,
-  tif, price, stop_price, quantity; 0 / NaN where it has none), except a
-  replace refused after its target was found (REPLACE_BELOW_FILLED and the
-  risk checks), which reports the target's symbol, side, types and fill state.
+* Refused cancels and replaces: an open target's order_id, status and state
+  (symbol, side, ord_type, tif, fills); a closed one's last status and order_id
+  0; REJECTED and 0 for an id that names no order. The other columns are the
+  request's (0 / NaN where it has none).
 
-``ReferenceVenue(..., clock_at_due=True)`` makes a delayed request move the
-event clock to its due time before it is processed, as the engine does (the
-spec keeps the clock at the latest quote or trade).
+A delayed request (latency) moves the event clock to its due time before it
+is processed: it arrives then.
 """
 
 from __future__ import annotations
@@ -125,10 +122,6 @@ _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
          "fok": TimeInForce.FOK, "gtd": TimeInForce.GTD}
 
 _OPEN = (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED)
-#: Refusals of a replace whose target was found open (it reports the target's state).
-_TARGET_REASONS = (RejectReason.REPLACE_BELOW_FILLED, RejectReason.MAX_ORDER_QTY,
-                   RejectReason.PRICE_COLLAR, RejectReason.MAX_NOTIONAL,
-                   RejectReason.MAX_POSITION, RejectReason.POST_ONLY_WOULD_CROSS)
 
 
 @dataclass
@@ -303,16 +296,14 @@ class ReferenceVenue:
 
     ``config``: the PaperVenue (its accounts, in their order, are account ids
     0, 1, ...; ``latency_ns``; ``queue_position``). ``symbols``: how many
-    symbol ids (0 .. symbols - 1) the rows use. ``clock_at_due``: see the
-    module's docstring.
+    symbol ids (0 .. symbols - 1) the rows use.
     """
 
-    def __init__(self, config: PaperVenue, symbols: int, *, clock_at_due: bool = False):
+    def __init__(self, config: PaperVenue, symbols: int):
         self.config = config
         self.accounts = list(config.accounts.values())
         self.latency_ns = int(config.latency_ns)
         self.queue_position = bool(config.queue_position)
-        self.clock_at_due = clock_at_due
         self.markets = [_Market() for _ in range(symbols)]
         self.clock = 0                      # event time: the latest ts_ns of the quotes and trades
         self.next_order_id = 1
@@ -394,8 +385,7 @@ class ReferenceVenue:
         #    times never decrease).
         while self.pending and self.pending[0][0] <= ts:
             due, request = self.pending.pop(0)
-            if self.clock_at_due:
-                self.clock = max(self.clock, due)
+            self.clock = max(self.clock, due)      # it arrives at its due time
             self._handle(request)
         self._cause = int(_get(row, "seq"))
         self.clock = max(self.clock, ts)
@@ -656,10 +646,10 @@ class ReferenceVenue:
         return False
 
     def _cancel(self, r: _Request) -> None:
+        reason, order = self._target(r)         # before its own id is marked used
         if self._own_id_used(r):
-            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, self._target(r)[1])
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, order)
             return
-        reason, order = self._target(r)
         if reason != RejectReason.NONE or order is None:
             self._reject_request(r, reason, order)
             return
@@ -669,10 +659,10 @@ class ReferenceVenue:
                      orig_cl_ord_id=order.cl_ord_id)
 
     def _replace(self, r: _Request) -> None:
+        reason, order = self._target(r)         # before its own id is marked used
         if self._own_id_used(r):
-            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, self._target(r)[1])
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, order)
             return
-        reason, order = self._target(r)
         if reason != RejectReason.NONE or order is None:
             self._reject_request(r, reason, order)
             return
@@ -788,8 +778,8 @@ class ReferenceVenue:
 
     def _reject_request(self, r: _Request, reason: RejectReason, order: RefOrder | None) -> None:
         """A refused request. A NEW: the request, no order. A cancel / replace: the
-        target's status and (if open) order_id, else REJECTED and 0; a replace refused
-        after its target was found open reports the target's state."""
+        target's status and, if it is open, its order_id and state (symbol, side,
+        types, fills); for an id that names no order, REJECTED and 0."""
         rep: dict[str, Any] = dict(
             symbol_id=r.symbol_id, account_id=r.account_id, cl_ord_id=r.cl_ord_id,
             orig_cl_ord_id=r.orig_cl_ord_id, order_id=0, exec_type=ExecType.REJECTED,
@@ -800,7 +790,7 @@ class ReferenceVenue:
         if r.action != "new" and order is not None:
             rep["ord_status"] = order.ord_status
             rep["order_id"] = order.order_id if order.is_open else 0
-            if reason in _TARGET_REASONS:
+            if order.is_open:
                 rep.update(symbol_id=order.symbol_id, side=order.side, ord_type=order.ord_type,
                            tif=order.tif, cum_qty=order.cum_qty, leaves_qty=order.leaves_qty,
                            avg_px=order.avg_px, expire_ns=order.expire_ns)
