@@ -1,4 +1,4 @@
-"""Orders: the paper venue's throughput and latency in process.
+"""Orders: the paper venue's throughput and latency, in process and over gRPC.
 
 Throughput (``inprocess_orders_per_s``): an Engine with a paper venue and 8
 symbols, each quoted once (sizes large enough never to run out). The same
@@ -10,10 +10,13 @@ main thread reads every execution report (``engine.execution_reports()``).
 Orders/s is the number of requests over the time from the first submit to
 the last report received.
 
-Baseline: the same requests, as tuples, through a plain-Python matcher of
-the venue's rules (benchmarks/baselines/order_matching.py: dicts, a set of
-used ids, one report tuple per event in a list), timed the same way (first
-request to last report made), in the same run, alternating.
+Baseline: the same requests through mdstream.venue.reference.ReferenceVenue
+(the venue's rules in plain Python, one row at a time), where the checkout
+has it, and through a plain-Python matcher of the rules these requests need
+(benchmarks/baselines/order_matching.py: dicts, a set of used ids, one
+report tuple per event in a list; in the extras, or the baseline without
+ReferenceVenue), timed the same way (first request to last report made), in
+the same run, alternating.
 
 Latency (``ack_p50_at_R`` / ``fill_p50_at_R``): at R requests/s (1k, 10k,
 100k by default), a thread submits the requests in bursts every millisecond
@@ -25,6 +28,14 @@ split the time at the report's ``recv_ns`` (the engine took the request)
 and ``done_ns`` (the venue made the report). The baseline of a latency line
 is the plain-Python matcher fed the same bursts through a queue.Queue by the
 same kind of thread (what a Python venue in the same process would do).
+
+Over gRPC (``grpc_ack_p50_at_R`` / ``grpc_fill_p50_at_R``, where the client
+has order sessions, ``Client.trade``): ``mdstream serve --paper-venue`` (its
+simulated feed at 1,000 ticks/s for the market) and a client process
+(benchmarks/_orders_client.py) that paces the same mix with market IOC
+orders, from its submit call to its reading of the report; rates up to 20k/s.
+Baseline: the same client against a plain grpcio bidirectional stream that
+answers each request at once (benchmarks/baselines/echo_order_server.py).
 
     python -m benchmarks orders [--repeat 3] [--duration 1] [--rates 1000,10000,100000]
 """
