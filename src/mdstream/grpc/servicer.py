@@ -47,6 +47,7 @@ from mdstream.grpc.entitlements import Entitlements
 from mdstream.grpc.errors import error_status
 from mdstream.grpc.identity import announce_stream, batch_heartbeat
 from mdstream.grpc.stats import RateTracker, SendCounters, StreamCounters, stats_message
+from mdstream.grpc.trading import TradingServicer, has_paper_venue, trading_handlers
 from mdstream.request import POLICIES, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
@@ -131,6 +132,10 @@ class MDStreamServicer:
         self.send_counters = SendCounters()
         self._rates = RateTracker()
         self.entitlements = Entitlements(engine, tokens, detailed_stats)
+        #: Trade, GetOrders, GetPositions (mdstream.grpc.trading), when the
+        #: engine has a paper venue (None: those answer FAILED_PRECONDITION).
+        self.trading = (TradingServicer(engine, self.entitlements, lambda: self._closing)
+                        if has_paper_venue(engine) else None)
 
     # -- errors --------------------------------------------------------------
 
@@ -362,6 +367,7 @@ class MDStreamServicer:
             "GetStats": requests.unary_unary(self.GetStats, pb.StatsRequest, pb.Stats),
             "ListSymbols": requests.unary_unary(self.ListSymbols, pb.ListSymbolsRequest,
                                                 pb.ListSymbolsResponse),
+            **trading_handlers(self.trading),
         }
         out = [grpc.method_handlers_generic_handler(SERVICE_NAME, stream)]
         if legacy:
@@ -390,3 +396,5 @@ class MDStreamServicer:
             self._health.enter_graceful_shutdown()
         for sub in subs:
             sub.close()
+        if self.trading is not None:
+            self.trading.shutdown()
