@@ -8,9 +8,9 @@ implementations, in no particular order. Test and benchmark entry points are
 in mdstream._testing, not here."""
 
 cimport cython
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport log, sqrt, exp, floor, ceil, INFINITY, NAN
+from libc.math cimport log, sqrt, exp, fabs, floor, ceil, INFINITY, NAN
 
 import io
 
@@ -35,6 +35,7 @@ include "core/histogram.pxi"
 include "core/channel.pxi"
 include "core/analytics.pxi"
 include "core/result_log.pxi"
+include "core/venue.pxi"
 include "core/sim_feed.pxi"
 include "core/bars.pxi"
 include "core/crc32c.pxi"
@@ -45,5 +46,6 @@ include "core/dtypes.pxi"
 include "core/errors.pxi"
 include "core/tick_channel.pxi"
 include "core/engine_handle.pxi"
+include "core/venue_handle.pxi"
 include "core/state_file.pxi"
 include "core/filter.pxi"

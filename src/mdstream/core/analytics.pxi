@@ -111,6 +111,13 @@ cdef inline void pass_bar(const SymbolState *s, const Tick *t, Result *r) noexce
     r.trade_count = 0
 
 
+cdef inline void pass_order(const Tick *t, Result *r) noexcept nogil:
+    """An order request goes through untouched (the paper venue reads it from
+    the log; it has no symbol state and no analytics)."""
+    memset(r, 0, sizeof(Result))
+    r.tick = t[0]
+
+
 cdef inline void analytics_update(SymbolState *s, const Tick *t, Result *r, double ema_alpha,
                                   const int64_t *intervals, int32_t n_intervals) noexcept nogil:
     """Fold one tick into its symbol's state and write the tick's result."""
@@ -178,5 +185,8 @@ cdef void analytics_update_batch(SymbolState *states, const Tick *ticks, Result 
     (states is indexed by symbol id): what a worker does with a batch."""
     cdef int64_t i
     for i in range(n):
+        if ticks[i].kind == KIND_ORDER:
+            pass_order(&ticks[i], &out[i])
+            continue
         analytics_update(&states[ticks[i].symbol_id], &ticks[i], &out[i], ema_alpha,
                          intervals, n_intervals)

@@ -3,6 +3,8 @@
 
 cdef Tick _tick_probe
 cdef Result _result_probe
+cdef OrderRequest _order_probe
+cdef ExecReport _exec_probe
 
 cdef inline Py_ssize_t _off(void *field, void *base):
     return <Py_ssize_t>(<char *>field - <char *>base)
@@ -57,12 +59,79 @@ cdef object _result_dtype():
     return _make_dtype(fields, sizeof(Result))
 
 
+cdef object _order_dtype():
+    cdef OrderRequest *q = &_order_probe
+    return _make_dtype([
+        ("seq", "<i8", _off(&q.seq, q)),
+        ("ts_ns", "<i8", _off(&q.ts_ns, q)),
+        ("recv_ns", "<i8", _off(&q.recv_ns, q)),
+        ("symbol_id", "<i4", _off(&q.symbol_id, q)),
+        ("kind", "<i4", _off(&q.kind, q)),
+        ("cl_ord_id", "<i8", _off(&q.cl_ord_id, q)),
+        ("orig_cl_ord_id", "<i8", _off(&q.orig_cl_ord_id, q)),
+        ("price", "<f8", _off(&q.price, q)),
+        ("stop_price", "<f8", _off(&q.stop_price, q)),
+        ("quantity", "<f8", _off(&q.quantity, q)),
+        ("expire_ns", "<i8", _off(&q.expire_ns, q)),
+        ("symbol", "<i4", _off(&q.symbol, q)),
+        ("account", "u1", _off(&q.account, q)),
+        ("ord_type", "u1", _off(&q.ord_type, q)),
+        ("tif", "u1", _off(&q.tif, q)),
+        ("flags", "u1", _off(&q.flags, q)),
+    ], sizeof(OrderRequest))
+
+
+cdef object _exec_dtype():
+    cdef ExecReport *r = &_exec_probe
+    return _make_dtype([
+        ("seq", "<i8", _off(&r.seq, r)),
+        ("ts_ns", "<i8", _off(&r.ts_ns, r)),
+        ("recv_ns", "<i8", _off(&r.recv_ns, r)),
+        ("symbol_id", "<i4", _off(&r.symbol_id, r)),
+        ("kind", "<i4", _off(&r.kind, r)),
+        ("cl_ord_id", "<i8", _off(&r.cl_ord_id, r)),
+        ("orig_cl_ord_id", "<i8", _off(&r.orig_cl_ord_id, r)),
+        ("order_id", "<i8", _off(&r.order_id, r)),
+        ("cause_seq", "<i8", _off(&r.cause_seq, r)),
+        ("expire_ns", "<i8", _off(&r.expire_ns, r)),
+        ("price", "<f8", _off(&r.price, r)),
+        ("stop_price", "<f8", _off(&r.stop_price, r)),
+        ("quantity", "<f8", _off(&r.quantity, r)),
+        ("last_px", "<f8", _off(&r.last_px, r)),
+        ("last_qty", "<f8", _off(&r.last_qty, r)),
+        ("cum_qty", "<f8", _off(&r.cum_qty, r)),
+        ("leaves_qty", "<f8", _off(&r.leaves_qty, r)),
+        ("avg_px", "<f8", _off(&r.avg_px, r)),
+        ("position", "<f8", _off(&r.position, r)),
+        ("position_avg_px", "<f8", _off(&r.position_avg_px, r)),
+        ("realized_pnl", "<f8", _off(&r.realized_pnl, r)),
+        ("fees", "<f8", _off(&r.fees, r)),
+        ("done_ns", "<i8", _off(&r.done_ns, r)),
+        ("account_id", "u1", _off(&r.account, r)),
+        ("exec_type", "u1", _off(&r.exec_type, r)),
+        ("ord_status", "u1", _off(&r.ord_status, r)),
+        ("side", "u1", _off(&r.side, r)),
+        ("ord_type", "u1", _off(&r.ord_type, r)),
+        ("tif", "u1", _off(&r.tif, r)),
+        ("reject_reason", "u1", _off(&r.reject_reason, r)),
+        ("post_only", "u1", _off(&r.post_only, r)),
+    ], sizeof(ExecReport))
+
+
+# The overlays must be exactly the size of what they are laid over.
+assert sizeof(OrderRequest) == sizeof(Tick), "OrderRequest must be the size of a Tick"
+assert sizeof(ExecReport) == sizeof(Result), "ExecReport must be the size of a Result"
+
 TICK_DTYPE = _tick_dtype()
+ORDER_DTYPE = _order_dtype()
+EXEC_DTYPE = _exec_dtype()
 RESULT_DTYPE = _result_dtype()
 KIND_TRADE_VALUE = KIND_TRADE
 KIND_QUOTE_VALUE = KIND_QUOTE
 KIND_BAR_VALUE = KIND_BAR
 KIND_OHLCV_VALUE = KIND_OHLCV
+KIND_ORDER_VALUE = KIND_ORDER
+KIND_EXEC_VALUE = KIND_EXEC
 DURABILITY = {"write": DUR_WRITE, "interval": DUR_INTERVAL, "fsync": DUR_FSYNC}
 POLICIES = {"block": POLICY_BLOCK, "skip": POLICY_SKIP, "disconnect": POLICY_DISCONNECT}
 

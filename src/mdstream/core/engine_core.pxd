@@ -27,7 +27,9 @@ ctypedef struct EngineCore:
     ResultLog log
     pthread_mutex_t ingest_lock
     int64_t next_seq          # guarded by ingest_lock
-    int64_t ticks_in          # ticks taken since start (not bar markers, not recovered results)
+    int64_t ticks_in          # ticks taken since start (not bar markers, not recovered results,
+                              # not order requests)
+    int64_t orders_in         # order requests taken since start
     bint ingest_closed        # guarded by ingest_lock
     # Sequenced ticks on their way to each worker's channel: shard_cap per
     # worker (a chunk plus the bar markers it may close), guarded by ingest_lock.
@@ -46,6 +48,7 @@ ctypedef struct EngineCore:
     pthread_t sim_thread
     bint close_on_feed_end
     JournalWriter *journal    # NULL: no journal
+    Venue *venue              # NULL: no paper venue (no orders taken)
 
 cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
                    int64_t ring_size, int64_t channel_capacity, double ema_alpha,

@@ -41,7 +41,8 @@ cdef int core_init(EngineCore *c, int32_t n_workers, int32_t max_symbols,
             if c.workers[i].lat_ingest == NULL or c.workers[i].lat_process == NULL:
                 return ST_NO_MEMORY
     c.record_latency = record_latency
-    st = log_init(&c.log, ring_size, max_symbols, max_readers)
+    # One more symbol id: the pseudo symbol of order requests (set_venue).
+    st = log_init(&c.log, ring_size, max_symbols + 1, max_readers)
     if st != ST_OK:
         return st
     st = bar_clock_init(&c.bars, bar_intervals, n_bar_intervals, max_symbols)
@@ -68,6 +69,10 @@ cdef void core_destroy(EngineCore *c) noexcept nogil:
         c.journal = NULL
     if c.has_sim:
         sim_destroy(&c.sim)
+    if c.venue != NULL:
+        venue_destroy(c.venue)
+        free(c.venue)
+        c.venue = NULL
     pthread_mutex_destroy(&c.ingest_lock)
     free(c.channels); free(c.workers); free(c.states); free(c.shard_buf); free(c.shard_len)
     free(c.shard_pos)
@@ -196,7 +201,7 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
     *accepted counts the ticks sequenced (pending ones included).
     """
     cdef int64_t done = 0
-    cdef int64_t k, chunk, recv
+    cdef int64_t k, chunk, recv, orders
     cdef int st = ST_OK
     accepted[0] = 0
     while done < n:
@@ -210,12 +215,16 @@ cdef int core_ingest(EngineCore *c, Tick *ticks, int64_t n, bint interruptible,
             pthread_mutex_unlock(&c.ingest_lock)
             return st
         recv = now_ns()
+        orders = 0
         for k in range(done, done + chunk):
-            if c.bars.n_intervals > 0 and ticks[k].kind != KIND_OHLCV:
+            if ticks[k].kind == KIND_ORDER:
+                orders += 1                 # not the bar clock's: its time is the sender's
+            elif c.bars.n_intervals > 0 and ticks[k].kind != KIND_OHLCV:
                 bars_before_tick(c, &ticks[k], recv)    # input bars are not the clock's
             shard_add(c, &ticks[k], recv)
         done += chunk
-        c.ticks_in += chunk
+        c.ticks_in += chunk - orders
+        c.orders_in += orders
         accepted[0] = done
         st = shard_flush(c, interruptible)
         pthread_mutex_unlock(&c.ingest_lock)
@@ -312,18 +321,27 @@ cdef void core_restore(EngineCore *c, const Result *rows, int64_t n) noexcept no
     if never interrupted. Before start."""
     if n == 0:
         return
-    state_replay(c.states, &c.bars, c.ema_alpha, rows, n)
+    state_replay(c.states, &c.bars, c.ema_alpha, rows, n)     # order requests: the venue's
     c.next_seq = rows[n - 1].tick.seq + 1
     log_start_at(&c.log, c.next_seq)
 
 
 cdef int core_start(EngineCore *c) noexcept nogil:
     cdef int32_t i
+    cdef int64_t oldest
     cdef int st
     if c.journal != NULL:
         st = journal_start(c.journal)
         if st != ST_OK:
             return st
+    if c.venue != NULL:
+        # Before any worker: the venue reads every row from the first.
+        st = log_add_reader(&c.log, &c.venue.rd, -1, &oldest)
+        if st != ST_OK:
+            return st
+        if pthread_create(&c.venue.thread, NULL, venue_main, c) != 0:
+            return ST_THREAD_ERROR
+        c.venue.running = True
     c.workers_alive = c.n_workers
     for i in range(c.n_workers):
         if pthread_create(&c.workers[i].thread, NULL, worker_main, &c.workers[i]) != 0:
@@ -364,3 +382,6 @@ cdef void core_stop(EngineCore *c, double drain_timeout_s) noexcept nogil:
     if c.journal != NULL and c.journal.running:
         pthread_join(c.journal.thread, NULL)    # it writes what is left, then exits
         c.journal.running = False
+    if c.venue != NULL and c.venue.running:
+        pthread_join(c.venue.thread, NULL)      # it reads what is left, then closes its log
+        c.venue.running = False

@@ -9,6 +9,7 @@ cdef class Core:
 
 cdef class CoreReader:
     cdef Core core
+    cdef ResultLog *log      # the engine's result log, or its venue's report log
     cdef Reader rd
     cdef Result *buf
     cdef int64_t max_batch

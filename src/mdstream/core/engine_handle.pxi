@@ -95,7 +95,9 @@ cdef class Core:
             if src[i].tick.seq != self.c.next_seq and not (self.c.next_seq == 0 and i == 0):
                 raise MDStreamError(
                     f"journal replay out of order: expected seq {self.c.next_seq}, got {src[i].tick.seq}")
-            if src[i].tick.symbol_id < 0 or src[i].tick.symbol_id >= self.c.max_symbols:
+            if src[i].tick.kind == KIND_ORDER and src[i].tick.symbol_id == self.c.max_symbols:
+                pass        # an order request: the venue's (venue_replay)
+            elif src[i].tick.symbol_id < 0 or src[i].tick.symbol_id >= self.c.max_symbols:
                 raise MDStreamError(f"journaled symbol id {src[i].tick.symbol_id} is out of range")
             self.c.next_seq = src[i].tick.seq + 1
         self.c.next_seq = src[0].tick.seq
@@ -205,6 +207,11 @@ cdef class Core:
         return CoreReader(self, policy, filter_ids, max_batch, from_seq, with_snapshot,
                           block_deadline_ns)
 
+    def report_reader(self, int32_t policy, filter_ids, int64_t max_batch, int64_t from_seq=-1):
+        """A reader of the paper venue's execution report log (ExecReport rows
+        in RESULT_DTYPE arrays: view them as EXEC_DTYPE)."""
+        return CoreReader(self, policy, filter_ids, max_batch, from_seq, False, 0, True)
+
     def snapshot(self, symbol_ids):
         """(head, rows, present): the newest result of each symbol as of head."""
         cdef int32_t[::1] ids = np.ascontiguousarray(symbol_ids, dtype=np.int32)
@@ -231,6 +238,7 @@ cdef class Core:
         # (backpressure), and this thread holds the GIL. An aligned 64-bit read
         # is never torn; it may be a moment old.
         ingested = (<volatile int64_t *>&self.c.ticks_in)[0]
+        orders_in = (<volatile int64_t *>&self.c.orders_in)[0]
         late = (<volatile int64_t *>&self.c.bars.late)[0]
         pthread_mutex_lock(&self.c.log.lock)
         head = self.c.log.visible
@@ -242,6 +250,7 @@ cdef class Core:
         pthread_mutex_unlock(&self.c.log.lock)
         return {
             "ingested": ingested,
+            "order_requests": orders_in,
             "late_ticks": late,
             "results": head,
             "processed": [self.c.workers[i].processed for i in range(self.c.n_workers)],
@@ -285,7 +294,8 @@ cdef class CoreReader:
     # Its C attributes are declared in core/engine_handle.pxd.
 
     def __cinit__(self, Core core, int32_t policy, filter_ids, int64_t max_batch,
-                  int64_t from_seq=-1, bint with_snapshot=False, int64_t block_deadline_ns=0):
+                  int64_t from_seq=-1, bint with_snapshot=False, int64_t block_deadline_ns=0,
+                  bint reports=False):
         cdef int32_t i, sid
         if max_batch < 1:
             raise InvalidArgumentError(f"max_batch must be >= 1, got {max_batch}")
@@ -295,6 +305,12 @@ cdef class CoreReader:
             raise InvalidArgumentError(f"block_deadline_ns must be >= 0, got {block_deadline_ns}")
         self.core = core
         memset(&self.rd, 0, sizeof(Reader))
+        if reports:
+            if core.c.venue == NULL:
+                raise EngineStateError("this engine has no paper venue")
+            self.log = &core.c.venue.log
+        else:
+            self.log = &core.c.log
         self.rd.policy = policy
         if policy == POLICY_BLOCK:
             self.rd.block_deadline_ns = block_deadline_ns
@@ -309,7 +325,7 @@ cdef class CoreReader:
                 raise MemoryError()
         if filter_ids is not None:
             ids = sorted(set(int(x) for x in filter_ids))
-            self.rd.filter = <uint8_t *>calloc(core.c.max_symbols, 1)
+            self.rd.filter = <uint8_t *>calloc(self.log.max_symbols, 1)
             self.rd.filter_ids = <int32_t *>malloc(max(1, len(ids)) * sizeof(int32_t))
             if self.rd.filter == NULL or self.rd.filter_ids == NULL:
                 raise MemoryError()
@@ -324,14 +340,14 @@ cdef class CoreReader:
         cdef int st
         cdef int64_t oldest = 0
         with nogil:
-            st = log_add_reader(&core.c.log, &self.rd, from_seq, &oldest)
+            st = log_add_reader(self.log, &self.rd, from_seq, &oldest)
         self._check_registration(st, oldest, from_seq)
         self.registered = True
 
     cdef int _check_registration(self, int st, int64_t oldest, int64_t from_seq) except -1:
         if st == ST_NO_MEMORY:
             raise TooManySubscribersError(
-                f"the engine already has {self.core.c.log.max_readers} subscriptions; "
+                f"the engine already has {self.log.max_readers} subscriptions; "
                 "close some or raise max_subscribers")
         if st == ST_OUT_OF_RANGE:
             raise OutOfRangeError(
@@ -356,7 +372,7 @@ cdef class CoreReader:
             if ids[i] < 0 or ids[i] >= self.core.c.max_symbols:
                 raise InvalidArgumentError(f"symbol id {ids[i]} is out of range")
         with nogil:
-            head = log_snapshot(&self.core.c.log, &ids[0] if n > 0 else NULL, n, out,
+            head = log_snapshot(self.log, &ids[0] if n > 0 else NULL, n, out,
                                 &pv[0], &self.rd, &oldest)
         if head < 0:
             self._check_registration(ST_NO_MEMORY, 0, -1)
@@ -366,7 +382,7 @@ cdef class CoreReader:
 
     def __dealloc__(self):
         if self.registered:
-            log_remove_reader(&self.core.c.log, &self.rd)
+            log_remove_reader(self.log, &self.rd)
         free(self.buf)
         free(self.lat_send)
         free(self.lat_age)
@@ -378,7 +394,7 @@ cdef class CoreReader:
         if self.registered:
             self.registered = False
             with nogil:
-                log_remove_reader(&self.core.c.log, &self.rd)
+                log_remove_reader(self.log, &self.rd)
 
     @property
     def closed(self) -> bool:
@@ -409,7 +425,7 @@ cdef class CoreReader:
         self.busy = True
         try:
             with nogil:
-                st = log_read(&self.core.c.log, &self.rd, self.buf, max_n, deadline,
+                st = log_read(self.log, &self.rd, self.buf, max_n, deadline,
                               linger_ns, True, &n, adaptive)
                 if self.lat_send != NULL and n > 0:
                     self._record_latency(n)
@@ -426,12 +442,12 @@ cdef class CoreReader:
                 f"subscription held the engine back without reading for longer than its block "
                 f"deadline of {format_duration_ns(self.rd.block_deadline_ns)} (policy 'block'): it "
                 f"was {self.rd.failed_behind} results behind, a whole ring of "
-                f"{self.core.c.log.capacity}, and was disconnected. Keep reading, or use "
+                f"{self.log.capacity}, and was disconnected. Keep reading, or use "
                 "policy='skip'.")
         if st == ST_SLOW_CONSUMER:
             raise SlowConsumerError(
                 f"the subscription fell {self.rd.failed_behind} results behind, more than the "
-                f"ring of {self.core.c.log.capacity} holds, and its policy is 'disconnect'. "
+                f"ring of {self.log.capacity} holds, and its policy is 'disconnect'. "
                 "Consume faster, use policy 'skip' or 'block', or raise the engine's ring_size "
                 "(mdstream serve --ring-size).")
         if st == ST_IO_ERROR:
@@ -468,14 +484,14 @@ cdef class CoreReader:
         raise InvalidArgumentError(f"unknown stage {stage!r}")
 
     def counters(self) -> dict:
-        pthread_mutex_lock(&self.core.c.log.lock)
+        pthread_mutex_lock(&self.log.lock)
         d = {
             "cursor": self.rd.cursor,
-            "lag": max(0, self.core.c.log.visible - self.rd.cursor),
+            "lag": max(0, self.log.visible - self.rd.cursor),
             "delivered": self.rd.delivered,
             "missed": self.rd.missed_total,
             "gaps": self.rd.gaps_total,
             "disconnected": bool(self.rd.failed),
         }
-        pthread_mutex_unlock(&self.core.c.log.lock)
+        pthread_mutex_unlock(&self.log.lock)
         return d

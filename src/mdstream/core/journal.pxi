@@ -265,6 +265,7 @@ cdef int journal_init(JournalWriter *jw, EngineCore *c, const char *dir, int64_t
         return ST_NO_MEMORY
     jw.rd.policy = POLICY_BLOCK
     jw.rd.ungated = True
+    jw.rd.with_orders = True    # order requests are input: a restart replays them
     pthread_mutex_init(&jw.lock, NULL)
     return ST_OK
 

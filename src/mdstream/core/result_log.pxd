@@ -26,6 +26,7 @@ ctypedef struct Reader:
     int64_t gaps_total
     int64_t skip_below        # results below this seq are passed over (resume ahead of head)
     bint ungated              # reads up to head, not visible (the journal writer)
+    bint with_orders          # also reads order requests (the journal writer, the paper venue)
     # Block policy with a deadline: a reader that holds a writer back for
     # longer than block_deadline_ns (> 0) without reading is failed like a
     # `disconnect` one.
@@ -53,6 +54,8 @@ ctypedef struct ResultLog:
     int64_t *last_seq         # per symbol: seq of its newest committed result, -1: none
     Result *last_evicted      # per symbol: its newest result once the ring overwrote it
     int32_t max_symbols
+    int32_t order_sid         # the pseudo symbol of order requests (-1: none in this log);
+                              # only readers with_orders see those rows
     Reader **readers
     int32_t n_readers
     int32_t max_readers

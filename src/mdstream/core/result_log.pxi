@@ -51,6 +51,7 @@ cdef int log_init(ResultLog *log, int64_t capacity, int32_t max_symbols,
     log.mask = capacity - 1
     log.max_written = -1
     log.max_symbols = max_symbols
+    log.order_sid = -1
     log.max_readers = max_readers
     pthread_mutex_init(&log.lock, NULL)
     pthread_cond_init(&log.readable, NULL)
@@ -121,20 +122,30 @@ cdef inline int64_t matching_committed(ResultLog *log, Reader *rd) noexcept nogi
     cdef int64_t total = 0
     cdef int32_t i
     if rd.filter == NULL:
+        if log.order_sid >= 0 and not rd.with_orders:
+            return log.visible - log.symbol_counts[log.order_sid]
         return log.visible
     for i in range(rd.n_filter_ids):
         total += log.symbol_counts[rd.filter_ids[i]]
     return total
 
 
+cdef inline bint reader_wants(ResultLog *log, Reader *rd, int32_t symbol_id) noexcept nogil:
+    """Does a result of this symbol pass the reader's filter? (Order requests
+    only go to readers with_orders.)"""
+    if symbol_id == log.order_sid and log.order_sid >= 0:
+        return rd.with_orders
+    return rd.filter == NULL or rd.filter[symbol_id] != 0
+
+
 cdef inline int64_t count_matching(ResultLog *log, Reader *rd, int64_t start,
                                    int64_t end) noexcept nogil:
     """Results of seq [start, end) in the ring that match the reader's filter (lock held)."""
     cdef int64_t s, k = 0
-    if rd.filter == NULL:
+    if rd.filter == NULL and (log.order_sid < 0 or rd.with_orders):
         return end - start
     for s in range(start, end):
-        if rd.filter[log.ring[s & log.mask].tick.symbol_id]:
+        if reader_wants(log, rd, log.ring[s & log.mask].tick.symbol_id):
             k += 1
     return k
 
@@ -308,12 +319,12 @@ cdef inline int64_t copy_matching(ResultLog *log, Reader *rd, int64_t start, int
     """
     cdef int64_t s = start
     cdef int64_t k = 0
-    cdef int64_t run
+    cdef int64_t run, j, kept
     cdef const Result *slot
     if rd.skip_below > s:
         # Resuming ahead of the head: pass over what comes before, as read.
         while s < end and s < rd.skip_below:
-            if rd.filter == NULL or rd.filter[log.ring[s & log.mask].tick.symbol_id]:
+            if reader_wants(log, rd, log.ring[s & log.mask].tick.symbol_id):
                 rd.matched_base += 1
             s += 1
     if rd.filter == NULL:
@@ -325,12 +336,22 @@ cdef inline int64_t copy_matching(ResultLog *log, Reader *rd, int64_t start, int
             if run > log.capacity - (s & log.mask):
                 run = log.capacity - (s & log.mask)
             memcpy(&out[k], &log.ring[s & log.mask], <size_t>run * sizeof(Result))
-            k += run
             s += run
+            if log.order_sid >= 0 and not rd.with_orders:
+                # Order requests are not results: close them up (they are rare).
+                kept = k
+                for j in range(k, k + run):
+                    if out[j].tick.symbol_id != log.order_sid:
+                        if kept != j:
+                            out[kept] = out[j]
+                        kept += 1
+                k = kept
+            else:
+                k += run
     else:
         while s < end and k < room:
             slot = &log.ring[s & log.mask]
-            if rd.filter[slot.tick.symbol_id]:
+            if reader_wants(log, rd, slot.tick.symbol_id):
                 out[k] = slot[0]
                 k += 1
             s += 1

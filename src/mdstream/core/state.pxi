@@ -16,6 +16,8 @@ cdef void state_replay(SymbolState *states, BarClock *bc, double ema_alpha,
         t = rows[i].tick
         if t.kind == KIND_BAR and rows[i].trade_count == 0:
             continue        # an input bar (pass_bar): it changed no state and no clock
+        if t.kind == KIND_ORDER:
+            continue        # an order request: the paper venue's, not the analytics'
         if t.kind == KIND_TRADE:
             t.interval_ns = bar_late_mask(bc, &t)     # what ingest told the worker
         analytics_update(&states[t.symbol_id], &t, &scratch, ema_alpha,

@@ -24,6 +24,7 @@ from mdstream.engine.sink import EngineSink
 from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, journal_stats
 from mdstream.engine.subscription import Subscription
 from mdstream.engine.symbols import SymbolTable
+from mdstream.engine.trading import Trading
 from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
 from mdstream.feeds.base import Feed
 from mdstream.journal import Journal, JournalConfig
@@ -32,6 +33,7 @@ from mdstream.journal.watch import JournalWatch
 from mdstream.journal.watch import error_text as journal_error_of
 from mdstream.request import (DEFAULT_TICKS_PER_FRAME, Policy, StreamRequest, field_list,
                               kind_list, symbol_list)
+from mdstream.venue.config import PaperVenue
 
 __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
 
@@ -39,7 +41,7 @@ __all__ = ["Engine", "Trade", "Quote", "Snapshot"]
 SymbolArg = Union[str, int, Sequence[str], Sequence[int], np.ndarray]
 
 
-class Engine:
+class Engine(Trading):
     """A market-data engine running in this process.
 
     A feed (or your own code, through publish()) sends ticks in; the core
@@ -81,6 +83,10 @@ class Engine:
         torn tail, rebuilds the analytics and continues the sequence, and
         subscriptions can resume from any journaled seq (``from_seq``).
         Subscribers see a result once it is journaled.
+    venue:
+        A PaperVenue: the engine then takes orders (submit_order(), ...)
+        and fills them from its own market data (mdstream.engine.trading).
+        None: no orders.
     drain_timeout:
         On stop(), how long (seconds) workers may take to finish queued ticks
         when a 'block' subscriber holds them back.
@@ -92,7 +98,8 @@ class Engine:
                  ema_alpha: float | None = None, bars: Iterable[str | float] = (),
                  max_symbols: int = 4096,
                  max_subscribers: int = DEFAULT_MAX_SUBSCRIBERS, drain_timeout: float = 1.0, latency: bool = True,
-                 journal: "str | os.PathLike | JournalConfig | None" = None):
+                 journal: "str | os.PathLike | JournalConfig | None" = None,
+                 venue: PaperVenue | None = None):
         # Each within its range (engine/limits.py), before anything is allocated.
         checked = check_engine_settings(
             workers=workers, ring_size=ring_size, channel_capacity=channel_capacity,
@@ -109,6 +116,7 @@ class Engine:
         self.bar_intervals_ns = [parse_duration_ns(b) for b in bars]
         self._core = _core.Core(self.workers, max_symbols, ring_size, channel_capacity,
                                 self.ema_alpha, max_subscribers, self.bar_intervals_ns, latency)
+        self._setup_venue(venue)
         self._journal = None
         self._retention: RetentionThread | None = None
         self.recovery = None
@@ -124,7 +132,7 @@ class Engine:
                                           config.fsync_interval_ns, config.on_error == "retry",
                                           int(round(config.retry_interval * 1e9)))
                 #: What the start on an existing journal found (a RecoveryReport).
-                self.recovery = self._journal.recover(self._core)
+                self.recovery = self._journal.recover(self._core, self._venue)
             except BaseException:
                 self._journal.close()       # release the directory's lock at once
                 raise

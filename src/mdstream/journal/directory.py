@@ -118,13 +118,17 @@ class Journal:
 
     # -- recovery ---------------------------------------------------------------
 
-    def recover(self, core) -> RecoveryReport:
-        """Bring a not yet started _core.Core to where the journal ends.
+    def recover(self, core, venue=None) -> RecoveryReport:
+        """Bring a not yet started _core.Core (and its paper venue) to where
+        the journal ends.
 
         Cuts a torn tail off the newest segment, loads the newest usable state
         file, and replays the results after it (all results when there is no
-        state file). Damage anywhere else raises JournalCorruptError naming
-        the file and offset; it is never served.
+        state file). A paper venue (``venue``, a _core.VenueCore) replays every
+        row from seq 0 (order requests included), so its orders, positions and
+        reports come back exactly; a journal whose retention removed its
+        first segments raises JournalError for it. Damage anywhere else raises
+        JournalCorruptError naming the file and offset; it is never served.
         """
         segments = list_segments(self.directory)
         for (first, path), (nxt, _) in zip(segments, segments[1:]):
@@ -141,9 +145,19 @@ class Journal:
                     f"journal {self.directory} starts at seq {segments[0][0]} and no state file "
                     "covers what came before: the analytics cannot be rebuilt")
             start = 0
+        if venue is not None and segments:
+            if segments[0][0] != 0:
+                raise JournalError(
+                    f"journal {self.directory} starts at seq {segments[0][0]}: the paper venue's "
+                    "orders and positions are rebuilt from seq 0, which its retention removed "
+                    "(keep the whole journal for a paper venue: no retention)")
+            for rows in read_blocks(segments, 0, start, orders=True):
+                venue.replay(rows)
         results = 0
-        for rows in self._blocks_from(segments, start):
+        for rows in read_blocks(segments, start, orders=True):
             core.restore(rows)
+            if venue is not None:
+                venue.replay(rows)
             results += len(rows)
         return RecoveryReport(len(segments), results, core.next_seq, torn_cut, torn_file)
 

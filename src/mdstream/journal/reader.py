@@ -149,7 +149,8 @@ class JournalReader:
         for index in range(len(segments) - 1, -1, -1):
             first, path = segments[index]
             end = first
-            for rows in read_blocks(segments[index:index + 1], first, torn_tail=torn.append):
+            for rows in read_blocks(segments[index:index + 1], first, torn_tail=torn.append,
+                                    orders=True):
                 end = int(rows["seq"][-1]) + 1
             if end > first:
                 last = end - 1

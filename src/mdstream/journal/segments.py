@@ -26,7 +26,7 @@ TornTail = Callable[[JournalCorruptError], None]
 
 def read_blocks(segments: Sequence[tuple[int, Path]], from_seq: int, end: int | None = None,
                 active: tuple[int, int] | None = None, *,
-                torn_tail: TornTail | None = None) -> Iterator[np.ndarray]:
+                torn_tail: TornTail | None = None, orders: bool = False) -> Iterator[np.ndarray]:
     """Results from ``from_seq`` (to ``end``, exclusive) over ``segments``
     ((first_seq, path), oldest first), in blocks (RESULT_DTYPE arrays, the
     first trimmed to start at from_seq, the last to stop before end).
@@ -40,6 +40,8 @@ def read_blocks(segments: Sequence[tuple[int, Path]], from_seq: int, end: int | 
     (a failed checksum, a sequence jump, a torn block in an older segment)
     always raises JournalCorruptError naming the file and byte offset.
     FileNotFoundError when a segment was removed meanwhile (retention).
+    Order requests (rows of kind ORDER, a paper venue's input) are left out
+    unless ``orders``: they are not results.
     """
     before = [i for i, (first, _) in enumerate(segments) if first <= from_seq]
     start = before[-1] if before else 0
@@ -68,6 +70,10 @@ def read_blocks(segments: Sequence[tuple[int, Path]], from_seq: int, end: int | 
                     rows = rows[from_seq - first_seq:]
                 if end is not None and int(rows["seq"][-1]) >= end:
                     rows = rows[rows["seq"] < end]
+                if not orders and len(rows):
+                    is_order = rows["kind"] == _core.KIND_ORDER_VALUE
+                    if is_order.any():
+                        rows = rows[~is_order]
                 if len(rows):
                     yield rows
                 if end is not None and first_seq + len(block[1]) >= end:
