@@ -263,8 +263,7 @@ class Node:
                                      ring_size=config.ring_size, bars=config.bars,
                                      journal=config.journal,
                                      max_subscribers=engine_subscribers(config.max_streams),
-                                     **({"venue": config.venue} if config.venue is not None
-                                        else {}))
+                                     venue=config.venue)
         #: The gRPC server, once started.
         self.server: Server | None = None
         #: The JetStream publisher (config.publish), once started.

@@ -188,6 +188,9 @@ def run_order(args: argparse.Namespace) -> int:
     from mdstream.grpc.trade_wire import RequestError
 
     cl_ord_id = args.cl_ord_id or next_cl_ord_id()
+    kwargs: dict[str, Any] = {}
+    quantity = 0.0
+    target: int | None = None
     try:
         if args.action == "cancel":
             if args.value is None and not args.all:
@@ -195,10 +198,8 @@ def run_order(args: argparse.Namespace) -> int:
             if args.value is not None and args.all:
                 raise ValueError("cancel takes a CL_ORD_ID or --all, not both")
             target = _cl_ord_id(args.value) if args.value is not None else None
-            quantity, kwargs = 0.0, {}
         else:
             quantity, kwargs = _order_args(args)
-            target = None
     except (ValueError, argparse.ArgumentTypeError) as exc:
         return usage_error("order", exc)
     try:
@@ -214,6 +215,7 @@ def run_order(args: argparse.Namespace) -> int:
                 session.cancel_all(args.symbol)
                 watched = None
             elif args.action == "cancel":
+                assert target is not None
                 session.cancel_order(target, cl_ord_id=cl_ord_id)
                 watched = target
             else:
@@ -237,7 +239,7 @@ def run_order(args: argparse.Namespace) -> int:
 
 
 def _follow(session: Any, args: argparse.Namespace, watched: int | None, own: int,
-            request_error: type) -> int:
+            request_error: Any) -> int:
     """Print the reports of the order ``watched`` (None: of a cancel-all, every
     report) until it is done or --wait passes; the exit status."""
     deadline = time.monotonic() + args.wait

@@ -4,13 +4,13 @@ of mdstream.proto, used by the servicer (mdstream.grpc.trading) and both
 clients (mdstream.grpc.trade_session).
 
 The wire's enums carry the FIX values the venue's codes have
-(mdstream.venue.codes), so a code crosses as it is; the Python API names
-them in words ("buy", "limit", "gtc"), converted here only.
+(mdstream.venue.codes), so a code crosses as it is; the Python API takes
+words ("buy", "limit", "gtc") or the codes' enums, read by the venue's own
+parse_code (one validation, one message).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,6 @@ from mdstream.errors import InvalidArgumentError
 from mdstream.v1 import mdstream_pb2 as pb
 
 __all__ = [
-    "SIDES", "ORD_TYPES", "TIFS", "SIDE_TO_PB", "ORD_TYPE_TO_PB", "TIF_TO_PB",
     "RequestError", "session_request", "new_order_request", "cancel_request",
     "replace_request", "cancel_all_request", "new_order_args", "replace_args",
     "report_messages", "report_from_message", "request_error_message",
@@ -32,33 +31,13 @@ __all__ = [
 #: venue's default account.
 DEFAULT_ACCOUNT = "paper"
 
-#: Python name -> the wire's (and FIX's) value.
-SIDE_TO_PB = {"buy": pb.SIDE_BUY, "sell": pb.SIDE_SELL}
-ORD_TYPE_TO_PB = {"market": pb.ORD_TYPE_MARKET, "limit": pb.ORD_TYPE_LIMIT,
-                  "stop": pb.ORD_TYPE_STOP, "stop_limit": pb.ORD_TYPE_STOP_LIMIT}
-TIF_TO_PB = {"day": pb.TIME_IN_FORCE_DAY, "gtc": pb.TIME_IN_FORCE_GTC,
-             "ioc": pb.TIME_IN_FORCE_IOC, "fok": pb.TIME_IN_FORCE_FOK,
-             "gtd": pb.TIME_IN_FORCE_GTD}
-PB_TO_SIDE = {v: k for k, v in SIDE_TO_PB.items()}
-PB_TO_ORD_TYPE = {v: k for k, v in ORD_TYPE_TO_PB.items()}
-PB_TO_TIF = {v: k for k, v in TIF_TO_PB.items()}
-SIDES = tuple(SIDE_TO_PB)
-ORD_TYPES = tuple(ORD_TYPE_TO_PB)
-TIFS = tuple(TIF_TO_PB)
+def _code(enum_name: str, value: Any, what: str) -> int:
+    """A code of mdstream.venue.codes from its name ("buy", any case), enum or
+    number: the wire's value (the same FIX number). InvalidArgumentError
+    names the valid ones."""
+    from mdstream.venue import codes
 
-
-def _word(value: Any, table: dict, what: str) -> int:
-    key = str(value).lower() if isinstance(value, str) else value
-    if key not in table:
-        raise InvalidArgumentError(f"{what} must be one of {', '.join(table)}, got {value!r}")
-    return table[key]
-
-
-def _enum_word(value: int, table: dict, enum: Any, what: str) -> str:
-    if value not in table:
-        names = ", ".join(f"{enum.Name(v)} ({v})" for v in table)
-        raise InvalidArgumentError(f"{what} {value} is not valid: use {names}")
-    return table[value]
+    return codes.parse_code(getattr(codes, enum_name), value, what)
 
 
 # -- requests (client side) ------------------------------------------------------
@@ -82,17 +61,19 @@ def _optional(msg: Any, **values: Any) -> None:
             setattr(msg, name, value)
 
 
-def new_order_request(cl_ord_id: int, symbol: str, side: str, quantity: float, *,
-                      ord_type: str = "limit", price: float | None = None,
-                      stop_price: float | None = None, tif: str = "gtc",
+def new_order_request(cl_ord_id: int, symbol: str, side: Any, quantity: float, *,
+                      ord_type: Any = "limit", price: float | None = None,
+                      stop_price: float | None = None, tif: Any = "gtc",
                       post_only: bool = False, expire_ns: int | None = None) -> pb.TradeRequest:
     """A NewOrder message of Engine.submit_order's arguments (without the
     account). Words that have no wire value (a side "hold") raise
     InvalidArgumentError here; the server checks the rest (quantity, prices)."""
     order = pb.NewOrder(cl_ord_id=int(cl_ord_id), symbol=str(symbol),
-                        side=_word(side, SIDE_TO_PB, "side"), quantity=float(quantity),
-                        ord_type=_word(ord_type, ORD_TYPE_TO_PB, "ord_type"),
-                        tif=_word(tif, TIF_TO_PB, "tif"), post_only=bool(post_only))
+                        side=pb.Side.ValueType(_code("Side", side, "side")),
+                        quantity=float(quantity),
+                        ord_type=pb.OrdType.ValueType(_code("OrdType", ord_type, "ord_type")),
+                        tif=pb.TimeInForce.ValueType(_code("TimeInForce", tif, "tif")),
+                        post_only=bool(post_only))
     _optional(order, price=None if price is None else float(price),
               stop_price=None if stop_price is None else float(stop_price),
               expire_ns=None if expire_ns is None else int(expire_ns))
@@ -127,11 +108,11 @@ def new_order_args(msg: pb.NewOrder) -> tuple[tuple, dict]:
     venue checks everything else)."""
     if msg.side == pb.SIDE_UNSPECIFIED:
         raise InvalidArgumentError("side is required: SIDE_BUY (1) or SIDE_SELL (2)")
-    side = _enum_word(msg.side, PB_TO_SIDE, pb.Side, "side")
-    ord_type = ("limit" if msg.ord_type == pb.ORD_TYPE_UNSPECIFIED
-                else _enum_word(msg.ord_type, PB_TO_ORD_TYPE, pb.OrdType, "ord_type"))
-    tif = _enum_word(msg.tif, PB_TO_TIF, pb.TimeInForce, "tif") if msg.HasField("tif") else "gtc"
-    kwargs = {"ord_type": ord_type, "tif": tif, "post_only": msg.post_only,
+    side = _code("Side", msg.side, "side")
+    ord_type = (_code("OrdType", "limit", "ord_type") if msg.ord_type == pb.ORD_TYPE_UNSPECIFIED
+                else _code("OrdType", msg.ord_type, "ord_type"))
+    tif = _code("TimeInForce", msg.tif, "tif") if msg.HasField("tif") else "gtc"
+    kwargs: dict[str, Any] = {"ord_type": ord_type, "tif": tif, "post_only": msg.post_only,
               "price": msg.price if msg.HasField("price") else None,
               "stop_price": msg.stop_price if msg.HasField("stop_price") else None,
               "expire_ns": msg.expire_ns if msg.HasField("expire_ns") else None}
@@ -152,43 +133,51 @@ _REPORT_NUMBERS = ("seq", "cause_seq", "ts_ns", "recv_ns", "done_ns", "cl_ord_id
                    "orig_cl_ord_id", "order_id", "exec_type", "ord_status", "side", "ord_type",
                    "tif", "reject_reason", "price", "stop_price", "quantity", "last_px",
                    "last_qty", "cum_qty", "leaves_qty", "avg_px", "position", "position_avg_px",
-                   "realized_pnl", "fees")
-
-
-def _finite(x: float) -> float:
-    """A price that is not there (NaN) is 0 on the wire."""
-    return x if math.isfinite(x) else 0.0
-
-
-_PRICES = ("price", "stop_price")
+                   "realized_pnl", "fees", "post_only", "expire_ns")
 
 
 def report_messages(batch: Any) -> list[pb.TradeResponse]:
     """One TradeResponse per report of an ExecutionReports batch, in order."""
-    from mdstream.venue.codes import reject_text
+    from mdstream.venue.codes import REJECT_TEXT, RejectReason
 
     cols = {name: getattr(batch, name).tolist() for name in _REPORT_NUMBERS}
     symbols, accounts = batch.symbols, batch.accounts
     sym_ids = batch.symbol_id.tolist()
     acc_ids = batch.account_id.tolist()
     out = []
-    for i in range(len(sym_ids)):
+    for i, sid in enumerate(sym_ids):
         values = {name: col[i] for name, col in cols.items()}
-        for name in _PRICES:
-            values[name] = _finite(values[name])
+        values["post_only"] = bool(values["post_only"])
         reason = values["reject_reason"]
-        report = pb.ExecutionReport(symbol=symbols[sym_ids[i]], account=accounts[acc_ids[i]],
-                                    text=reject_text(reason) if reason else "", **values)
+        report = pb.ExecutionReport(
+            symbol=symbols[sid] if 0 <= sid < len(symbols) else "",
+            account=accounts[acc_ids[i]],
+            text=REJECT_TEXT.get(RejectReason(reason), "") if reason else "", **values)
         out.append(pb.TradeResponse(execution_report=report))
     return out
 
 
 def report_from_message(msg: pb.ExecutionReport) -> Any:
-    """The mdstream.venue ExecutionReport of an ExecutionReport message."""
+    """The mdstream.venue ExecutionReport of an ExecutionReport message
+    (equal to the one an in-process subscription gives)."""
+    from mdstream.venue.codes import (ExecType, OrdStatus, OrdType, RejectReason, Side,
+                                      TimeInForce)
     from mdstream.venue.reports import ExecutionReport
 
-    values = {name: getattr(msg, name) for name in _REPORT_NUMBERS}
-    return ExecutionReport(symbol=msg.symbol, account=msg.account, **values)
+    known = msg.ord_type != pb.ORD_TYPE_UNSPECIFIED
+    return ExecutionReport(
+        seq=msg.seq, exec_id=str(msg.seq), cause_seq=msg.cause_seq, ts_ns=msg.ts_ns,
+        recv_ns=msg.recv_ns, done_ns=msg.done_ns, account=msg.account,
+        symbol=msg.symbol or None, cl_ord_id=msg.cl_ord_id, orig_cl_ord_id=msg.orig_cl_ord_id,
+        order_id=msg.order_id, exec_type=ExecType(msg.exec_type),
+        ord_status=OrdStatus(msg.ord_status), side=Side(msg.side),
+        ord_type=OrdType(msg.ord_type) if known else None,
+        tif=TimeInForce(msg.tif) if known else None, post_only=msg.post_only,
+        price=msg.price, stop_price=msg.stop_price, quantity=msg.quantity, last_px=msg.last_px,
+        last_qty=msg.last_qty, cum_qty=msg.cum_qty, leaves_qty=msg.leaves_qty,
+        avg_px=msg.avg_px, expire_ns=msg.expire_ns,
+        reject_reason=RejectReason(msg.reject_reason), text=msg.text, position=msg.position,
+        position_avg_px=msg.position_avg_px, realized_pnl=msg.realized_pnl, fees=msg.fees)
 
 
 @dataclass(frozen=True)
@@ -227,32 +216,38 @@ def request_error_from_message(msg: pb.RequestError) -> RequestError:
 
 _ORDER_FIELDS = ("order_id", "cl_ord_id", "side", "ord_type", "tif", "ord_status", "price",
                  "stop_price", "quantity", "cum_qty", "leaves_qty", "avg_px", "expire_ns",
-                 "triggered")
-_POSITION_FIELDS = ("quantity", "avg_px", "realized_pnl", "fees", "mark", "unrealized_pnl")
+                 "triggered", "post_only")
+_POSITION_FIELDS = ("quantity", "avg_px", "realized_pnl", "unrealized_pnl", "fees", "fills",
+                    "mark_px")
 
 
 def order_message(order: Any) -> pb.Order:
     """The Order message of a mdstream.venue OrderState."""
-    values = {name: getattr(order, name) for name in _ORDER_FIELDS}
-    for name in _PRICES:
-        values[name] = _finite(values[name])
-    values["expire_ns"] = values["expire_ns"] or 0
-    return pb.Order(account=order.account, symbol=order.symbol, **values)
+    return pb.Order(account=order.account, symbol=order.symbol,
+                    **{name: getattr(order, name) for name in _ORDER_FIELDS})
 
 
 def order_from_message(msg: pb.Order) -> Any:
+    """The mdstream.venue OrderState of an Order message."""
+    from mdstream.venue.codes import OrdStatus, OrdType, Side, TimeInForce
     from mdstream.venue.reports import OrderState
 
-    return OrderState(account=msg.account, symbol=msg.symbol,
-                      **{name: getattr(msg, name) for name in _ORDER_FIELDS})
+    return OrderState(account=msg.account, symbol=msg.symbol, cl_ord_id=msg.cl_ord_id,
+                      order_id=msg.order_id, side=Side(msg.side), ord_type=OrdType(msg.ord_type),
+                      tif=TimeInForce(msg.tif), price=msg.price, stop_price=msg.stop_price,
+                      quantity=msg.quantity, cum_qty=msg.cum_qty, leaves_qty=msg.leaves_qty,
+                      avg_px=msg.avg_px, ord_status=OrdStatus(msg.ord_status),
+                      triggered=msg.triggered, expire_ns=msg.expire_ns, post_only=msg.post_only)
 
 
 def position_message(position: Any) -> pb.Position:
+    """The Position message of a mdstream.venue Position."""
     return pb.Position(account=position.account, symbol=position.symbol,
                        **{name: getattr(position, name) for name in _POSITION_FIELDS})
 
 
 def position_from_message(msg: pb.Position) -> Any:
+    """The mdstream.venue Position of a Position message."""
     from mdstream.venue.reports import Position
 
     return Position(account=msg.account, symbol=msg.symbol,

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import grpc
 from google.protobuf.message import DecodeError
 
-from mdstream.errors import MDStreamError, SubscriptionClosedError
+from mdstream.errors import MDStreamError, SubscriptionClosedError, UnknownSymbolError
 from mdstream.grpc.contract import (
     NO_PAPER_VENUE_MESSAGE,
     NoPaperVenueError,
@@ -82,7 +82,7 @@ _ERROR_QUEUE = 1024
 
 def has_paper_venue(engine: Any) -> bool:
     """Whether ``engine`` takes orders (an Engine made with a paper venue)."""
-    return getattr(engine, "venue", None) is not None
+    return getattr(engine, "venue_config", None) is not None
 
 
 class _Done(Exception):
@@ -121,7 +121,7 @@ class TradingServicer:
         principal = self.entitlements.principal(context)
         if principal is not None:
             principal.check_account(account)
-        accounts = self.engine.venue.accounts
+        accounts = self.engine.venue_config.accounts
         if account not in accounts:
             shown = ", ".join(sorted(accounts)[:10]) + (", ..." if len(accounts) > 10 else "")
             raise UnknownAccountError(
@@ -136,7 +136,7 @@ class TradingServicer:
         principal = self.entitlements.principal(context)
         if principal is None or "*" in principal.accounts:
             return None
-        return [a for a in self.engine.venue.accounts if principal.allows_account(a)]
+        return [a for a in self.engine.venue_config.accounts if principal.allows_account(a)]
 
     # -- Trade -------------------------------------------------------------------
 
@@ -195,8 +195,6 @@ class TradingServicer:
     def _responses(self, reports: "TrackedReports", errors: "queue.Queue[pb.TradeResponse]",
                    done: threading.Event) -> Iterator[pb.TradeResponse]:
         """The stream's messages: reports as they come, request errors between."""
-        from mdstream.engine.subscription import StreamEnded
-
         while not done.is_set():
             while True:
                 try:
@@ -205,7 +203,7 @@ class TradingServicer:
                     break
             try:
                 batch = reports.read(_POLL_S)
-            except StreamEnded:
+            except EOFError:               # the engine stopped, every report sent
                 return
             except SubscriptionClosedError:
                 if self._closing():
@@ -282,6 +280,9 @@ class TradingServicer:
         except MDStreamError as exc:
             if session.closed:
                 raise _Done from None
+            if isinstance(exc, UnknownSymbolError):      # the remote client's advice
+                exc = UnknownSymbolError(exc.symbols, self.engine.symbol_table.names,
+                                         hint="ListSymbols gives the list.")
             fields = request_error_fields(exc)
             if fields is None:
                 raise
@@ -357,7 +358,7 @@ def _ids(message: pb.TradeRequest, kind: str | None) -> tuple[int, int]:
 
 def _refuse(request, context):
     """A trading method of a server without a paper venue."""
-    context.abort_with_status(error_status(NoPaperVenueError(NO_PAPER_VENUE_MESSAGE))[0])  # type: ignore[index]  # mapped
+    context.abort_with_status(error_status(NoPaperVenueError(NO_PAPER_VENUE_MESSAGE))[0])
 
 
 def trading_handlers(trading: TradingServicer | None) -> dict[str, grpc.RpcMethodHandler]:

@@ -81,6 +81,7 @@ class RateLimiter:
 
 class OrderSession:
     """A session of orders of one ``account`` of the engine's paper venue.
+    Over gRPC, a Trade call is one (mdstream.grpc.trading).
 
     Parameters
     ----------
@@ -128,9 +129,9 @@ class OrderSession:
         if self._closed:
             raise EngineStateError(f"the order session of {self.account!r} is closed")
 
-    def submit_order(self, cl_ord_id: int, symbol: str, side: str, quantity: float, *,
-                     ord_type: str = "limit", price: float | None = None,
-                     stop_price: float | None = None, tif: str = "gtc", post_only: bool = False,
+    def submit_order(self, cl_ord_id: int, symbol: str, side: Any, quantity: float, *,
+                     ord_type: Any = "limit", price: float | None = None,
+                     stop_price: float | None = None, tif: Any = "gtc", post_only: bool = False,
                      expire_ns: int | None = None) -> int:
         """A new order (Engine.submit_order's arguments without the account);
         over the session's rate limit it goes in flagged rate-limited, and the
@@ -301,13 +302,12 @@ class TrackedReports:
     def __iter__(self) -> Iterator[Any]:
         """Batches until the subscription ends or is closed. Reads in slices,
         so that close() from another thread never waits for a quiet market."""
-        from mdstream.engine.subscription import StreamEnded
         from mdstream.errors import SubscriptionClosedError
 
         while True:
             try:
                 batch = self.read(_SLICE_S)
-            except (StreamEnded, SubscriptionClosedError):
+            except (EOFError, SubscriptionClosedError):     # the engine stopped; closed
                 return
             if batch is not None and len(batch):
                 yield batch
@@ -331,25 +331,28 @@ class TrackedReports:
 def _account(engine: Any, account: str) -> Any:
     """The venue's Account of ``account``: InvalidArgumentError for a name it
     does not have, EngineStateError for an engine without a paper venue."""
-    venue = getattr(engine, "venue", None)
+    venue = getattr(engine, "venue_config", None)
     if venue is None:
-        raise EngineStateError("this engine has no paper venue; start it with "
-                               "venue=PaperVenue() / mdstream serve --paper-venue")
-    accounts = venue.accounts
-    if account not in accounts:
-        shown = ", ".join(sorted(accounts)[:10]) + (", ..." if len(accounts) > 10 else "")
-        raise InvalidArgumentError(
-            f"unknown account {account!r}: the paper venue's accounts are {shown}")
-    return accounts[account]
+        raise EngineStateError("this engine has no paper venue; create it with "
+                               "Engine(venue=PaperVenue()) (mdstream serve --paper-venue)")
+    engine.account_id(account)               # InvalidArgumentError naming the accounts
+    return venue.accounts[account]
 
 
-def _submit(engine: Any, account: str, cl_ord_id: int, symbol: str, side: str,
+def _submit(engine: Any, account: str, cl_ord_id: int, symbol: str, side: Any,
             quantity: float, *, rate_limited: bool, **kwargs: Any) -> int:
-    """Engine.submit_order, flagged rate-limited when ``rate_limited``."""
+    """Engine.submit_order; when ``rate_limited``, the same request row with
+    the core's rate-limited flag set (the venue rejects it with RATE_LIMIT),
+    sent by Engine.submit_requests."""
     if not rate_limited:
         return engine.submit_order(account, cl_ord_id, symbol, side, quantity, **kwargs)
-    return engine.submit_order(account, cl_ord_id, symbol, side, quantity, rate_limited=True,
-                               **kwargs)
+    from mdstream import _core
+    from mdstream.venue import requests
+
+    row = requests.new_order(engine.account_id(account), cl_ord_id,
+                             engine.symbol_table.ids([symbol])[0], side, quantity, **kwargs)
+    row["flags"] |= _core.ORDER_FLAGS["rate_limited"]
+    return engine.submit_requests(row)
 
 
 def _report_columns(reports: Any) -> Iterator[tuple[int, int, int, int, int]]:
