@@ -109,6 +109,9 @@ class RemoteOrderSession(_SessionBase):
         self._lock = threading.Lock()
         self._errors = errors
         self._call = method(iter(self._requests.get, _END))
+        # However the call ends (the channel closed, the server gone), grpc's
+        # thread that sends the requests must stop waiting for the next one.
+        self._call.add_done_callback(lambda _call: self._requests.put(_END))
         self._responses: queue.Queue[Any] = queue.Queue()
         self._ended = False
         self._reader = threading.Thread(target=self._pump, name="mdstream-trade-session",

@@ -15,8 +15,9 @@ A Trade call is one mdstream.venue.session.OrderSession:
   sees that account's reports only;
 - requests are read on a thread of the call and handed to the session;
   one that cannot be taken (malformed, unknown symbol, not entitled) gets
-  a RequestError on the stream and the stream goes on; one the venue
-  refuses gets its REJECTED execution report like any other;
+  a RequestError on the stream (never after a report of a later request)
+  and the stream goes on; one the venue refuses gets its REJECTED
+  execution report like any other;
 - however the call ends (the client closes or vanishes, a deadline, the
   server stops), the session is closed: with cancel_on_disconnect its open
   orders are cancelled.
@@ -194,13 +195,11 @@ class TradingServicer:
 
     def _responses(self, reports: "TrackedReports", errors: "queue.Queue[pb.TradeResponse]",
                    done: threading.Event) -> Iterator[pb.TradeResponse]:
-        """The stream's messages: reports as they come, request errors between."""
+        """The stream's messages: reports as they come, request errors between.
+        The errors queued are sent before each batch of reports: a request's
+        error was queued before any later request entered the engine, so it
+        never comes after a report of a later request."""
         while not done.is_set():
-            while True:
-                try:
-                    yield errors.get_nowait()
-                except queue.Empty:
-                    break
             try:
                 batch = reports.read(_POLL_S)
             except EOFError:               # the engine stopped, every report sent
@@ -211,6 +210,11 @@ class TradingServicer:
                         "the server is shutting down; resume the reports on another server or "
                         "later (TradeSession.from_seq)") from None
                 return
+            while True:
+                try:
+                    yield errors.get_nowait()
+                except queue.Empty:
+                    break
             if batch is not None and len(batch):
                 yield from report_messages(batch)
 
