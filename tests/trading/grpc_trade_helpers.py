@@ -162,3 +162,48 @@ def engine_reports(engine: Engine, account: str | None = None, count: int = 0,
                 break
             out.extend(batch.rows())
     return out
+
+
+# -- the mdstream command in subprocesses ---------------------------------------------
+
+def mdstream_command(*args: str) -> list[str]:
+    """The mdstream command line, run with this interpreter."""
+    import sys
+
+    return [sys.executable, "-m", "mdstream", *args]
+
+
+def subprocess_env() -> dict:
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("MDSTREAM_TOKEN", None)
+    return env
+
+
+def run_command(*args: str, timeout: float = 60.0):
+    """Run ``mdstream ARGS`` to its end: the CompletedProcess (text)."""
+    import subprocess
+
+    return subprocess.run(mdstream_command(*args), capture_output=True, text=True,
+                          timeout=timeout, env=subprocess_env())
+
+
+def read_line_matching(stream, needle: str, timeout: float = 30.0) -> str:
+    """Read lines of a text stream until one contains ``needle`` (bounded, in a thread)."""
+    box: dict = {"seen": []}
+
+    def reader():
+        for line in stream:
+            box["seen"].append(line)
+            if needle in line:
+                box["line"] = line
+                return
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    t.join(timeout)
+    if "line" not in box:
+        raise AssertionError(f"no line with {needle!r} within {timeout} s; got {box['seen']}")
+    return box["line"]

@@ -18,12 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mdstream.cli import options
 from mdstream.cli.output import px, qty
 from mdstream.cli.process import EXIT_ERROR, error, sigterm_as_interrupt, usage_error
 from mdstream.text import printable
+
+if TYPE_CHECKING:
+    from mdstream.venue import OrderState, Position
 
 __all__ = ["add_parser", "run_order", "run_positions", "report_line", "next_cl_ord_id"]
 
@@ -312,7 +315,7 @@ def run_positions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _orders_table(orders: list) -> str:
+def _orders_table(orders: "list[OrderState]") -> str:
     from mdstream.v1 import mdstream_pb2 as pb
 
     if not orders:
@@ -329,10 +332,10 @@ def _orders_table(orders: list) -> str:
                     "stop", "filled", "leaves", "tif"], rows))
 
 
-def _positions_table(positions: list) -> str:
+def _positions_table(positions: "list[Position]") -> str:
     if not positions:
         return "positions: none"
-    rows = [[printable(p.account), printable(p.symbol), qty(p.quantity), px(p.avg_px), px(p.mark),
+    rows = [[printable(p.account), printable(p.symbol), qty(p.quantity), px(p.avg_px), px(p.mark_px),
              px(p.unrealized_pnl), px(p.realized_pnl), px(p.fees)] for p in positions]
     return (f"positions ({len(positions)}):\n" +
             _table(["account", "symbol", "qty", "avg_px", "mark", "unrealized", "realized", "fees"],

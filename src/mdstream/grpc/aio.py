@@ -14,7 +14,7 @@ same ResumeLogic as the sync one (mdstream.grpc.resume).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal, Sequence, overload
+from typing import TYPE_CHECKING, Any, Literal, Sequence, overload
 
 import grpc
 import grpc.aio
@@ -45,6 +45,9 @@ from mdstream.grpc.trade_session import AsyncRemoteOrderSession
 from mdstream.grpc.trade_wire import read_orders, read_positions
 from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy
 from mdstream.v1 import mdstream_pb2 as pb
+
+if TYPE_CHECKING:
+    from mdstream.venue import OrderState, Position
 
 __all__ = ["AsyncClient", "AsyncBatchStream", "AsyncResultStream", "AsyncResumingBatchStream",
            "AsyncResumingResultStream"]
@@ -223,12 +226,12 @@ class AsyncClient(ClientCore):
                                        cancel_on_disconnect=cancel_on_disconnect,
                                        from_seq=from_seq, errors=self._error)
 
-    async def orders(self, account: str | None = None) -> list:
+    async def orders(self, account: str | None = None) -> "list[OrderState]":
         """The open orders of ``account`` (see Client.orders)."""
         return read_orders(await self._unary(self._get_orders,
                                              pb.OrdersRequest(account=account or "")))
 
-    async def positions(self, account: str | None = None) -> list:
+    async def positions(self, account: str | None = None) -> "list[Position]":
         """The positions of ``account`` (see Client.positions)."""
         return read_positions(await self._unary(self._get_positions,
                                                 pb.PositionsRequest(account=account or "")))

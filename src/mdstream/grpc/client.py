@@ -56,6 +56,7 @@ from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRA
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
+    from mdstream.venue import OrderState, Position
     from mdstream.grpc.aio import AsyncBatchStream, AsyncClient, AsyncResultStream
 
 __all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
@@ -330,13 +331,13 @@ class Client(ClientCore):
         return RemoteOrderSession(self._trade, account, cancel_on_disconnect=cancel_on_disconnect,
                                   from_seq=from_seq, errors=self._error)
 
-    def orders(self, account: str | None = None) -> list:
+    def orders(self, account: str | None = None) -> "list[OrderState]":
         """The open orders of ``account`` (None: of every account the caller
         may trade), as mdstream.venue OrderState objects by order_id. Raises
         UnknownAccountError, NoPaperVenueError, ConnectError, RemoteError."""
         return read_orders(self._unary(self._get_orders, pb.OrdersRequest(account=account or "")))
 
-    def positions(self, account: str | None = None) -> list:
+    def positions(self, account: str | None = None) -> "list[Position]":
         """The positions of ``account`` (None: of every account the caller may
         trade), as mdstream.venue Position objects with their mark and
         unrealized P&L, by account then symbol. Errors as for orders()."""

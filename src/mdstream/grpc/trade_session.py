@@ -47,16 +47,17 @@ from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
     from mdstream.grpc.streams import ErrorTranslator
+    from mdstream.venue import ExecutionReport
 
 __all__ = ["RemoteOrderSession", "AsyncRemoteOrderSession", "TradeItem"]
 
-#: What iterating a session yields.
-TradeItem = Union[Any, RequestError]       # an ExecutionReport, or a RequestError
+#: What iterating a session yields: an ExecutionReport, or a RequestError.
+TradeItem = Union["ExecutionReport", RequestError]
 
 _END = object()
 
 
-def _item(message: pb.TradeResponse) -> Any:
+def _item(message: pb.TradeResponse) -> TradeItem:
     if message.WhichOneof("response") == "request_error":
         return request_error_from_message(message.request_error)
     return report_from_message(message.execution_report)
@@ -82,7 +83,7 @@ class _SessionBase:
         if self._closed:
             raise EngineStateError(f"the order session of {self.account!r} is closed")
 
-    def _seen(self, item: Any) -> Any:
+    def _seen(self, item: TradeItem) -> TradeItem:
         if isinstance(item, RequestError):
             self.errors += 1
         else:

@@ -12,12 +12,15 @@ parse_code (one validation, one message).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from mdstream.errors import InvalidArgumentError
 from mdstream.v1 import mdstream_pb2 as pb
+
+if TYPE_CHECKING:
+    from mdstream.venue import ExecutionReport, ExecutionReports, OrderState, Position
 
 __all__ = [
     "RequestError", "session_request", "new_order_request", "cancel_request",
@@ -136,7 +139,7 @@ _REPORT_NUMBERS = ("seq", "cause_seq", "ts_ns", "recv_ns", "done_ns", "cl_ord_id
                    "realized_pnl", "fees", "post_only", "expire_ns")
 
 
-def report_messages(batch: Any) -> list[pb.TradeResponse]:
+def report_messages(batch: "ExecutionReports") -> list[pb.TradeResponse]:
     """One TradeResponse per report of an ExecutionReports batch, in order."""
     from mdstream.venue.codes import REJECT_TEXT, RejectReason
 
@@ -157,7 +160,7 @@ def report_messages(batch: Any) -> list[pb.TradeResponse]:
     return out
 
 
-def report_from_message(msg: pb.ExecutionReport) -> Any:
+def report_from_message(msg: pb.ExecutionReport) -> "ExecutionReport":
     """The mdstream.venue ExecutionReport of an ExecutionReport message
     (equal to the one an in-process subscription gives)."""
     from mdstream.venue.codes import (ExecType, OrdStatus, OrdType, RejectReason, Side,
@@ -221,13 +224,13 @@ _POSITION_FIELDS = ("quantity", "avg_px", "realized_pnl", "unrealized_pnl", "fee
                     "mark_px")
 
 
-def order_message(order: Any) -> pb.Order:
+def order_message(order: "OrderState") -> pb.Order:
     """The Order message of a mdstream.venue OrderState."""
     return pb.Order(account=order.account, symbol=order.symbol,
                     **{name: getattr(order, name) for name in _ORDER_FIELDS})
 
 
-def order_from_message(msg: pb.Order) -> Any:
+def order_from_message(msg: pb.Order) -> "OrderState":
     """The mdstream.venue OrderState of an Order message."""
     from mdstream.venue.codes import OrdStatus, OrdType, Side, TimeInForce
     from mdstream.venue.reports import OrderState
@@ -240,13 +243,13 @@ def order_from_message(msg: pb.Order) -> Any:
                       triggered=msg.triggered, expire_ns=msg.expire_ns, post_only=msg.post_only)
 
 
-def position_message(position: Any) -> pb.Position:
+def position_message(position: "Position") -> pb.Position:
     """The Position message of a mdstream.venue Position."""
     return pb.Position(account=position.account, symbol=position.symbol,
                        **{name: getattr(position, name) for name in _POSITION_FIELDS})
 
 
-def position_from_message(msg: pb.Position) -> Any:
+def position_from_message(msg: pb.Position) -> "Position":
     """The mdstream.venue Position of a Position message."""
     from mdstream.venue.reports import Position
 
@@ -254,11 +257,11 @@ def position_from_message(msg: pb.Position) -> Any:
                     **{name: getattr(msg, name) for name in _POSITION_FIELDS})
 
 
-def read_orders(resp: pb.OrdersResponse) -> list[Any]:
+def read_orders(resp: pb.OrdersResponse) -> "list[OrderState]":
     """GetOrders' answer: OrderState objects, by order_id."""
     return [order_from_message(m) for m in resp.orders]
 
 
-def read_positions(resp: pb.PositionsResponse) -> list[Any]:
+def read_positions(resp: pb.PositionsResponse) -> "list[Position]":
     """GetPositions' answer: Position objects, by account then symbol."""
     return [position_from_message(m) for m in resp.positions]
