@@ -414,3 +414,22 @@ def test_from_seq_is_checked_by_the_client(venue_server, client_of):
         assert session.read(0.05) is None and not session.ended
     with pytest.raises(InvalidArgumentError, match="from_seq must be >= 0"):
         client.trade("paper", from_seq=-5)
+
+
+def test_a_server_that_stops_ends_the_session_with_unavailable(venue_server, client_of):
+    from mdstream.grpc.errors import RemoteError
+
+    server, engine = venue_server()
+    engine.publish_quotes("AAPL", 100.0, 100.5, 1000, 1000)
+    client = client_of(server)
+    with client.trade("paper", cancel_on_disconnect=True) as session:
+        session.submit_order(1, "AAPL", "buy", 1, price=90.0)
+        read_items(session, 1)
+        server.stop(grace=1.0)
+        with pytest.raises(RemoteError) as info:
+            while True:
+                assert session.read(PATIENCE) is not None or not session.ended
+    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in info.value.details
+    # The session ended with the call: its order was cancelled.
+    assert wait_until(lambda: engine.orders("paper") == [])

@@ -108,6 +108,12 @@ class OrderSession:
         self.cancel_on_disconnect = bool(cancel_on_disconnect)
         rate = _account(engine, account).max_orders_per_s
         self._limiter = RateLimiter(rate, clock) if rate is not None else None
+        # Lock order: _requests, then _read_lock, then _lock. _requests
+        # serializes the requests and close() (no request goes in after the
+        # cancels of close); _lock guards the order state only, and is never
+        # held while calling the engine, so tracking reports never waits for a
+        # request that waits for the engine; _read_lock is the reader's.
+        self._requests = threading.RLock()
         self._lock = threading.RLock()
         self._read_lock = threading.Lock()
         self._pending: dict[int, None] = {}        # cl_ord_id submitted, no report yet (ordered)
@@ -136,38 +142,56 @@ class OrderSession:
         """A new order (Engine.submit_order's arguments without the account);
         over the session's rate limit it goes in flagged rate-limited, and the
         venue rejects it (RATE_LIMIT). Returns the request's engine seq."""
-        with self._lock:
+        with self._requests:
             self._check_open()
             limited = self._limiter is not None and not self._limiter.take()
-            seq = _submit(self.engine, self.account, cl_ord_id, symbol, side, quantity,
-                               ord_type=ord_type, price=price, stop_price=stop_price, tif=tif,
-                               post_only=post_only, expire_ns=expire_ns, rate_limited=limited)
+            cl = int(cl_ord_id)
+            with self._lock:          # pending before it goes in: its report may come at once
+                added = not limited and cl not in self._pending
+                if added:
+                    self._pending[cl] = None
+            try:
+                seq = _submit(self.engine, self.account, cl_ord_id, symbol, side, quantity,
+                              ord_type=ord_type, price=price, stop_price=stop_price, tif=tif,
+                              post_only=post_only, expire_ns=expire_ns, rate_limited=limited)
+            except BaseException:
+                if added:
+                    with self._lock:
+                        self._pending.pop(cl, None)
+                raise
             if limited:
                 self.rate_limited += 1
-            else:
-                self._pending[int(cl_ord_id)] = None
             return seq
 
     def cancel_order(self, orig_cl_ord_id: int, *, cl_ord_id: int = 0) -> int:
         """Cancel an open order by its current cl_ord_id (Engine.cancel_order)."""
-        with self._lock:
+        with self._requests:
             self._check_open()
             return self.engine.cancel_order(self.account, orig_cl_ord_id, cl_ord_id=cl_ord_id)
 
     def replace_order(self, orig_cl_ord_id: int, cl_ord_id: int, *, price: float | None = None,
                       quantity: float | None = None, stop_price: float | None = None) -> int:
         """Replace an open order (Engine.replace_order)."""
-        with self._lock:
+        with self._requests:
             self._check_open()
-            seq = self.engine.replace_order(self.account, orig_cl_ord_id, cl_ord_id, price=price,
-                                            quantity=quantity, stop_price=stop_price)
-            self._replacing[int(cl_ord_id)] = int(orig_cl_ord_id)
-            return seq
+            new = int(cl_ord_id)
+            with self._lock:
+                added = new not in self._replacing
+                self._replacing[new] = int(orig_cl_ord_id)
+            try:
+                return self.engine.replace_order(self.account, orig_cl_ord_id, cl_ord_id,
+                                                 price=price, quantity=quantity,
+                                                 stop_price=stop_price)
+            except BaseException:
+                if added:
+                    with self._lock:
+                        self._replacing.pop(new, None)
+                raise
 
     def cancel_all(self, symbol: str | None = None) -> int:
         """Cancel every open order of the account (of ``symbol``), this
         session's and others' (Engine.cancel_all)."""
-        with self._lock:
+        with self._requests:
             self._check_open()
             return self.engine.cancel_all(self.account, symbol)
 
@@ -204,7 +228,7 @@ class OrderSession:
     @property
     def open_orders(self) -> list[int]:
         """The current cl_ord_ids of the session's orders not known to be done
-        (submitted and not yet reported, or open), in submission order."""
+        (submitted and not yet reported, or open), in cl_ord_id order."""
         with self._lock:
             return sorted(set(self._pending) | set(self._open.values()))
 
@@ -213,12 +237,13 @@ class OrderSession:
         """The account's execution reports (Engine.execution_reports with this
         account), each batch tracked by the session before it is returned.
         Open it before submitting to see every report of the session's orders."""
-        with self._lock:
+        with self._requests:
             self._check_open()
             sub = self.engine.execution_reports(account=self.account, from_seq=from_seq,
                                                 policy=policy, max_batch=max_batch)
             tracked = TrackedReports(self, sub)
-            self._reports.append(tracked)
+            with self._lock:
+                self._reports.append(tracked)
             return tracked
 
     # -- the end -------------------------------------------------------------------
@@ -233,11 +258,15 @@ class OrderSession:
         (the reports already written are read first, so orders done meanwhile
         are left alone); then close its report subscriptions. Returns the
         cl_ord_ids it sent cancels for."""
-        with self._lock:
-            if self._closed:
-                return []
-            self._closed = True
-            tracked = list(self._reports)
+        with self._requests:
+            with self._lock:
+                if self._closed:
+                    return []
+                self._closed = True
+                tracked = list(self._reports)
+            return self._close(tracked)
+
+    def _close(self, tracked: "list[TrackedReports]") -> list[int]:
         cancelled: list[int] = []
         try:
             if self.cancel_on_disconnect:
