@@ -34,6 +34,8 @@ from mdstream.journal import JournalConfig
 from mdstream.feeds import BadFileError, BadRowError, CSVFeed, CSVFeedError, CSVFormat, Feed, SimulatedFeed
 from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, SubscriptionStats
 from mdstream.engine.subscription import StreamEnded, Subscription
+from mdstream.venue import (Account, ExecutionReport, ExecutionReports,
+                            ExecutionReportSubscription, OrderState, PaperVenue, Position)
 
 
 
@@ -59,6 +61,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Engine",
+    "PaperVenue",
+    "Account",
+    "ExecutionReport",
+    "ExecutionReports",
+    "ExecutionReportSubscription",
+    "OrderState",
+    "Position",
     "Client",
     "AsyncClient",
     "RemoteError",

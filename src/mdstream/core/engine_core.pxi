@@ -383,5 +383,16 @@ cdef void core_stop(EngineCore *c, double drain_timeout_s) noexcept nogil:
         pthread_join(c.journal.thread, NULL)    # it writes what is left, then exits
         c.journal.running = False
     if c.venue != NULL and c.venue.running:
-        pthread_join(c.venue.thread, NULL)      # it reads what is left, then closes its log
+        # It reads what is left and closes its log, unless a `block` reader of
+        # the reports has stopped reading: past the drain time its log closes
+        # under it (what it still had to write is lost with the stop).
+        while True:
+            pthread_mutex_lock(&c.venue.lock)
+            alive = 0 if c.venue.exited else 1
+            pthread_mutex_unlock(&c.venue.lock)
+            if alive == 0 or mono_ns() >= deadline:
+                break
+            sleep_ns(1_000_000)
+        log_close(&c.venue.log)
+        pthread_join(c.venue.thread, NULL)
         c.venue.running = False

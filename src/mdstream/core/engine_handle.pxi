@@ -207,10 +207,12 @@ cdef class Core:
         return CoreReader(self, policy, filter_ids, max_batch, from_seq, with_snapshot,
                           block_deadline_ns)
 
-    def report_reader(self, int32_t policy, filter_ids, int64_t max_batch, int64_t from_seq=-1):
+    def report_reader(self, int32_t policy, filter_ids, int64_t max_batch, int64_t from_seq=-1,
+                      int64_t block_deadline_ns=0):
         """A reader of the paper venue's execution report log (ExecReport rows
         in RESULT_DTYPE arrays: view them as EXEC_DTYPE)."""
-        return CoreReader(self, policy, filter_ids, max_batch, from_seq, False, 0, True)
+        return CoreReader(self, policy, filter_ids, max_batch, from_seq, False,
+                          block_deadline_ns, True)
 
     def snapshot(self, symbol_ids):
         """(head, rows, present): the newest result of each symbol as of head."""
@@ -248,6 +250,11 @@ cdef class Core:
         # journal, once the journal writer has written the last of them).
         log_closed = self.c.log.closed and (not self.c.log.gated or self.c.log.gate_done)
         pthread_mutex_unlock(&self.c.log.lock)
+        if log_closed and self.c.venue != NULL:
+            # ... and the paper venue has acted on all of it.
+            pthread_mutex_lock(&self.c.venue.lock)
+            log_closed = self.c.venue.exited or not self.c.venue.running
+            pthread_mutex_unlock(&self.c.venue.lock)
         return {
             "ingested": ingested,
             "order_requests": orders_in,

@@ -148,6 +148,7 @@ ctypedef struct Venue:
     Reader rd                   # its reader of the engine's result log (block, with orders)
     pthread_t thread
     bint running
+    bint exited                 # the venue thread has read the log to its end and left
     pthread_mutex_t lock        # held while the venue changes its state; queries take it
 
 cdef int venue_init(Venue *v, int32_t max_symbols, int64_t ring_size, int32_t max_readers,

@@ -918,4 +918,7 @@ cdef void *venue_main(void *arg) noexcept nogil:
                 break
     free(inbox)
     log_close(&v.log)       # report readers drain it, then see the end
+    pthread_mutex_lock(&v.lock)
+    v.exited = True
+    pthread_mutex_unlock(&v.lock)
     return NULL

@@ -123,21 +123,27 @@ class Trading:
         return self.submit_requests(requests.cancel_all(self.account_id(account), sid))
 
     def execution_reports(self, *, account: str | None = None, from_seq: int | None = None,
-                          policy: str = "block", max_batch: int = 4096
-                          ) -> ExecutionReportSubscription:
+                          policy: str = "block", max_batch: int = 4096,
+                          block_deadline: float | None = None) -> ExecutionReportSubscription:
         """Subscribe to execution reports from now on (or from ``from_seq``,
-        the report stream's own sequence; OutOfRangeError if no longer held).
-        ``account``: that account's only. ``policy`` as for subscribe():
-        'block' (the venue waits for this reader), 'skip' or 'disconnect'."""
-        venue = self._venue_core()
+        the report stream's own sequence; OutOfRangeError if the report ring
+        no longer holds it). ``account``: that account's only. ``policy`` as
+        for subscribe(): 'block' (the venue, and with it the engine, waits for
+        this reader when it falls a ring behind), 'skip' or 'disconnect';
+        ``block_deadline`` (seconds): a 'block' reader that holds the venue
+        back that long without reading is disconnected (SlowConsumerError)."""
+        self._venue_core()
         account_id = None if account is None else self.account_id(account)
         if policy not in _core.POLICIES:
             raise InvalidArgumentError(f"policy must be block, skip or disconnect; got {policy!r}")
+        if block_deadline is not None and not block_deadline >= 0:
+            raise InvalidArgumentError(
+                f"block_deadline must be >= 0 seconds (or None), got {block_deadline}")
         if self._state == "stopped":
             raise EngineStateError("the engine is stopped")
-        del venue
+        deadline_ns = 0 if not block_deadline else max(1, round(block_deadline * 1e9))
         reader = self._core.report_reader(_core.POLICIES[policy], None, max_batch,
-                                          -1 if from_seq is None else from_seq)
+                                          -1 if from_seq is None else from_seq, deadline_ns)
         return ExecutionReportSubscription(reader, self.symbol_table.names,
                                            self.venue_config.account_names,  # type: ignore[union-attr]
                                            account_id)
