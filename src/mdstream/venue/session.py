@@ -233,14 +233,16 @@ class OrderSession:
             return sorted(set(self._pending) | set(self._open.values()))
 
     def execution_reports(self, *, from_seq: int | None = None, policy: str = "block",
-                          max_batch: int = 4096) -> "TrackedReports":
+                          max_batch: int = 4096,
+                          block_deadline: float | None = None) -> "TrackedReports":
         """The account's execution reports (Engine.execution_reports with this
         account), each batch tracked by the session before it is returned.
         Open it before submitting to see every report of the session's orders."""
         with self._requests:
             self._check_open()
             sub = self.engine.execution_reports(account=self.account, from_seq=from_seq,
-                                                policy=policy, max_batch=max_batch)
+                                                policy=policy, max_batch=max_batch,
+                                                block_deadline=block_deadline)
             tracked = TrackedReports(self, sub)
             with self._lock:
                 self._reports.append(tracked)
