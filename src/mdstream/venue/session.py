@@ -83,6 +83,11 @@ class OrderSession:
     """A session of orders of one ``account`` of the engine's paper venue.
     Over gRPC, a Trade call is one (mdstream.grpc.trading).
 
+    The order methods are the Engine's without the account: ``submit_order``,
+    ``cancel_order``, ``replace_order``, ``cancel_all``; each returns the
+    engine seq of the request and raises what the Engine raises for a
+    malformed request, and EngineStateError once the session is closed.
+
     Parameters
     ----------
     engine:
@@ -94,11 +99,6 @@ class OrderSession:
         ``close()`` cancels the orders of this session still open.
     clock:
         The wall clock of the rate limit (seconds; tests give their own).
-
-    The order methods are the Engine's without the account: ``submit_order``,
-    ``cancel_order``, ``replace_order``, ``cancel_all``; each returns the
-    engine seq of the request and raises what the Engine raises for a
-    malformed request, and EngineStateError once the session is closed.
     """
 
     def __init__(self, engine: "Engine", account: str, *, cancel_on_disconnect: bool = False,
