@@ -23,7 +23,9 @@ fee_bps = 2.0
 
 [accounts.small]
 max_order_qty = 100
-max_orders_per_s = 50
+max_orders_per_s = 0.5
+max_open_orders = 3
+price_collar_bps = inf
 """
 LISTENING = re.compile(r"gRPC server listening on (127\.0\.0\.1):(\d+)$")
 
@@ -60,6 +62,21 @@ def paper_server(tmp_path_factory):
 def test_serve_says_it_takes_orders(paper_server):
     _, venue = paper_server
     assert "paper venue: taking orders for accounts paper, small; latency none" in venue
+
+
+def test_the_accounts_file_becomes_the_venue(tmp_path):
+    import math
+
+    from mdstream.cli.venue_options import load_accounts
+    from mdstream.venue import Account
+
+    path = tmp_path / "accounts.toml"
+    path.write_text(ACCOUNTS)
+    accounts = load_accounts(str(path))
+    assert accounts == {"paper": Account(fee_bps=2.0),
+                        "small": Account(max_order_qty=100, max_orders_per_s=0.5,
+                                         max_open_orders=3, price_collar_bps=math.inf)}
+    assert isinstance(accounts["small"].max_open_orders, int)
 
 
 def test_a_market_order_fills_and_positions_shows_it(paper_server):

@@ -433,3 +433,25 @@ def test_a_server_that_stops_ends_the_session_with_unavailable(venue_server, cli
     assert "shutting down" in info.value.details
     # The session ended with the call: its order was cancelled.
     assert wait_until(lambda: engine.orders("paper") == [])
+
+
+def test_a_malformed_order_does_not_count_against_the_rate_limit():
+    from mdstream.venue.session import OrderSession
+
+    engine = paper_engine({"slow": Account(max_orders_per_s=0.001)})
+    engine.start()
+    try:
+        engine.publish_quotes("AAPL", 100.0, 100.5, 1000, 1000)
+        with OrderSession(engine, "slow") as session:
+            reports = session.execution_reports()
+            with pytest.raises(InvalidArgumentError):
+                session.submit_order(1, "AAPL", "buy", 0, price=90.0)
+            session.submit_order(2, "AAPL", "buy", 1, price=90.0)    # the one token
+            session.submit_order(3, "AAPL", "buy", 1, price=90.0)
+            got = []
+            assert wait_until(lambda: got.extend((reports.read(0.05) or [])) or len(got) >= 2)
+        assert [(r.cl_ord_id, r.reject_reason) for r in got] == [
+            (2, RejectReason.NONE), (3, RejectReason.RATE_LIMIT)]
+        assert session.rate_limited == 1
+    finally:
+        engine.stop()

@@ -83,11 +83,12 @@ def venue_config(args: argparse.Namespace) -> Any:
 
 
 def _number(path: str, where: str, value: Any, field: dataclasses.Field) -> Any:
-    """An Account field's value from TOML: a number (int fields: a whole number),
-    or None where the field's default is None."""
+    """An Account field's value from TOML: a number (a whole number for an
+    integer field such as max_open_orders)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CommandError(f"{path}: {where}: expected a number, got {value!r}")
-    if field.default is None or "int" in str(field.type) and "float" not in str(field.type):
+    kind = str(field.type)
+    if "int" in kind and "float" not in kind:
         if isinstance(value, float):
             if not value.is_integer():
                 raise CommandError(f"{path}: {where}: expected a whole number, got {value!r}")

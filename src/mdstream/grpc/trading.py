@@ -147,7 +147,10 @@ class TradingServicer:
 
         requests = iter(request_iterator)      # raw bytes: parsed one by one (_parse)
         with self._errors(context):
-            first = next(requests, None)
+            try:
+                first = next(requests, None)
+            except Exception:  # noqa: BLE001 - the call ended before its first message
+                return
             if first is None:
                 return
             message, bad = _parse(first)

@@ -58,7 +58,8 @@ _EXEC_NEW, _EXEC_REPLACED, _EXEC_REJECTED = 0, 5, 8
 class RateLimiter:
     """A token bucket: ``rate`` requests per second in wall time, bursts of up
     to ``max(1, rate)`` (one second's worth). ``take()`` says whether one more
-    request is within the limit (and counts it if so)."""
+    request is within the limit (and counts it if so); ``give_back()`` undoes
+    it for a request that was refused before it went in."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic):
         if not rate > 0 or math.isinf(rate) or math.isnan(rate):
@@ -68,6 +69,10 @@ class RateLimiter:
         self._clock = clock
         self._tokens = self.burst
         self._at = clock()
+
+    def give_back(self) -> None:
+        """Undo the last take() (a request that never went in)."""
+        self._tokens = min(self.burst, self._tokens + 1.0)
 
     def take(self) -> bool:
         now = self._clock()
@@ -144,7 +149,8 @@ class OrderSession:
         venue rejects it (RATE_LIMIT). Returns the request's engine seq."""
         with self._requests:
             self._check_open()
-            limited = self._limiter is not None and not self._limiter.take()
+            took = self._limiter is not None and self._limiter.take()
+            limited = self._limiter is not None and not took
             cl = int(cl_ord_id)
             with self._lock:          # pending before it goes in: its report may come at once
                 added = not limited and cl not in self._pending
@@ -158,6 +164,8 @@ class OrderSession:
                 if added:
                     with self._lock:
                         self._pending.pop(cl, None)
+                if took:              # malformed: it never went in, so it does not count
+                    self._limiter.give_back()  # type: ignore[union-attr]  # took: there is one
                 raise
             if limited:
                 self.rate_limited += 1
