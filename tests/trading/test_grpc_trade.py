@@ -455,3 +455,32 @@ def test_a_malformed_order_does_not_count_against_the_rate_limit():
         assert session.rate_limited == 1
     finally:
         engine.stop()
+
+
+def test_async_session_errors_and_a_call_without_a_trade_session(venue_server):
+    server, engine = venue_server()
+    engine.publish_quotes("AAPL", 100.0, 100.5, 1000, 1000)
+
+    async def main():
+        async with AsyncClient(server.address, timeout=PATIENCE) as client:
+            async with client.trade("nobody") as session:
+                with pytest.raises(UnknownAccountError):
+                    await session.read(PATIENCE)
+                assert session.ended and await session.read(0.01) is None
+            with pytest.raises(InvalidArgumentError, match="side must be one of buy, sell"):
+                await client.trade("paper").submit_order(1, "AAPL", "up", 1)
+
+    asyncio.run(main())
+
+    # A client that sends no TradeSession trades the account "paper", from the next report.
+    with grpc.insecure_channel(server.address) as channel:
+        trade = channel.stream_stream("/mdstream.v1.MDStream/Trade",
+                                      request_serializer=pb.TradeRequest.SerializeToString,
+                                      response_deserializer=pb.TradeResponse.FromString)
+        call = trade(iter([pb.TradeRequest(new_order=pb.NewOrder(
+            cl_ord_id=5, symbol="AAPL", side=pb.SIDE_SELL, quantity=2,
+            ord_type=pb.ORD_TYPE_MARKET))]))
+        new, fill = next(call).execution_report, next(call).execution_report
+        call.cancel()
+    assert (new.account, new.exec_type, fill.exec_type, fill.last_px, fill.position) == \
+        ("paper", pb.EXEC_TYPE_NEW, pb.EXEC_TYPE_FILL, 100.0, -2.0)

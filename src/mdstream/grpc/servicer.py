@@ -67,7 +67,9 @@ _allowed = allowed_policies      # the parameter's name hides the function in __
 
 
 class MDStreamServicer:
-    """The mdstream.v1.MDStream service over one engine.
+    """The mdstream.v1.MDStream service over one engine. Paper trading
+    (Trade, GetOrders, GetPositions) is its ``trading`` part
+    (mdstream.grpc.trading), served when the engine has a paper venue.
 
     Parameters
     ----------
@@ -91,7 +93,9 @@ class MDStreamServicer:
         client then stalls the engine).
     tokens, detailed_stats:
         A mdstream.grpc.auth.TokenTable (None: no tokens): a token limited to
-        some symbols sees and gets those only (PERMISSION_DENIED for others).
+        some symbols sees and gets those only (PERMISSION_DENIED for others);
+        a token trades (Trade, GetOrders, GetPositions) only with the
+        ``trade`` right and only its ``accounts``.
         GetStats lists every subscriber (peer, symbols, policy) to a token
         with the ``stats`` right, or without tokens when ``detailed_stats``;
         to others, aggregate figures only. See mdstream.grpc.entitlements.
