@@ -221,3 +221,22 @@ def test_serve_settings_include_the_venue(tmp_path):
     done = run_command("serve", "--config", str(config), "--print-config")
     assert done.returncode == 0, done.stderr
     assert "paper_venue = true" in done.stdout and "venue_latency = 0.005" in done.stdout
+
+
+def test_cancel_all_waits_for_each_cancel(paper_server):
+    target, _ = paper_server
+    with Client(target, timeout=PATIENCE) as client, client.trade("paper") as session:
+        session.submit_order(41, "MSFT", "buy", 1, price=0.02)
+        session.submit_order(42, "MSFT", "buy", 2, price=0.03)
+        assert wait_until(lambda: {41, 42} <= {o.cl_ord_id for o in client.orders("paper")})
+    done = run_command("order", "--target", target, "--account", "paper", "cancel", "--all",
+                       "--symbol", "MSFT")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) >= 2 and all(" CANCELED " in line for line in lines), lines
+    assert {int(re.search(r"cl_ord_id (\d+)", line).group(1)) for line in lines} >= {41, 42}
+
+    again = run_command("order", "--target", target, "--account", "paper", "cancel", "--all",
+                        "--symbol", "MSFT")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "account paper has no open orders on MSFT: nothing to cancel\n"

@@ -9,8 +9,9 @@
 ``order`` sends one request over a Trade call and prints the execution
 reports of its order until the order is done (filled, cancelled, rejected,
 expired) or --wait passes; an order still open then stays open (the session
-does not cancel on disconnect). Exit status 0 when the venue took the
-request, 1 when it was rejected (or the server could not take it).
+does not cancel on disconnect). ``cancel --all`` prints the CANCELED report
+of each order that was open. Exit status 0 when the venue took the request,
+1 when it was rejected (or the server could not take it).
 """
 
 from __future__ import annotations
@@ -215,8 +216,7 @@ def run_order(args: argparse.Namespace) -> int:
         client.wait_ready(args.connect_timeout)
         with client.trade(args.account) as session:
             if args.action == "cancel" and target is None:
-                session.cancel_all(args.symbol)
-                watched = None
+                return _cancel_all(client, session, args)
             elif args.action == "cancel":
                 assert target is not None
                 session.cancel_order(target, cl_ord_id=cl_ord_id)
@@ -241,12 +241,12 @@ def run_order(args: argparse.Namespace) -> int:
     return status
 
 
-def _follow(session: Any, args: argparse.Namespace, watched: int | None, own: int,
+def _follow(session: Any, args: argparse.Namespace, watched: int, own: int,
             request_error: Any) -> int:
-    """Print the reports of the order ``watched`` (None: of a cancel-all, every
-    report) until it is done or --wait passes; the exit status."""
+    """Print the reports of the order ``watched`` until it is done or --wait
+    passes; the exit status."""
     deadline = time.monotonic() + args.wait
-    ids = {own} | ({watched} if watched is not None else set())
+    ids = {own, watched}
     order_id = None
     status = 0
     while True:
@@ -263,12 +263,12 @@ def _follow(session: Any, args: argparse.Namespace, watched: int | None, own: in
                 print(f"mdstream: error: {printable(item.message)} ({item.code.name})", flush=True)
                 return EXIT_ERROR
             continue
-        ours = (watched is None or item.cl_ord_id in ids or item.orig_cl_ord_id in ids
+        ours = (item.cl_ord_id in ids or item.orig_cl_ord_id in ids
                 or (order_id is not None and item.order_id == order_id))
         if not ours:
             continue
         print(report_line(item), flush=True)
-        if item.order_id and watched is not None and order_id is None:
+        if item.order_id and order_id is None:
             order_id = item.order_id
         if item.exec_type == _REJECTED:
             status = EXIT_ERROR
@@ -276,12 +276,42 @@ def _follow(session: Any, args: argparse.Namespace, watched: int | None, own: in
                 return status
         if item.cl_ord_id != own and item.exec_type == 5:       # REPLACED elsewhere
             ids.add(item.cl_ord_id)
-        if watched is not None and item.ord_status in _DONE and item.exec_type != _REJECTED:
+        if item.ord_status in _DONE and item.exec_type != _REJECTED:
             return status
-    if watched is not None and args.action != "cancel":
+    if args.action != "cancel":
         print(f"order {watched}: still open after --wait {args.wait:g} s (it stays open; "
               f"mdstream order --account {args.account} cancel {watched})", flush=True)
     return status
+
+
+def _cancel_all(client: Any, session: Any, args: argparse.Namespace) -> int:
+    """cancel --all: the account's open orders (of --symbol) cancelled, their
+    CANCELED reports printed as they come (until --wait passes)."""
+    where = f" on {printable(args.symbol)}" if args.symbol else ""
+    open_ids = {o.order_id for o in client.orders(args.account)
+                if args.symbol is None or o.symbol == args.symbol}
+    if not open_ids:
+        print(f"account {printable(args.account)} has no open orders{where}: nothing to cancel",
+              flush=True)
+        return 0
+    session.cancel_all(args.symbol)
+    deadline = time.monotonic() + args.wait
+    while open_ids:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            print(f"{len(open_ids)} of the orders not reported cancelled after --wait "
+                  f"{args.wait:g} s", flush=True)
+            return EXIT_ERROR
+        item = session.read(left)
+        if item is None:
+            if session.ended:
+                break
+            continue
+        if getattr(item, "order_id", 0) in open_ids:
+            print(report_line(item), flush=True)
+            if item.ord_status in _DONE:
+                open_ids.discard(item.order_id)
+    return 0
 
 
 def run_positions(args: argparse.Namespace) -> int:

@@ -291,13 +291,17 @@ class TradingServicer:
                 exc = UnknownSymbolError(exc.symbols, self.engine.symbol_table.names,
                                          hint="ListSymbols gives the list.")
             fields = request_error_fields(exc)
-            if fields is None:
-                raise
-            code, reason, text = fields
+            code, reason, text = (fields if fields is not None
+                                  else (grpc.StatusCode.INTERNAL, "INTERNAL", str(exc)))
             put(request_error_message(cl, orig, code, reason, text))
         except (ValueError, TypeError, OverflowError) as exc:
             put(request_error_message(cl, orig, grpc.StatusCode.INVALID_ARGUMENT,
                                       "INVALID_ARGUMENT", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a fault of the server: said, and the session goes on
+            log.exception("a Trade request of account %r failed", session.account)
+            put(request_error_message(cl, orig, grpc.StatusCode.INTERNAL, "INTERNAL",
+                                      f"the server failed on this request ({type(exc).__name__}); "
+                                      "its log has the details"))
 
     def _check_symbol(self, symbol: str, context) -> None:
         principal = self.entitlements.principal(context)
