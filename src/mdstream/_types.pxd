@@ -137,7 +137,8 @@ ctypedef struct SymbolState:
 # FIX 4.4 (ExecType(150), OrdStatus(39), Side(54), OrdType(40), TimeInForce(59)).
 ctypedef struct ExecReport:
     int64_t seq          # the report log's own gap-free sequence (also the exec_id)
-    int64_t ts_ns        # event time when it was made (the causing market row's, else the clock)
+    int64_t ts_ns        # event time when it was made: the venue's clock (the latest event time
+                         # of the quotes and trades read, or a delayed request's arrival)
     int64_t recv_ns      # when the causing row entered the engine (ns since the Unix epoch)
     int32_t symbol_id    # the order's symbol
     int32_t kind         # KIND_EXEC

@@ -112,6 +112,7 @@ ctypedef struct VenueOrder:
 ctypedef struct IdSlot:
     int64_t key                 # account << 47 | cl_ord_id; 0: empty
     int32_t order               # its open order's index, -1: not open (closed or rejected)
+    uint8_t status              # not open: its last OrdStatus (REJECTED for a refused request)
 
 ctypedef struct Venue:
     int32_t max_symbols

@@ -102,6 +102,7 @@ cdef IdSlot *id_add(Venue *v, int64_t key) noexcept nogil:
     s = id_find(v, key)
     s.key = key
     s.order = -1
+    s.status = OS_REJECTED
     v.ids_n += 1
     return s
 
@@ -155,10 +156,13 @@ cdef void order_close(Venue *v, int32_t idx, uint8_t status) noexcept nogil:
     """An order is done (filled, canceled, expired): out of its book, its id
     no longer open, its slot free."""
     cdef VenueOrder *o = &v.orders[idx]
+    cdef IdSlot *slot
     o.ord_status = status
     o.leaves_qty = 0.0
     rest_unlink(v, idx)
-    id_find(v, id_key(o.account, o.cl_ord_id)).order = -1
+    slot = id_find(v, id_key(o.account, o.cl_ord_id))
+    slot.order = -1
+    slot.status = status
     v.accounts[o.account].open_orders -= 1
     v.n_open -= 1
     o.in_use = 0
@@ -242,9 +246,9 @@ cdef void report_order(Venue *v, const VenueOrder *o, uint8_t exec_type, uint8_t
 
 
 cdef void report_reject(Venue *v, const OrderRequest *q, uint8_t reason,
-                        const VenueOrder *target) noexcept nogil:
+                        const VenueOrder *target, uint8_t status=OS_REJECTED) noexcept nogil:
     """A request refused: a NEW (no order made) or a cancel / replace (the
-    target, if open, is unchanged)."""
+    target, if open, is unchanged; if not, status is its last OrdStatus)."""
     cdef ExecReport *r = report_new(v)
     cdef uint8_t action = q.flags & ORDER_ACTION_MASK
     if r == NULL:
@@ -265,7 +269,7 @@ cdef void report_reject(Venue *v, const OrderRequest *q, uint8_t reason,
     r.avg_px = NAN
     r.account = q.account
     r.exec_type = EXEC_REJECTED
-    r.ord_status = OS_REJECTED
+    r.ord_status = status
     r.side = SIDE_SELL if q.flags & ORDER_SELL else SIDE_BUY
     r.ord_type = q.ord_type
     r.tif = q.tif
@@ -553,14 +557,18 @@ cdef void request_new(Venue *v, const OrderRequest *q) noexcept nogil:
     arrive(v, idx)
 
 
-cdef int32_t open_target(Venue *v, const OrderRequest *q, uint8_t *reason) noexcept nogil:
-    """The open order a cancel / replace is for (-1 with *reason if none)."""
+cdef int32_t find_target(Venue *v, const OrderRequest *q, uint8_t *reason,
+                         uint8_t *status) noexcept nogil:
+    """The open order a cancel / replace is for; -1 with *reason (and the
+    order's last *status, if it was known) if there is none."""
     cdef IdSlot *s = id_find(v, id_key(q.account, q.orig_cl_ord_id))
+    status[0] = OS_REJECTED
     if s.key == 0:
         reason[0] = REJ_UNKNOWN_ORDER
         return -1
     if s.order < 0:
         reason[0] = REJ_TOO_LATE_TO_CANCEL
+        status[0] = s.status
         return -1
     return s.order
 
@@ -577,20 +585,31 @@ cdef bint own_id_fresh(Venue *v, const OrderRequest *q) noexcept nogil:
     return True
 
 
-cdef void request_cancel(Venue *v, const OrderRequest *q) noexcept nogil:
+cdef int32_t checked_target(Venue *v, const OrderRequest *q, bint needs_id) noexcept nogil:
+    """The open order of a cancel / replace, or -1 after reporting why not:
+    an unknown account, its own id used before (or missing: needs_id), an
+    unknown order, one no longer open."""
     cdef uint8_t reason = REJ_NONE
+    cdef uint8_t status = OS_REJECTED
     cdef int32_t idx
-    cdef VenueOrder *o
-    cdef int64_t orig
     if q.account >= v.n_accounts:
         report_reject(v, q, REJ_UNKNOWN_ACCOUNT, NULL)
-        return
-    if not own_id_fresh(v, q):
-        report_reject(v, q, REJ_DUPLICATE_CL_ORD_ID, NULL)
-        return
-    idx = open_target(v, q, &reason)
+        return -1
+    idx = find_target(v, q, &reason, &status)
+    if (needs_id and q.cl_ord_id == 0) or not own_id_fresh(v, q):
+        report_reject(v, q, REJ_DUPLICATE_CL_ORD_ID, &v.orders[idx] if idx >= 0 else NULL,
+                      status)
+        return -1
     if idx < 0:
-        report_reject(v, q, reason, NULL)
+        report_reject(v, q, reason, NULL, status)
+    return idx
+
+
+cdef void request_cancel(Venue *v, const OrderRequest *q) noexcept nogil:
+    cdef int32_t idx = checked_target(v, q, False)
+    cdef VenueOrder *o
+    cdef int64_t orig
+    if idx < 0:
         return
     o = &v.orders[idx]
     orig = o.cl_ord_id
@@ -604,20 +623,12 @@ cdef void request_cancel(Venue *v, const OrderRequest *q) noexcept nogil:
 
 
 cdef void request_replace(Venue *v, const OrderRequest *q) noexcept nogil:
-    cdef uint8_t reason = REJ_NONE
-    cdef int32_t idx
+    cdef uint8_t reason
+    cdef int32_t idx = checked_target(v, q, True)
     cdef VenueOrder *o
     cdef VenueOrder saved
     cdef int64_t orig
-    if q.account >= v.n_accounts:
-        report_reject(v, q, REJ_UNKNOWN_ACCOUNT, NULL)
-        return
-    if q.cl_ord_id == 0 or not own_id_fresh(v, q):
-        report_reject(v, q, REJ_DUPLICATE_CL_ORD_ID, NULL)
-        return
-    idx = open_target(v, q, &reason)
     if idx < 0:
-        report_reject(v, q, reason, NULL)
         return
     o = &v.orders[idx]
     if q.quantity == q.quantity and q.quantity <= o.cum_qty:
@@ -644,9 +655,10 @@ cdef void request_replace(Venue *v, const OrderRequest *q) noexcept nogil:
     rest_append(v, idx)
     report_order(v, o, EXEC_REPLACED, REJ_NONE, NAN, 0.0, orig)
     if is_stop(o) and not o.triggered:
-        if not stop_hit(o, &v.markets[o.symbol]):
-            return
-        o.triggered = 1
+        if stop_hit(o, &v.markets[o.symbol]):
+            o.triggered = 1
+            arrive(v, idx)          # a stop the replace triggers arrives (IOC / FOK apply)
+        return
     take_touch(v, idx, True)
     if o.in_use:
         set_queue(v, o)
