@@ -484,3 +484,20 @@ def test_async_session_errors_and_a_call_without_a_trade_session(venue_server):
         call.cancel()
     assert (new.account, new.exec_type, fill.exec_type, fill.last_px, fill.position) == \
         ("paper", pb.EXEC_TYPE_NEW, pb.EXEC_TYPE_FILL, 100.0, -2.0)
+
+
+def test_the_sessions_take_the_arguments_of_the_engine_api():
+    import inspect
+
+    from mdstream.grpc.trade_session import AsyncRemoteOrderSession, RemoteOrderSession
+    from mdstream.venue.session import OrderSession
+
+    for name in ("submit_order", "cancel_order", "replace_order", "cancel_all"):
+        engine = inspect.signature(getattr(Engine, name)).parameters
+        expected = [(p.name, p.kind, p.default) for p in engine.values()
+                    if p.name not in ("self", "account")]
+        for cls in (OrderSession, RemoteOrderSession, AsyncRemoteOrderSession):
+            got = inspect.signature(getattr(cls, name)).parameters
+            assert [(p.name, p.kind, p.default) for p in got.values() if p.name != "self"] == \
+                expected, (cls.__name__, name)
+        assert inspect.iscoroutinefunction(getattr(AsyncRemoteOrderSession, name))
