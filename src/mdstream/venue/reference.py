@@ -39,29 +39,11 @@ the reference itself; ``recv_ns`` and ``done_ns`` are wall-clock times of the
 engine, not modelled here: always 0; ``symbol_id`` -1 for a refused request
 that names no symbol).
 
-The rules, in short (the guide has them in full)
-------------------------------------------------
-Market row of symbol s: (0) delayed requests due by its ts_ns are processed,
-then the event clock moves to max(clock, ts_ns); (1) open orders with
-expire_ns <= clock expire, in order_id order; (2) s's quote or last trade is
-updated (a quote resets the size taken from it); (3) s's waiting stops trigger,
-in time priority, and each arrives as an incoming order (below); (4) s's other
-resting orders are matched, in time priority, against the quote (fill at the
-touch for a market order, at the limit price for a limit) or against the trade
-(at the trade price for a market order, at the limit price for a limit; each
-side shares the trade's size; the queue position option makes a trade at
-exactly the limit first use up the size ahead); (5) positions follow every
-fill.
+The rules are docs/guides/paper-venue.md (steps 0-4 of a market row, the
+checks of a new order in their order); the methods below follow them.
 
-Order request: NEW is checked (unknown account, duplicate id, rate limit, no
-market, expire time passed, max order qty, price collar, max notional, max open
-orders, max position, post-only would cross: the first failing rejects), then
-accepted, then (if active: not a stop that waits) it arrives: matched against
-the quote at the touch, then FOK / IOC are applied and what is left rests.
-CANCEL, REPLACE and CANCEL_ALL work on open orders of the request's account.
-
-Readings of the spec where its text leaves a choice
----------------------------------------------------
+Where the rules leave a choice
+-----------------------------
 * Every report's ts_ns is the event clock when it is made (for a market row,
   max(clock, the row's ts_ns)).
 * Step 3: a stop triggered by a row arrives at once (takes the quote at the
@@ -76,244 +58,40 @@ Readings of the spec where its text leaves a choice
   order any more (a cancel of it is TOO_LATE_TO_CANCEL, ord_status REJECTED).
   A replaced stop that waits is checked against the market like a new one,
   and if it triggers, it arrives (so IOC / FOK apply).
-* Refused cancels and replaces: ord_status and order_id as the spec says (the
-  target's status and, if open, order_id; REJECTED and 0 for an id that names
-  no order); the other columns are the request's (its symbol, side, ord_type,
-  tif, price, stop_price, quantity; 0 / NaN where it has none), except a
-  replace refused after its target was found (REPLACE_BELOW_FILLED and the
-  risk checks), which reports the target's symbol, side, types and fill state.
+* Refused cancels and replaces: an open target's order_id, status and state
+  (symbol, side, ord_type, tif, fills); a closed one's last status and order_id
+  0; REJECTED and 0 for an id that names no order. The other columns are the
+  request's (0 / NaN where it has none).
 
-``ReferenceVenue(..., clock_at_due=True)`` makes a delayed request move the
-event clock to its due time before it is processed, as the engine does (the
-spec keeps the clock at the latest quote or trade).
+A delayed request (latency) moves the event clock to its due time before it
+is processed: it arrives then.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from mdstream.venue.codes import ExecType, OrdStatus, OrdType, RejectReason, Side, TimeInForce
 from mdstream.venue.config import PaperVenue
+from mdstream.venue.reference_state import (ACTIONS, DAY_NS, KINDS, NAN, ORD_TYPES, REPORT_COLUMNS, RefMarket, RefOrder, RefPosition, RefRequest, SIDES, TIFS, as_float, code_of, field_of, given, ratio)
 
 __all__ = ["ReferenceVenue", "RefOrder", "RefPosition", "REPORT_COLUMNS", "DAY_NS"]
-
-NAN = float("nan")
-INF = float("inf")
-
-#: Length of the trading day of DAY orders: they expire at the next UTC midnight.
-DAY_NS = 86_400_000_000_000
-
-#: The columns of every report.
-REPORT_COLUMNS = (
-    "seq", "cause_seq", "ts_ns", "recv_ns", "done_ns", "symbol_id", "account_id",
-    "cl_ord_id", "orig_cl_ord_id", "order_id", "exec_type", "ord_status", "side",
-    "ord_type", "tif", "reject_reason", "price", "stop_price", "quantity", "last_px",
-    "last_qty", "cum_qty", "leaves_qty", "avg_px", "position", "position_avg_px",
-    "realized_pnl", "fees", "expire_ns", "post_only",
-)
-
-_KINDS = {"trade": "trade", "quote": "quote", "bar": "bar", "ohlcv": "bar",
-          0: "trade", 1: "quote", 2: "bar", 3: "bar"}
-_ACTIONS = {"new": "new", "cancel": "cancel", "replace": "replace", "cancel_all": "cancel_all",
-            0: "new", 1: "cancel", 2: "replace", 3: "cancel_all"}
-_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-_ORD_TYPES = {"market": OrdType.MARKET, "limit": OrdType.LIMIT, "stop": OrdType.STOP,
-              "stop_limit": OrdType.STOP_LIMIT}
-_TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
-         "fok": TimeInForce.FOK, "gtd": TimeInForce.GTD}
-
-_OPEN = (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED)
-#: Refusals of a replace whose target was found open (it reports the target's state).
-_TARGET_REASONS = (RejectReason.REPLACE_BELOW_FILLED, RejectReason.MAX_ORDER_QTY,
-                   RejectReason.PRICE_COLLAR, RejectReason.MAX_NOTIONAL,
-                   RejectReason.MAX_POSITION, RejectReason.POST_ONLY_WOULD_CROSS)
-
-
-@dataclass
-class RefOrder:
-    """One accepted order, open or closed."""
-
-    order_id: int
-    account_id: int
-    symbol_id: int
-    cl_ord_id: int
-    side: Side
-    ord_type: OrdType
-    tif: TimeInForce
-    price: float
-    stop_price: float
-    quantity: float
-    expire_ns: int = 0              # 0: never (GTC, IOC, FOK)
-    post_only: bool = False
-    cum_qty: float = 0.0
-    avg_px: float = NAN             # NaN before the first fill
-    ord_status: OrdStatus = OrdStatus.NEW
-    triggered: bool = False         # stops: triggered (now a market or limit order)
-    queue_ahead: float = 0.0        # size ahead of it at its limit price (queue_position)
-
-    @property
-    def leaves_qty(self) -> float:
-        return self.quantity - self.cum_qty if self.is_open else 0.0
-
-    @property
-    def is_open(self) -> bool:
-        return self.ord_status in _OPEN
-
-    @property
-    def is_stop(self) -> bool:
-        return self.ord_type in (OrdType.STOP, OrdType.STOP_LIMIT)
-
-    @property
-    def waiting(self) -> bool:
-        """A stop that has not triggered yet: it does not match."""
-        return self.is_stop and not self.triggered
-
-    @property
-    def acts_as_market(self) -> bool:
-        """A market order, or a (triggered) STOP."""
-        return self.ord_type in (OrdType.MARKET, OrdType.STOP)
-
-
-@dataclass
-class RefPosition:
-    """An account's position in one symbol (average cost, realized P&L, fees)."""
-
-    account_id: int
-    symbol_id: int
-    quantity: float = 0.0           # signed: long > 0, short < 0
-    avg_px: float = 0.0             # average entry price of the open quantity (0: flat)
-    realized_pnl: float = 0.0
-    fees: float = 0.0
-    fills: int = 0
-    mark_px: float = NAN            # filled in by positions(): the mid, else the last trade
-    unrealized_pnl: float = 0.0     # filled in by positions(): (mark - avg_px) * quantity
-
-
-@dataclass
-class _Market:
-    """The venue's view of one symbol."""
-
-    bid: float = NAN
-    ask: float = NAN
-    bid_size: float = 0.0
-    ask_size: float = 0.0
-    bid_taken: float = 0.0          # of the current quote's size, already used by our fills
-    ask_taken: float = 0.0
-    last_px: float = NAN
-    last_size: float = 0.0
-    quoted: bool = False
-    traded: bool = False
-    book: list[int] = field(default_factory=list)   # open orders' ids in time priority
-
-    @property
-    def has_market(self) -> bool:
-        return self.quoted or self.traded
-
-    @property
-    def mark(self) -> float:
-        """The mid when both sides are quoted, else the last trade (NaN: neither)."""
-        if math.isfinite(self.bid) and math.isfinite(self.ask):
-            return (self.bid + self.ask) / 2.0
-        return self.last_px
-
-    def touch(self, side: Side) -> tuple[float, float]:
-        """The price an order of this side takes, and the size left there (0: none)."""
-        if side == Side.BUY:
-            price, room = self.ask, self.ask_size - self.ask_taken
-        else:
-            price, room = self.bid, self.bid_size - self.bid_taken
-        if math.isnan(price) or not room > 0:
-            return price, 0.0
-        return price, room
-
-    def take(self, side: Side, qty: float) -> None:
-        if side == Side.BUY:
-            self.ask_taken += qty
-        else:
-            self.bid_taken += qty
-
-
-@dataclass
-class _Request:
-    """An order request, its fields normalised."""
-
-    seq: int
-    action: str
-    account_id: int
-    symbol_id: int
-    cl_ord_id: int
-    orig_cl_ord_id: int
-    side: Side
-    ord_type: int
-    tif: int
-    price: float
-    stop_price: float
-    quantity: float
-    expire_ns: int
-    post_only: bool
-    rate_limited: bool
-
-
-def _get(row: Any, name: str, default: Any = None) -> Any:
-    """A field of a dict or of a NumPy record; ``default`` when absent or None."""
-    try:
-        value = row[name]
-    except (KeyError, ValueError, IndexError):
-        return default
-    return default if value is None else value
-
-
-def _code(value: Any, names: Mapping[Any, Any], enum: Any, default: Any) -> Any:
-    """A code from its name or number (a number the enum lacks, such as a
-    cancel's ord_type 0, is kept as it is)."""
-    if value is None:
-        return default
-    if isinstance(value, bytes):
-        value = value.decode()
-    if isinstance(value, str):
-        return names[value.lower()]
-    try:
-        return enum(int(value))
-    except ValueError:
-        return int(value)
-
-
-def _float(value: Any) -> float:
-    """A price or quantity; None (not given) is NaN."""
-    return NAN if value is None else float(value)
-
-
-def _given(value: float) -> bool:
-    return not math.isnan(value)
-
-
-def _ratio(num: float, den: float) -> float:
-    """num / den with IEEE semantics (the compiled matcher's): x/0 is +-inf, 0/0 NaN."""
-    if den == 0.0:
-        if num == 0.0 or math.isnan(num):
-            return NAN
-        return math.copysign(INF, num) * math.copysign(1.0, den)
-    return num / den
-
 
 class ReferenceVenue:
     """The paper venue's rules, one input row at a time.
 
     ``config``: the PaperVenue (its accounts, in their order, are account ids
     0, 1, ...; ``latency_ns``; ``queue_position``). ``symbols``: how many
-    symbol ids (0 .. symbols - 1) the rows use. ``clock_at_due``: see the
-    module's docstring.
+    symbol ids (0 .. symbols - 1) the rows use.
     """
 
-    def __init__(self, config: PaperVenue, symbols: int, *, clock_at_due: bool = False):
+    def __init__(self, config: PaperVenue, symbols: int):
         self.config = config
         self.accounts = list(config.accounts.values())
         self.latency_ns = int(config.latency_ns)
         self.queue_position = bool(config.queue_position)
-        self.clock_at_due = clock_at_due
-        self.markets = [_Market() for _ in range(symbols)]
+        self.markets = [RefMarket() for _ in range(symbols)]
         self.clock = 0                      # event time: the latest ts_ns of the quotes and trades
         self.next_order_id = 1
         self.next_exec_seq = 0
@@ -322,7 +100,7 @@ class ReferenceVenue:
         # made no order, or an order's id before a replace)
         self.ids: dict[tuple[int, int], int] = {}
         self.pos: dict[tuple[int, int], RefPosition] = {}
-        self.pending: list[tuple[int, _Request]] = []     # (due, request), latency_ns > 0
+        self.pending: list[tuple[int, RefRequest]] = []     # (due, request), latency_ns > 0
         self._cause = 0                     # seq of the row at hand
         self._just_triggered: set[int] = set()
         self._out: list[dict[str, Any]] = []
@@ -351,7 +129,7 @@ class ReferenceVenue:
     def process(self, row: Any) -> list[dict[str, Any]]:
         """Process one input row (in seq order); returns the reports it causes."""
         self._out = []
-        if _get(row, "action") is not None:
+        if field_of(row, "action") is not None:
             request = self._request(row)
             if self.latency_ns > 0:
                 # Latency: every request waits until the first market row with ts_ns >= due.
@@ -359,45 +137,44 @@ class ReferenceVenue:
             else:
                 self._handle(request)
         else:
-            kind = _KINDS[_get(row, "kind")]
+            kind = KINDS[field_of(row, "kind")]
             if kind != "bar":                              # bars are ignored
                 self._market_row(row, kind)
         return self._out
 
-    def _request(self, row: Any) -> _Request:
-        action = _ACTIONS[_get(row, "action")]
+    def _request(self, row: Any) -> RefRequest:
+        action = ACTIONS[field_of(row, "action")]
         new = action == "new"
-        return _Request(
-            seq=int(_get(row, "seq", 0)),
+        return RefRequest(
+            seq=int(field_of(row, "seq", 0)),
             action=action,
-            account_id=int(_get(row, "account_id", 0)),
-            symbol_id=int(_get(row, "symbol_id", -1)),
-            cl_ord_id=int(_get(row, "cl_ord_id", 0)),
-            orig_cl_ord_id=int(_get(row, "orig_cl_ord_id", 0)),
-            side=_code(_get(row, "side"), _SIDES, Side, Side.BUY),
-            ord_type=_code(_get(row, "ord_type"), _ORD_TYPES, OrdType, OrdType.LIMIT if new else 0),
-            tif=_code(_get(row, "tif"), _TIFS, TimeInForce, TimeInForce.GTC if new else 0),
-            price=_float(_get(row, "price")),
-            stop_price=_float(_get(row, "stop_price")),
-            quantity=_float(_get(row, "quantity")),
-            expire_ns=int(_get(row, "expire_ns", 0)),
-            post_only=bool(_get(row, "post_only", False)),
-            rate_limited=bool(_get(row, "rate_limited", False)),
+            account_id=int(field_of(row, "account_id", 0)),
+            symbol_id=int(field_of(row, "symbol_id", -1)),
+            cl_ord_id=int(field_of(row, "cl_ord_id", 0)),
+            orig_cl_ord_id=int(field_of(row, "orig_cl_ord_id", 0)),
+            side=code_of(field_of(row, "side"), SIDES, Side, Side.BUY),
+            ord_type=code_of(field_of(row, "ord_type"), ORD_TYPES, OrdType, OrdType.LIMIT if new else 0),
+            tif=code_of(field_of(row, "tif"), TIFS, TimeInForce, TimeInForce.GTC if new else 0),
+            price=as_float(field_of(row, "price")),
+            stop_price=as_float(field_of(row, "stop_price")),
+            quantity=as_float(field_of(row, "quantity")),
+            expire_ns=int(field_of(row, "expire_ns", 0)),
+            post_only=bool(field_of(row, "post_only", False)),
+            rate_limited=bool(field_of(row, "rate_limited", False)),
         )
 
     # -- a market row ----------------------------------------------------------
 
     def _market_row(self, row: Any, kind: str) -> None:
-        ts = int(_get(row, "ts_ns"))
-        s = int(_get(row, "symbol_id"))
+        ts = int(field_of(row, "ts_ns"))
+        s = int(field_of(row, "symbol_id"))
         # 0. Latency: requests due by this row's time first, in arrival order (their due
         #    times never decrease).
         while self.pending and self.pending[0][0] <= ts:
             due, request = self.pending.pop(0)
-            if self.clock_at_due:
-                self.clock = max(self.clock, due)
+            self.clock = max(self.clock, due)      # it arrives at its due time
             self._handle(request)
-        self._cause = int(_get(row, "seq"))
+        self._cause = int(field_of(row, "seq"))
         self.clock = max(self.clock, ts)
         # 1. Expiry, every symbol, in order_id order.
         for order in self.orders():
@@ -406,13 +183,13 @@ class ReferenceVenue:
         # 2. The symbol's state.
         m = self.markets[s]
         if kind == "quote":
-            m.bid, m.ask = float(_get(row, "bid", NAN)), float(_get(row, "ask", NAN))
-            m.bid_size = float(_get(row, "bid_size", 0.0))
-            m.ask_size = float(_get(row, "ask_size", 0.0))
+            m.bid, m.ask = float(field_of(row, "bid", NAN)), float(field_of(row, "ask", NAN))
+            m.bid_size = float(field_of(row, "bid_size", 0.0))
+            m.ask_size = float(field_of(row, "ask_size", 0.0))
             m.bid_taken = m.ask_taken = 0.0
             m.quoted = True
         else:
-            m.last_px, m.last_size = float(_get(row, "price")), float(_get(row, "size"))
+            m.last_px, m.last_size = float(field_of(row, "price")), float(field_of(row, "size"))
             m.traded = True
         # 3. Stops of s, in time priority: each one triggered arrives at once.
         self._just_triggered = set()
@@ -426,10 +203,10 @@ class ReferenceVenue:
         if kind == "quote":
             self._match_quote_row(m)
         else:
-            self._match_trade_row(m, float(_get(row, "price")), float(_get(row, "size")))
+            self._match_trade_row(m, float(field_of(row, "price")), float(field_of(row, "size")))
 
     @staticmethod
-    def _stop_hit(order: RefOrder, m: _Market) -> bool:
+    def _stop_hit(order: RefOrder, m: RefMarket) -> bool:
         """A stop's trigger: the last trade through its stop price; a symbol that has
         never traded, the quote (buy: ask >= stop; sell: bid <= stop)."""
         if m.traded:
@@ -444,7 +221,7 @@ class ReferenceVenue:
             return None
         return order
 
-    def _match_quote_row(self, m: _Market) -> None:
+    def _match_quote_row(self, m: RefMarket) -> None:
         for oid in list(m.book):
             order = self._matchable(oid)
             if order is None:
@@ -457,7 +234,7 @@ class ReferenceVenue:
             # A resting limit fills at its own price, a market order at the touch.
             self._fill(order, touch if order.acts_as_market else order.price, qty)
 
-    def _match_trade_row(self, m: _Market, p: float, size: float) -> None:
+    def _match_trade_row(self, m: RefMarket, p: float, size: float) -> None:
         used = {Side.BUY: 0.0, Side.SELL: 0.0}           # each side shares the trade's size
         for oid in list(m.book):
             order = self._matchable(oid)
@@ -493,7 +270,7 @@ class ReferenceVenue:
 
     # -- an order request -------------------------------------------------------
 
-    def _handle(self, r: _Request) -> None:
+    def _handle(self, r: RefRequest) -> None:
         self._cause = r.seq
         if not 0 <= r.account_id < len(self.accounts):
             self._reject_request(r, RejectReason.UNKNOWN_ACCOUNT, None)
@@ -506,7 +283,7 @@ class ReferenceVenue:
         else:
             self._cancel_all(r)
 
-    def _new(self, r: _Request) -> None:
+    def _new(self, r: RefRequest) -> None:
         # 2. duplicate cl_ord_id; from here on the id is used, even when rejected.
         key = (r.account_id, r.cl_ord_id)
         if key in self.ids:
@@ -540,7 +317,7 @@ class ReferenceVenue:
             order.triggered = True
         self._arrive(order)
 
-    def _new_checks(self, r: _Request) -> RejectReason:
+    def _new_checks(self, r: RefRequest) -> RejectReason:
         """Checks 3-11 of a NEW, in order; NONE if it passes."""
         if r.rate_limited:
             return RejectReason.RATE_LIMIT
@@ -564,7 +341,7 @@ class ReferenceVenue:
         # 7. price collar (limit and stop_limit), around the mid (else the last trade)
         if ord_type in (OrdType.LIMIT, OrdType.STOP_LIMIT):
             ref = m.mark
-            if _ratio(abs(price - ref), ref) * 1e4 > account.price_collar_bps:
+            if ratio(abs(price - ref), ref) * 1e4 > account.price_collar_bps:
                 return RejectReason.PRICE_COLLAR
         # 8. notional
         if ord_type in (OrdType.LIMIT, OrdType.STOP_LIMIT):
@@ -633,7 +410,7 @@ class ReferenceVenue:
         elif order.side == Side.SELL and m.ask == order.price:
             order.queue_ahead = m.ask_size
 
-    def _target(self, r: _Request) -> tuple[RejectReason, RefOrder | None]:
+    def _target(self, r: RefRequest) -> tuple[RejectReason, RefOrder | None]:
         """The open order a cancel / replace names, or why there is none (and the
         order the id names, if any)."""
         oid = self.ids.get((r.account_id, r.orig_cl_ord_id))
@@ -644,7 +421,7 @@ class ReferenceVenue:
             return RejectReason.TOO_LATE_TO_CANCEL, order
         return RejectReason.NONE, order
 
-    def _own_id_used(self, r: _Request) -> bool:
+    def _own_id_used(self, r: RefRequest) -> bool:
         """A cancel / replace's own id (a cancel's may be 0: none) was used; it is
         marked used."""
         if r.cl_ord_id == 0:
@@ -655,11 +432,11 @@ class ReferenceVenue:
         self.ids[key] = 0
         return False
 
-    def _cancel(self, r: _Request) -> None:
+    def _cancel(self, r: RefRequest) -> None:
+        reason, order = self._target(r)         # before its own id is marked used
         if self._own_id_used(r):
-            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, self._target(r)[1])
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, order)
             return
-        reason, order = self._target(r)
         if reason != RejectReason.NONE or order is None:
             self._reject_request(r, reason, order)
             return
@@ -668,20 +445,20 @@ class ReferenceVenue:
         self._report(order, ExecType.CANCELED, cl_ord_id=r.cl_ord_id or order.cl_ord_id,
                      orig_cl_ord_id=order.cl_ord_id)
 
-    def _replace(self, r: _Request) -> None:
+    def _replace(self, r: RefRequest) -> None:
+        reason, order = self._target(r)         # before its own id is marked used
         if self._own_id_used(r):
-            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, self._target(r)[1])
+            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, order)
             return
-        reason, order = self._target(r)
         if reason != RejectReason.NONE or order is None:
             self._reject_request(r, reason, order)
             return
-        if _given(r.quantity) and r.quantity <= order.cum_qty:
+        if given(r.quantity) and r.quantity <= order.cum_qty:
             self._reject_request(r, RejectReason.REPLACE_BELOW_FILLED, order)
             return
-        quantity = r.quantity if _given(r.quantity) else order.quantity
-        price = r.price if _given(r.price) else order.price
-        stop_price = r.stop_price if _given(r.stop_price) else order.stop_price
+        quantity = r.quantity if given(r.quantity) else order.quantity
+        price = r.price if given(r.price) else order.price
+        stop_price = r.stop_price if given(r.stop_price) else order.stop_price
         reason = self._risk_checks(order.account_id, order.symbol_id, order.side, order.ord_type,
                                    price, stop_price, quantity, order.post_only,
                                    count_open=False)
@@ -709,7 +486,7 @@ class ReferenceVenue:
         if order.is_open:
             self._set_queue(order)
 
-    def _cancel_all(self, r: _Request) -> None:
+    def _cancel_all(self, r: RefRequest) -> None:
         for order in self.orders(r.account_id):
             if r.symbol_id < 0 or order.symbol_id == r.symbol_id:
                 self._close(order, OrdStatus.CANCELED, ExecType.CANCELED)
@@ -786,10 +563,10 @@ class ReferenceVenue:
             leaves_qty=order.leaves_qty, avg_px=order.avg_px, expire_ns=order.expire_ns,
             post_only=order.post_only))
 
-    def _reject_request(self, r: _Request, reason: RejectReason, order: RefOrder | None) -> None:
+    def _reject_request(self, r: RefRequest, reason: RejectReason, order: RefOrder | None) -> None:
         """A refused request. A NEW: the request, no order. A cancel / replace: the
-        target's status and (if open) order_id, else REJECTED and 0; a replace refused
-        after its target was found open reports the target's state."""
+        target's status and, if it is open, its order_id and state (symbol, side,
+        types, fills); for an id that names no order, REJECTED and 0."""
         rep: dict[str, Any] = dict(
             symbol_id=r.symbol_id, account_id=r.account_id, cl_ord_id=r.cl_ord_id,
             orig_cl_ord_id=r.orig_cl_ord_id, order_id=0, exec_type=ExecType.REJECTED,
@@ -800,7 +577,7 @@ class ReferenceVenue:
         if r.action != "new" and order is not None:
             rep["ord_status"] = order.ord_status
             rep["order_id"] = order.order_id if order.is_open else 0
-            if reason in _TARGET_REASONS:
+            if order.is_open:
                 rep.update(symbol_id=order.symbol_id, side=order.side, ord_type=order.ord_type,
                            tif=order.tif, cum_qty=order.cum_qty, leaves_qty=order.leaves_qty,
                            avg_px=order.avg_px, expire_ns=order.expire_ns)

@@ -40,7 +40,7 @@ class ExecutionReport:
     ts_ns: int
     recv_ns: int
     done_ns: int
-    account: str
+    account: str | None     # None: a refused request of an account the venue does not have
     symbol: str | None      # None: a refused request that named no known order
     cl_ord_id: int
     orig_cl_ord_id: int
@@ -101,7 +101,8 @@ class ExecutionReports:
         reason = RejectReason(d["reject_reason"])
         return ExecutionReport(
             seq=d["seq"], exec_id=str(d["seq"]), cause_seq=d["cause_seq"], ts_ns=d["ts_ns"],
-            recv_ns=d["recv_ns"], done_ns=d["done_ns"], account=self.accounts[d["account_id"]],
+            recv_ns=d["recv_ns"], done_ns=d["done_ns"], account=(self.accounts[d["account_id"]]
+                                         if d["account_id"] < len(self.accounts) else None),
             symbol=self.symbols[sid] if 0 <= sid < len(self.symbols) else None,
             cl_ord_id=d["cl_ord_id"], orig_cl_ord_id=d["orig_cl_ord_id"], order_id=d["order_id"],
             exec_type=ExecType(d["exec_type"]), ord_status=OrdStatus(d["ord_status"]),
