@@ -48,6 +48,7 @@ from mdstream.v1 import mdstream_pb2 as pb
 if TYPE_CHECKING:
     from mdstream.grpc.streams import ErrorTranslator
     from mdstream.venue import ExecutionReport
+    from mdstream.venue.codes import OrdType, Side, TimeInForce
 
 __all__ = ["RemoteOrderSession", "AsyncRemoteOrderSession", "TradeItem"]
 
@@ -124,9 +125,10 @@ class RemoteOrderSession(_SessionBase):
             self._check_open()
             self._requests.put(request)
 
-    def submit_order(self, cl_ord_id: int, symbol: str, side: str, quantity: float, *,
-                     ord_type: str = "limit", price: float | None = None,
-                     stop_price: float | None = None, tif: str = "gtc", post_only: bool = False,
+    def submit_order(self, cl_ord_id: int, symbol: str, side: "str | Side", quantity: float, *,
+                     ord_type: "str | OrdType" = "limit", price: float | None = None,
+                     stop_price: float | None = None, tif: "str | TimeInForce" = "gtc",
+                     post_only: bool = False,
                      expire_ns: int | None = None) -> None:
         """Send a new order (Engine.submit_order's arguments without the
         account); its reports (or a RequestError) come through iteration."""
@@ -165,6 +167,9 @@ class RemoteOrderSession(_SessionBase):
             if self._closed and got.code() == grpc.StatusCode.CANCELLED:
                 return None
             raise self._errors(got) from got
+        if isinstance(got, BaseException):       # the call broke in another way
+            self._ended = True
+            raise got
         return self._seen(_item(got))
 
     @property
@@ -240,9 +245,10 @@ class AsyncRemoteOrderSession(_SessionBase):
         self._check_open()
         await self._requests.put(request)
 
-    async def submit_order(self, cl_ord_id: int, symbol: str, side: str, quantity: float, *,
-                           ord_type: str = "limit", price: float | None = None,
-                           stop_price: float | None = None, tif: str = "gtc",
+    async def submit_order(self, cl_ord_id: int, symbol: str, side: "str | Side",
+                           quantity: float, *, ord_type: "str | OrdType" = "limit",
+                           price: float | None = None, stop_price: float | None = None,
+                           tif: "str | TimeInForce" = "gtc",
                            post_only: bool = False, expire_ns: int | None = None) -> None:
         """Send a new order (see RemoteOrderSession.submit_order)."""
         await self._send(new_order_request(cl_ord_id, symbol, side, quantity, ord_type=ord_type,

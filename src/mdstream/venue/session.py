@@ -43,6 +43,7 @@ from mdstream.errors import EngineStateError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from mdstream.engine import Engine
+    from mdstream.venue.codes import OrdType, Side, TimeInForce
 
 __all__ = ["OrderSession", "RateLimiter", "TrackedReports"]
 
@@ -140,9 +141,10 @@ class OrderSession:
         if self._closed:
             raise EngineStateError(f"the order session of {self.account!r} is closed")
 
-    def submit_order(self, cl_ord_id: int, symbol: str, side: Any, quantity: float, *,
-                     ord_type: Any = "limit", price: float | None = None,
-                     stop_price: float | None = None, tif: Any = "gtc", post_only: bool = False,
+    def submit_order(self, cl_ord_id: int, symbol: str, side: "str | Side", quantity: float, *,
+                     ord_type: "str | OrdType" = "limit", price: float | None = None,
+                     stop_price: float | None = None, tif: "str | TimeInForce" = "gtc",
+                     post_only: bool = False,
                      expire_ns: int | None = None) -> int:
         """A new order (Engine.submit_order's arguments without the account);
         over the session's rate limit it goes in flagged rate-limited, and the
