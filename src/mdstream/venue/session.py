@@ -382,18 +382,13 @@ def _account(engine: Any, account: str) -> Any:
 
 def _submit(engine: Any, account: str, cl_ord_id: int, symbol: str, side: Any,
             quantity: float, *, rate_limited: bool, **kwargs: Any) -> int:
-    """Engine.submit_order; when ``rate_limited``, the same request row with
-    the core's rate-limited flag set (the venue rejects it with RATE_LIMIT),
-    sent by Engine.submit_requests."""
-    if not rate_limited:
-        return engine.submit_order(account, cl_ord_id, symbol, side, quantity, **kwargs)
-    from mdstream import _core
+    """Engine.submit_order, flagged ``rate_limited`` when the session is over
+    its limit (the venue then rejects it with RATE_LIMIT)."""
     from mdstream.venue import requests
 
-    row = requests.new_order(engine.account_id(account), cl_ord_id,
-                             engine.symbol_table.ids([symbol])[0], side, quantity, **kwargs)
-    row["flags"] |= _core.ORDER_FLAGS["rate_limited"]
-    return engine.submit_requests(row)
+    return engine.submit_requests(requests.new_order(
+        engine.account_id(account), cl_ord_id, engine.symbol_table.ids([symbol])[0], side,
+        quantity, rate_limited=rate_limited, **kwargs))
 
 
 def _report_columns(reports: Any) -> Iterator[tuple[int, int, int, int, int]]:
