@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mdstream.journal import JournalConfig
     from mdstream.nats.config import PublishConfig
     from mdstream.nats.publish import Publisher
+    from mdstream.venue import PaperVenue
 
 __all__ = [
     "NodeConfig",
@@ -121,6 +122,10 @@ class NodeConfig:
         A mdstream.nats.PublishConfig (or its ``servers`` string,
         ``"nats://host:port[,...]"``): publish every result to NATS
         JetStream; None: do not publish.
+    venue:
+        A mdstream.venue.PaperVenue: the engine takes orders and matches
+        them against its market data, and the server serves Trade,
+        GetOrders and GetPositions; None (default): no orders.
 
     Raises InvalidArgumentError naming the setting that is out of range.
     """
@@ -151,6 +156,7 @@ class NodeConfig:
     detailed_stats: bool = False
     reflection: bool = True
     publish: "PublishConfig | str | None" = None
+    venue: "PaperVenue | None" = None
 
     def __post_init__(self):
         object.__setattr__(self, "bars", tuple(self.bars))
@@ -256,7 +262,8 @@ class Node:
         self.engine: Engine = Engine(feed=self.feed, workers=config.workers,
                                      ring_size=config.ring_size, bars=config.bars,
                                      journal=config.journal,
-                                     max_subscribers=engine_subscribers(config.max_streams))
+                                     max_subscribers=engine_subscribers(config.max_streams),
+                                     venue=config.venue)
         #: The gRPC server, once started.
         self.server: Server | None = None
         #: The JetStream publisher (config.publish), once started.

@@ -36,8 +36,8 @@ def test_async_client_has_every_method_of_client_with_the_same_parameters():
             q = aio[name].parameters[p.name]
             assert (p.kind, p.default) == (q.kind, q.default), (name, p.name)
         # A method that blocks in Client is awaited in AsyncClient; opening a
-        # stream and choosing the next target (no I/O) are not.
-        plain = name.startswith("stream_") or name == "fail_over"
+        # stream (an order session too) and choosing the next target (no I/O) are not.
+        plain = name.startswith("stream_") or name in ("fail_over", "trade")
         assert inspect.iscoroutinefunction(getattr(AsyncClient, name)) != plain, name
     assert list(inspect.signature(Client).parameters) == \
         list(inspect.signature(AsyncClient).parameters)

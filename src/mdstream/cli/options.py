@@ -361,7 +361,8 @@ def add_security_options(p: argparse.ArgumentParser) -> None:
                         "(default: no client certificate)")
     g.add_argument("--tokens", default=None, metavar="FILE",
                    help="bearer tokens clients must send, with the symbols (glob patterns) and "
-                        "operations (stream, snapshot, stats, list) each allows: a TOML (.toml) or "
+                        "operations (stream, snapshot, stats, list, trade) and paper accounts each "
+                        "allows: a TOML (.toml) or "
                         "JSON file; the environment variable MDSTREAM_TOKEN adds one token "
                         "allowed everything. Health checks need no token (default: no tokens, "
                         "unless MDSTREAM_TOKEN is set)")

@@ -6,6 +6,9 @@
                    --metrics-port 9100 --dashboard-port 8080
     mdstream subscribe --target 127.0.0.1:50051 --symbols AAPL --limit 10
     mdstream stats --target 127.0.0.1:50051        # live view; --once for one table
+    mdstream serve --paper-venue --accounts accounts.toml   # and take orders:
+    mdstream order --account paper --symbol AAPL buy 100 --limit 189.50
+    mdstream positions --account paper
     mdstream journal export --parquet data/ /var/lib/mdstream   # a journal to Parquet
     mdstream demo                      # engine + server + client, 10 s
     mdstream bench ...                 # the benchmark suite
@@ -22,7 +25,8 @@ import os
 import sys
 from typing import Sequence
 
-from mdstream.cli import bench, demo, edge, journal, record, serve, settings, stats, subscribe
+from mdstream.cli import (bench, demo, edge, journal, order, record, serve, settings, stats,
+                          subscribe)
 from mdstream.cli.process import EXIT_USAGE
 
 __all__ = ["main", "build_parser"]
@@ -38,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mdstream import __version__
     parser.add_argument("--version", action="version", version=f"mdstream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (serve, edge, subscribe, record, journal, stats, demo, bench):
+    for command in (serve, edge, subscribe, record, journal, stats, order, demo, bench):
         command.add_parser(sub)
     return parser
 

@@ -18,8 +18,9 @@ from mdstream.cli.output import plural
 from mdstream.cli.process import EXIT_ERROR, CommandError, error
 from mdstream.cli.progress import ProgressReporter
 from mdstream.cli.settings import add_config_options
+from mdstream.cli.venue_options import add_venue_options, venue_config
 
-__all__ = ["add_parser", "run", "journal_line", "feed_line"]
+__all__ = ["add_parser", "run", "journal_line", "feed_line", "venue_line"]
 
 log = logging.getLogger("mdstream.serve")
 
@@ -44,6 +45,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     options.add_policy_options(p)
     options.add_observability_options(p)
     options.add_security_options(p)
+    add_venue_options(p)
     _add_publish_options(p)
     g = p.add_argument_group("progress of a file replay (csv, parquet, dbn)")
     g.add_argument("--progress-interval", type=options.duration(zero=True), default=5.0,
@@ -132,6 +134,17 @@ def feed_line(node) -> str:
     return f"simulating {len(names)} symbols ({shown}) at {rate} ticks/s{count}"
 
 
+def venue_line(venue) -> str:
+    """What the paper venue takes: 'paper venue: accounts paper, desk2; latency 5ms'."""
+    from mdstream.durations import format_duration_ns
+
+    names = sorted(venue.accounts)
+    shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+    latency = format_duration_ns(venue.latency_ns) if venue.latency_ns else "none"
+    return (f"paper venue: taking orders for account{'s' if len(names) != 1 else ''} {shown}; "
+            f"latency {latency}{', queue position' if venue.queue_position else ''}")
+
+
 def _bar_names(engine) -> list[str]:
     from mdstream.durations import format_duration_ns
     return [format_duration_ns(ns) for ns in engine.bar_intervals_ns]
@@ -172,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
         config = dataclasses.replace(node_config(args, progress),
                                      allowed_policies=args.allowed_policies,
                                      block_deadline=args.block_deadline or None,
-                                     publish=publish_config(args))
+                                     publish=publish_config(args),
+                                     venue=venue_config(args))
         if getattr(config.feed, "progress", None) is progress:   # a file replay
             reporter.start()                  # the scan runs while the node is made
         node = Node(config)
@@ -193,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
         log.info("gRPC server listening on %s", node.address)
         log.info("%s with %d workers%s; Ctrl-C to stop", feed_line(node), config.workers,
                  f", bars {','.join(_bar_names(node.engine))}" if config.bars else "")
+        if config.venue is not None:
+            log.info("%s", venue_line(config.venue))
         if node.metrics_url is not None:
             log.info("Prometheus metrics at %s", node.metrics_url)
         if node.dashboard_url is not None:

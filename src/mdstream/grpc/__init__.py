@@ -8,7 +8,9 @@ rich statuses), ``servicer`` and ``server`` (serving an Engine, or any
 ``source.ResultSource``), ``client``
 (sync Client), ``aio`` (AsyncClient), ``streams`` and ``frames`` (a call's
 streams and their frame decoding), ``resume`` (resuming streams), ``stats``
-(GetStats). Names below load their module (and grpc) on first use.
+(GetStats); paper trading: ``trading`` (Trade, GetOrders, GetPositions),
+``trade_session`` (the clients' order sessions), ``trade_wire`` (their
+messages). Names below load their module (and grpc) on first use.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ _EXPORTS = {
     "SERVICE_NAME": "contract",
     "LEGACY_SERVICE_NAME": "contract",
     "RemoteStats": "stats",
+    "RemoteOrderSession": "trade_session",
+    "AsyncRemoteOrderSession": "trade_session",
+    "RequestError": "trade_wire",
+    "NoPaperVenueError": "contract",
+    "UnknownAccountError": "contract",
+    "TradingServicer": "trading",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -68,6 +76,10 @@ if TYPE_CHECKING:       # what type checkers see of the names loaded on first us
     from mdstream.grpc.source import ResultSource
     from mdstream.grpc.stats import RemoteStats
     from mdstream.grpc.streams import BatchStream, ResultStream
+    from mdstream.grpc.contract import NoPaperVenueError, UnknownAccountError
+    from mdstream.grpc.trade_session import AsyncRemoteOrderSession, RemoteOrderSession
+    from mdstream.grpc.trade_wire import RequestError
+    from mdstream.grpc.trading import TradingServicer
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ same ResumeLogic as the sync one (mdstream.grpc.resume).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal, Sequence, overload
+from typing import TYPE_CHECKING, Any, Literal, Sequence, overload
 
 import grpc
 import grpc.aio
@@ -41,8 +41,13 @@ from mdstream.grpc.calls import (
 from mdstream.grpc.contract import DEFAULT_MAX_WAIT_S
 from mdstream.grpc.frames import snapshot_from_message
 from mdstream.grpc.stats import RemoteStats, read_stats
+from mdstream.grpc.trade_session import AsyncRemoteOrderSession
+from mdstream.grpc.trade_wire import read_orders, read_positions
 from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy
 from mdstream.v1 import mdstream_pb2 as pb
+
+if TYPE_CHECKING:
+    from mdstream.venue import OrderState, Position
 
 __all__ = ["AsyncClient", "AsyncBatchStream", "AsyncResultStream", "AsyncResumingBatchStream",
            "AsyncResumingResultStream"]
@@ -211,6 +216,25 @@ class AsyncClient(ClientCore):
     async def get_stats(self) -> RemoteStats:
         """The server's statistics (GetStats; see Client.get_stats)."""
         return read_stats(await self._unary(self._get_stats, pb.StatsRequest()))
+
+    def trade(self, account: str, *, cancel_on_disconnect: bool = False,
+              from_seq: int | None = None) -> AsyncRemoteOrderSession:
+        """An order session of ``account`` (see Client.trade): ``await`` its
+        order methods, ``async for`` its reports."""
+        self.streams_opened += 1
+        return AsyncRemoteOrderSession(self._trade, account,
+                                       cancel_on_disconnect=cancel_on_disconnect,
+                                       from_seq=from_seq, errors=self._error)
+
+    async def orders(self, account: str | None = None) -> "list[OrderState]":
+        """The open orders of ``account`` (see Client.orders)."""
+        return read_orders(await self._unary(self._get_orders,
+                                             pb.OrdersRequest(account=account or "")))
+
+    async def positions(self, account: str | None = None) -> "list[Position]":
+        """The positions of ``account`` (see Client.positions)."""
+        return read_positions(await self._unary(self._get_positions,
+                                                pb.PositionsRequest(account=account or "")))
 
     async def health(self, service: str = "") -> str:
         """The server's health, "SERVING", "NOT_SERVING" ... (see Client.health)."""

@@ -6,7 +6,8 @@ A token file (``mdstream serve --tokens FILE``) is TOML (``.toml``) or JSON
     [tokens."3f9c...e1"]
     name = "research"                 # shown in logs and used as the client's identity
     symbols = ["AAPL", "MS*"]         # glob patterns (fnmatch); default ["*"]
-    operations = ["stream", "snapshot", "list"]   # of OPERATIONS; default all
+    operations = ["stream", "snapshot", "list"]   # of OPERATIONS; default all but trade
+    accounts = ["research"]           # paper accounts it may trade (glob); default [name]
 
     {"tokens": {"3f9c...e1": {"name": "research", "symbols": ["AAPL"],
                               "operations": ["stream"]}}}
@@ -17,8 +18,16 @@ everything (name ``env``). Clients send ``authorization: Bearer TOKEN``
 
 Operations: ``stream`` (StreamBatches, StreamResults, the legacy service),
 ``snapshot`` (GetSnapshot), ``stats`` (GetStats, with every subscriber's
-detail), ``list`` (ListSymbols). Health checks need no token; server
-reflection needs a valid token (any operation).
+detail), ``list`` (ListSymbols), ``trade`` (Trade, GetOrders, GetPositions:
+paper trading). Health checks need no token; server reflection needs a
+valid token (any operation).
+
+Trading is never a default: a token of the file trades only if its
+``operations`` name ``trade``, and then only the paper accounts its
+``accounts`` patterns match, by default the account of its own ``name``
+(the token's identity is the account). MDSTREAM_TOKEN's token may do
+everything, every account included. The symbols of a token limit what it may
+trade as they limit what it may see.
 """
 
 from __future__ import annotations
@@ -32,21 +41,25 @@ from dataclasses import dataclass
 from mdstream.errors import InvalidArgumentError
 from mdstream.grpc.contract import PermissionDeniedError, UnauthenticatedError, shown_names
 
-__all__ = ["OPERATIONS", "Principal", "TokenTable", "TOKEN_ENV", "load_tokens", "bearer_token"]
+__all__ = ["OPERATIONS", "DEFAULT_OPERATIONS", "Principal", "TokenTable", "TOKEN_ENV", "load_tokens", "bearer_token"]
 
 #: The operations a token may be allowed.
-OPERATIONS = ("stream", "snapshot", "stats", "list")
+OPERATIONS = ("stream", "snapshot", "stats", "list", "trade")
+#: The operations of a token whose entry does not list them: all but trading.
+DEFAULT_OPERATIONS = ("stream", "snapshot", "stats", "list")
 #: The environment variable of one token allowed everything.
 TOKEN_ENV = "MDSTREAM_TOKEN"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a token stands for: ``name``, its symbol patterns and operations."""
+    """Who a token stands for: ``name``, its symbol patterns, operations and
+    the paper accounts (patterns) it may trade."""
 
     name: str
     symbols: tuple[str, ...] = ("*",)
     operations: tuple[str, ...] = OPERATIONS
+    accounts: tuple[str, ...] = ("*",)
 
     @property
     def all_symbols(self) -> bool:
@@ -76,6 +89,20 @@ class Principal:
                 f"the token '{self.name}' does not allow the symbol"
                 f"{'s' if len(refused) > 1 else ''} {', '.join(shown)}"
                 + (f" and {more:,} more" if more else ""), operation)
+
+    def allows_account(self, account: str) -> bool:
+        return "*" in self.accounts or any(fnmatch.fnmatchcase(account, p)
+                                           for p in self.accounts)
+
+    def check_account(self, account: str) -> None:
+        """PermissionDeniedError unless the token may trade ``account``."""
+        self.require("trade")
+        if not self.allows_account(account):
+            shown, _ = shown_names([account])
+            raise PermissionDeniedError(
+                f"the token '{self.name}' may not trade the account {shown[0]!r} (it may trade: "
+                f"{', '.join(self.accounts) or 'none'}; a token's 'accounts' in the token file)",
+                "trade")
 
     def visible(self, names) -> list[str]:
         """The names among ``names`` the token may see."""
@@ -133,14 +160,18 @@ def _principal(token: str, entry) -> Principal:
         raise InvalidArgumentError(f"token entry {entry!r} must be a table")
     name = str(entry.get("name") or token[:4] + "...")
     symbols = entry.get("symbols", ["*"])
-    operations = entry.get("operations", list(OPERATIONS))
+    operations = entry.get("operations", list(DEFAULT_OPERATIONS))
+    accounts = entry.get("accounts", [name])
+    if isinstance(accounts, str) or not all(isinstance(a, str) for a in accounts):
+        raise InvalidArgumentError(f"token '{name}': accounts must be a list of glob patterns "
+                                   "(paper accounts it may trade)")
     if isinstance(symbols, str) or not all(isinstance(s, str) for s in symbols):
         raise InvalidArgumentError(f"token '{name}': symbols must be a list of glob patterns")
     if isinstance(operations, str) or any(o not in OPERATIONS for o in operations):
         raise InvalidArgumentError(
             f"token '{name}': operations must be a list of {', '.join(OPERATIONS)}, "
             f"got {operations!r}")
-    return Principal(name, tuple(symbols), tuple(dict.fromkeys(operations)))
+    return Principal(name, tuple(symbols), tuple(dict.fromkeys(operations)), tuple(accounts))
 
 
 def load_tokens(path: str | None = None, env: dict | None = None) -> TokenTable | None:

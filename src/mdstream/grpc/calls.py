@@ -112,6 +112,9 @@ class ClientCore:
     _get_snapshot: Callable[..., Any]
     _get_stats: Callable[..., Any]
     _list_symbols: Callable[..., Any]
+    _trade: Callable[..., Any]
+    _get_orders: Callable[..., Any]
+    _get_positions: Callable[..., Any]
 
     def _start(self, setup: ClientSetup, timeout: float) -> None:
         """The constructor's part both clients share."""

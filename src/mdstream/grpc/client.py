@@ -50,10 +50,13 @@ from mdstream.grpc.frames import Heartbeat, snapshot_from_message
 from mdstream.grpc.resume import ResumingBatchStream, ResumingResultStream
 from mdstream.grpc.stats import RemoteStats, read_stats
 from mdstream.grpc.streams import BatchStream, ResultStream
+from mdstream.grpc.trade_session import RemoteOrderSession
+from mdstream.grpc.trade_wire import read_orders, read_positions
 from mdstream.request import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_TICKS_PER_FRAME, Policy
 from mdstream.v1 import mdstream_pb2 as pb
 
 if TYPE_CHECKING:
+    from mdstream.venue import OrderState, Position
     from mdstream.grpc.aio import AsyncBatchStream, AsyncClient, AsyncResultStream
 
 __all__ = ["Client", "BatchStream", "ResultStream", "AsyncClient", "AsyncBatchStream",
@@ -310,6 +313,36 @@ class Client(ClientCore):
         Raises ConnectError, RemoteError (PERMISSION_DENIED without a token
         that may read them)."""
         return read_stats(self._unary(self._get_stats, pb.StatsRequest()))
+
+    def trade(self, account: str, *, cancel_on_disconnect: bool = False,
+              from_seq: int | None = None) -> RemoteOrderSession:
+        """An order session of ``account`` on the server's paper venue (a
+        Trade call): ``submit_order``, ``cancel_order``, ``replace_order``,
+        ``cancel_all`` as on the Engine (without the account), and iterate for
+        the account's execution reports (ExecutionReport) in order, with a
+        RequestError for each request the server could not take.
+        ``cancel_on_disconnect``: when the session ends (close(), or the
+        connection is lost) the server cancels its open orders. ``from_seq``:
+        the account's reports from this report seq on (resume after
+        ``session.last_seq``). The call's errors (UnknownAccountError,
+        NoPaperVenueError, PermissionDeniedError, OutOfRangeError) are raised
+        when reading. Close it (or use it as a context manager)."""
+        self.streams_opened += 1
+        return RemoteOrderSession(self._trade, account, cancel_on_disconnect=cancel_on_disconnect,
+                                  from_seq=from_seq, errors=self._error)
+
+    def orders(self, account: str | None = None) -> "list[OrderState]":
+        """The open orders of ``account`` (None: of every account the caller
+        may trade), as mdstream.venue OrderState objects by order_id. Raises
+        UnknownAccountError, NoPaperVenueError, ConnectError, RemoteError."""
+        return read_orders(self._unary(self._get_orders, pb.OrdersRequest(account=account or "")))
+
+    def positions(self, account: str | None = None) -> "list[Position]":
+        """The positions of ``account`` (None: of every account the caller may
+        trade), as mdstream.venue Position objects with their mark and
+        unrealized P&L, by account then symbol. Errors as for orders()."""
+        return read_positions(self._unary(self._get_positions,
+                                          pb.PositionsRequest(account=account or "")))
 
     def health(self, service: str = "") -> str:
         """The server's health (the standard grpc.health.v1 Check): "SERVING",

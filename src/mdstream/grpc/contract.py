@@ -66,6 +66,7 @@ __all__ = [
     "check_policy", "allowed_policies",
     "UnauthenticatedError", "PermissionDeniedError", "MAX_REQUEST_SYMBOLS",
     "MAX_REQUEST_BYTES", "ECHO_LIMIT", "check_symbol_count", "shown_names",
+    "NoPaperVenueError", "UnknownAccountError", "NO_PAPER_VENUE_MESSAGE", "request_error_fields",
 ]
 
 #: "mdstream.v1.MDStream": the service (its methods are METHOD_PREFIX + name).
@@ -151,6 +152,25 @@ class PermissionDeniedError(MDStreamError):
     def __init__(self, message: str, operation: str = ""):
         super().__init__(message)
         self.operation = operation
+
+
+#: What a server without a paper venue answers to Trade, GetOrders and GetPositions.
+NO_PAPER_VENUE_MESSAGE = ("this server has no paper venue; start it with mdstream serve "
+                          "--paper-venue")
+
+
+class NoPaperVenueError(MDStreamError):
+    """The server has no paper venue: it takes no orders (FAILED_PRECONDITION /
+    NO_PAPER_VENUE)."""
+
+
+class UnknownAccountError(InvalidArgumentError):
+    """A trading call names an account the paper venue does not have
+    (NOT_FOUND / UNKNOWN_ACCOUNT); ``account`` is its name."""
+
+    def __init__(self, message: str, account: str = ""):
+        super().__init__(message)
+        self.account = account
 
 
 #: The symbols one request may name (SubscribeRequest, SnapshotRequest).
@@ -389,6 +409,8 @@ class ErrorRule:
 #: UnknownSymbolError       INVALID_ARGUMENT   UNKNOWN_SYMBOL        symbols ("A,B", the first
 #:                                                                   ten), more (the rest's count)
 #: UnauthenticatedError     UNAUTHENTICATED    UNAUTHENTICATED
+#: UnknownAccountError      NOT_FOUND          UNKNOWN_ACCOUNT       account
+#: NoPaperVenueError        FAILED_PRECONDITION NO_PAPER_VENUE
 #: PermissionDeniedError    PERMISSION_DENIED  NOT_ENTITLED          operation
 #: PolicyNotAllowedError    PERMISSION_DENIED  POLICY_NOT_ALLOWED    allowed ("skip,disconnect")
 #: InvalidArgumentError     INVALID_ARGUMENT   INVALID_ARGUMENT
@@ -408,6 +430,12 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
               _unknown_symbol_metadata),
     ErrorRule(UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED",
               "UnauthenticatedError", str, lambda d, m: UnauthenticatedError(d)),
+    ErrorRule(UnknownAccountError, grpc.StatusCode.NOT_FOUND, "UNKNOWN_ACCOUNT",
+              "UnknownAccountError", str,
+              lambda d, m: UnknownAccountError(d, m.get("account", "")),
+              lambda e: {"account": shown_names([e.account])[0][0]}),
+    ErrorRule(NoPaperVenueError, grpc.StatusCode.FAILED_PRECONDITION, "NO_PAPER_VENUE",
+              "NoPaperVenueError", str, lambda d, m: NoPaperVenueError(d)),
     ErrorRule(PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED, "NOT_ENTITLED",
               "PermissionDeniedError", str,
               lambda d, m: PermissionDeniedError(d, m.get("operation", "")),
@@ -458,6 +486,18 @@ def rule_for_error(exc: BaseException) -> ErrorRule | None:
     return None
 
 
+def request_error_fields(exc: BaseException) -> tuple[grpc.StatusCode, str, str] | None:
+    """A Trade request's error as (code, ErrorInfo reason, message) for its
+    RequestError message, by the same table as a call's status (None: not an
+    error of the contract). One difference: an unknown symbol in an order is
+    NOT_FOUND (in a subscription it is INVALID_ARGUMENT)."""
+    rule = rule_for_error(exc)
+    if rule is None:
+        return None
+    code = grpc.StatusCode.NOT_FOUND if rule.error is UnknownSymbolError else rule.code
+    return code, rule.reason, rule.message(exc)
+
+
 def rule_for_reason(reason: str | None = None, legacy: str | None = None) -> ErrorRule | None:
     """The rule of an ErrorInfo reason, or else of a legacy ``mdstream-error`` kind."""
     if reason is not None and reason in _BY_REASON:
@@ -501,8 +541,8 @@ def _with_metadata(method, metadata: tuple):
 def bind_methods(client, channel, metadata: tuple = ()) -> None:
     """The service's methods on a channel (a grpc or a grpc.aio one: same
     calls), as ``client._stream_batches`` (frames stay bytes: the codec
-    decodes them), ``_stream_results``, ``_get_snapshot``, ``_get_stats``
-    and ``_list_symbols``; each sends ``metadata`` (pairs) with its calls."""
+    decodes them), ``_stream_results``, ``_get_snapshot``, ``_get_stats``,
+    ``_list_symbols``, ``_trade``, ``_get_orders`` and ``_get_positions``; each sends ``metadata`` (pairs) with its calls."""
     client._stream_batches = channel.unary_stream(
         METHOD_PREFIX + "StreamBatches", request_serializer=pb.SubscribeRequest.SerializeToString,
         response_deserializer=None)
@@ -518,7 +558,16 @@ def bind_methods(client, channel, metadata: tuple = ()) -> None:
     client._list_symbols = channel.unary_unary(
         METHOD_PREFIX + "ListSymbols", request_serializer=pb.ListSymbolsRequest.SerializeToString,
         response_deserializer=pb.ListSymbolsResponse.FromString)
+    client._trade = channel.stream_stream(
+        METHOD_PREFIX + "Trade", request_serializer=pb.TradeRequest.SerializeToString,
+        response_deserializer=pb.TradeResponse.FromString)
+    client._get_orders = channel.unary_unary(
+        METHOD_PREFIX + "GetOrders", request_serializer=pb.OrdersRequest.SerializeToString,
+        response_deserializer=pb.OrdersResponse.FromString)
+    client._get_positions = channel.unary_unary(
+        METHOD_PREFIX + "GetPositions", request_serializer=pb.PositionsRequest.SerializeToString,
+        response_deserializer=pb.PositionsResponse.FromString)
     if metadata:          # e.g. the authorization header of a token
         for name in ("_stream_batches", "_stream_results", "_get_snapshot", "_get_stats",
-                     "_list_symbols"):
+                     "_list_symbols", "_trade", "_get_orders", "_get_positions"):
             setattr(client, name, _with_metadata(getattr(client, name), tuple(metadata)))

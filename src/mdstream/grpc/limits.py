@@ -45,6 +45,9 @@ METHOD_OPERATIONS = {
     METHOD_PREFIX + "GetSnapshot": "snapshot",
     METHOD_PREFIX + "GetStats": "stats",
     METHOD_PREFIX + "ListSymbols": "list",
+    METHOD_PREFIX + "Trade": "trade",
+    METHOD_PREFIX + "GetOrders": "trade",
+    METHOD_PREFIX + "GetPositions": "trade",
 }
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 

@@ -47,6 +47,7 @@ from mdstream.grpc.entitlements import Entitlements
 from mdstream.grpc.errors import error_status
 from mdstream.grpc.identity import announce_stream, batch_heartbeat
 from mdstream.grpc.stats import RateTracker, SendCounters, StreamCounters, stats_message
+from mdstream.grpc.trading import TradingServicer, has_paper_venue, trading_handlers
 from mdstream.request import POLICIES, StreamRequest
 from mdstream.v1 import mdstream_pb2 as pb
 
@@ -66,7 +67,9 @@ _allowed = allowed_policies      # the parameter's name hides the function in __
 
 
 class MDStreamServicer:
-    """The mdstream.v1.MDStream service over one engine.
+    """The mdstream.v1.MDStream service over one engine. Paper trading
+    (Trade, GetOrders, GetPositions) is its ``trading`` part
+    (mdstream.grpc.trading), served when the engine has a paper venue.
 
     Parameters
     ----------
@@ -90,7 +93,9 @@ class MDStreamServicer:
         client then stalls the engine).
     tokens, detailed_stats:
         A mdstream.grpc.auth.TokenTable (None: no tokens): a token limited to
-        some symbols sees and gets those only (PERMISSION_DENIED for others).
+        some symbols sees and gets those only (PERMISSION_DENIED for others);
+        a token trades (Trade, GetOrders, GetPositions) only with the
+        ``trade`` right and only its ``accounts``.
         GetStats lists every subscriber (peer, symbols, policy) to a token
         with the ``stats`` right, or without tokens when ``detailed_stats``;
         to others, aggregate figures only. See mdstream.grpc.entitlements.
@@ -131,6 +136,10 @@ class MDStreamServicer:
         self.send_counters = SendCounters()
         self._rates = RateTracker()
         self.entitlements = Entitlements(engine, tokens, detailed_stats)
+        #: Trade, GetOrders, GetPositions (mdstream.grpc.trading), when the
+        #: engine has a paper venue (None: those answer FAILED_PRECONDITION).
+        self.trading = (TradingServicer(engine, self.entitlements, lambda: self._closing)
+                        if has_paper_venue(engine) else None)
 
     # -- errors --------------------------------------------------------------
 
@@ -362,6 +371,7 @@ class MDStreamServicer:
             "GetStats": requests.unary_unary(self.GetStats, pb.StatsRequest, pb.Stats),
             "ListSymbols": requests.unary_unary(self.ListSymbols, pb.ListSymbolsRequest,
                                                 pb.ListSymbolsResponse),
+            **trading_handlers(self.trading),
         }
         out = [grpc.method_handlers_generic_handler(SERVICE_NAME, stream)]
         if legacy:
@@ -390,3 +400,5 @@ class MDStreamServicer:
             self._health.enter_graceful_shutdown()
         for sub in subs:
             sub.close()
+        if self.trading is not None:
+            self.trading.shutdown()

@@ -68,12 +68,17 @@ def _quantity(value: object) -> float:
 def new_order(account: int, cl_ord_id: int, symbol: int, side: str | int, quantity: float, *,
               ord_type: str | int = "limit", price: float | None = None,
               stop_price: float | None = None, tif: str | int = "gtc",
-              post_only: bool = False, expire_ns: int | None = None) -> np.ndarray:
-    """One NEW request (a 1-row ORDER_DTYPE array). Raises InvalidArgumentError."""
+              post_only: bool = False, expire_ns: int | None = None,
+              rate_limited: bool = False) -> np.ndarray:
+    """One NEW request (a 1-row ORDER_DTYPE array). ``rate_limited``: sent over
+    its session's rate limit (mdstream.venue.session): the venue rejects it
+    with RATE_LIMIT, in sequence. Raises InvalidArgumentError."""
     side_code = parse_code(Side, side, "side")
     type_code = parse_code(OrdType, ord_type, "ord_type")
     tif_code = parse_code(TimeInForce, tif, "tif")
     flags = _NEW | (_core.ORDER_FLAGS["sell"] if side_code == Side.SELL else 0)
+    if rate_limited:
+        flags |= _core.ORDER_FLAGS["rate_limited"]
     if post_only:
         if type_code != OrdType.LIMIT:
             raise InvalidArgumentError("post_only applies to limit orders only")
