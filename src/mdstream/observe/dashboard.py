@@ -203,7 +203,7 @@ class Dashboard:
     def _venue_panel(self) -> dict | None:
         """Positions and P&L per account and symbol, and the open orders: None
         when the engine has no paper venue."""
-        config = self.engine.venue_config
+        config = getattr(self.engine, "venue_config", None)
         if config is None:
             return None
         counters = self.engine.venue_stats() or {}
