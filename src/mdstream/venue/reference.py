@@ -432,13 +432,21 @@ class ReferenceVenue:
         self.ids[key] = 0
         return False
 
-    def _cancel(self, r: RefRequest) -> None:
+    def _checked_target(self, r: RefRequest) -> RefOrder | None:
+        """The open order of a cancel / replace, or None once its refusal is
+        reported (its own id used, an unknown order, one no longer open)."""
         reason, order = self._target(r)         # before its own id is marked used
         if self._own_id_used(r):
             self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, order)
-            return
+            return None
         if reason != RejectReason.NONE or order is None:
             self._reject_request(r, reason, order)
+            return None
+        return order
+
+    def _cancel(self, r: RefRequest) -> None:
+        order = self._checked_target(r)
+        if order is None:
             return
         order.ord_status = OrdStatus.CANCELED
         self._unrest(order)
@@ -446,12 +454,8 @@ class ReferenceVenue:
                      orig_cl_ord_id=order.cl_ord_id)
 
     def _replace(self, r: RefRequest) -> None:
-        reason, order = self._target(r)         # before its own id is marked used
-        if self._own_id_used(r):
-            self._reject_request(r, RejectReason.DUPLICATE_CL_ORD_ID, order)
-            return
-        if reason != RejectReason.NONE or order is None:
-            self._reject_request(r, reason, order)
+        order = self._checked_target(r)
+        if order is None:
             return
         if given(r.quantity) and r.quantity <= order.cum_qty:
             self._reject_request(r, RejectReason.REPLACE_BELOW_FILLED, order)
