@@ -85,10 +85,11 @@ def test_a_market_order_fills_and_positions_shows_it(paper_server):
                        "buy", "10", "--cl-ord-id", "11")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("order 11: buy 10 AAPL (market) sent to ")
-    assert re.match(r"^\[exec \d+\] NEW +buy 10 AAPL market gtc  order \d+ cl_ord_id 11", lines[1])
-    assert re.search(r"\] FILL +buy 10 AAPL .* filled 10 @ [\d.]+  status FILLED cum 10 "
-                     r"leaves 0 .* position 10 @ ", lines[2]), lines
+    assert lines[0].startswith("cl_ord_id 11: buy 10 AAPL (market) submitted to ")
+    assert re.match(r"^\[exec_id \d+\] NEW +buy 10 AAPL market gtc  order_id \d+ cl_ord_id 11",
+                    lines[1])
+    assert re.search(r"\] FILL +buy 10 AAPL .* last_qty 10 last_px [\d.]+  ord_status FILLED "
+                     r"cum_qty 10 leaves_qty 0 .* position 10 @ ", lines[2]), lines
     assert len(lines) == 3
 
     shown = run_command("positions", "--target", target, "--account", "paper", "--json")
@@ -107,7 +108,7 @@ def test_a_resting_order_is_listed_then_cancelled(paper_server):
                        "buy", "3", "--limit", "0.01", "--cl-ord-id", "21", "--wait", "0.2")
     assert done.returncode == 0, done.stderr
     assert "] NEW " in done.stdout and "buy 3 MSFT limit 0.01 gtc" in done.stdout
-    assert "order 21: still open after --wait 0.2 s" in done.stdout
+    assert "cl_ord_id 21: still open after --wait 0.2 s" in done.stdout
 
     table = run_command("positions", "--target", target)
     assert table.returncode == 0, table.stderr
@@ -119,7 +120,7 @@ def test_a_resting_order_is_listed_then_cancelled(paper_server):
 
     cancelled = run_command("order", "--target", target, "--account", "paper", "cancel", "21")
     assert cancelled.returncode == 0, cancelled.stderr
-    assert re.search(r"\] CANCELED +buy 3 MSFT limit 0.01 gtc .* status CANCELED", cancelled.stdout)
+    assert re.search(r"\] CANCELED +buy 3 MSFT limit 0.01 gtc .* ord_status CANCELED", cancelled.stdout)
     with Client(target, timeout=PATIENCE) as client:
         assert 21 not in [o.cl_ord_id for o in client.orders("paper")]
 
@@ -129,7 +130,7 @@ def test_a_rejected_order_exits_with_status_1(paper_server):
     done = run_command("order", "--target", target, "--account", "small", "--symbol", "AAPL",
                        "sell", "1000", "--limit", "1", "--cl-ord-id", "31")
     assert done.returncode == 1
-    assert re.search(r"\] REJECTED .* reason MAX_ORDER_QTY: the quantity is above the "
+    assert re.search(r"\] REJECTED .* reject_reason MAX_ORDER_QTY: the quantity is above the "
                      r"account's max_order_qty", done.stdout), done.stdout
 
     unknown = run_command("order", "--target", target, "--account", "paper", "--symbol", "NOPE",
@@ -240,3 +241,11 @@ def test_cancel_all_waits_for_each_cancel(paper_server):
                         "--symbol", "MSFT")
     assert again.returncode == 0, again.stderr
     assert again.stdout == "account paper has no open orders on MSFT: nothing to cancel\n"
+
+
+def test_a_refused_cancel_prints_its_report(paper_server):
+    target, _ = paper_server
+    done = run_command("order", "--target", target, "--account", "paper", "cancel", "999999")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"\] REJECTED +\(no such order\) .* reject_reason UNKNOWN_ORDER", done.stdout), \
+        done.stdout

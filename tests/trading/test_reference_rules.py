@@ -706,7 +706,7 @@ def test_refused_requests_report_the_request_where_no_order_is_known():
     run = Run()
     run.quote(99, 101)
     (rep,) = run.cancel(5, cl=6)
-    assert (rep["symbol_id"], rep["side"], rep["ord_type"], rep["tif"]) == (-1, Side.BUY, 0, 0)
+    assert (rep["symbol_id"], rep["side"], rep["ord_type"], rep["tif"]) == (-1, 0, 0, 0)
     assert math.isnan(rep["quantity"]) and rep["position"] == 0
     run.new(1, "sell", 4, price=100)
     run.trade(101, 1)                         # 1 filled at 100

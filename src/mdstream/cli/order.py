@@ -17,12 +17,13 @@ of each order that was open. Exit status 0 when the venue took the request,
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import time
 from typing import TYPE_CHECKING, Any
 
 from mdstream.cli import options
-from mdstream.cli.output import px, qty
+from mdstream.cli.output import amount, px, qty
 from mdstream.cli.process import EXIT_ERROR, error, sigterm_as_interrupt, usage_error
 from mdstream.text import printable
 
@@ -106,9 +107,12 @@ def add_parser(sub) -> None:
 
 # -- printing ------------------------------------------------------------------------
 
-def _name(enum: Any, value: int, prefix: str) -> str:
+def _name(codes: Any, value: int | None, prefix: str) -> str:
+    """The name of a proto enum value without its prefix ('-': none)."""
+    if value is None:
+        return "-"
     try:
-        return enum.Name(value)[len(prefix):]
+        return codes.Name(value)[len(prefix):]
     except ValueError:
         return str(value)
 
@@ -122,25 +126,31 @@ def report_line(r: Any) -> str:
     side = _name(pb.Side, r.side, "SIDE_").lower()
     ord_type = _name(pb.OrdType, r.ord_type, "ORD_TYPE_").lower()
     tif = _name(pb.TimeInForce, r.tif, "TIME_IN_FORCE_").lower()
-    what = f"{side} {qty(r.quantity)} {printable(r.symbol)} {ord_type}"
-    if r.ord_type in (2, 4):
-        what += f" {px(r.price)}"
-    if r.ord_type in (3, 4):
-        what += f" stop {px(r.stop_price)}"
-    what += f" {tif}"
-    line = f"[exec {r.seq}] {exec_type:<12} {what}  order {r.order_id} cl_ord_id {r.cl_ord_id}"
+    if r.ord_type:
+        what = f"{side} {qty(r.quantity)} {printable(r.symbol)} {ord_type}"
+        if r.ord_type in (2, 4):                    # limit, stop-limit: the limit price
+            what += f" {px(r.price)}"
+        if r.ord_type == 3:                         # stop: its trigger price
+            what += f" {px(r.stop_price)}"
+        if r.ord_type == 4:
+            what += f" stop {px(r.stop_price)}"
+        what += f" {tif}"
+    else:
+        what = "(no such order)"                    # a refused cancel of an unknown order
+    line = (f"[exec_id {r.seq}] {exec_type:<12} {what}  order_id {r.order_id} "
+            f"cl_ord_id {r.cl_ord_id}")
     if r.orig_cl_ord_id:
-        line += f" (was {r.orig_cl_ord_id})"
+        line += f" orig_cl_ord_id {r.orig_cl_ord_id}"
     if exec_type in ("PARTIAL_FILL", "FILL"):
-        line += f"  filled {qty(r.last_qty)} @ {px(r.last_px)}"
-    line += (f"  status {status} cum {qty(r.cum_qty)} leaves {qty(r.leaves_qty)}"
-             f" avg {px(r.avg_px) if r.cum_qty else '-'}")
+        line += f"  last_qty {qty(r.last_qty)} last_px {px(r.last_px)}"
+    line += (f"  ord_status {status} cum_qty {qty(r.cum_qty)} leaves_qty {qty(r.leaves_qty)}"
+             f" avg_px {amount(r.avg_px) if r.cum_qty else '-'}")
     if r.reject_reason:
         reason = _name(pb.RejectReason, r.reject_reason, "REJECT_REASON_")
         text = getattr(r, "text", "") or ""
-        line += f"  reason {reason}" + (f": {printable(text)}" if text else "")
-    line += (f"  position {qty(r.position)} @ {px(r.position_avg_px)}"
-             f" realized {px(r.realized_pnl)} fees {px(r.fees)}")
+        line += f"  reject_reason {reason}" + (f": {printable(text)}" if text else "")
+    line += (f"  position {qty(r.position, 12)} @ {amount(r.position_avg_px)}"
+             f" realized_pnl {amount(r.realized_pnl)} fees {amount(r.fees)}")
     return line
 
 
@@ -156,10 +166,14 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def _record(obj: Any) -> dict:
     import dataclasses
 
+    def plain(v: Any) -> Any:
+        if isinstance(v, enum.Enum):
+            return v.name                   # "BUY", "LIMIT": the codes' names
+        return None if isinstance(v, float) and v != v else v     # NaN: null
+
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {k: (v if not isinstance(v, float) or v == v else None)
-                for k, v in dataclasses.asdict(obj).items()}
-    return dict(vars(obj))
+        return {k: plain(v) for k, v in dataclasses.asdict(obj).items()}
+    return {k: plain(v) for k, v in vars(obj).items()}
 
 
 # -- the commands -----------------------------------------------------------------------
@@ -224,9 +238,9 @@ def run_order(args: argparse.Namespace) -> int:
             else:
                 session.submit_order(cl_ord_id, args.symbol, args.action, quantity, **kwargs)
                 watched = cl_ord_id
-                print(f"order {cl_ord_id}: {args.action} {qty(quantity)} {printable(args.symbol)} "
-                      f"({kwargs['ord_type']}) sent to {args.target} for account "
-                      f"{printable(args.account)}", flush=True)
+                print(f"cl_ord_id {cl_ord_id}: {args.action} {qty(quantity)} "
+                      f"{printable(args.symbol)} ({kwargs['ord_type']}) submitted to {args.target} "
+                      f"for account {printable(args.account)}; its answer:", flush=True)
             status = _follow(session, args, watched, cl_ord_id, RequestError)
     except KeyboardInterrupt:
         return 130
@@ -279,7 +293,7 @@ def _follow(session: Any, args: argparse.Namespace, watched: int, own: int,
         if item.ord_status in _DONE and item.exec_type != _REJECTED:
             return status
     if args.action != "cancel":
-        print(f"order {watched}: still open after --wait {args.wait:g} s (it stays open; "
+        print(f"cl_ord_id {watched}: still open after --wait {args.wait:g} s (it stays open; "
               f"mdstream order --account {args.account} cancel {watched})", flush=True)
     return status
 
@@ -358,15 +372,16 @@ def _orders_table(orders: "list[OrderState]") -> str:
              qty(o.cum_qty), qty(o.leaves_qty),
              _name(pb.TimeInForce, o.tif, "TIME_IN_FORCE_").lower()] for o in orders]
     return (f"open orders ({len(orders)}):\n" +
-            _table(["account", "symbol", "order_id", "cl_ord_id", "side", "type", "qty", "price",
-                    "stop", "filled", "leaves", "tif"], rows))
+            _table(["account", "symbol", "order_id", "cl_ord_id", "side", "ord_type", "quantity",
+                    "price", "stop_price", "cum_qty", "leaves_qty", "tif"], rows))
 
 
 def _positions_table(positions: "list[Position]") -> str:
     if not positions:
         return "positions: none"
-    rows = [[printable(p.account), printable(p.symbol), qty(p.quantity), px(p.avg_px), px(p.mark_px),
-             px(p.unrealized_pnl), px(p.realized_pnl), px(p.fees)] for p in positions]
+    rows = [[printable(p.account), printable(p.symbol), qty(p.quantity, 12), amount(p.avg_px),
+             px(p.mark_px), amount(p.unrealized_pnl), amount(p.realized_pnl), amount(p.fees)]
+            for p in positions]
     return (f"positions ({len(positions)}):\n" +
-            _table(["account", "symbol", "qty", "avg_px", "mark", "unrealized", "realized", "fees"],
-                   rows))
+            _table(["account", "symbol", "quantity", "avg_px", "mark_px", "unrealized_pnl",
+                    "realized_pnl", "fees"], rows))

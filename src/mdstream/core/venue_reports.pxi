@@ -89,7 +89,8 @@ cdef void report_reject(Venue *v, const OrderRequest *q, uint8_t reason,
     r.account = q.account
     r.exec_type = EXEC_REJECTED
     r.ord_status = status
-    r.side = SIDE_SELL if q.flags & ORDER_SELL else SIDE_BUY
+    if action == ORDER_NEW:
+        r.side = SIDE_SELL if q.flags & ORDER_SELL else SIDE_BUY     # else 0: no order, no side
     r.ord_type = q.ord_type
     r.tif = q.tif
     r.reject_reason = reason

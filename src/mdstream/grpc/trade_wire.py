@@ -173,7 +173,7 @@ def report_from_message(msg: pb.ExecutionReport) -> "ExecutionReport":
         recv_ns=msg.recv_ns, done_ns=msg.done_ns, account=msg.account,
         symbol=msg.symbol or None, cl_ord_id=msg.cl_ord_id, orig_cl_ord_id=msg.orig_cl_ord_id,
         order_id=msg.order_id, exec_type=ExecType(msg.exec_type),
-        ord_status=OrdStatus(msg.ord_status), side=Side(msg.side),
+        ord_status=OrdStatus(msg.ord_status), side=Side(msg.side) if msg.side else None,
         ord_type=OrdType(msg.ord_type) if known else None,
         tif=TimeInForce(msg.tif) if known else None, post_only=msg.post_only,
         price=msg.price, stop_price=msg.stop_price, quantity=msg.quantity, last_px=msg.last_px,

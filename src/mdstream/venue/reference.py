@@ -574,7 +574,8 @@ class ReferenceVenue:
         rep: dict[str, Any] = dict(
             symbol_id=r.symbol_id, account_id=r.account_id, cl_ord_id=r.cl_ord_id,
             orig_cl_ord_id=r.orig_cl_ord_id, order_id=0, exec_type=ExecType.REJECTED,
-            ord_status=OrdStatus.REJECTED, side=r.side, ord_type=r.ord_type, tif=r.tif,
+            ord_status=OrdStatus.REJECTED, side=r.side if r.action == "new" else 0,
+            ord_type=r.ord_type, tif=r.tif,
             reject_reason=reason, price=r.price, stop_price=r.stop_price, quantity=r.quantity,
             last_px=NAN, last_qty=0.0, cum_qty=0.0, leaves_qty=0.0, avg_px=NAN, expire_ns=0,
             post_only=r.post_only)

@@ -47,8 +47,8 @@ class ExecutionReport:
     order_id: int
     exec_type: ExecType
     ord_status: OrdStatus
-    side: Side
-    ord_type: OrdType | None    # None (and tif None): a refused cancel of no known order
+    side: Side | None
+    ord_type: OrdType | None    # None (and side, tif None): a refused cancel of no open order
     tif: TimeInForce | None
     post_only: bool
     price: float            # NaN: none
@@ -106,7 +106,7 @@ class ExecutionReports:
             symbol=self.symbols[sid] if 0 <= sid < len(self.symbols) else None,
             cl_ord_id=d["cl_ord_id"], orig_cl_ord_id=d["orig_cl_ord_id"], order_id=d["order_id"],
             exec_type=ExecType(d["exec_type"]), ord_status=OrdStatus(d["ord_status"]),
-            side=Side(d["side"]),
+            side=Side(d["side"]) if d["side"] else None,
             ord_type=OrdType(d["ord_type"]) if d["ord_type"] else None,
             tif=TimeInForce(d["tif"]) if d["ord_type"] else None,
             post_only=bool(d["post_only"]), price=d["price"], stop_price=d["stop_price"],

@@ -81,7 +81,8 @@ def new_order(account: int, cl_ord_id: int, symbol: int, side: str | int, quanti
         flags |= _core.ORDER_FLAGS["rate_limited"]
     if post_only:
         if type_code != OrdType.LIMIT:
-            raise InvalidArgumentError("post_only applies to limit orders only")
+            raise InvalidArgumentError(
+                "post_only (mdstream order --post-only) applies to limit orders only")
         if tif_code in (TimeInForce.IOC, TimeInForce.FOK):
             raise InvalidArgumentError("a post-only order rests: it cannot be IOC or FOK")
         flags |= _core.ORDER_FLAGS["post_only"]
@@ -92,23 +93,27 @@ def new_order(account: int, cl_ord_id: int, symbol: int, side: str | int, quanti
     row["tif"] = tif_code
     if type_code in (OrdType.LIMIT, OrdType.STOP_LIMIT):
         if price is None:
-            raise InvalidArgumentError(f"a {OrdType(type_code).name.lower()} order needs a price")
+            raise InvalidArgumentError(
+                f"a {OrdType(type_code).name.lower()} order needs a price (mdstream order --limit)")
         row["price"] = _price(price, "price")
     elif price is not None:
         raise InvalidArgumentError(
             f"a {OrdType(type_code).name.lower()} order has no price (give ord_type='limit')")
     if type_code in (OrdType.STOP, OrdType.STOP_LIMIT):
         if stop_price is None:
-            raise InvalidArgumentError(f"a {OrdType(type_code).name.lower()} order needs a stop_price")
+            raise InvalidArgumentError(f"a {OrdType(type_code).name.lower()} order needs a "
+                                       "stop_price (mdstream order --stop)")
         row["stop_price"] = _price(stop_price, "stop_price")
     elif stop_price is not None:
         raise InvalidArgumentError("only stop and stop_limit orders have a stop_price")
     if tif_code == TimeInForce.GTD:
         if expire_ns is None or isinstance(expire_ns, bool) or not isinstance(expire_ns, int):
-            raise InvalidArgumentError("a GTD order needs expire_ns (event time, ns since the epoch)")
+            raise InvalidArgumentError("a GTD order needs expire_ns (mdstream order --expire): "
+                                       "its expiry in event time, ns since the epoch")
         row["expire_ns"] = expire_ns
     elif expire_ns is not None:
-        raise InvalidArgumentError("only GTD orders have an expire_ns (give tif='gtd')")
+        raise InvalidArgumentError("only GTD orders have an expire_ns (mdstream order --expire); "
+                                   "give tif='gtd' (--tif gtd)")
     return row
 
 
