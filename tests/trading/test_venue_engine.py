@@ -210,3 +210,23 @@ def test_a_report_reader_past_its_block_deadline_is_dropped_and_trading_goes_on(
             stalled.read(1.0)
     live.close()
     engine.stop()
+
+
+def test_the_venue_is_counted_in_stats_and_in_prometheus():
+    from mdstream.observe.metrics import EngineCollector
+    engine = mdstream.Engine(symbols=SYMBOLS, venue=VENUE)
+    engine.start()
+    engine.publish_quotes("AAA", 99.0, 101.0, 5, 5)
+    engine.submit_order("alice", 1, "AAA", "buy", 1, price=101.0)     # NEW, FILL
+    engine.submit_order("alice", 2, "AAA", "buy", 1, price=90.0)      # NEW, rests
+    engine.close_ingest()
+    assert engine.wait(30)
+    stats = engine.stats()
+    assert (stats.ticks_in, stats.order_requests) == (1, 2)
+    assert (stats.venue.requests, stats.venue.reports, stats.venue.open_orders) == (2, 3, 1)
+    families = {m.name: m.samples[0].value for m in EngineCollector(engine).collect()
+                if m.name.startswith("mdstream_venue")}
+    assert families == {"mdstream_venue_requests": 2, "mdstream_venue_reports": 3,
+                        "mdstream_venue_open_orders": 1}
+    engine.stop()
+    assert mdstream.Engine(symbols=SYMBOLS).stats().venue is None

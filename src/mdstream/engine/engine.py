@@ -21,7 +21,8 @@ from mdstream.engine.limits import DEFAULT_MAX_SUBSCRIBERS, check_engine_setting
 from mdstream.engine.publish import Quote, Trade, bar_ticks, quote_ticks, trade_ticks, tuple_ticks
 from mdstream.engine.registry import SubscriptionRegistry
 from mdstream.engine.sink import EngineSink
-from mdstream.engine.stats import EngineStats, Percentiles, StageLatency, journal_stats
+from mdstream.engine.stats import (EngineStats, Percentiles, StageLatency, VenueStats,
+                                   journal_stats)
 from mdstream.engine.subscription import Subscription
 from mdstream.engine.symbols import SymbolTable
 from mdstream.engine.trading import Trading
@@ -546,4 +547,6 @@ class Engine(Trading):
             journal=journal_stats(self._journal, self._core.journal_status(), self.recovery),
             late_ticks=c["late_ticks"],
             stream_id=self.stream_id,
+            order_requests=c["order_requests"],
+            venue=None if self._venue is None else VenueStats(**self._venue.counters()),
         )

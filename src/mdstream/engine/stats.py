@@ -61,6 +61,18 @@ class SubscriptionStats:
 
 
 @dataclass(frozen=True)
+class VenueStats:
+    """The paper venue of an engine (Engine(venue=...)): what it has done."""
+
+    requests: int               # order requests acted on (new, cancel, replace, cancel-all)
+    reports: int                # execution reports written (the next report seq)
+    open_orders: int
+    pending: int                # requests delayed by the venue's latency, not arrived yet
+    clock_ns: int               # the venue's event time (ns since the epoch; 0: none yet)
+    no_memory: bool             # a table could not grow: the venue stopped acting (see the log)
+
+
+@dataclass(frozen=True)
 class JournalStats:
     """The journal of an engine: where it is, what was written, what a start recovered."""
 
@@ -105,6 +117,8 @@ class EngineStats:
     late_ticks: int = 0
     # The id of the stream of the sequence numbers (Engine.stream_id).
     stream_id: str = ""
+    order_requests: int = 0     # order requests taken since start (a paper venue's input)
+    venue: VenueStats | None = None     # None: the engine has no paper venue
 
     def _repr_html_(self) -> str:
         """The counters and each subscription as small HTML tables (Jupyter)."""

@@ -161,6 +161,14 @@ class EngineCollector(Collector):
                                       journal.fsyncs)
             yield GaugeMetricFamily("mdstream_journal_written_seq",
                                     "Every seq below this is in the journal.", journal.written_seq)
+        venue = st.venue
+        if venue is not None:
+            yield CounterMetricFamily("mdstream_venue_requests",
+                                      "Order requests the paper venue acted on.", venue.requests)
+            yield CounterMetricFamily("mdstream_venue_reports",
+                                      "Execution reports the paper venue wrote.", venue.reports)
+            yield GaugeMetricFamily("mdstream_venue_open_orders",
+                                    "Open orders of the paper venue.", venue.open_orders)
         if self.extra is not None:
             yield from self.extra()
 
