@@ -23,12 +23,20 @@ An order is sequenced when it is sent, after whatever the feed has put in by
 then, so the replay runs at a pace the strategy keeps up with (2000x: 0.4 ms
 between trades on average). At ``speed=0`` the whole file would be in before
 the first order, and the orders would meet the last trade's market, or the
-end of the data (the engine takes no orders once its data has ended).
+end of the data (the engine takes no orders once its data has ended). So the
+fills differ a little from run to run.
+
+``--exact``: no feed; the strategy publishes each recorded trade itself
+(``engine.publish_trades``) and acts on its result before it publishes the
+next, so every order comes right after the trade that caused it and the run
+repeats exactly: the same fills, to the last digit, every time (the venue acts
+on the engine's sequence alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import sys
 import time
@@ -36,7 +44,7 @@ from pathlib import Path
 
 import mdstream
 from mdstream.errors import EngineStateError
-from mdstream.venue import Account, ExecType, ExecutionReports, PaperVenue
+from mdstream.venue import Account, ExecType, ExecutionReports, PaperVenue, Side
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "real" / "tardis_trades.csv"
 SYMBOL = "BTCUSDT"
@@ -52,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--slow", type=float, default=200.0, help="slow EMA span, in trades")
     p.add_argument("--quantity", type=float, default=0.05, help="position size in BTC")
     p.add_argument("--fee-bps", type=float, default=2.0, help="fee per fill, basis points")
+    p.add_argument("--exact", action="store_true",
+                   help="publish each trade and act on it before the next: a run that repeats "
+                        "exactly (--speed does not apply)")
     return p.parse_args(argv)
 
 
@@ -78,7 +89,8 @@ def print_fills(reports: ExecutionReports, fee_bps: float) -> int:
     for r in reports.rows():
         if r.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL):
             fee = r.last_px * r.last_qty * fee_bps / 1e4
-            print(f"fill {r.seq:>4} order {r.order_id:>3} {r.side.name.lower():<4} "
+            side = "buy" if r.side == Side.BUY else "sell"
+            print(f"fill {r.seq:>4} order {r.order_id:>3} {side:<4} "
                   f"{r.last_qty:.3f} {r.symbol} @ {r.last_px:.2f} fee {fee:.6f} -> "
                   f"position {r.position:+.3f} realized {r.realized_pnl:+.6f} "
                   f"fees {r.fees:.6f}", flush=True)
@@ -88,15 +100,46 @@ def print_fills(reports: ExecutionReports, fee_bps: float) -> int:
     return n
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def recorded_trades(path: str) -> list[tuple[int, float, float]]:
+    """(ts_ns, price, size) of each row of a Tardis trades CSV (timestamp in µs)."""
+    with open(path, newline="") as f:
+        return [(int(row["timestamp"]) * 1000, float(row["price"]), float(row["amount"]))
+                for row in csv.DictReader(f)]
+
+
+def run_exact(args: argparse.Namespace) -> tuple[int, int, list, list]:
+    """The --exact run, trade by trade in lockstep: (orders, fills, open orders, positions)."""
+    venue = PaperVenue(accounts={ACCOUNT: Account(fee_bps=args.fee_bps)})
+    engine = mdstream.Engine(symbols=[SYMBOL], ema_span=args.slow, venue=venue)
+    cross = Cross(args.fast, warmup=int(args.slow))
+    target = orders = fills = 0
+    with engine, engine.execution_reports(account=ACCOUNT) as reports, \
+            engine.subscribe(SYMBOL, policy="block") as sub:
+        for ts_ns, price, size in recorded_trades(args.data):
+            engine.publish_trades(SYMBOL, price, size, ts_ns=ts_ns)
+            batch = sub.next_batch()                # this trade's result (one row)
+            assert batch is not None and len(batch) == 1
+            (result,) = batch.rows
+            signal = cross.update(price, float(result["ema"]))
+            if signal != 0 and signal != target:
+                orders += 1
+                engine.submit_order(ACCOUNT, orders, SYMBOL, "buy" if signal > target else "sell",
+                                    abs(signal - target) * args.quantity, ord_type="market")
+                target = signal
+        engine.close_ingest()
+        for done in reports:
+            fills += print_fills(done, args.fee_bps)
+        return orders, fills, engine.orders(ACCOUNT), engine.positions(ACCOUNT)
+
+
+def run_paced(args: argparse.Namespace) -> tuple[int, int, list, list]:
+    """The replay at --speed: (orders, fills, open orders, positions)."""
     feed = mdstream.CSVFeed(args.data, speed=args.speed)
     venue = PaperVenue(accounts={ACCOUNT: Account(fee_bps=args.fee_bps)})
     engine = mdstream.Engine(feed=feed, ema_span=args.slow, venue=venue)
     cross = Cross(args.fast, warmup=int(args.slow))
     target = 0              # the position the orders sent so far aim at (in units of quantity)
     orders = fills = 0
-    t0 = time.monotonic()
     with engine:
         with engine.execution_reports(account=ACCOUNT) as reports, \
                 engine.subscribe(SYMBOL, policy="block") as sub:
@@ -124,8 +167,13 @@ def main(argv: list[str] | None = None) -> int:
             # trades may stay open: no trade came after it to fill it.
             for done in reports:
                 fills += print_fills(done, args.fee_bps)
-        still_open = engine.orders(ACCOUNT)
-        positions = engine.positions(ACCOUNT)
+        return orders, fills, engine.orders(ACCOUNT), engine.positions(ACCOUNT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    t0 = time.monotonic()
+    orders, fills, still_open, positions = (run_exact if args.exact else run_paced)(args)
     print(f"{orders} orders, {fills} fills, {len(still_open)} still open, "
           f"in {time.monotonic() - t0:.1f} s")
     for pos in positions:

@@ -55,17 +55,21 @@ def close(a: float, b: float, tol: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=tol)
 
 
-@pytest.mark.timeout(120)
-def test_ma_cross_example_fills_and_its_pnl_adds_up():
-    proc = subprocess.run([sys.executable, str(EXAMPLE), "--fee-bps", str(FEE_BPS)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=100)
+def run_example(*args: str) -> str:
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--fee-bps", str(FEE_BPS), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=100)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    lines = proc.stdout.splitlines()
+    return proc.stdout
+
+
+def check_pnl_adds_up(stdout: str) -> None:
+    """The fills printed, the position recomputed from them, the final line."""
+    lines = stdout.splitlines()
 
     fills = [FILL.match(line) for line in lines if line.startswith("fill")]
     assert fills and all(fills), [line for line in lines if line.startswith("fill")][:5]
     summary = [m for m in map(SUMMARY.match, lines) if m]
-    assert len(summary) == 1, proc.stdout[-2000:]
+    assert len(summary) == 1, stdout[-2000:]
     orders, n_fills, _ = map(int, summary[0].groups())
     assert n_fills == len(fills) and orders >= 2
 
@@ -82,7 +86,7 @@ def test_ma_cross_example_fills_and_its_pnl_adds_up():
         assert close(float(fees), pos.fees, 1e-5), (m.group(0), pos.fees)
 
     finals = [m for m in map(FINAL.match, lines) if m]
-    assert len(finals) == 1, proc.stdout[-2000:]
+    assert len(finals) == 1, stdout[-2000:]
     position, avg_px, realized, fees, mark, unrealized, pnl = map(float, finals[0].groups())
     assert close(position, pos.q, 1e-3)
     assert close(avg_px, pos.avg, 1e-2)
@@ -90,3 +94,16 @@ def test_ma_cross_example_fills_and_its_pnl_adds_up():
     assert close(fees, pos.fees, 1e-5)
     assert close(unrealized, (mark - pos.avg) * pos.q, 1e-3)
     assert close(pnl, pos.realized + (mark - pos.avg) * pos.q - pos.fees, 1e-3)
+
+
+@pytest.mark.timeout(120)
+def test_ma_cross_example_fills_and_its_pnl_adds_up():
+    check_pnl_adds_up(run_example())
+
+
+@pytest.mark.timeout(120)
+def test_the_exact_run_repeats_to_the_last_digit():
+    first, second = run_example("--exact"), run_example("--exact")
+    check_pnl_adds_up(first)
+    timing = re.compile(r", in [\d.]+ s$", re.M)
+    assert timing.sub("", first) == timing.sub("", second)
