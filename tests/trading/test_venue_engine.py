@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -230,3 +231,32 @@ def test_the_venue_is_counted_in_stats_and_in_prometheus():
                         "mdstream_venue_open_orders": 1}
     engine.stop()
     assert mdstream.Engine(symbols=SYMBOLS).stats().venue is None
+
+
+def test_reports_older_than_the_ring_are_made_again_from_the_journal(tmp_path, uninterrupted):
+    items = sequence(TOTAL)
+    engine = mdstream.Engine(symbols=SYMBOLS, workers=2, venue=VENUE, ring_size=64,
+                             journal=tmp_path / "j")
+    engine.start()
+    feed(engine, items[:TOTAL // 2])
+    while engine.stats().venue.reports < 200:
+        time.sleep(0.01)
+    late = engine.execution_reports(from_seq=3)        # long gone from a ring of 64
+    caught_up = []
+    reader = threading.Thread(target=lambda: caught_up.append(read_all(late)))
+    reader.start()
+    feed(engine, items[TOTAL // 2:])                   # while it catches up, more come
+    engine.close_ingest()
+    reader.join(60)
+    same(caught_up[0], uninterrupted[3:])              # then live: no gap, no duplicate
+    engine.stop()
+    without = mdstream.Engine(symbols=SYMBOLS, venue=VENUE, ring_size=64)
+    without.start()
+    without.publish_quotes("AAA", 99.0, 101.0, 1000, 1000)
+    for cl in range(1, 100):
+        without.submit_order("alice", cl, "AAA", "buy", 1, ord_type="market")
+    without.close_ingest()
+    assert without.wait(30)
+    with pytest.raises(mdstream.OutOfRangeError):
+        without.execution_reports(from_seq=0)
+    without.stop()

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mdstream import _core
-from mdstream.errors import EngineStateError, InvalidArgumentError
+from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeError
 from mdstream.venue import requests
+from mdstream.venue.catchup import ReportCatchUp
 from mdstream.venue.codes import OrdStatus, OrdType, Side, TimeInForce
 from mdstream.venue.config import PaperVenue
 from mdstream.venue.reports import OrderState, Position
 from mdstream.venue.subscription import ExecutionReportSubscription
 
 if TYPE_CHECKING:
-    from mdstream._core import Core, VenueCore
+    from mdstream._core import Core, CoreReader, VenueCore
+    from mdstream.journal import Journal
     from mdstream.engine.symbols import SymbolTable
 
 __all__ = ["Trading"]
@@ -38,6 +40,7 @@ class Trading:
 
     _core: "Core"
     _venue: "VenueCore | None"
+    _journal: "Journal | None"
     venue_config: PaperVenue | None
     symbol_table: "SymbolTable"
     _state: str
@@ -126,13 +129,14 @@ class Trading:
                           policy: str = "block", max_batch: int = 4096,
                           block_deadline: float | None = None) -> ExecutionReportSubscription:
         """Subscribe to execution reports from now on (or from ``from_seq``,
-        the report stream's own sequence; OutOfRangeError if the report ring
-        no longer holds it). ``account``: that account's only. ``policy`` as
+        the report stream's own sequence: one the report ring no longer holds
+        is made again from the journal, which holds the venue's whole input;
+        without a journal, OutOfRangeError). ``account``: that account's only. ``policy`` as
         for subscribe(): 'block' (the venue, and with it the engine, waits for
         this reader when it falls a ring behind), 'skip' or 'disconnect';
         ``block_deadline`` (seconds): a 'block' reader that holds the venue
         back that long without reading is disconnected (SlowConsumerError)."""
-        self._venue_core()
+        venue = self._venue_core()
         account_id = None if account is None else self.account_id(account)
         if policy not in _core.POLICIES:
             raise InvalidArgumentError(f"policy must be block, skip or disconnect; got {policy!r}")
@@ -142,11 +146,24 @@ class Trading:
         if self._state == "stopped":
             raise EngineStateError("the engine is stopped")
         deadline_ns = 0 if not block_deadline else max(1, round(block_deadline * 1e9))
-        reader = self._core.report_reader(_core.POLICIES[policy], None, max_batch,
-                                          -1 if from_seq is None else from_seq, deadline_ns)
+
+        def open_reader(position: int) -> "CoreReader":
+            return self._core.report_reader(_core.POLICIES[policy], None, max_batch, position,
+                                            deadline_ns)
+
+        catchup = None
+        try:
+            reader: "CoreReader | None" = open_reader(-1 if from_seq is None else from_seq)
+        except OutOfRangeError:
+            if self._journal is None or from_seq is None:
+                raise
+            # Older than the report ring: made again from the journal, then live.
+            reader = None
+            catchup = ReportCatchUp(self._journal, self.venue_config,  # type: ignore[arg-type]
+                                    venue.order_symbol_id, open_reader, from_seq)
         return ExecutionReportSubscription(reader, self.symbol_table.names,
                                            self.venue_config.account_names,  # type: ignore[union-attr]
-                                           account_id)
+                                           account_id, catchup=catchup)
 
     def orders(self, account: str | None = None) -> list[OrderState]:
         """The open orders (of one account, or all), in order_id order."""

@@ -200,10 +200,12 @@ class Journal:
         return None
 
     def _blocks_from(self, segments, from_seq: int, end: int | None = None,
-                     active: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+                     active: tuple[int, int] | None = None,
+                     orders: bool = False) -> Iterator[np.ndarray]:
         """Results from from_seq (to end), over the given segments; `active`
-        is (first_seq, complete bytes) of a segment still being written."""
-        return read_blocks(segments, from_seq, end, active)
+        is (first_seq, complete bytes) of a segment still being written;
+        ``orders``: with the order requests (read_blocks)."""
+        return read_blocks(segments, from_seq, end, active, orders=orders)
 
     # -- replay -----------------------------------------------------------------
 
@@ -215,9 +217,10 @@ class Journal:
         segments = list_segments(self.directory)
         return segments[0][0] if segments else None
 
-    def replay(self, from_seq: int) -> Iterator[np.ndarray]:
+    def replay(self, from_seq: int, orders: bool = False) -> Iterator[np.ndarray]:
         """Results from from_seq up to what the journal holds now, in blocks
-        (RESULT_DTYPE arrays, the first one trimmed to start at from_seq)."""
+        (RESULT_DTYPE arrays, the first one trimmed to start at from_seq);
+        ``orders``: with the order requests between them (a venue's input)."""
         status = self._core.journal_status() if self._core is not None else None
         end = status["written_seq"] if status else None
         active = (status["active_first_seq"], status["active_bytes"]) if status else None
@@ -227,7 +230,7 @@ class Journal:
             raise OutOfRangeError(
                 f"from_seq {from_seq} is older than the oldest result kept (seq {oldest})", oldest)
         try:
-            yield from self._blocks_from(segments, from_seq, end, active)
+            yield from self._blocks_from(segments, from_seq, end, active, orders)
         except FileNotFoundError:
             raise OutOfRangeError(f"from_seq {from_seq} was just removed by the journal's retention",
                                   self.oldest_seq() or 0) from None

@@ -12,6 +12,7 @@ from mdstream.venue.reports import ExecutionReports
 
 if TYPE_CHECKING:
     from mdstream._core import CoreReader
+    from mdstream.venue.catchup import ReportCatchUp
 
 __all__ = ["ExecutionReportSubscription"]
 
@@ -28,10 +29,13 @@ class ExecutionReportSubscription:
     'block' subscription holds the venue back when it falls a ring behind.
     """
 
-    def __init__(self, reader: "CoreReader", symbols: Sequence[str], accounts: Sequence[str],
-                 account_id: int | None, timeout_step: float = 0.25,
-                 on_close: "Callable[[], None] | None" = None) -> None:
+    def __init__(self, reader: "CoreReader | None", symbols: Sequence[str],
+                 accounts: Sequence[str], account_id: int | None, timeout_step: float = 0.25,
+                 on_close: "Callable[[], None] | None" = None,
+                 catchup: "ReportCatchUp | None" = None) -> None:
         self._reader = reader
+        self._catchup = catchup      # made again from the journal until the live ring has it
+        self._closed = False
         self._symbols = symbols
         self._accounts = accounts
         self._account_id = account_id
@@ -45,10 +49,17 @@ class ExecutionReportSubscription:
         Raises EOFError once the engine stopped and all was delivered,
         SubscriptionClosedError after close(), SlowConsumerError when a
         'disconnect' subscription fell a ring behind."""
-        if self._reader.closed:
+        if self.closed:
             raise SubscriptionClosedError("the execution report subscription is closed")
         while True:
-            rows, _gap = self._reader.read(timeout)
+            if self._catchup is not None:
+                rows, live = self._catchup.next()
+                if rows is None:
+                    self._reader, self._catchup = live, None
+                    continue
+            else:
+                assert self._reader is not None
+                rows, _gap = self._reader.read(timeout)
             if rows is None:
                 return None
             if len(rows):
@@ -88,14 +99,18 @@ class ExecutionReportSubscription:
 
     def close(self) -> None:
         """Leave; a read in progress returns at once."""
-        if not self._reader.closed:
+        if self._closed:
+            return
+        self._closed = True
+        self._catchup = None
+        if self._reader is not None:
             self._reader.close()
-            if self._on_close is not None:
-                self._on_close()
+        if self._on_close is not None:
+            self._on_close()
 
     @property
     def closed(self) -> bool:
-        return bool(self._reader.closed)
+        return self._closed or (self._reader is not None and bool(self._reader.closed))
 
     def __enter__(self) -> "ExecutionReportSubscription":
         return self
