@@ -260,3 +260,20 @@ def test_reports_older_than_the_ring_are_made_again_from_the_journal(tmp_path, u
     with pytest.raises(mdstream.OutOfRangeError):
         without.execution_reports(from_seq=0)
     without.stop()
+
+
+def test_decimal_sizes_leave_no_crumb_open():
+    # 0.05 - 0.032 - 0.018 is 3.5e-18 in binary floating point, not 0: the last fill takes it.
+    engine = mdstream.Engine(symbols=SYMBOLS, venue=VENUE)
+    engine.start()
+    sub = engine.execution_reports()
+    engine.publish_trades("AAA", 100.0, 1.0)
+    engine.submit_order("alice", 1, "AAA", "buy", 0.05, ord_type="market")  # rests: no quote
+    engine.publish_trades("AAA", 100.0, 0.032)
+    engine.publish_trades("AAA", 100.0, 0.018)
+    engine.close_ingest()
+    reports = [r for b in sub for r in b.rows()]
+    assert [(r.exec_type, r.last_qty) for r in reports] == [
+        (ExecType.NEW, 0.0), (ExecType.PARTIAL_FILL, 0.032), (ExecType.FILL, 0.05 - 0.032)]
+    assert reports[-1].leaves_qty == 0.0 and engine.orders() == []
+    engine.stop()

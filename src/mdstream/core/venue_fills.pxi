@@ -75,6 +75,22 @@ cdef inline bint marketable(const VenueOrder *o, const MarketView *m) noexcept n
     return o.price <= m.bid
 
 
+# A remainder at most this fraction of an order's quantity is filled with the
+# rest (fill_qty; the reference's QTY_EPS).
+cdef double QTY_EPS = 1e-9
+
+
+cdef inline double fill_qty(const VenueOrder *o, double room) noexcept nogil:
+    """What a fill takes of room: the order's leaves at most; and the whole
+    leaves when at most QTY_EPS of its quantity would be left (decimal sizes
+    such as 0.05 - 0.032 - 0.018 do not add up exactly in binary floating
+    point: such a crumb is filled with the rest, never left open)."""
+    cdef double q = o.leaves_qty if o.leaves_qty < room else room
+    if o.leaves_qty - q <= QTY_EPS * o.quantity:
+        q = o.leaves_qty
+    return q
+
+
 cdef void take_touch(Venue *v, int32_t idx, bint arriving) noexcept nogil:
     """Fill an active order from the current quote's displayed size: an
     arriving order at the touch, a resting one at its limit (a market order
@@ -85,7 +101,7 @@ cdef void take_touch(Venue *v, int32_t idx, bint arriving) noexcept nogil:
     cdef double qty, px
     if room <= 0.0 or not marketable(o, m):
         return
-    qty = o.leaves_qty if o.leaves_qty < room else room
+    qty = fill_qty(o, room)
     px = m.ask if o.side == SIDE_BUY else m.bid
     if not arriving and not acts_as_market(o):
         px = o.price
@@ -112,7 +128,8 @@ cdef void arrive(Venue *v, int32_t idx) noexcept nogil:
     it takes the touch, then IOC and FOK end it, anything else rests."""
     cdef VenueOrder *o = &v.orders[idx]
     cdef MarketView *m = &v.markets[o.symbol]
-    if o.tif == TIF_FOK and (touch_room(m, o.side) < o.leaves_qty or not marketable(o, m)):
+    if o.tif == TIF_FOK and (fill_qty(o, touch_room(m, o.side)) < o.leaves_qty
+                             or not marketable(o, m)):
         o.ord_status = OS_CANCELED
         o.leaves_qty = 0.0
         report_order(v, o, EXEC_CANCELED, REJ_FOK_UNFILLED, NAN, 0.0, 0)
@@ -181,7 +198,7 @@ cdef void trade_fills(Venue *v, MarketView *m, double p, double z) noexcept nogi
             if not (room > 0):
                 idx = nxt
                 continue
-        q = o.leaves_qty if o.leaves_qty < room else room
+        q = fill_qty(o, room)
         if o.side == SIDE_BUY:
             used_buy += q
         else:

@@ -74,7 +74,10 @@ from typing import Any
 
 from mdstream.venue.codes import ExecType, OrdStatus, OrdType, RejectReason, Side, TimeInForce
 from mdstream.venue.config import PaperVenue
-from mdstream.venue.reference_state import (ACTIONS, DAY_NS, KINDS, NAN, ORD_TYPES, REPORT_COLUMNS, RefMarket, RefOrder, RefPosition, RefRequest, SIDES, TIFS, as_float, code_of, field_of, given, ratio)
+from mdstream.venue.reference_state import (ACTIONS, DAY_NS, KINDS, NAN, ORD_TYPES,
+                                            REPORT_COLUMNS, SIDES, TIFS, RefMarket, RefOrder,
+                                            RefPosition, RefRequest, as_float, code_of, field_of,
+                                            fill_qty, given, ratio)
 
 __all__ = ["ReferenceVenue", "RefOrder", "RefPosition", "REPORT_COLUMNS", "DAY_NS"]
 
@@ -229,7 +232,7 @@ class ReferenceVenue:
             touch, room = m.touch(order.side)
             if room <= 0 or not self._marketable(order, touch):
                 continue
-            qty = min(order.leaves_qty, room)
+            qty = fill_qty(order, room)
             m.take(order.side, qty)
             # A resting limit fills at its own price, a market order at the touch.
             self._fill(order, touch if order.acts_as_market else order.price, qty)
@@ -258,7 +261,7 @@ class ReferenceVenue:
                     if not room > 0:
                         continue
                 px = order.price
-            qty = min(order.leaves_qty, room)
+            qty = fill_qty(order, room)
             used[order.side] += qty
             self._fill(order, px, qty)
 
@@ -378,7 +381,8 @@ class ReferenceVenue:
         m = self.markets[order.symbol_id]
         touch, room = m.touch(order.side)
         marketable = self._marketable(order, touch)
-        if order.tif == TimeInForce.FOK and not (marketable and room >= order.leaves_qty):
+        if order.tif == TimeInForce.FOK and not (marketable
+                                                 and fill_qty(order, room) >= order.leaves_qty):
             self._close(order, OrdStatus.CANCELED, ExecType.CANCELED, RejectReason.FOK_UNFILLED)
             return
         self._take_touch(order)
@@ -395,7 +399,7 @@ class ReferenceVenue:
         touch, room = m.touch(order.side)
         if room <= 0 or not self._marketable(order, touch):
             return
-        qty = min(order.leaves_qty, room)
+        qty = fill_qty(order, room)
         m.take(order.side, qty)
         self._fill(order, touch, qty)
 
@@ -498,10 +502,10 @@ class ReferenceVenue:
     # -- fills, positions, reports -------------------------------------------------
 
     def _fill(self, order: RefOrder, px: float, qty: float) -> None:
+        done = qty >= order.leaves_qty          # fill_qty takes the whole leaves, or less
         cum_old = order.cum_qty
         order.cum_qty = cum_old + qty
         order.avg_px = px if cum_old == 0 else (order.avg_px * cum_old + px * qty) / order.cum_qty
-        done = order.quantity - order.cum_qty <= 0
         order.ord_status = OrdStatus.FILLED if done else OrdStatus.PARTIALLY_FILLED
         if done:
             self._unrest(order)

@@ -11,7 +11,7 @@ from mdstream.venue.codes import OrdStatus, OrdType, Side, TimeInForce
 
 __all__ = ["RefOrder", "RefPosition", "RefMarket", "RefRequest", "REPORT_COLUMNS", "DAY_NS",
            "NAN", "INF", "KINDS", "ACTIONS", "SIDES", "ORD_TYPES", "TIFS", "OPEN", "field_of",
-           "code_of", "as_float", "given", "ratio"]
+           "code_of", "as_float", "given", "ratio", "fill_qty", "QTY_EPS"]
 
 NAN = float("nan")
 INF = float("inf")
@@ -197,6 +197,20 @@ def as_float(value: Any) -> float:
 
 def given(value: float) -> bool:
     return not math.isnan(value)
+
+
+#: A remainder at most this fraction of an order's quantity is filled with the rest.
+QTY_EPS = 1e-9
+
+
+def fill_qty(order: "RefOrder", room: float) -> float:
+    """What a fill takes of ``room``: the order's leaves at most, and the whole
+    leaves when at most QTY_EPS of its quantity would be left (decimal sizes do
+    not add up exactly in binary floating point: no crumb is left open)."""
+    qty = min(order.leaves_qty, room)
+    if order.leaves_qty - qty <= QTY_EPS * order.quantity:
+        qty = order.leaves_qty
+    return qty
 
 
 def ratio(num: float, den: float) -> float:
