@@ -26,7 +26,9 @@ import time
 
 import numpy as np
 
-from benchmarks.orders import Plan, _pcts, pace
+from mdstream.benchmarking import latency_percentiles
+
+from benchmarks.orders import Plan, pace
 from benchmarks.baselines import order_matching as om
 
 ACCOUNT = "paper"
@@ -186,8 +188,8 @@ def main() -> int:
     finally:
         close()
     span = (stamps[-1] - stamps[0]) / 1e9
-    print(json.dumps({"ack": _pcts(np.array(lat["ack"], np.int64)),
-                      "fill": _pcts(np.array(lat["fill"], np.int64)),
+    print(json.dumps({"ack": latency_percentiles(np.array(lat["ack"], np.int64)),
+                      "fill": latency_percentiles(np.array(lat["fill"], np.int64)),
                       "orders": len(lat["ack"]), "acks": acks, "expected_acks": expected_acks,
                       "achieved_rate": (plan.n_bursts - 1) * plan.k / span if span > 0 else 0.0}))
     return 0

@@ -35,24 +35,16 @@ import time
 
 import numpy as np
 
-from mdstream.benchmarking import result_line, summarize
+from mdstream.benchmarking import latency_percentiles, result_line, summarize
 
 from benchmarks import _grpc
 
 NAME = "latency_rates"
 #: Rates measured unless --rates is given (0: the limit).
 RATES = (1_000.0, 20_000.0, 100_000.0, 0.0)
-_LATENCY_DEFAULT_RATES = [10_000.0, 100_000.0, 1_000_000.0]   # the suite's --rates default
+SUITE_DEFAULT_RATES = [10_000.0, 100_000.0, 1_000_000.0]   # the suite's --rates default
 SYMBOLS = 8
 MAX_WAIT_S = 0.002      # the gRPC client's default max_wait
-
-
-def _pcts(lat: np.ndarray) -> dict:
-    if not len(lat):
-        return {}
-    p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
-    return {"p50": float(p50), "p99": float(p99), "p999": float(p999),
-            "max": float(lat.max()), "count": int(len(lat))}
 
 
 def inprocess(rate: float, duration: float, warmup: float) -> dict:
@@ -75,7 +67,7 @@ def inprocess(rate: float, duration: float, warmup: float) -> dict:
             chunks.append(now_ns - batch.ts_ns)
             ticks += len(batch)
     lat = np.concatenate(chunks) if chunks else np.empty(0, np.int64)
-    return {"ticks": ticks, "rate": ticks / duration, "latency_ns": _pcts(lat)}
+    return {"ticks": ticks, "rate": ticks / duration, "latency_ns": latency_percentiles(lat)}
 
 
 def _server(kind: str, rate: float) -> _grpc.ServerProcess:
@@ -107,7 +99,7 @@ VARIANTS = ("inprocess", "batches", "batches_fixed", "results", "baseline")
 def run(opts, machine):
     warmup = 0.3 if opts.quick else 1.0
     d = max(opts.duration, 0.3 if opts.quick else 3.0)
-    rates = RATES if opts.rates == _LATENCY_DEFAULT_RATES else opts.rates
+    rates = RATES if opts.rates == SUITE_DEFAULT_RATES else opts.rates
     for rate in rates:
         runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
         for _ in range(opts.repeat):

@@ -50,9 +50,10 @@ import time
 
 import numpy as np
 
-from mdstream.benchmarking import result_line, summarize
+from mdstream.benchmarking import latency_percentiles, result_line, summarize
 
 from benchmarks.baselines import order_matching as om
+from benchmarks.latency_rates import SUITE_DEFAULT_RATES
 
 NAME = "orders"
 SYMBOLS = 8
@@ -60,15 +61,6 @@ ACCOUNT = "bench"
 BID, ASK, QUOTE_SIZE = 100.0, 100.01, 1e12
 CHUNK = 4096                      # rows per submit_requests call in the throughput run
 RATES = (1_000.0, 10_000.0, 100_000.0)
-_SUITE_DEFAULT_RATES = [10_000.0, 100_000.0, 1_000_000.0]   # the suite's --rates default
-
-
-def _pcts(lat: np.ndarray) -> dict:
-    if not len(lat):
-        return {}
-    p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
-    return {"p50": float(p50), "p99": float(p99), "p999": float(p999),
-            "max": float(lat.max()), "count": int(len(lat))}
 
 
 # -- the requests ------------------------------------------------------------------
@@ -222,7 +214,7 @@ def engine_latency(rate: float, duration: float, warmup: float) -> dict:
                 pacer.join()
     finally:
         engine.stop()
-    out: dict = {name: _pcts(np.concatenate(v) if v else np.empty(0, np.int64))
+    out: dict = {name: latency_percentiles(np.concatenate(v) if v else np.empty(0, np.int64))
                  for name, v in parts.items()}
     out["orders"] = out["ack"].get("count", 0)
     out["achieved_rate"] = _achieved(plan, stamps)
@@ -387,7 +379,7 @@ def baseline_latency(rate: float, duration: float, warmup: float) -> dict:
         pacer.join()
         inbox.put(None)
         th.join(5)
-    return {"ack": _pcts(np.array(ack, np.int64)), "fill": _pcts(np.array(fill, np.int64)),
+    return {"ack": latency_percentiles(np.array(ack, np.int64)), "fill": latency_percentiles(np.array(fill, np.int64)),
             "orders": len(ack), "achieved_rate": _achieved(plan, stamps)}
 
 
@@ -438,6 +430,18 @@ MARKET_RATE = 1000.0
 
 # -- the results ---------------------------------------------------------------------
 
+def _tails(lat: list[dict], blat: list[dict], ms) -> dict:
+    """The extras of a latency line: tails (ms), orders and rates, of mdstream's
+    runs (lat) and the baseline's (blat); ``ms(runs, key)`` picks a percentile."""
+    return {"p99_ms": summarize(ms(lat, "p99")), "p999_ms": summarize(ms(lat, "p999")),
+            "max_ms": max(ms(lat, "max")),
+            "baseline_p99_ms": summarize(ms(blat, "p99")),
+            "baseline_p999_ms": summarize(ms(blat, "p999")),
+            "orders": statistics.median(r["orders"] for r in lat),
+            "achieved_rate": statistics.median(r["achieved_rate"] for r in lat),
+            "baseline_achieved_rate": statistics.median(r["achieved_rate"] for r in blat)}
+
+
 def run(opts, machine):
     n = 4_000 if opts.quick else max(4, int(400_000 * opts.duration) // 4 * 4)
     reqs = pattern(n)
@@ -468,7 +472,7 @@ def run(opts, machine):
         "plain-Python matcher of the same requests (dicts, a list of report tuples)",
         target=">= 1,000,000 orders/s", extra=extra, machine=machine)
 
-    rates = RATES if opts.rates == _SUITE_DEFAULT_RATES else opts.rates
+    rates = RATES if opts.rates == SUITE_DEFAULT_RATES else opts.rates
     warmup = 0.05 if opts.quick else 0.5
     d = opts.duration
     for rate in rates:
@@ -491,14 +495,7 @@ def run(opts, machine):
                 ms(lat, "p50"), ms(blat, "p50"),
                 "plain-Python matcher thread fed through queue.Queue, same bursts",
                 higher_is_better=False,
-                extra={"p99_ms": summarize(ms(lat, "p99")), "p999_ms": summarize(ms(lat, "p999")),
-                       "max_ms": max(ms(lat, "max")),
-                       "baseline_p99_ms": summarize(ms(blat, "p99")),
-                       "baseline_p999_ms": summarize(ms(blat, "p999")),
-                       "orders": statistics.median(r["orders"] for r in lat),
-                       "achieved_rate": statistics.median(r["achieved_rate"] for r in lat),
-                       "baseline_achieved_rate": statistics.median(
-                           r["achieved_rate"] for r in blat), **parts},
+                extra={**_tails(lat, blat, ms), **parts},
                 machine=machine)
 
     if not grpc_available():
@@ -524,14 +521,7 @@ def run(opts, machine):
                 "plain grpcio bidirectional stream answering each request at once (no venue)",
                 higher_is_better=False,
                 target="p99 < 1 ms" if what == "ack" else None,
-                extra={"p99_ms": summarize(ms(lat, "p99")), "p999_ms": summarize(ms(lat, "p999")),
-                       "max_ms": max(ms(lat, "max")),
-                       "baseline_p99_ms": summarize(ms(blat, "p99")),
-                       "baseline_p999_ms": summarize(ms(blat, "p999")),
-                       "orders": statistics.median(r["orders"] for r in lat),
-                       "achieved_rate": statistics.median(r["achieved_rate"] for r in lat),
-                       "baseline_achieved_rate": statistics.median(
-                           r["achieved_rate"] for r in blat),
+                extra={**_tails(lat, blat, ms),
                        "server_cores": statistics.median(r["server_cores"] for r in lat),
                        "baseline_server_cores": statistics.median(
                            r["server_cores"] for r in blat)},

@@ -83,6 +83,18 @@ def machine_info() -> dict:
     return info
 
 
+def latency_percentiles(lat: "np.ndarray") -> dict:
+    """p50, p99, p99.9, max and count of an array of latencies (in its unit;
+    {} when empty)."""
+    import numpy as np
+
+    if not len(lat):
+        return {}
+    p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
+    return {"p50": float(p50), "p99": float(p99), "p999": float(p999),
+            "max": float(lat.max()), "count": int(len(lat))}
+
+
 def summarize(values: Sequence[float]) -> dict:
     """Median and spread of a list of runs."""
     vals = sorted(float(v) for v in values)

@@ -28,7 +28,7 @@ from mdstream.cli.process import EXIT_ERROR, error, sigterm_as_interrupt, usage_
 from mdstream.text import printable
 
 if TYPE_CHECKING:
-    from mdstream.venue import OrderState, Position
+    from mdstream.venue import ExecutionReport, OrderState, Position
 
 __all__ = ["add_parser", "run_order", "run_positions", "report_line", "next_cl_ord_id"]
 
@@ -107,25 +107,18 @@ def add_parser(sub) -> None:
 
 # -- printing ------------------------------------------------------------------------
 
-def _name(codes: Any, value: int | None, prefix: str) -> str:
-    """The name of a proto enum value without its prefix ('-': none)."""
-    if value is None:
-        return "-"
-    try:
-        return codes.Name(value)[len(prefix):]
-    except ValueError:
-        return str(value)
+def _name(code: Any) -> str:
+    """The name of a code (mdstream.venue.codes), '-' for none."""
+    return "-" if code is None else code.name
 
 
-def report_line(r: Any) -> str:
+def report_line(r: "ExecutionReport") -> str:
     """One execution report, for a person."""
-    from mdstream.v1 import mdstream_pb2 as pb
-
-    exec_type = _name(pb.ExecType, r.exec_type, "EXEC_TYPE_")
-    status = _name(pb.OrdStatus, r.ord_status, "ORD_STATUS_")
-    side = _name(pb.Side, r.side, "SIDE_").lower()
-    ord_type = _name(pb.OrdType, r.ord_type, "ORD_TYPE_").lower()
-    tif = _name(pb.TimeInForce, r.tif, "TIME_IN_FORCE_").lower()
+    exec_type = _name(r.exec_type)
+    status = _name(r.ord_status)
+    side = _name(r.side).lower()
+    ord_type = _name(r.ord_type).lower()
+    tif = _name(r.tif).lower()
     if r.ord_type:
         what = f"{side} {qty(r.quantity)} {printable(r.symbol)} {ord_type}"
         if r.ord_type in (2, 4):                    # limit, stop-limit: the limit price
@@ -146,7 +139,7 @@ def report_line(r: Any) -> str:
     line += (f"  ord_status {status} cum_qty {qty(r.cum_qty)} leaves_qty {qty(r.leaves_qty)}"
              f" avg_px {amount(r.avg_px) if r.cum_qty else '-'}")
     if r.reject_reason:
-        reason = _name(pb.RejectReason, r.reject_reason, "REJECT_REASON_")
+        reason = _name(r.reject_reason)
         text = getattr(r, "text", "") or ""
         line += f"  reject_reason {reason}" + (f": {printable(text)}" if text else "")
     line += (f"  position {qty(r.position, 12)} @ {amount(r.position_avg_px)}"
@@ -360,17 +353,14 @@ def run_positions(args: argparse.Namespace) -> int:
 
 
 def _orders_table(orders: "list[OrderState]") -> str:
-    from mdstream.v1 import mdstream_pb2 as pb
-
     if not orders:
         return "open orders: none"
     rows = [[printable(o.account), printable(o.symbol), str(o.order_id), str(o.cl_ord_id),
-             _name(pb.Side, o.side, "SIDE_").lower(),
-             _name(pb.OrdType, o.ord_type, "ORD_TYPE_").lower(), qty(o.quantity),
+             _name(o.side).lower(), _name(o.ord_type).lower(), qty(o.quantity),
              px(o.price) if o.ord_type in (2, 4) else "-",
              px(o.stop_price) if o.ord_type in (3, 4) else "-",
              qty(o.cum_qty), qty(o.leaves_qty),
-             _name(pb.TimeInForce, o.tif, "TIME_IN_FORCE_").lower()] for o in orders]
+             _name(o.tif).lower()] for o in orders]
     return (f"open orders ({len(orders)}):\n" +
             _table(["account", "symbol", "order_id", "cl_ord_id", "side", "ord_type", "quantity",
                     "price", "stop_price", "cum_qty", "leaves_qty", "tif"], rows))

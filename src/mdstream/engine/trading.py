@@ -11,7 +11,7 @@ from mdstream.errors import EngineStateError, InvalidArgumentError, OutOfRangeEr
 from mdstream.venue import requests
 from mdstream.venue.catchup import ReportCatchUp
 from mdstream.venue.codes import OrdStatus, OrdType, Side, TimeInForce
-from mdstream.venue.config import PaperVenue
+from mdstream.venue.config import Account, PaperVenue
 from mdstream.venue.reports import OrderState, Position
 from mdstream.venue.subscription import ExecutionReportSubscription
 
@@ -51,9 +51,7 @@ class Trading:
         if venue is not None:
             if not isinstance(venue, PaperVenue):
                 raise InvalidArgumentError(f"venue must be a PaperVenue, got {venue!r}")
-            self._venue = _core.VenueCore(
-                self._core, [a.core_limits() for a in venue.accounts.values()],
-                venue.latency_ns, venue.queue_position)
+            self._venue = venue.attach(self._core)
 
     def _venue_core(self) -> "VenueCore":
         if self._venue is None:
@@ -70,6 +68,12 @@ class Trading:
             raise InvalidArgumentError(
                 f"unknown account {account!r}; the paper venue's accounts are "
                 f"{', '.join(names)}") from None
+
+    def venue_account(self, account: str) -> Account:
+        """The paper venue's Account named ``account`` (its limits and fees);
+        InvalidArgumentError if the venue has none such."""
+        self.account_id(account)
+        return self.venue_config.accounts[account]  # type: ignore[union-attr]
 
     def submit_requests(self, rows: np.ndarray) -> int:
         """Sequence order requests (an ORDER_DTYPE array, see

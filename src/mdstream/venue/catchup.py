@@ -39,8 +39,7 @@ class ReportCatchUp:
         self.from_seq = from_seq
         # A venue that never starts: it only replays (one worker, the smallest rings).
         self._core = _core.Core(1, max_symbols, 2, 1, 0.5, 1, (), False)
-        self._venue = _core.VenueCore(self._core, [a.core_limits() for a in venue.accounts.values()],
-                                      venue.latency_ns, venue.queue_position)
+        self._venue = venue.attach(self._core)
         self._rows_done = 0         # the next journal seq to replay
         self._next_report = 0       # the next report seq the venue makes
         self._blocks: Iterator[np.ndarray] = journal.replay(0, orders=True)

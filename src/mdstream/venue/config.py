@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from mdstream.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from mdstream import _core
 
 __all__ = ["Account", "PaperVenue"]
 
@@ -99,3 +102,10 @@ class PaperVenue:
     def account_names(self) -> list[str]:
         """Account names by id."""
         return list(self.accounts)
+
+    def attach(self, core: "_core.Core") -> "_core.VenueCore":
+        """This venue in a core that has not started (one per core)."""
+        from mdstream import _core
+
+        return _core.VenueCore(core, [a.core_limits() for a in self.accounts.values()],
+                               self.latency_ns, self.queue_position)

@@ -12,7 +12,6 @@ last_qty (32), cum_qty (14), leaves_qty (151), avg_px (6).
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -165,6 +164,4 @@ class Position:
     @property
     def net_pnl(self) -> float:
         """realized + unrealized - fees."""
-        unrealized = 0.0 if math.isnan(self.unrealized_pnl) and self.quantity == 0 \
-            else self.unrealized_pnl
-        return self.realized_pnl + unrealized - self.fees
+        return self.realized_pnl + self.unrealized_pnl - self.fees

@@ -40,6 +40,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from mdstream.errors import EngineStateError, InvalidArgumentError
+from mdstream.venue.codes import ExecType, OrdStatus
 
 if TYPE_CHECKING:
     from mdstream.engine import Engine
@@ -52,8 +53,8 @@ _DRAIN_WAIT_S = 0.5
 #: The slices iteration reads in (seconds).
 _SLICE_S = 0.1
 #: OrdStatus values (FIX 39) after which an order is done.
-_DONE_STATUSES = frozenset((2, 4, 8, 12))     # FILLED, CANCELED, REJECTED, EXPIRED
-_EXEC_NEW, _EXEC_REPLACED, _EXEC_REJECTED = 0, 5, 8
+_DONE_STATUSES = frozenset((OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED,
+                            OrdStatus.EXPIRED))
 
 
 class RateLimiter:
@@ -112,7 +113,7 @@ class OrderSession:
         self.engine = engine
         self.account = account
         self.cancel_on_disconnect = bool(cancel_on_disconnect)
-        rate = _account(engine, account).max_orders_per_s
+        rate = engine.venue_account(account).max_orders_per_s
         self._limiter = RateLimiter(rate, clock) if rate is not None else None
         # Lock order: _requests, then _read_lock, then _lock. _requests
         # serializes the requests and close() (no request goes in after the
@@ -215,24 +216,24 @@ class OrderSession:
         cols = _report_columns(reports)
         with self._lock:
             for exec_type, status, cl, orig, order_id in cols:
-                if exec_type == _EXEC_NEW and cl in self._pending:
+                if exec_type == ExecType.NEW and cl in self._pending:
                     del self._pending[cl]
                     self._open[order_id] = cl
                     if status in _DONE_STATUSES:      # never, but then it is done
                         del self._open[order_id]
                     continue
-                if exec_type == _EXEC_REJECTED and orig == 0:
+                if exec_type == ExecType.REJECTED and orig == 0:
                     # A new order refused: the session's if it is pending (a
                     # duplicate of an open order's id leaves that order alone).
                     self._pending.pop(cl, None)
                     continue
-                if exec_type in (_EXEC_REPLACED, _EXEC_REJECTED):
+                if exec_type in (ExecType.REPLACED, ExecType.REJECTED):
                     self._replacing.pop(cl, None)
                 if order_id not in self._open:
                     continue
-                if exec_type == _EXEC_REPLACED:
+                if exec_type == ExecType.REPLACED:
                     self._open[order_id] = cl
-                elif status in _DONE_STATUSES and exec_type != _EXEC_REJECTED:
+                elif status in _DONE_STATUSES and exec_type != ExecType.REJECTED:
                     del self._open[order_id]
 
     @property
@@ -368,17 +369,6 @@ class TrackedReports:
 
 
 # -- the engine's venue API ----------------------------------------------------------
-
-def _account(engine: Any, account: str) -> Any:
-    """The venue's Account of ``account``: InvalidArgumentError for a name it
-    does not have, EngineStateError for an engine without a paper venue."""
-    venue = getattr(engine, "venue_config", None)
-    if venue is None:
-        raise EngineStateError("this engine has no paper venue; create it with "
-                               "Engine(venue=PaperVenue()) (mdstream serve --paper-venue)")
-    engine.account_id(account)               # InvalidArgumentError naming the accounts
-    return venue.accounts[account]
-
 
 def _submit(engine: Any, account: str, cl_ord_id: int, symbol: str, side: Any,
             quantity: float, *, rate_limited: bool, **kwargs: Any) -> int:
