@@ -15,6 +15,9 @@ message in ``.details``), or a :class:`RemoteError`.
 from __future__ import annotations
 
 import collections
+import contextlib
+import logging
+from typing import Iterator
 
 import grpc
 from google.protobuf import any_pb2
@@ -32,7 +35,9 @@ from mdstream.grpc.contract import (
     rule_for_reason,
 )
 
-__all__ = ["RemoteError", "translate_error", "error_status", "error_info"]
+__all__ = ["RemoteError", "translate_error", "error_status", "error_info", "abort_on_error"]
+
+log = logging.getLogger("mdstream.grpc.server")
 
 
 class RemoteError(MDStreamError):
@@ -72,6 +77,23 @@ def error_status(exc: BaseException) -> tuple[grpc.Status, ErrorRule] | None:
                                                   details=[detail]))
     return _Status(rich.code, rich.details,
                    tuple(rich.trailing_metadata) + legacy_metadata(rule, metadata)), rule
+
+
+@contextlib.contextmanager
+def abort_on_error(context) -> Iterator[None]:
+    """A servicer's call body: an mdstream error raised inside ends the call
+    with its status (the table in contract.py); others go to grpc, which
+    answers UNKNOWN."""
+    try:
+        yield
+    except MDStreamError as exc:
+        found = error_status(exc)
+        if found is None:
+            raise
+        status, rule = found
+        if rule.code == grpc.StatusCode.DATA_LOSS:
+            log.error("a resumed stream could not be served from the journal: %s", exc)
+        context.abort_with_status(status)
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:

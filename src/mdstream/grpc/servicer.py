@@ -27,7 +27,6 @@ from mdstream import _codec
 from mdstream.engine.subscription import StreamEnded
 from mdstream.errors import (
     InvalidArgumentError,
-    MDStreamError,
     SubscriptionClosedError,
     TooManySubscribersError,
     UnknownSymbolError,
@@ -44,7 +43,7 @@ from mdstream.grpc.contract import (
     request_from_proto,
 )
 from mdstream.grpc.entitlements import Entitlements
-from mdstream.grpc.errors import error_status
+from mdstream.grpc.errors import abort_on_error
 from mdstream.grpc.identity import announce_stream, batch_heartbeat
 from mdstream.grpc.stats import RateTracker, SendCounters, StreamCounters, stats_message
 from mdstream.grpc.trading import TradingServicer, has_paper_venue, trading_handlers
@@ -142,21 +141,6 @@ class MDStreamServicer:
                         if has_paper_venue(engine) else None)
 
     # -- errors --------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _errors(self, context):
-        """End the call with the status of an mdstream error raised inside
-        (others go to grpc, which answers UNKNOWN)."""
-        try:
-            yield
-        except MDStreamError as exc:
-            found = error_status(exc)
-            if found is None:
-                raise
-            status, rule = found
-            if rule.code == grpc.StatusCode.DATA_LOSS:
-                log.error("a resumed stream could not be served from the journal: %s", exc)
-            context.abort_with_status(status)
 
     def _check_symbols(self, symbols) -> None:
         """UnknownSymbolError naming the unknown ones and what the engine knows."""
@@ -261,7 +245,7 @@ class MDStreamServicer:
         snapshot's frames first (``snapshot``), then a frame per batch of up
         to max_ticks_per_frame results, a heartbeat frame after
         heartbeat_interval seconds without results."""
-        with self._errors(context), \
+        with abort_on_error(context), \
                 self._stream(request, context, "StreamBatches") as (req, sub, sent):
             # Field projection: the core writes only the requested columns.
             encoder = _codec.BatchEncoder(self.engine.symbol_table.names, req.fields)
@@ -287,7 +271,7 @@ class MDStreamServicer:
         snapshot's results first, flagged ``snapshot``); with
         ``result_heartbeats``, a heartbeat Result after heartbeat_interval
         seconds without results."""
-        with self._errors(context), \
+        with abort_on_error(context), \
                 self._stream(request, context, "StreamResults") as (req, sub, sent):
             heartbeats = request.result_heartbeats
             idle = req.heartbeat_interval if heartbeats else 1.0
@@ -331,7 +315,7 @@ class MDStreamServicer:
     def GetSnapshot(self, request: pb.SnapshotRequest, context) -> pb.Snapshot:
         """The newest result of each symbol, as of one sequence number
         (UnknownSymbolError: INVALID_ARGUMENT / UNKNOWN_SYMBOL)."""
-        with self._errors(context):
+        with abort_on_error(context):
             check_symbol_count(request.symbols)
             symbols = list(dict.fromkeys(request.symbols)) or None
             symbols = self.entitlements.snapshot_symbols(symbols, context)

@@ -30,7 +30,6 @@ GetPositions of "every account" list the accounts the token may trade.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -49,7 +48,7 @@ from mdstream.grpc.contract import (
     request_error_fields,
 )
 from mdstream.grpc import requests as parsed
-from mdstream.grpc.errors import error_status
+from mdstream.grpc.errors import abort_on_error, error_status
 from mdstream.grpc.trade_wire import (
     DEFAULT_ACCOUNT,
     new_order_args,
@@ -107,16 +106,6 @@ class TradingServicer:
 
     # -- errors ------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _errors(self, context):
-        try:
-            yield
-        except MDStreamError as exc:
-            found = error_status(exc)
-            if found is None:
-                raise
-            context.abort_with_status(found[0])
-
     def _check_account(self, account: str, context) -> None:
         """UnknownAccountError (NOT_FOUND), PermissionDeniedError (a token that may not)."""
         principal = self.entitlements.principal(context)
@@ -146,7 +135,7 @@ class TradingServicer:
         from mdstream.venue.session import OrderSession
 
         requests = iter(request_iterator)      # raw bytes: parsed one by one (_parse)
-        with self._errors(context):
+        with abort_on_error(context):
             try:
                 first = next(requests, None)
             except Exception:  # noqa: BLE001 - the call ended before its first message
@@ -312,7 +301,7 @@ class TradingServicer:
 
     def GetOrders(self, request: pb.OrdersRequest, context) -> pb.OrdersResponse:
         """The open orders of an account (or of those the caller may see)."""
-        with self._errors(context):
+        with abort_on_error(context):
             accounts = self._accounts(request.account, context)
             if accounts is not None and len(accounts) == 1:
                 orders = self.engine.orders(accounts[0])
@@ -326,7 +315,7 @@ class TradingServicer:
 
     def GetPositions(self, request: pb.PositionsRequest, context) -> pb.PositionsResponse:
         """The positions of an account (or of those the caller may see), marked."""
-        with self._errors(context):
+        with abort_on_error(context):
             accounts = self._accounts(request.account, context)
             if accounts is not None and len(accounts) == 1:
                 positions = self.engine.positions(accounts[0])
